@@ -1,0 +1,80 @@
+/*
+ * policy/decision.h — the decision record: one per query, filled as the
+ * query passes the pipeline stages, then turned into the log line, the
+ * metrics and the EDE the client sees (SPEC.md "Decision log").
+ */
+#ifndef POLICY_DECISION_H
+#define POLICY_DECISION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns/addr.h"
+#include "dns/name.h"
+
+enum decision_action {
+	ACTION_NONE = 0,
+	ACTION_FORWARD,
+	ACTION_CACHE,
+	ACTION_LOCAL,
+	ACTION_REFUSE,
+	ACTION_DROP,
+	ACTION_BLOCK,
+	ACTION_NXDOMAIN,
+	ACTION_NODATA,
+	ACTION_RATELIMIT_DROP,
+	ACTION_RATELIMIT_SLIP,
+	ACTION_BADCOOKIE,
+	ACTION_FORMERR,
+	ACTION_NOTIMP,
+	ACTION_BADVERS,
+	ACTION_SERVFAIL,
+	ACTION_STALE,
+	ACTION_TRUNCATE,
+	ACTION_COUNT_,
+};
+
+enum decision_format {
+	DECISION_JSON = 1,
+	DECISION_TEXT,
+};
+
+#define DECISION_RULE_MAX 96
+
+struct decision {
+	uint64_t ts_ms; /* wall clock when the query arrived */
+	struct ip_addr client;
+	uint16_t port;
+	bool tcp;
+	uint16_t id;
+	bool have_question;
+	uint8_t qname[DNS_NAME_MAX];
+	uint16_t qtype;
+	const char *view; /* NULL: none chosen */
+	enum decision_action action;
+	char rule[DECISION_RULE_MAX]; /* "" when the default decided */
+	int rcode;		      /* -1: nothing sent */
+	int ede;		      /* -1: none sent */
+	bool have_upstream;
+	struct ip_addr upstream;
+	uint16_t upstream_port;
+	unsigned attempts;
+	double ms; /* time from arrival to the response */
+};
+
+/* "forward", "ratelimit-drop"... as the log and metrics spell them. */
+const char *decision_action_name(enum decision_action a);
+/* True for the plain forwards that `decisions = non-default` leaves out. */
+bool decision_is_default(const struct decision *d);
+/* Record the rule that decided: printf-style into d->rule. */
+void decision_rule(struct decision *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/*
+ * Format d as one log line (JSON object or key=value text), newline
+ * terminated. Returns the length, or 0 when cap is too small.
+ */
+size_t decision_format(const struct decision *d, enum decision_format f,
+		       char *out, size_t cap);
+
+#endif

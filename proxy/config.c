@@ -1,0 +1,1005 @@
+/*
+ * proxy/config.c — the option table and the INI loader.
+ *
+ * Every option is one row of `options[]`: section, key, parser, where the
+ * value goes, bounds, default and flags. Adding an option is adding a row
+ * (plus its line in the man page and a test). Errors are collected, not
+ * fatal, so `dnsgate -t` can report all of them as FILE:LINE: message.
+ */
+#include "proxy/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/decision.h"
+
+enum section {
+	SEC_NONE = 0,
+	SEC_SERVER,
+	SEC_LOG,
+	SEC_GEOIP,
+	SEC_UPSTREAM,
+	SEC_VIEW,
+	SEC_RATELIMIT,
+	SEC_COOKIES,
+	SEC_CACHE,
+	SEC_UNKNOWN,
+};
+
+#define OPT_REPEAT	0x1u /* may be given many times; each call appends */
+#define OPT_UNSUPPORTED 0x2u /* in SPEC.md, not built yet: rejected by -t */
+
+struct loader;
+struct option;
+
+typedef int (*opt_parser)(struct loader *l, const struct option *o, void *dst,
+			  const char *value);
+
+struct option {
+	enum section sect;
+	const char *key;
+	opt_parser parse;
+	size_t off;
+	long long min, max;
+	const char *const *names; /* for parse_enum: index+1 is the value */
+	const char *def;	  /* applied when the section starts */
+	unsigned flags;
+};
+
+#define MAX_ERRORS 200
+
+struct loader {
+	const char *name; /* file name for messages */
+	struct config *cfg;
+	FILE *errs;
+	unsigned nerrors;
+	int line;	/* line being parsed */
+	enum section sect;
+	void *target;	 /* struct the current section's options fill */
+	int seen[64];	 /* line where each option was first set */
+	bool have[SEC_UNKNOWN + 1];
+	/* reader state */
+	const char *text;
+	size_t pos;
+	FILE *fp;
+};
+
+static void
+cfg_error(struct loader *l, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+cfg_error(struct loader *l, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	l->nerrors++;
+	if (l->errs == NULL || l->nerrors > MAX_ERRORS)
+		return;
+	fprintf(l->errs, "%s:%d: ", l->name, line);
+	va_start(ap, fmt);
+	vfprintf(l->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', l->errs);
+}
+
+/* ---- value parsers ---- */
+
+int
+config_parse_duration(const char *text, uint32_t *ms)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t mult;
+	} units[] = {{"ms", 1},		{"s", 1000},	    {"m", 60000},
+		     {"h", 3600000},	{"d", 86400000},    {"", 1000}};
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*text))
+		return -1;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix) != 0)
+			continue;
+		if (v > UINT32_MAX / units[i].mult)
+			return -1;
+		*ms = (uint32_t)(v * units[i].mult);
+		return 0;
+	}
+	return -1;
+}
+
+int
+config_parse_size(const char *text, uint64_t *bytes)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t mult;
+	} units[] = {{"", 1},
+		     {"KB", 1024},
+		     {"MB", 1024 * 1024},
+		     {"GB", 1024 * 1024 * 1024}};
+	char *end;
+	unsigned long long v;
+
+	if (!isdigit((unsigned char)*text))
+		return -1;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(end, units[i].suffix) != 0)
+			continue;
+		if (v > UINT64_MAX / units[i].mult)
+			return -1;
+		*bytes = v * units[i].mult;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+parse_uint(struct loader *l, const struct option *o, void *dst,
+	   const char *value)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (!isdigit((unsigned char)*value) || *end != '\0' || errno != 0 ||
+	    v < o->min || v > o->max) {
+		cfg_error(l, l->line, "%s: expected a number from %lld to %lld",
+			  o->key, o->min, o->max);
+		return -1;
+	}
+	*(unsigned *)dst = (unsigned)v;
+	return 0;
+}
+
+static int
+parse_duration(struct loader *l, const struct option *o, void *dst,
+	       const char *value)
+{
+	uint32_t ms;
+
+	if (config_parse_duration(value, &ms) < 0 || ms < o->min ||
+	    ms > o->max) {
+		cfg_error(l, l->line,
+			  "%s: expected a duration from %lldms to %llds "
+			  "(number with ms, s, m, h or d)",
+			  o->key, o->min, o->max / 1000);
+		return -1;
+	}
+	*(uint32_t *)dst = ms;
+	return 0;
+}
+
+static int
+parse_bool(struct loader *l, const struct option *o, void *dst,
+	   const char *value)
+{
+	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 ||
+	    strcmp(value, "1") == 0 || strcasecmp(value, "on") == 0) {
+		*(bool *)dst = true;
+		return 0;
+	}
+	if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0 ||
+	    strcmp(value, "0") == 0 || strcasecmp(value, "off") == 0) {
+		*(bool *)dst = false;
+		return 0;
+	}
+	cfg_error(l, l->line, "%s: expected yes or no", o->key);
+	return -1;
+}
+
+static int
+parse_enum(struct loader *l, const struct option *o, void *dst,
+	   const char *value)
+{
+	char expect[160] = "";
+
+	for (int i = 0; o->names[i] != NULL; i++) {
+		if (strcasecmp(value, o->names[i]) == 0) {
+			*(int *)dst = i + 1;
+			return 0;
+		}
+		if (i > 0)
+			strncat(expect, " | ",
+				sizeof(expect) - strlen(expect) - 1);
+		strncat(expect, o->names[i], sizeof(expect) - strlen(expect) - 1);
+	}
+	cfg_error(l, l->line, "%s: '%s' is not one of %s", o->key, value,
+		  expect);
+	return -1;
+}
+
+static int
+parse_string(struct loader *l, const struct option *o, void *dst,
+	     const char *value)
+{
+	char **s = dst;
+
+	if (*value == '\0') {
+		cfg_error(l, l->line, "%s: empty value", o->key);
+		return -1;
+	}
+	free(*s);
+	*s = strdup(value);
+	return *s == NULL ? -1 : 0;
+}
+
+static void *
+grow(void *arr, size_t n, size_t size)
+{
+	/* Config-time only: one more element each time is fine. */
+	return realloc(arr, (n + 1) * size);
+}
+
+static int
+endpoint_set(struct loader *l, const struct option *o, const char *value,
+	     uint16_t default_port, struct endpoint *ep)
+{
+	if (ip_endpoint_parse(value, default_port, &ep->addr, &ep->port) < 0) {
+		cfg_error(l, l->line,
+			  "%s: '%s' is not an address (ip, ip:port or "
+			  "[ipv6]:port)",
+			  o->key, value);
+		return -1;
+	}
+	ip_endpoint_format(&ep->addr, ep->port, ep->text, sizeof(ep->text));
+	return 0;
+}
+
+/* Lists are comma-separated or repeated keys (SPEC.md). */
+typedef int (*item_fn)(struct loader *l, const struct option *o, void *dst,
+		       const char *item);
+
+static int
+for_each_item(struct loader *l, const struct option *o, void *dst,
+	      const char *value, item_fn fn)
+{
+	char buf[256];
+	const char *p = value;
+	int rc = 0;
+
+	while (*p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		while (n > 0 && isspace((unsigned char)*p)) {
+			p++;
+			n--;
+		}
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			n--;
+		if (n == 0 || n >= sizeof(buf)) {
+			cfg_error(l, l->line, "%s: empty or overlong element",
+				  o->key);
+			return -1;
+		}
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		if (fn(l, o, dst, buf) < 0)
+			rc = -1;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return rc;
+}
+
+static int
+listen_item(struct loader *l, const struct option *o, void *dst,
+	    const char *item)
+{
+	struct server_conf *s = dst;
+	struct endpoint ep;
+	struct endpoint *n;
+
+	if (endpoint_set(l, o, item, 53, &ep) < 0)
+		return -1;
+	n = grow(s->listens, s->nlistens, sizeof(*n));
+	if (n == NULL)
+		return -1;
+	s->listens = n;
+	s->listens[s->nlistens++] = ep;
+	return 0;
+}
+
+static int
+parse_listen(struct loader *l, const struct option *o, void *dst,
+	     const char *value)
+{
+	return for_each_item(l, o, dst, value, listen_item);
+}
+
+static int
+server_item(struct loader *l, const struct option *o, void *dst,
+	    const char *item)
+{
+	struct upstream_conf *u = dst;
+	struct endpoint ep;
+	struct endpoint *n;
+	struct server_health *h;
+
+	if (u->nservers == UPSTREAM_MAX_SERVERS) {
+		cfg_error(l, l->line, "%s: at most %d servers per upstream",
+			  o->key, UPSTREAM_MAX_SERVERS);
+		return -1;
+	}
+	if (endpoint_set(l, o, item, 53, &ep) < 0)
+		return -1;
+	n = grow(u->servers, u->nservers, sizeof(*n));
+	if (n == NULL)
+		return -1;
+	u->servers = n;
+	h = grow(u->health, u->nservers, sizeof(*h));
+	if (h == NULL)
+		return -1;
+	u->health = h;
+	memset(&u->health[u->nservers], 0, sizeof(*h));
+	u->servers[u->nservers++] = ep;
+	return 0;
+}
+
+static int
+parse_server(struct loader *l, const struct option *o, void *dst,
+	     const char *value)
+{
+	return for_each_item(l, o, dst, value, server_item);
+}
+
+static int
+retry_item(struct loader *l, const struct option *o, void *dst,
+	   const char *item)
+{
+	unsigned *bits = dst;
+
+	if (strcasecmp(item, "servfail") == 0)
+		*bits |= RETRY_SERVFAIL;
+	else if (strcasecmp(item, "timeout") == 0)
+		*bits |= RETRY_TIMEOUT;
+	else if (strcasecmp(item, "refused") == 0)
+		*bits |= RETRY_REFUSED;
+	else if (strcasecmp(item, "none") != 0) {
+		cfg_error(l, l->line,
+			  "%s: '%s' is not one of servfail, timeout, refused, "
+			  "none",
+			  o->key, item);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_retry_on(struct loader *l, const struct option *o, void *dst,
+	       const char *value)
+{
+	*(unsigned *)dst = 0;
+	return for_each_item(l, o, dst, value, retry_item);
+}
+
+static int
+acl_set(struct loader *l, const struct option *o, struct acl *acl,
+	const char *value)
+{
+	const char *bad = value;
+
+	if (acl_parse_append(acl, value, &bad) < 0) {
+		cfg_error(l, l->line,
+			  "%s: bad address match element at '%.40s' "
+			  "(expected [!]CIDR, [!]address, any or none)",
+			  o->key, bad);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_match_client(struct loader *l, const struct option *o, void *dst,
+		   const char *value)
+{
+	struct view_conf *v = l->target;
+
+	v->has_match_client = true;
+	return acl_set(l, o, dst, value);
+}
+
+/* allow / refuse / drop: one ordered rule per line (SPEC "View ACL"). */
+static int
+parse_acl_rule(struct loader *l, const struct option *o, void *dst,
+	       const char *value)
+{
+	struct view_conf *v = l->target;
+	struct acl_rule *n;
+	struct acl_rule r = {.line = l->line};
+
+	if (strcmp(o->key, "allow") == 0)
+		r.action = ACL_ACTION_ALLOW;
+	else if (strcmp(o->key, "refuse") == 0)
+		r.action = ACL_ACTION_REFUSE;
+	else
+		r.action = ACL_ACTION_DROP;
+	if (acl_set(l, o, &r.match, value) < 0) {
+		acl_free(&r.match);
+		return -1;
+	}
+	n = grow(v->rules, v->nrules, sizeof(*n));
+	if (n == NULL) {
+		acl_free(&r.match);
+		return -1;
+	}
+	v->rules = n;
+	v->rules[v->nrules++] = r;
+	return 0;
+}
+
+static int
+parse_log_target(struct loader *l, const struct option *o, void *dst,
+		 const char *value)
+{
+	struct log_conf *lc = dst;
+
+	free(lc->path);
+	lc->path = NULL;
+	if (strcmp(value, "stderr") == 0) {
+		lc->target = LOGT_STDERR;
+	} else if (strcmp(value, "syslog") == 0) {
+		lc->target = LOGT_SYSLOG;
+	} else if (value[0] == '/') {
+		lc->target = LOGT_FILE;
+		lc->path = strdup(value);
+	} else {
+		cfg_error(l, l->line,
+			  "%s: expected stderr, syslog or an absolute file "
+			  "path",
+			  o->key);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_unsupported(struct loader *l, const struct option *o, void *dst,
+		  const char *value)
+{
+	cfg_error(l, l->line, "%s: not supported yet", o->key);
+	return -1;
+}
+
+/* ---- the option table ---- */
+
+static const char *const selection_names[] = {"ordered", "round-robin",
+					      "fastest", NULL};
+static const char *const format_names[] = {"json", "text", NULL};
+static const char *const decisions_names[] = {"all", "non-default", "none",
+					      NULL};
+
+#define SRV(f) offsetof(struct server_conf, f)
+#define LOG(f) offsetof(struct log_conf, f)
+#define UP(f)  offsetof(struct upstream_conf, f)
+#define VIEW(f) offsetof(struct view_conf, f)
+#define NOTYET(s, k)                                                           \
+	{                                                                      \
+		s, k, parse_unsupported, 0, 0, 0, NULL, NULL, OPT_UNSUPPORTED  \
+	}
+#define MS_MAX 86400000LL
+
+static const struct option options[] = {
+    {SEC_SERVER, "listen", parse_listen, 0, 0, 0, NULL,
+     "127.0.0.1:53", OPT_REPEAT},
+    {SEC_SERVER, "workers", parse_uint, SRV(workers), 0, 64, NULL, "1", 0},
+    {SEC_SERVER, "user", parse_string, SRV(user), 0, 0, NULL, NULL, 0},
+    NOTYET(SEC_SERVER, "control-socket"),
+    NOTYET(SEC_SERVER, "metrics-listen"),
+    {SEC_SERVER, "udp-payload-size", parse_uint, SRV(udp_payload_size), 512,
+     4096, NULL, "1232", 0},
+    {SEC_SERVER, "tcp-idle-timeout", parse_duration, SRV(tcp_idle_ms), 0,
+     MS_MAX, NULL, "10s", 0},
+    {SEC_SERVER, "tcp-max-clients", parse_uint, SRV(tcp_max_clients), 1,
+     1000000, NULL, "1024", 0},
+    {SEC_SERVER, "tcp-max-queries", parse_uint, SRV(tcp_max_queries), 0,
+     1000000000, NULL, "0", 0},
+    {SEC_SERVER, "ede-text", parse_bool, SRV(ede_text), 0, 0, NULL, "yes",
+     0},
+
+    {SEC_LOG, "target", parse_log_target, 0, 0, 0, NULL, "stderr", 0},
+    {SEC_LOG, "format", parse_enum, LOG(format), 0, 0, format_names, "json",
+     0},
+    {SEC_LOG, "decisions", parse_enum, LOG(decisions), 0, 0, decisions_names,
+     "all", 0},
+    NOTYET(SEC_LOG, "dnstap"),
+
+    NOTYET(SEC_GEOIP, "database"),
+    NOTYET(SEC_GEOIP, "asn-database"),
+
+    {SEC_UPSTREAM, "server", parse_server, 0, 0, 0, NULL, NULL,
+     OPT_REPEAT},
+    {SEC_UPSTREAM, "selection", parse_enum, UP(selection), 0, 0,
+     selection_names, "ordered", 0},
+    {SEC_UPSTREAM, "timeout", parse_duration, UP(timeout_ms), 10, 60000,
+     NULL, "1500ms", 0},
+    {SEC_UPSTREAM, "attempts", parse_uint, UP(attempts), 1, 20, NULL, "3",
+     0},
+    {SEC_UPSTREAM, "retry-on", parse_retry_on, UP(retry_on), 0, 0, NULL,
+     "servfail, timeout", 0},
+    {SEC_UPSTREAM, "health-check", parse_duration, UP(health_ms), 100,
+     MS_MAX, NULL, "5s", 0},
+
+    {SEC_VIEW, "match-client", parse_match_client, VIEW(match_client), 0, 0,
+     NULL, NULL, OPT_REPEAT},
+    NOTYET(SEC_VIEW, "match-destination"),
+    NOTYET(SEC_VIEW, "match-country"),
+    NOTYET(SEC_VIEW, "match-asn"),
+    {SEC_VIEW, "upstream", parse_string, VIEW(upstream_name), 0, 0, NULL,
+     NULL, 0},
+    {SEC_VIEW, "allow", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
+    {SEC_VIEW, "refuse", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
+    {SEC_VIEW, "drop", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
+    NOTYET(SEC_VIEW, "local-data"),
+    NOTYET(SEC_VIEW, "local-zone"),
+    NOTYET(SEC_VIEW, "blocklist"),
+    NOTYET(SEC_VIEW, "allowlist"),
+    NOTYET(SEC_VIEW, "block-action"),
+    NOTYET(SEC_VIEW, "rebind-protection"),
+    NOTYET(SEC_VIEW, "allow-transfer"),
+
+    NOTYET(SEC_RATELIMIT, "responses-per-second"),
+    NOTYET(SEC_RATELIMIT, "nxdomains-per-second"),
+    NOTYET(SEC_RATELIMIT, "nodata-per-second"),
+    NOTYET(SEC_RATELIMIT, "errors-per-second"),
+    NOTYET(SEC_RATELIMIT, "all-per-second"),
+    NOTYET(SEC_RATELIMIT, "window"),
+    NOTYET(SEC_RATELIMIT, "slip"),
+    NOTYET(SEC_RATELIMIT, "ipv4-prefix-length"),
+    NOTYET(SEC_RATELIMIT, "ipv6-prefix-length"),
+    NOTYET(SEC_RATELIMIT, "exempt-clients"),
+    NOTYET(SEC_RATELIMIT, "max-table-size"),
+    NOTYET(SEC_RATELIMIT, "log-only"),
+    NOTYET(SEC_RATELIMIT, "queries-per-second"),
+    NOTYET(SEC_RATELIMIT, "queries-action"),
+
+    NOTYET(SEC_COOKIES, "enabled"),
+    NOTYET(SEC_COOKIES, "secret"),
+    NOTYET(SEC_COOKIES, "previous-secret"),
+    NOTYET(SEC_COOKIES, "require"),
+
+    NOTYET(SEC_CACHE, "size"),
+    NOTYET(SEC_CACHE, "min-ttl"),
+    NOTYET(SEC_CACHE, "max-ttl"),
+    NOTYET(SEC_CACHE, "serve-stale"),
+    NOTYET(SEC_CACHE, "stale-ttl"),
+    NOTYET(SEC_CACHE, "max-stale"),
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+_Static_assert(NOPTIONS <= 64, "loader.seen[] is too small");
+
+/* ---- sections ---- */
+
+static const struct {
+	const char *name;
+	enum section sect;
+	bool named; /* [upstream NAME] */
+} sections[] = {
+    {"server", SEC_SERVER, false},     {"log", SEC_LOG, false},
+    {"geoip", SEC_GEOIP, false},       {"upstream", SEC_UPSTREAM, true},
+    {"view", SEC_VIEW, true},	       {"ratelimit", SEC_RATELIMIT, false},
+    {"cookies", SEC_COOKIES, false},   {"cache", SEC_CACHE, false},
+};
+
+static void apply_defaults(struct loader *l);
+
+static struct upstream_conf *
+config_find_upstream(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nupstreams; i++)
+		if (strcmp(c->upstreams[i]->name, name) == 0)
+			return c->upstreams[i];
+	return NULL;
+}
+
+static struct view_conf *
+config_find_view(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nviews; i++)
+		if (strcmp(c->views[i]->name, name) == 0)
+			return c->views[i];
+	return NULL;
+}
+
+static void *
+section_new_named(struct loader *l, enum section sect, const char *name)
+{
+	struct config *c = l->cfg;
+
+	if (sect == SEC_UPSTREAM) {
+		struct upstream_conf **n, *u;
+
+		if (config_find_upstream(c, name) != NULL)
+			cfg_error(l, l->line, "[upstream %s] defined twice",
+				  name);
+		n = grow(c->upstreams, c->nupstreams, sizeof(*n));
+		u = calloc(1, sizeof(*u));
+		if (n == NULL || u == NULL) {
+			free(u);
+			return NULL;
+		}
+		c->upstreams = n;
+		u->name = strdup(name);
+		u->line = l->line;
+		c->upstreams[c->nupstreams++] = u;
+		return u;
+	} else {
+		struct view_conf **n, *v;
+
+		if (config_find_view(c, name) != NULL)
+			cfg_error(l, l->line, "[view %s] defined twice", name);
+		n = grow(c->views, c->nviews, sizeof(*n));
+		v = calloc(1, sizeof(*v));
+		if (n == NULL || v == NULL) {
+			free(v);
+			return NULL;
+		}
+		c->views = n;
+		v->name = strdup(name);
+		v->line = l->line;
+		c->views[c->nviews++] = v;
+		return v;
+	}
+}
+
+static bool
+valid_section_name(const char *name)
+{
+	if (*name == '\0')
+		return false;
+	for (; *name != '\0'; name++)
+		if (!isalnum((unsigned char)*name) && strchr("-_.", *name) ==
+							      NULL)
+			return false;
+	return true;
+}
+
+/* "[server]" or "[view corp]": pick the section and its target struct. */
+static void
+section_begin(struct loader *l, const char *header)
+{
+	char word[64], name[128];
+	int n;
+
+	l->sect = SEC_UNKNOWN;
+	l->target = NULL;
+	memset(l->seen, 0, sizeof(l->seen));
+	name[0] = '\0';
+	n = sscanf(header, "%63s %127s", word, name);
+	if (n < 1) {
+		cfg_error(l, l->line, "empty section name");
+		return;
+	}
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		if (strcmp(word, sections[i].name) != 0)
+			continue;
+		if (sections[i].named && (n != 2 || !valid_section_name(name))) {
+			cfg_error(l, l->line,
+				  "[%s] needs a name: [%s NAME] (letters, "
+				  "digits, '-', '_', '.')",
+				  word, word);
+			return;
+		}
+		if (!sections[i].named && n != 1) {
+			cfg_error(l, l->line, "[%s] takes no name", word);
+			return;
+		}
+		l->sect = sections[i].sect;
+		if (!sections[i].named && l->have[l->sect])
+			cfg_error(l, l->line, "[%s] appears twice", word);
+		l->have[l->sect] = true;
+		switch (l->sect) {
+		case SEC_SERVER:
+			l->target = &l->cfg->server;
+			break;
+		case SEC_LOG:
+			l->target = &l->cfg->log;
+			break;
+		case SEC_UPSTREAM:
+		case SEC_VIEW:
+			l->target = section_new_named(l, l->sect, name);
+			if (l->target != NULL)
+				apply_defaults(l);
+			break;
+		default:
+			l->target = NULL;
+			break;
+		}
+		return;
+	}
+	cfg_error(l, l->line, "unknown section [%s]", word);
+}
+
+/* Defaults go in as if written, through the same parsers. */
+static void
+apply_defaults(struct loader *l)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option *o = &options[i];
+
+		if (o->sect != l->sect || o->def == NULL)
+			continue;
+		if (o->parse(l, o, (char *)l->target + o->off, o->def) < 0)
+			cfg_error(l, l->line, "internal: bad default for %s",
+				  o->key);
+	}
+}
+
+static const struct option *
+option_find(enum section sect, const char *key, size_t *idx)
+{
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (options[i].sect == sect &&
+		    strcmp(options[i].key, key) == 0) {
+			*idx = i;
+			return &options[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+ini_handler_cb(void *user, const char *section, const char *key,
+	       const char *value)
+{
+	struct loader *l = user;
+	const struct option *o;
+	size_t idx;
+	void *dst;
+
+	if (l->sect == SEC_UNKNOWN)
+		return 1; /* reported once, at the header */
+	if (l->sect == SEC_NONE) {
+		cfg_error(l, l->line, "'%s' outside any section", key);
+		return 1;
+	}
+	o = option_find(l->sect, key, &idx);
+	if (o == NULL) {
+		cfg_error(l, l->line, "unknown key '%s' in [%s]", key, section);
+		return 1;
+	}
+	if (o->flags & OPT_UNSUPPORTED) {
+		o->parse(l, o, NULL, value);
+		return 1;
+	}
+	if (!(o->flags & OPT_REPEAT) && l->seen[idx] != 0) {
+		cfg_error(l, l->line, "%s: already set on line %d", key,
+			  l->seen[idx]);
+		return 1;
+	}
+	if (l->seen[idx] == 0)
+		l->seen[idx] = l->line;
+	if (l->target == NULL)
+		return 1;
+	dst = (char *)l->target + o->off;
+	if ((o->flags & OPT_REPEAT) && l->seen[idx] == l->line &&
+	    o->def != NULL && o->parse == parse_listen) {
+		/* The first explicit listen replaces the default one. */
+		l->cfg->server.nlistens = 0;
+	}
+	o->parse(l, o, dst, value);
+	return 1;
+}
+
+/*
+ * inih gives no line numbers (Debian builds it without INI_HANDLER_LINENO)
+ * and no callback for a section header, so we feed it line by line: that
+ * counts lines and sees every header, even of an empty section.
+ */
+static char *
+next_line(struct loader *l, char *buf, size_t cap)
+{
+	if (l->fp != NULL) {
+		size_t n;
+		int c;
+
+		if (fgets(buf, (int)cap, l->fp) == NULL)
+			return NULL;
+		n = strlen(buf);
+		if (n == cap - 1 && buf[n - 1] != '\n') {
+			while ((c = fgetc(l->fp)) != EOF && c != '\n')
+				;
+			buf[0] = '\0'; /* flag: too long */
+			return buf;
+		}
+		return buf;
+	}
+	if (l->text[l->pos] == '\0')
+		return NULL;
+	{
+		const char *s = l->text + l->pos;
+		const char *e = strchr(s, '\n');
+		size_t n = e != NULL ? (size_t)(e - s) + 1 : strlen(s);
+
+		l->pos += n;
+		if (n >= cap) {
+			buf[0] = '\0';
+			return buf;
+		}
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+		return buf;
+	}
+}
+
+static char *
+ini_reader_cb(char *str, int num, void *stream)
+{
+	struct loader *l = stream;
+	const char *p;
+
+	if (next_line(l, str, (size_t)num) == NULL)
+		return NULL;
+	l->line++;
+	if (str[0] == '\0') {
+		cfg_error(l, l->line, "line longer than %d characters", num - 2);
+		strcpy(str, "\n");
+		return str;
+	}
+	for (p = str; isspace((unsigned char)*p); p++)
+		;
+	if (*p == '[') {
+		char header[200];
+		const char *end = strchr(p, ']');
+
+		if (end != NULL && (size_t)(end - p) < sizeof(header)) {
+			memcpy(header, p + 1, (size_t)(end - p - 1));
+			header[end - p - 1] = '\0';
+			section_begin(l, header);
+		}
+	}
+	return str;
+}
+
+/* ---- whole-file checks ---- */
+
+static void
+check_config(struct loader *l)
+{
+	struct config *c = l->cfg;
+
+	if (c->nviews == 0)
+		cfg_error(l, l->line,
+			  "no [view NAME] section: every query would be "
+			  "refused");
+	for (size_t i = 0; i < c->nupstreams; i++) {
+		struct upstream_conf *u = c->upstreams[i];
+
+		if (u->nservers == 0)
+			cfg_error(l, u->line, "[upstream %s] has no server",
+				  u->name);
+	}
+	for (size_t i = 0; i < c->nviews; i++) {
+		struct view_conf *v = c->views[i];
+
+		if (v->upstream_name != NULL) {
+			v->upstream = config_find_upstream(c, v->upstream_name);
+			if (v->upstream == NULL)
+				cfg_error(l, v->line,
+					  "[view %s]: upstream '%s' is not "
+					  "defined",
+					  v->name, v->upstream_name);
+		} else if (c->nupstreams == 1) {
+			v->upstream = c->upstreams[0];
+		} else {
+			cfg_error(l, v->line,
+				  "[view %s]: needs 'upstream = NAME' "
+				  "(there are %zu upstreams)",
+				  v->name, c->nupstreams);
+		}
+	}
+}
+
+static void
+config_free(struct config *c)
+{
+	for (size_t i = 0; i < c->nupstreams; i++) {
+		free(c->upstreams[i]->servers);
+		free(c->upstreams[i]->health);
+		free(c->upstreams[i]->name);
+		free(c->upstreams[i]);
+	}
+	free(c->upstreams);
+	for (size_t i = 0; i < c->nviews; i++)
+		view_free(c->views[i]);
+	free(c->views);
+	free(c->server.listens);
+	free(c->server.user);
+	free(c->log.path);
+	free(c->path);
+	free(c);
+}
+
+static struct config *
+config_load_common(struct loader *l)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (c == NULL)
+		return NULL;
+	atomic_init(&c->refs, 1);
+	c->path = strdup(l->name);
+	l->cfg = c;
+	/* The singleton sections exist even when the file omits them. */
+	l->sect = SEC_SERVER;
+	l->target = &c->server;
+	apply_defaults(l);
+	l->sect = SEC_LOG;
+	l->target = &c->log;
+	apply_defaults(l);
+	l->sect = SEC_NONE;
+	l->target = NULL;
+
+	rc = ini_parse_stream(ini_reader_cb, l, ini_handler_cb, l);
+	if (rc > 0)
+		cfg_error(l, rc, "syntax error (expected [section] or "
+				 "key = value)");
+	else if (rc < 0)
+		cfg_error(l, 0, "cannot parse");
+	check_config(l);
+	if (l->nerrors > 0) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct config *
+config_load(const char *path, FILE *errs)
+{
+	struct loader l = {.name = path, .errs = errs};
+	struct config *c;
+
+	l.fp = fopen(path, "r");
+	if (l.fp == NULL) {
+		if (errs != NULL)
+			fprintf(errs, "%s:0: cannot open: %s\n", path,
+				strerror(errno));
+		return NULL;
+	}
+	c = config_load_common(&l);
+	fclose(l.fp);
+	return c;
+}
+
+struct config *
+config_load_string(const char *name, const char *text, FILE *errs)
+{
+	struct loader l = {.name = name, .errs = errs, .text = text};
+
+	return config_load_common(&l);
+}
+
+struct config *
+config_ref(struct config *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
+void
+config_unref(struct config *c)
+{
+	if (c != NULL && atomic_fetch_sub(&c->refs, 1) == 1)
+		config_free(c);
+}

@@ -1,0 +1,124 @@
+/*
+ * proxy/config.h — the running configuration.
+ *
+ * A struct config is built by config_load() from one INI file, checked as a
+ * whole, and then never modified: a reload builds a new one and swaps it in.
+ * Every option is one row of the table in config.c.
+ */
+#ifndef PROXY_CONFIG_H
+#define PROXY_CONFIG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dns/addr.h"
+#include "views/view.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/dnsgate/dnsgate.conf"
+
+struct endpoint {
+	struct ip_addr addr;
+	uint16_t port;
+	char text[IP_ENDPOINT_TEXT_MAX];
+};
+
+enum up_selection {
+	SEL_ORDERED = 1,
+	SEL_ROUND_ROBIN,
+	SEL_FASTEST,
+};
+
+/* Bits of retry-on. */
+#define RETRY_SERVFAIL 0x1u
+#define RETRY_TIMEOUT  0x2u
+#define RETRY_REFUSED  0x4u
+
+/* Health of one upstream server, shared by all workers. */
+struct server_health {
+	atomic_uint fails; /* consecutive timeouts/SERVFAILs */
+	atomic_bool down;
+	atomic_uint srtt_us; /* smoothed RTT; 0 = not measured yet */
+	double last_probe;   /* ev_now() of the last probe (worker 0 only) */
+};
+
+/* Servers per [upstream] group. */
+#define UPSTREAM_MAX_SERVERS 32
+
+struct upstream_conf {
+	char *name;
+	int line;
+	struct endpoint *servers;
+	struct server_health *health; /* parallel to servers */
+	size_t nservers;
+	int selection; /* enum up_selection */
+	uint32_t timeout_ms;
+	unsigned attempts;
+	unsigned retry_on; /* RETRY_* bits */
+	uint32_t health_ms;
+	atomic_uint rr_next; /* round-robin position */
+};
+
+enum log_target {
+	LOGT_STDERR = 1,
+	LOGT_SYSLOG,
+	LOGT_FILE,
+};
+
+enum log_decisions {
+	DECISIONS_ALL = 1,
+	DECISIONS_NON_DEFAULT,
+	DECISIONS_NONE,
+};
+
+struct server_conf {
+	struct endpoint *listens;
+	size_t nlistens;
+	unsigned workers;
+	char *user;
+	unsigned udp_payload_size;
+	uint32_t tcp_idle_ms;
+	unsigned tcp_max_clients;
+	unsigned tcp_max_queries; /* per connection; 0 = unlimited */
+	bool ede_text;
+};
+
+struct log_conf {
+	int target; /* enum log_target */
+	char *path; /* LOGT_FILE */
+	int format; /* enum decision_format */
+	int decisions; /* enum log_decisions */
+};
+
+struct config {
+	char *path;
+	struct server_conf server;
+	struct log_conf log;
+	struct upstream_conf **upstreams;
+	size_t nupstreams;
+	struct view_conf **views;
+	size_t nviews;
+	atomic_int refs;
+};
+
+/*
+ * Parse and check path. On success returns a config holding one reference.
+ * On failure returns NULL after writing one "FILE:LINE: message" line per
+ * error to errs (every error, not only the first).
+ */
+struct config *config_load(const char *path, FILE *errs);
+/* Same, from text (tests and fuzzing); name is used in messages. */
+struct config *config_load_string(const char *name, const char *text,
+				  FILE *errs);
+struct config *config_ref(struct config *c);
+/* Drop one reference; frees on the last. NULL is ignored. */
+void config_unref(struct config *c);
+
+/* "1500ms", "10s", "5m", "1h", "1d", bare seconds => milliseconds; 0 / -1. */
+int config_parse_duration(const char *text, uint32_t *ms);
+/* "64MB", "512KB", "1GB", bare bytes; 0 / -1. */
+int config_parse_size(const char *text, uint64_t *bytes);
+
+#endif

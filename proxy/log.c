@@ -1,0 +1,283 @@
+/*
+ * proxy/log.c — the logger thread and its rings.
+ */
+#include "proxy/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy/decision.h"
+
+#define MAX_RINGS 128
+
+static struct {
+	pthread_mutex_t lock; /* target, rings[] registration, log_msg */
+	int target;	      /* enum log_target */
+	int fd;		      /* stderr or the file */
+	int format;	      /* enum decision_format */
+	char *path;
+	struct log_ring *rings[MAX_RINGS];
+	atomic_size_t nrings;
+	pthread_t thread;
+	atomic_bool running;
+	bool started;
+	unsigned long reported_drops;
+} lg = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .target = LOGT_STDERR,
+    .fd = 2,
+    .format = DECISION_JSON,
+};
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* nowhere to report a broken log target */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Caller holds lg.lock. */
+static void
+emit(int prio, const char *line, size_t len)
+{
+	if (lg.target == LOGT_SYSLOG) {
+		/* syslog adds its own newline. */
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		syslog(prio, "%.*s", (int)len, line);
+		return;
+	}
+	write_all(lg.fd, line, len);
+}
+
+static bool
+drain_ring(struct log_ring *r)
+{
+	size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+	bool any = head != tail;
+
+	for (; tail != head; tail++) {
+		size_t i = tail & (LOG_RING_SLOTS - 1);
+
+		emit(LOG_INFO, r->slot[i], r->len[i]);
+	}
+	atomic_store_explicit(&r->tail, tail, memory_order_release);
+	return any;
+}
+
+static void
+report_drops(void)
+{
+	unsigned long total = log_dropped_total();
+	char line[128];
+	int n;
+
+	if (total == lg.reported_drops)
+		return;
+	if (lg.format == DECISION_JSON)
+		n = snprintf(line, sizeof(line),
+			     "{\"msg\":\"log overflow\",\"dropped\":%lu}\n",
+			     total - lg.reported_drops);
+	else
+		n = snprintf(line, sizeof(line),
+			     "log: dropped %lu lines (ring full)\n",
+			     total - lg.reported_drops);
+	lg.reported_drops = total;
+	emit(LOG_WARNING, line, (size_t)n);
+}
+
+static bool
+drain_all(void)
+{
+	size_t n = atomic_load(&lg.nrings);
+	bool any = false;
+
+	pthread_mutex_lock(&lg.lock);
+	for (size_t i = 0; i < n; i++)
+		any |= drain_ring(lg.rings[i]);
+	report_drops();
+	pthread_mutex_unlock(&lg.lock);
+	return any;
+}
+
+static void *
+logger_main(void *arg)
+{
+	(void)arg;
+	while (atomic_load(&lg.running)) {
+		/* Polling keeps producers free of any lock or syscall. */
+		if (!drain_all()) {
+			struct timespec ts = {0, 5 * 1000 * 1000};
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	drain_all();
+	return NULL;
+}
+
+/* Caller holds lg.lock. */
+static int
+target_open(const struct log_conf *lc)
+{
+	int fd = 2;
+
+	if (lc->target == LOGT_FILE) {
+		fd = open(lc->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+			  0640);
+		if (fd < 0)
+			return -1;
+	}
+	if (lg.fd > 2)
+		close(lg.fd);
+	if (lg.target == LOGT_SYSLOG && lc->target != LOGT_SYSLOG)
+		closelog();
+	if (lc->target == LOGT_SYSLOG)
+		openlog("dnsgate", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	lg.fd = fd;
+	lg.target = lc->target;
+	lg.format = lc->format;
+	return 0;
+}
+
+int
+log_reconfigure(const struct log_conf *lc)
+{
+	int rc;
+
+	pthread_mutex_lock(&lg.lock);
+	rc = target_open(lc);
+	pthread_mutex_unlock(&lg.lock);
+	return rc;
+}
+
+int
+log_start(const struct log_conf *lc)
+{
+	if (log_reconfigure(lc) < 0)
+		return -1;
+	atomic_store(&lg.running, true);
+	if (pthread_create(&lg.thread, NULL, logger_main, NULL) != 0) {
+		atomic_store(&lg.running, false);
+		return -1;
+	}
+	lg.started = true;
+	return 0;
+}
+
+void
+log_stop(void)
+{
+	if (!lg.started)
+		return;
+	atomic_store(&lg.running, false);
+	pthread_join(lg.thread, NULL);
+	lg.started = false;
+}
+
+struct log_ring *
+log_ring_new(void)
+{
+	struct log_ring *r = calloc(1, sizeof(*r));
+	size_t n;
+
+	if (r == NULL)
+		return NULL;
+	pthread_mutex_lock(&lg.lock);
+	n = atomic_load(&lg.nrings);
+	if (n == MAX_RINGS) {
+		pthread_mutex_unlock(&lg.lock);
+		free(r);
+		return NULL;
+	}
+	lg.rings[n] = r;
+	atomic_store(&lg.nrings, n + 1);
+	pthread_mutex_unlock(&lg.lock);
+	return r;
+}
+
+void
+log_ring_push(struct log_ring *r, const char *line, size_t len)
+{
+	size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+	size_t i;
+
+	if (head - tail >= LOG_RING_SLOTS || len > LOG_SLOT_SIZE) {
+		atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+		return;
+	}
+	i = head & (LOG_RING_SLOTS - 1);
+	memcpy(r->slot[i], line, len);
+	r->len[i] = (uint16_t)len;
+	atomic_store_explicit(&r->head, head + 1, memory_order_release);
+}
+
+unsigned long
+log_dropped_total(void)
+{
+	size_t n = atomic_load(&lg.nrings);
+	unsigned long total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += atomic_load_explicit(&lg.rings[i]->dropped,
+					      memory_order_relaxed);
+	return total;
+}
+
+void
+log_msg(int prio, const char *fmt, ...)
+{
+	char msg[900], line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&lg.lock);
+	if (lg.format == DECISION_JSON) {
+		char esc[sizeof(msg) * 2];
+		size_t j = 0;
+
+		for (const char *p = msg; *p != '\0' && j < sizeof(esc) - 7;
+		     p++) {
+			if (*p == '"' || *p == '\\')
+				esc[j++] = '\\';
+			if ((unsigned char)*p < 0x20) {
+				j += (size_t)snprintf(esc + j, 7, "\\u%04x",
+						      (unsigned char)*p);
+				continue;
+			}
+			esc[j++] = *p;
+		}
+		esc[j] = '\0';
+		n = snprintf(line, sizeof(line),
+			     "{\"level\":\"%s\",\"msg\":\"%s\"}\n",
+			     prio <= LOG_ERR ? "error"
+			     : prio == LOG_WARNING ? "warning"
+						   : "info",
+			     esc);
+	} else {
+		n = snprintf(line, sizeof(line), "dnsgate: %s\n", msg);
+	}
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	emit(prio, line, (size_t)n);
+	pthread_mutex_unlock(&lg.lock);
+}

@@ -1,0 +1,237 @@
+/*
+ * proxy/main.c — command line, start-up, signals, reload and shutdown.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proxy/config.h"
+#include "proxy/log.h"
+#include "proxy/worker.h"
+
+#ifndef DNSGATE_VERSION
+#define DNSGATE_VERSION "0.1.0"
+#endif
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dnsgate [-c FILE]          run in the foreground\n"
+		"       dnsgate -t [-c FILE]       check FILE and exit\n"
+		"       dnsgate explain -c FILE --client IP [--dest IP] [--tcp]\n"
+		"               [--cookie valid|invalid|none] QNAME [QTYPE]\n"
+		"       dnsgate ctl [-s SOCKET] reload|stats|upstreams|"
+		"top-clients|flush-cache\n"
+		"       dnsgate --version | -h\n"
+		"default FILE: %s\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+static unsigned
+worker_count(const struct config *c)
+{
+	long n;
+
+	if (c->server.workers > 0)
+		return c->server.workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		if (user != NULL)
+			log_msg(LOG_WARNING,
+				"not root: ignoring user = %s", user);
+		return 0;
+	}
+	if (user == NULL) {
+		log_msg(LOG_WARNING,
+			"running as root: set [server] user = NAME to drop "
+			"privileges after binding");
+		return 0;
+	}
+	pw = getpwnam(user);
+	if (pw == NULL) {
+		log_msg(LOG_ERR, "user %s: no such user", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		log_msg(LOG_ERR, "cannot become %s: %s", user,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static struct daemon dmn = {.conf_lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* SIGHUP: build and check the new config; keep the old one on any error. */
+static void
+reload(const char *path)
+{
+	char *errs = NULL;
+	size_t errlen = 0;
+	FILE *ef = open_memstream(&errs, &errlen);
+	struct config *nc = config_load(path, ef);
+	struct config *old;
+
+	if (ef != NULL)
+		fclose(ef);
+	if (nc == NULL) {
+		log_msg(LOG_ERR, "reload of %s failed; keeping the running "
+				 "configuration:\n%s",
+			path, errs != NULL ? errs : "");
+		free(errs);
+		return;
+	}
+	free(errs);
+	if (nc->server.nlistens != dmn.conf->server.nlistens ||
+	    memcmp(nc->server.listens, dmn.conf->server.listens,
+		   nc->server.nlistens * sizeof(*nc->server.listens)) != 0 ||
+	    worker_count(nc) != dmn.nworkers)
+		log_msg(LOG_WARNING, "reload: listen and workers changes take "
+				     "effect at the next restart");
+	if (log_reconfigure(&nc->log) < 0)
+		log_msg(LOG_ERR, "reload: cannot open log target: %s",
+			strerror(errno));
+	pthread_mutex_lock(&dmn.conf_lock);
+	old = dmn.conf;
+	dmn.conf = nc;
+	pthread_mutex_unlock(&dmn.conf_lock);
+	config_unref(old);
+	for (unsigned i = 0; i < dmn.nworkers; i++)
+		worker_reload(&dmn.workers[i]);
+	log_msg(LOG_NOTICE, "reloaded %s", path);
+}
+
+static int
+run(const char *path)
+{
+	struct config *conf = config_load(path, stderr);
+	sigset_t sigs;
+	int sig, rc = 0;
+	unsigned started = 0;
+
+	if (conf == NULL)
+		return 1;
+	if (log_start(&conf->log) < 0) {
+		fprintf(stderr, "dnsgate: cannot open log target: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	/* Workers inherit this mask; the main thread takes the signals
+	 * synchronously with sigwait. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	dmn.conf = conf;
+	dmn.nworkers = worker_count(conf);
+	dmn.workers = calloc(dmn.nworkers, sizeof(*dmn.workers));
+	if (dmn.workers == NULL)
+		return 1;
+	for (unsigned i = 0; i < dmn.nworkers; i++) {
+		if (worker_init(&dmn.workers[i], &dmn, i, conf) < 0) {
+			rc = 1;
+			goto out;
+		}
+	}
+	if (drop_privileges(conf->server.user) < 0) {
+		rc = 1;
+		goto out;
+	}
+	for (; started < dmn.nworkers; started++)
+		if (pthread_create(&dmn.workers[started].thread, NULL,
+				   worker_main, &dmn.workers[started]) != 0) {
+			rc = 1;
+			goto stop;
+		}
+	log_msg(LOG_NOTICE, "dnsgate %s started: %zu listen addresses, %u "
+			    "workers",
+		DNSGATE_VERSION, conf->server.nlistens, dmn.nworkers);
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload(path);
+			continue;
+		}
+		log_msg(LOG_NOTICE, "stopping on signal %d", sig);
+		break;
+	}
+stop:
+	for (unsigned i = 0; i < started; i++)
+		worker_stop(&dmn.workers[i]);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(dmn.workers[i].thread, NULL);
+out:
+	for (unsigned i = 0; i < dmn.nworkers; i++)
+		worker_free(&dmn.workers[i]);
+	free(dmn.workers);
+	config_unref(dmn.conf);
+	log_stop();
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = CONFIG_DEFAULT_PATH;
+	bool check = false;
+	int opt;
+
+	if (argc > 1 && (strcmp(argv[1], "explain") == 0 ||
+			 strcmp(argv[1], "ctl") == 0)) {
+		fprintf(stderr, "dnsgate %s: not supported yet\n", argv[1]);
+		return 2;
+	}
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("dnsgate %s\n", DNSGATE_VERSION);
+		return 0;
+	}
+	while ((opt = getopt(argc, argv, "c:th")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (check) {
+		struct config *c = config_load(path, stderr);
+
+		if (c == NULL)
+			return 1;
+		config_unref(c);
+		printf("%s: ok\n", path);
+		return 0;
+	}
+	return run(path);
+}

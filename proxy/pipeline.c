@@ -1,0 +1,249 @@
+/*
+ * proxy/pipeline.c — the stages of a query, top to bottom (STYLE.md).
+ */
+#include "proxy/pipeline.h"
+
+#include <string.h>
+
+#include "policy/acl.h"
+#include "views/view.h"
+
+/* A stage either lets the query go on or ends it with a verdict. */
+enum stage {
+	STAGE_CONTINUE = 0,
+	STAGE_DONE,
+};
+
+void
+qctx_init(struct qctx *c, const struct config *conf, uint64_t now_ms)
+{
+	memset(&c->q, 0, sizeof(c->q));
+	memset(&c->dec, 0, sizeof(c->dec));
+	c->conf = conf;
+	c->view = NULL;
+	c->outlen = 0;
+	c->dec.ts_ms = now_ms;
+	c->dec.rcode = -1;
+	c->dec.ede = -1;
+}
+
+/* Our OPT for the client: present only when the query had one. */
+static struct dns_opt_out
+client_opt(const struct qctx *c)
+{
+	struct dns_opt_out o = {
+	    .present = c->q.edns.present,
+	    .udp_size = (uint16_t)c->conf->server.udp_payload_size,
+	    .do_bit = c->q.edns.do_bit,
+	    .ede_code = -1,
+	};
+	return o;
+}
+
+/*
+ * Answer with an RCODE and no records, and record it. The EDE goes out only
+ * with an OPT (RFC 8914 2 needs EDNS); the log keeps it either way.
+ */
+static enum pipe_verdict
+answer_error(struct qctx *c, enum decision_action action, unsigned rcode,
+	     int ede, const char *text)
+{
+	struct dns_opt_out o = client_opt(c);
+
+	if (ede >= 0 && o.present) {
+		o.ede_code = ede;
+		o.ede_text = c->conf->server.ede_text ? text : NULL;
+		c->dec.ede = ede;
+	}
+	c->outlen = dns_build_error(c->out, c->outcap, &c->q, rcode, true, &o);
+	c->dec.action = action;
+	if (c->outlen == 0)
+		return PIPE_DROP;
+	c->dec.rcode = (int)rcode;
+	return PIPE_ANSWER;
+}
+
+static enum pipe_verdict
+drop(struct qctx *c, enum decision_action action)
+{
+	c->dec.action = action;
+	c->dec.rcode = -1;
+	return PIPE_DROP;
+}
+
+/* Fill the decision with what the parse learned. */
+static void
+record_query(struct qctx *c)
+{
+	c->dec.client = c->client;
+	c->dec.port = c->client_port;
+	c->dec.tcp = c->tcp;
+	c->dec.id = c->q.hdr.id;
+	if (c->q.qname_len > 0) {
+		c->dec.have_question = true;
+		memcpy(c->dec.qname, c->q.qname, c->q.qname_len);
+		c->dec.qtype = c->q.qtype;
+	}
+}
+
+/* 1. parse: FORMERR / NOTIMP / BADVERS / drop (SPEC "What the wire sees") */
+static enum stage
+stage_parse(struct qctx *c, enum pipe_verdict *v)
+{
+	enum dns_parse_result r = dns_query_parse(c->pkt, c->pktlen, &c->q);
+
+	record_query(c);
+	switch (r) {
+	case DNS_PARSE_OK:
+		break;
+	case DNS_PARSE_DROP:
+		*v = drop(c, ACTION_DROP);
+		decision_rule(&c->dec, "parse:unanswerable");
+		return STAGE_DONE;
+	case DNS_PARSE_FORMERR:
+		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1,
+				  NULL);
+		return STAGE_DONE;
+	case DNS_PARSE_NOTIMP:
+		*v = answer_error(c, ACTION_NOTIMP, DNS_RCODE_NOTIMP, -1, NULL);
+		return STAGE_DONE;
+	case DNS_PARSE_BADVERS:
+		/* RFC 6891 6.1.3: BADVERS needs our OPT, version 0. */
+		c->q.edns.present = true;
+		*v = answer_error(c, ACTION_BADVERS, DNS_RCODE_BADVERS, -1,
+				  NULL);
+		return STAGE_DONE;
+	}
+	/* Zone transfers are multi-message TCP exchanges (RFC 5936 4.2). */
+	if ((c->q.qtype == DNS_TYPE_AXFR || c->q.qtype == DNS_TYPE_IXFR) &&
+	    !c->tcp) {
+		decision_rule(&c->dec, "transfer:udp");
+		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1,
+				  NULL);
+		return STAGE_DONE;
+	}
+	return STAGE_CONTINUE;
+}
+
+/* 3. view selection: no view => REFUSED + EDE 18 (as BIND) */
+static enum stage
+stage_view(struct qctx *c, enum pipe_verdict *v)
+{
+	c->view = view_select(c->conf->views, c->conf->nviews, &c->client,
+			      c->have_dest ? &c->dest : NULL);
+	if (c->view == NULL) {
+		decision_rule(&c->dec, "view:none");
+		*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
+				  DNS_EDE_PROHIBITED, "no view matches");
+		return STAGE_DONE;
+	}
+	c->dec.view = c->view->name;
+	return STAGE_CONTINUE;
+}
+
+/* 4. the view's ACL: REFUSED + EDE 18, or drop */
+static enum stage
+stage_acl(struct qctx *c, enum pipe_verdict *v)
+{
+	struct acl_verdict a =
+	    acl_rules_check(c->view->rules, c->view->nrules, &c->client);
+
+	if (a.action == ACL_ACTION_ALLOW)
+		return STAGE_CONTINUE;
+	decision_rule(&c->dec, "acl:%s:%d", c->view->name, a.rule);
+	if (a.action == ACL_ACTION_DROP) {
+		*v = drop(c, ACTION_DROP);
+		return STAGE_DONE;
+	}
+	*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
+			  DNS_EDE_PROHIBITED, "refused by the view's ACL");
+	return STAGE_DONE;
+}
+
+/* Transfers over TCP: allow-transfer defaults to none (SPEC). */
+static enum stage
+stage_transfer(struct qctx *c, enum pipe_verdict *v)
+{
+	if (c->q.qtype != DNS_TYPE_AXFR && c->q.qtype != DNS_TYPE_IXFR)
+		return STAGE_CONTINUE;
+	decision_rule(&c->dec, "allow-transfer:%s", c->view->name);
+	*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
+			  DNS_EDE_PROHIBITED, "zone transfer not allowed");
+	return STAGE_DONE;
+}
+
+enum pipe_verdict
+pipeline_query(struct qctx *c)
+{
+	enum pipe_verdict v = PIPE_DROP;
+
+	if (stage_parse(c, &v) == STAGE_DONE)
+		return v;
+	if (stage_view(c, &v) == STAGE_DONE)
+		return v;
+	if (stage_acl(c, &v) == STAGE_DONE)
+		return v;
+	if (stage_transfer(c, &v) == STAGE_DONE)
+		return v;
+	if (c->view->upstream == NULL) {
+		decision_rule(&c->dec, "view:%s:no-upstream", c->view->name);
+		return pipeline_upstream_failed(c, UP_FAIL_NETWORK);
+	}
+	c->dec.action = ACTION_FORWARD;
+	return PIPE_FORWARD;
+}
+
+size_t
+pipeline_client_limit(const struct qctx *c)
+{
+	size_t size;
+
+	if (c->tcp)
+		return DNS_MAX_MSG;
+	if (!c->q.edns.present)
+		return 512;
+	/* RFC 6891 6.2.5: sizes below 512 are treated as 512. */
+	size = c->q.edns.udp_size < 512 ? 512 : c->q.edns.udp_size;
+	if (size > c->conf->server.udp_payload_size)
+		size = c->conf->server.udp_payload_size;
+	return size;
+}
+
+enum pipe_verdict
+pipeline_upstream_answer(struct qctx *c, const uint8_t *resp,
+			 const struct dns_response *r)
+{
+	struct dns_opt_out o = client_opt(c);
+	struct wire w;
+	struct dns_header h;
+
+	c->outlen = dns_response_finish(c->out, c->outcap, resp, r, c->q.hdr.id,
+					&o, pipeline_client_limit(c));
+	if (c->outlen == 0)
+		return pipeline_upstream_failed(c, UP_FAIL_SERVFAIL);
+	c->dec.action = ACTION_FORWARD;
+	c->dec.rcode = (int)r->rcode;
+	wire_init(&w, c->out, c->outlen);
+	w.pos = 2;
+	h.flags = wire_u16(&w);
+	if ((h.flags & DNS_FLAG_TC) && !(r->hdr.flags & DNS_FLAG_TC)) {
+		c->dec.action = ACTION_TRUNCATE;
+		decision_rule(&c->dec, "size:%zu", pipeline_client_limit(c));
+	}
+	return PIPE_ANSWER;
+}
+
+enum pipe_verdict
+pipeline_upstream_failed(struct qctx *c, enum up_failure last)
+{
+	/* SPEC "Failures": 22 after an answer, 23 after a timeout/network. */
+	if (last == UP_FAIL_TIMEOUT || last == UP_FAIL_NETWORK)
+		return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
+				    DNS_EDE_NETWORK_ERROR,
+				    last == UP_FAIL_TIMEOUT
+					? "upstream timed out"
+					: "upstream unreachable");
+	return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
+			    DNS_EDE_NO_REACHABLE_AUTHORITY,
+			    "every upstream attempt failed");
+}

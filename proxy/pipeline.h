@@ -1,0 +1,76 @@
+/*
+ * proxy/pipeline.h — the query pipeline, without any I/O.
+ *
+ * The worker hands a received message to pipeline_query(); it runs the
+ * stages in the order of STYLE.md (parse, view, ACL, ...) and returns a
+ * verdict: answer (the response is in c->out), drop, or forward. A forward
+ * parks the query; when the upstream exchange ends, pipeline_upstream_answer()
+ * or pipeline_upstream_failed() resumes it and produces the final response.
+ * The same functions serve the daemon, `dnsgate explain` and the fuzzer.
+ */
+#ifndef PROXY_PIPELINE_H
+#define PROXY_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns/addr.h"
+#include "dns/msg.h"
+#include "policy/decision.h"
+#include "proxy/config.h"
+
+enum pipe_verdict {
+	PIPE_ANSWER = 1, /* send c->out[0..c->outlen) */
+	PIPE_DROP,	 /* send nothing */
+	PIPE_FORWARD,	 /* ask c->view->upstream, then resume */
+};
+
+/* Why an upstream exchange failed (the last failure decides the EDE). */
+enum up_failure {
+	UP_FAIL_TIMEOUT = 1,
+	UP_FAIL_NETWORK,  /* refused connection, reset, unreachable */
+	UP_FAIL_SERVFAIL, /* an answer that counts as failure */
+	UP_FAIL_REFUSED,
+};
+
+struct qctx {
+	const struct config *conf;
+	/* where the query came from */
+	struct ip_addr client;
+	uint16_t client_port;
+	bool have_dest;
+	struct ip_addr dest;
+	bool tcp;
+	const uint8_t *pkt;
+	size_t pktlen;
+	/* what the stages found */
+	struct dns_query q;
+	const struct view_conf *view;
+	struct decision dec;
+	/* the response */
+	uint8_t *out;
+	size_t outcap; /* at least DNS_MAX_MSG for answers from upstream */
+	size_t outlen;
+};
+
+/* Prepare c for a new query (clears the decision; keeps out/outcap). */
+void qctx_init(struct qctx *c, const struct config *conf, uint64_t now_ms);
+/* Run the stages up to forwarding. */
+enum pipe_verdict pipeline_query(struct qctx *c);
+/*
+ * Largest response the client may receive: 65535 over TCP; 512 without
+ * EDNS; else min(max(512, client's size), udp-payload-size).
+ */
+size_t pipeline_client_limit(const struct qctx *c);
+/*
+ * The upstream answered (r parsed from resp and matched to the query):
+ * rewrite it for the client and fit it to its size.
+ */
+enum pipe_verdict pipeline_upstream_answer(struct qctx *c, const uint8_t *resp,
+					   const struct dns_response *r);
+/* Every attempt failed: SERVFAIL with EDE 22 or 23 (SPEC "Failures"). */
+enum pipe_verdict pipeline_upstream_failed(struct qctx *c,
+					   enum up_failure last);
+
+#endif

@@ -1,0 +1,496 @@
+/*
+ * proxy/upstream.c — asking the view's upstream group: server selection,
+ * one socket with a fresh random source port and ID per attempt, answer
+ * validation, retries across servers, TCP after a truncated UDP answer, and
+ * the health of each server (SPEC "[upstream]", "What the wire sees").
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dns/msg.h"
+#include "proxy/worker.h"
+
+/* A server is down after this many timeouts/SERVFAILs in a row (SPEC). */
+#define DOWN_AFTER 3
+/* Cap on servers considered per group; config.c enforces it. */
+#define MAX_SERVERS UPSTREAM_MAX_SERVERS
+
+static void attempt_next(struct query *qr);
+static void tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents);
+
+static void
+health_answered(const struct upstream_conf *u, int server, double rtt)
+{
+	struct server_health *h = &u->health[server];
+	unsigned us = (unsigned)(rtt * 1e6);
+	unsigned old = atomic_load(&h->srtt_us);
+
+	atomic_store(&h->fails, 0);
+	/* Smoothed like TCP's SRTT (RFC 6298): 7/8 old + 1/8 new. */
+	atomic_store(&h->srtt_us, old == 0 ? us : (old * 7 + us) / 8);
+	if (atomic_exchange(&h->down, false))
+		log_msg(LOG_NOTICE, "upstream %s server %s is up again",
+			u->name, u->servers[server].text);
+}
+
+static void
+health_failed(const struct upstream_conf *u, int server, bool timeout)
+{
+	struct server_health *h = &u->health[server];
+
+	if (timeout) {
+		unsigned old = atomic_load(&h->srtt_us);
+		unsigned pen = u->timeout_ms * 1000;
+
+		atomic_store(&h->srtt_us, old == 0 ? pen : (old * 7 + pen) / 8);
+	}
+	if (atomic_fetch_add(&h->fails, 1) + 1 >= DOWN_AFTER &&
+	    !atomic_exchange(&h->down, true))
+		log_msg(LOG_WARNING,
+			"upstream %s server %s is down after %d failures",
+			u->name, u->servers[server].text, DOWN_AFTER);
+}
+
+/*
+ * The server for the next attempt: among servers that are up (all of them
+ * when every one is down), by the group's selection rule.
+ */
+static int
+pick_server(const struct query *qr)
+{
+	const struct upstream_conf *u = qr->up;
+	int cand[MAX_SERVERS];
+	size_t n = 0;
+	unsigned k = qr->attempts;
+
+	for (size_t i = 0; i < u->nservers && i < MAX_SERVERS; i++)
+		if (!atomic_load(&u->health[i].down))
+			cand[n++] = (int)i;
+	if (n == 0)
+		for (size_t i = 0; i < u->nservers && i < MAX_SERVERS; i++)
+			cand[n++] = (int)i;
+	switch (u->selection) {
+	case SEL_ROUND_ROBIN:
+		return cand[(qr->rr_start + k) % n];
+	case SEL_FASTEST:
+		/* Unmeasured servers (0) sort first, so they get measured. */
+		for (size_t i = 1; i < n; i++) {
+			int c = cand[i];
+			unsigned rc = atomic_load(&u->health[c].srtt_us);
+			size_t j = i;
+
+			while (j > 0 &&
+			       atomic_load(&u->health[cand[j - 1]].srtt_us) > rc) {
+				cand[j] = cand[j - 1];
+				j--;
+			}
+			cand[j] = c;
+		}
+		return cand[k % n];
+	default:
+		return cand[k % n];
+	}
+}
+
+void
+upstream_cancel(struct query *qr)
+{
+	struct worker *w = qr->w;
+
+	if (qr->ufd < 0)
+		return;
+	ev_io_stop(w->loop, &qr->uio);
+	ev_timer_stop(w->loop, &qr->utimer);
+	close(qr->ufd);
+	qr->ufd = -1;
+	free(qr->ubuf);
+	qr->ubuf = NULL;
+}
+
+static void
+finish(struct query *qr, enum pipe_verdict v)
+{
+	upstream_cancel(qr);
+	query_finish(qr, v);
+}
+
+/* An attempt failed: retry on the next server if retry-on allows. */
+static void
+attempt_failed(struct query *qr, enum up_failure why)
+{
+	unsigned need = why == UP_FAIL_SERVFAIL	 ? RETRY_SERVFAIL
+			: why == UP_FAIL_REFUSED ? RETRY_REFUSED
+						 : RETRY_TIMEOUT;
+
+	if (why != UP_FAIL_REFUSED)
+		health_failed(qr->up, qr->server, why == UP_FAIL_TIMEOUT);
+	qr->last_failure = why;
+	upstream_cancel(qr);
+	if (!(qr->up->retry_on & need) || qr->attempts >= qr->up->attempts) {
+		finish(qr, pipeline_upstream_failed(&qr->c, why));
+		return;
+	}
+	attempt_next(qr);
+}
+
+static void
+timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	/* The socket closes with the attempt: a late answer is never read. */
+	attempt_failed(t->data, UP_FAIL_TIMEOUT);
+}
+
+static int
+tcp_start(struct query *qr)
+{
+	struct worker *w = qr->w;
+	const struct endpoint *ep = &qr->up->servers[qr->server];
+	struct sockaddr_storage ss;
+	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
+
+	upstream_cancel(qr);
+	qr->ufd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			 0);
+	if (qr->ufd < 0)
+		return -1;
+	if (connect(qr->ufd, (struct sockaddr *)&ss, sl) < 0 &&
+	    errno != EINPROGRESS)
+		return -1;
+	qr->ubuf = malloc(2 + DNS_MAX_MSG);
+	if (qr->ubuf == NULL)
+		return -1;
+	qr->ubuf[0] = (uint8_t)(qr->uqlen >> 8);
+	qr->ubuf[1] = (uint8_t)qr->uqlen;
+	memcpy(qr->ubuf + 2, qr->uq, qr->uqlen);
+	qr->ubuflen = 2 + qr->uqlen;
+	qr->uboff = 0;
+	qr->utcp = true;
+	qr->uconnected = false;
+	ev_io_init(&qr->uio, tcp_io_cb, qr->ufd, EV_WRITE);
+	qr->uio.data = qr;
+	ev_io_start(w->loop, &qr->uio);
+	/* The TCP retry is not an attempt, but it gets a full timeout. */
+	ev_timer_init(&qr->utimer, timeout_cb,
+		      qr->up->timeout_ms / 1000.0, 0);
+	qr->utimer.data = qr;
+	ev_timer_start(w->loop, &qr->utimer);
+	return 0;
+}
+
+/* A matching answer arrived (over UDP or TCP). */
+static void
+handle_answer(struct query *qr, const uint8_t *resp,
+	      const struct dns_response *r)
+{
+	unsigned retry = qr->up->retry_on;
+
+	if (!qr->utcp && (r->hdr.flags & DNS_FLAG_TC)) {
+		/* Truncated: ask the same server over TCP (SPEC). */
+		if (tcp_start(qr) < 0)
+			attempt_failed(qr, UP_FAIL_NETWORK);
+		return;
+	}
+	if (r->rcode == DNS_RCODE_SERVFAIL && (retry & RETRY_SERVFAIL)) {
+		attempt_failed(qr, UP_FAIL_SERVFAIL);
+		return;
+	}
+	if (r->rcode == DNS_RCODE_REFUSED && (retry & RETRY_REFUSED)) {
+		attempt_failed(qr, UP_FAIL_REFUSED);
+		return;
+	}
+	if (r->rcode == DNS_RCODE_SERVFAIL)
+		health_failed(qr->up, qr->server, false);
+	else
+		health_answered(qr->up, qr->server,
+				ev_time() - qr->attempt_start);
+	finish(qr, pipeline_upstream_answer(&qr->c, resp, r));
+}
+
+/* Parse and check an answer; false (and counted) when it is not ours. */
+static bool
+answer_valid(struct query *qr, const uint8_t *buf, size_t len,
+	     struct dns_response *r)
+{
+	if (dns_response_parse(buf, len, r) < 0) {
+		qr->w->stats.upstream_garbage++;
+		return false;
+	}
+	if (!dns_response_matches(r, qr->uid, &qr->c.q)) {
+		qr->w->stats.upstream_mismatch++;
+		return false;
+	}
+	return true;
+}
+
+static void
+udp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct query *qr = io->data;
+	struct worker *w = qr->w;
+	struct dns_response r;
+
+	/* The socket is connected: the kernel drops datagrams from any other
+	 * address or port. ID and question are checked here; anything else
+	 * is ignored and the attempt keeps waiting (anti-spoofing). */
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = recv(qr->ufd, w->rbuf, DNS_MAX_MSG, 0);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			attempt_failed(qr, UP_FAIL_NETWORK);
+			return;
+		}
+		if (answer_valid(qr, w->rbuf, (size_t)n, &r)) {
+			handle_answer(qr, w->rbuf, &r);
+			return;
+		}
+	}
+}
+
+static void
+tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct query *qr = io->data;
+	struct dns_response r;
+	ssize_t n;
+
+	if (qr->uboff < qr->ubuflen && qr->ubuflen > 0 && !qr->uconnected) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+
+		if (getsockopt(qr->ufd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
+		    err != 0) {
+			attempt_failed(qr, UP_FAIL_NETWORK);
+			return;
+		}
+		qr->uconnected = true;
+	}
+	if (qr->ubuflen > 0) {
+		/* Sending the length-prefixed query. */
+		n = send(qr->ufd, qr->ubuf + qr->uboff,
+			 qr->ubuflen - qr->uboff, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				attempt_failed(qr, UP_FAIL_NETWORK);
+			return;
+		}
+		qr->uboff += (size_t)n;
+		if (qr->uboff < qr->ubuflen)
+			return;
+		qr->ubuflen = 0; /* now reading into ubuf */
+		qr->uboff = 0;
+		ev_io_stop(loop, io);
+		ev_io_set(io, qr->ufd, EV_READ);
+		ev_io_start(loop, io);
+		return;
+	}
+	for (;;) {
+		size_t want = qr->uboff < 2 ? 2 - qr->uboff
+					    : 2 + ((size_t)qr->ubuf[0] << 8 |
+						   qr->ubuf[1]) -
+						  qr->uboff;
+
+		n = recv(qr->ufd, qr->ubuf + qr->uboff, want, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			attempt_failed(qr, UP_FAIL_NETWORK);
+			return;
+		}
+		qr->uboff += (size_t)n;
+		if (qr->uboff < 2 ||
+		    qr->uboff < 2 + ((size_t)qr->ubuf[0] << 8 | qr->ubuf[1]))
+			continue;
+		if (answer_valid(qr, qr->ubuf + 2, qr->uboff - 2, &r)) {
+			handle_answer(qr, qr->ubuf + 2, &r);
+			return;
+		}
+		qr->uboff = 0; /* not ours: wait for the next message */
+	}
+}
+
+static int
+udp_start(struct query *qr)
+{
+	struct worker *w = qr->w;
+	const struct endpoint *ep = &qr->up->servers[qr->server];
+	struct sockaddr_storage ss;
+	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
+
+	/* A new socket per attempt: the kernel binds a random ephemeral
+	 * source port, and connect() makes it accept only this server. */
+	qr->ufd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			 0);
+	if (qr->ufd < 0)
+		return -1;
+	qr->utcp = false;
+	ev_io_init(&qr->uio, udp_io_cb, qr->ufd, EV_READ);
+	qr->uio.data = qr;
+	ev_timer_init(&qr->utimer, timeout_cb, qr->up->timeout_ms / 1000.0, 0);
+	qr->utimer.data = qr;
+	if (connect(qr->ufd, (struct sockaddr *)&ss, sl) < 0 ||
+	    send(qr->ufd, qr->uq, qr->uqlen, 0) < 0)
+		return -1;
+	ev_io_start(w->loop, &qr->uio);
+	ev_timer_start(w->loop, &qr->utimer);
+	return 0;
+}
+
+static void
+attempt_next(struct query *qr)
+{
+	const struct endpoint *ep;
+
+	qr->server = pick_server(qr);
+	qr->attempts++;
+	/* Never the client's ID: a fresh random one per attempt. */
+	qr->uid = (uint16_t)arc4random();
+	qr->uqlen = dns_build_upstream_query(qr->uq, sizeof(qr->uq), &qr->c.q,
+					     qr->uid,
+					     (uint16_t)qr->conf->server
+						 .udp_payload_size);
+	ep = &qr->up->servers[qr->server];
+	qr->c.dec.have_upstream = true;
+	qr->c.dec.upstream = ep->addr;
+	qr->c.dec.upstream_port = ep->port;
+	qr->c.dec.attempts = qr->attempts;
+	qr->attempt_start = ev_time();
+	if (qr->uqlen == 0) {
+		finish(qr, pipeline_upstream_failed(&qr->c, UP_FAIL_NETWORK));
+		return;
+	}
+	if (udp_start(qr) < 0)
+		attempt_failed(qr, UP_FAIL_NETWORK);
+}
+
+void
+upstream_forward(struct query *qr)
+{
+	qr->up = qr->c.view->upstream;
+	qr->attempts = 0;
+	qr->rr_start = atomic_fetch_add(&((struct upstream_conf *)qr->up)->rr_next, 1);
+	qr->last_failure = UP_FAIL_NETWORK;
+	attempt_next(qr);
+}
+
+/* ---- health probes ---- */
+
+struct probe {
+	struct worker *w;
+	struct config *conf;
+	const struct upstream_conf *up;
+	int server;
+	int fd;
+	uint16_t id;
+	ev_io io;
+	ev_timer timer;
+};
+
+static void
+probe_free(struct probe *p)
+{
+	ev_io_stop(p->w->loop, &p->io);
+	ev_timer_stop(p->w->loop, &p->timer);
+	close(p->fd);
+	config_unref(p->conf);
+	free(p);
+}
+
+static void
+probe_read_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct probe *p = io->data;
+	uint8_t buf[4096];
+	struct dns_response r;
+	ssize_t n = recv(p->fd, buf, sizeof(buf), 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	/* Any well-formed answer with our ID shows the server is back. */
+	if (n > 0 && dns_response_parse(buf, (size_t)n, &r) == 0 &&
+	    r.hdr.id == p->id)
+		health_answered(p->up, p->server, 0.0);
+	probe_free(p);
+}
+
+static void
+probe_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	probe_free(t->data);
+}
+
+static void
+probe_send(struct worker *w, const struct upstream_conf *u, int server)
+{
+	const struct endpoint *ep = &u->servers[server];
+	struct dns_query q = {.qname_len = 1, .qtype = DNS_TYPE_NS,
+			      .qclass = DNS_CLASS_IN};
+	struct sockaddr_storage ss;
+	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
+	uint8_t msg[64];
+	size_t len;
+	struct probe *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		return;
+	p->id = (uint16_t)arc4random();
+	len = dns_build_upstream_query(msg, sizeof(msg), &q, p->id,
+				       (uint16_t)w->conf->server
+					   .udp_payload_size);
+	p->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       0);
+	if (p->fd < 0 || len == 0 ||
+	    connect(p->fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    send(p->fd, msg, len, 0) < 0) {
+		if (p->fd >= 0)
+			close(p->fd);
+		free(p);
+		return;
+	}
+	p->w = w;
+	p->conf = config_ref(w->conf);
+	p->up = u;
+	p->server = server;
+	ev_io_init(&p->io, probe_read_cb, p->fd, EV_READ);
+	p->io.data = p;
+	ev_timer_init(&p->timer, probe_timeout_cb, u->timeout_ms / 1000.0, 0);
+	p->timer.data = p;
+	ev_io_start(w->loop, &p->io);
+	ev_timer_start(w->loop, &p->timer);
+}
+
+static void
+health_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+	const struct config *c = w->conf;
+	double now = ev_now(loop);
+
+	for (size_t i = 0; i < c->nupstreams; i++) {
+		struct upstream_conf *u = c->upstreams[i];
+
+		for (size_t s = 0; s < u->nservers; s++) {
+			struct server_health *h = &u->health[s];
+
+			if (!atomic_load(&h->down) ||
+			    now - h->last_probe < u->health_ms / 1000.0)
+				continue;
+			h->last_probe = now;
+			probe_send(w, u, (int)s);
+		}
+	}
+}
+
+void
+upstream_health_start(struct worker *w)
+{
+	ev_timer_stop(w->loop, &w->health_timer);
+	/* A coarse tick; each server is probed at its group's interval. */
+	ev_timer_init(&w->health_timer, health_cb, 0.1, 0.1);
+	w->health_timer.data = w;
+	ev_timer_start(w->loop, &w->health_timer);
+}

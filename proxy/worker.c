@@ -1,0 +1,682 @@
+/*
+ * proxy/worker.c — listeners, client TCP connections (RFC 7766 / 9210), and
+ * the life of a query: received -> pipeline -> (forward) -> finish.
+ */
+#include "proxy/worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns/msg.h"
+
+/*
+ * Pipelined queries one connection may have in flight before we stop
+ * reading from it (RFC 7766 6.2.1: process concurrently, within reason).
+ */
+#define TCP_MAX_INFLIGHT 100
+/* SIGTERM: in-flight queries get this long to finish (SPEC). */
+#define STOP_GRACE 2.0
+
+struct outbuf {
+	struct outbuf *next;
+	size_t len, off;
+	uint8_t data[];
+};
+
+struct tcp_conn {
+	struct worker *w;
+	struct tcp_conn *prev, *next;
+	int fd;
+	ev_io rio, wio;
+	ev_timer idle;
+	struct ip_addr ip;
+	uint16_t port;
+	uint8_t *rbuf; /* 2-byte length + message */
+	size_t rlen;
+	struct outbuf *wq, *wq_tail;
+	unsigned inflight;
+	unsigned nqueries;
+	bool reading;	/* read watcher wanted */
+	bool read_done; /* EOF, error, query limit or stopping */
+	bool closed;	/* fd closed; freed when inflight reaches 0 */
+};
+
+static void tcp_conn_close(struct tcp_conn *tc);
+static void tcp_conn_maybe_free(struct tcp_conn *tc);
+
+/* ---- sockets ---- */
+
+int
+socket_listen(const struct endpoint *ep, bool tcp, bool reuseport)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
+	int type = (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
+		   SOCK_CLOEXEC;
+	int fd = socket(ss.ss_family, type, 0);
+	int one = 1;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		goto fail;
+	if (tcp) {
+		/* RFC 9210 4.1: TCP Fast Open SHOULD be enabled. */
+		int qlen = 64;
+
+		setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof(qlen));
+		if (listen(fd, 1024) < 0)
+			goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* ---- queries ---- */
+
+static struct query *
+query_new(struct worker *w)
+{
+	struct query *qr = w->free_queries;
+
+	if (qr != NULL) {
+		w->free_queries = qr->next_free;
+	} else {
+		qr = malloc(sizeof(*qr));
+		if (qr == NULL)
+			return NULL;
+	}
+	memset(qr, 0, offsetof(struct query, uq));
+	qr->w = w;
+	qr->ufd = -1;
+	qr->server = -1;
+	qr->conf = config_ref(w->conf);
+	qr->c.out = w->out;
+	qr->c.outcap = DNS_MAX_MSG;
+	w->inflight++;
+	return qr;
+}
+
+static void
+query_free(struct query *qr)
+{
+	struct worker *w = qr->w;
+
+	upstream_cancel(qr);
+	config_unref(qr->conf);
+	qr->conf = NULL;
+	if (qr->conn != NULL) {
+		qr->conn->inflight--;
+		tcp_conn_maybe_free(qr->conn);
+	}
+	qr->next_free = w->free_queries;
+	w->free_queries = qr;
+	w->inflight--;
+	if (w->stopping && w->inflight == 0)
+		ev_break(w->loop, EVBREAK_ONE);
+}
+
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len);
+
+static void
+send_answer(struct query *qr)
+{
+	struct qctx *c = &qr->c;
+
+	if (qr->conn != NULL) {
+		tcp_send(qr->conn, c->out, c->outlen);
+		return;
+	}
+	/* UDP: one try; a full socket buffer loses the answer, as a
+	 * network would, and the client retries. */
+	if (sendto(qr->lst->fd, c->out, c->outlen, 0,
+		   (struct sockaddr *)&qr->peer, qr->peerlen) < 0)
+		qr->w->stats.dropped_nomem++;
+}
+
+static void
+query_log(struct query *qr)
+{
+	struct worker *w = qr->w;
+	const struct log_conf *lc = &qr->conf->log;
+	char line[LOG_SLOT_SIZE];
+	size_t n;
+
+	if (lc->decisions == DECISIONS_NONE ||
+	    (lc->decisions == DECISIONS_NON_DEFAULT &&
+	     decision_is_default(&qr->c.dec)))
+		return;
+	n = decision_format(&qr->c.dec, lc->format, line, sizeof(line));
+	if (n > 0)
+		log_ring_push(w->log, line, n);
+}
+
+void
+query_finish(struct query *qr, enum pipe_verdict v)
+{
+	struct worker *w = qr->w;
+	struct decision *d = &qr->c.dec;
+
+	if (v == PIPE_ANSWER && qr->c.outlen > 0) {
+		send_answer(qr);
+		if (d->rcode >= 0 && d->rcode < 24)
+			w->stats.responses[d->rcode]++;
+	}
+	d->ms = (ev_now(w->loop) - qr->start) * 1000.0;
+	if (d->ms < 0)
+		d->ms = 0;
+	w->stats.actions[d->action]++;
+	query_log(qr);
+	query_free(qr);
+}
+
+/* A complete message arrived from a client. */
+static void
+query_received(struct worker *w, struct query *qr, const uint8_t *pkt,
+	       size_t len)
+{
+	enum pipe_verdict v;
+
+	qr->start = ev_now(w->loop);
+	qctx_init(&qr->c, qr->conf, wall_ms());
+	qr->c.pkt = pkt;
+	qr->c.pktlen = len;
+	v = pipeline_query(&qr->c);
+	if (v == PIPE_FORWARD) {
+		upstream_forward(qr);
+		return;
+	}
+	query_finish(qr, v);
+}
+
+/* ---- UDP ---- */
+
+static void
+udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct listener *l = io->data;
+	struct worker *w = l->w;
+
+	/* A bounded batch per wake-up keeps TCP and upstreams served. */
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage peer;
+		socklen_t peerlen = sizeof(peer);
+		ssize_t n = recvfrom(l->fd, w->rbuf, DNS_MAX_MSG, 0,
+				     (struct sockaddr *)&peer, &peerlen);
+		struct query *qr;
+
+		if (n < 0)
+			return; /* EAGAIN, or an error we can only skip */
+		w->stats.queries_udp++;
+		qr = query_new(w);
+		if (qr == NULL) {
+			w->stats.dropped_nomem++;
+			continue;
+		}
+		qr->lst = l;
+		qr->peer = peer;
+		qr->peerlen = peerlen;
+		ip_addr_from_sockaddr((struct sockaddr *)&peer, &qr->c.client,
+				      &qr->c.client_port);
+		qr->c.tcp = false;
+		query_received(w, qr, w->rbuf, (size_t)n);
+	}
+}
+
+/* ---- TCP ---- */
+
+static void
+tcp_update_reading(struct tcp_conn *tc)
+{
+	struct worker *w = tc->w;
+	bool want = !tc->closed && !tc->read_done &&
+		    tc->inflight < TCP_MAX_INFLIGHT;
+
+	if (want && !ev_is_active(&tc->rio))
+		ev_io_start(w->loop, &tc->rio);
+	else if (!want && ev_is_active(&tc->rio))
+		ev_io_stop(w->loop, &tc->rio);
+}
+
+static void
+tcp_conn_free(struct tcp_conn *tc)
+{
+	struct worker *w = tc->w;
+
+	while (tc->wq != NULL) {
+		struct outbuf *o = tc->wq;
+
+		tc->wq = o->next;
+		free(o);
+	}
+	if (tc->prev != NULL)
+		tc->prev->next = tc->next;
+	else
+		w->conns = tc->next;
+	if (tc->next != NULL)
+		tc->next->prev = tc->prev;
+	free(tc->rbuf);
+	free(tc);
+}
+
+static void
+tcp_conn_close(struct tcp_conn *tc)
+{
+	struct worker *w = tc->w;
+
+	if (tc->closed)
+		return;
+	ev_io_stop(w->loop, &tc->rio);
+	ev_io_stop(w->loop, &tc->wio);
+	ev_timer_stop(w->loop, &tc->idle);
+	close(tc->fd);
+	tc->closed = true;
+	atomic_fetch_sub(&w->d->tcp_clients, 1);
+	tcp_conn_maybe_free(tc);
+}
+
+/*
+ * Close once nothing more will be read and nothing is left to send; free
+ * once no query refers to the connection.
+ */
+static void
+tcp_conn_maybe_free(struct tcp_conn *tc)
+{
+	if (!tc->closed && tc->read_done && tc->inflight == 0 &&
+	    tc->wq == NULL) {
+		tcp_conn_close(tc);
+		return;
+	}
+	if (tc->closed && tc->inflight == 0) {
+		tcp_conn_free(tc);
+		return;
+	}
+	tcp_update_reading(tc);
+}
+
+static int
+tcp_flush(struct tcp_conn *tc)
+{
+	while (tc->wq != NULL) {
+		struct outbuf *o = tc->wq;
+		ssize_t n = send(tc->fd, o->data + o->off, o->len - o->off,
+				 MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 0;
+			return -1;
+		}
+		o->off += (size_t)n;
+		if (o->off < o->len)
+			return 0;
+		tc->wq = o->next;
+		if (tc->wq == NULL)
+			tc->wq_tail = NULL;
+		free(o);
+	}
+	return 0;
+}
+
+static void
+tcp_write_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct tcp_conn *tc = io->data;
+
+	if (tcp_flush(tc) < 0) {
+		tcp_conn_close(tc);
+		return;
+	}
+	if (tc->wq == NULL) {
+		ev_io_stop(loop, &tc->wio);
+		tcp_conn_maybe_free(tc);
+	}
+}
+
+/* RFC 7766 8: length and message in one write; queue what doesn't fit. */
+static void
+tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
+{
+	struct outbuf *o;
+
+	if (tc->closed)
+		return; /* RFC 7766 6.2.4: the client went away */
+	o = malloc(sizeof(*o) + 2 + len);
+	if (o == NULL) {
+		tc->w->stats.dropped_nomem++;
+		return;
+	}
+	o->next = NULL;
+	o->len = 2 + len;
+	o->off = 0;
+	o->data[0] = (uint8_t)(len >> 8);
+	o->data[1] = (uint8_t)len;
+	memcpy(o->data + 2, msg, len);
+	if (tc->wq_tail != NULL)
+		tc->wq_tail->next = o;
+	else
+		tc->wq = o;
+	tc->wq_tail = o;
+	if (ev_is_active(&tc->wio))
+		return;
+	if (tcp_flush(tc) < 0) {
+		tcp_conn_close(tc);
+		return;
+	}
+	if (tc->wq != NULL)
+		ev_io_start(tc->w->loop, &tc->wio);
+}
+
+/* A full message sits in rbuf[2..]: hand it to a new query. */
+static void
+tcp_dispatch(struct tcp_conn *tc, size_t msglen)
+{
+	struct worker *w = tc->w;
+	struct query *qr;
+
+	w->stats.queries_tcp++;
+	tc->nqueries++;
+	/* RFC 7766 6.2.3: the idle timer restarts on a full message. */
+	ev_timer_again(w->loop, &tc->idle);
+	if (w->conf->server.tcp_max_queries > 0 &&
+	    tc->nqueries >= w->conf->server.tcp_max_queries)
+		tc->read_done = true;
+	qr = query_new(w);
+	if (qr == NULL) {
+		w->stats.dropped_nomem++;
+		return;
+	}
+	qr->conn = tc;
+	tc->inflight++;
+	qr->c.client = tc->ip;
+	qr->c.client_port = tc->port;
+	qr->c.tcp = true;
+	query_received(w, qr, tc->rbuf + 2, msglen);
+}
+
+static void
+tcp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct tcp_conn *tc = io->data;
+
+	/* Queries answered synchronously may close the connection; this
+	 * pseudo-reference keeps tc alive until the loop is done. */
+	tc->inflight++;
+	while (!tc->closed && !tc->read_done &&
+	       tc->inflight <= TCP_MAX_INFLIGHT) {
+		size_t want = tc->rlen < 2 ? 2 - tc->rlen
+					   : 2 + ((size_t)tc->rbuf[0] << 8 |
+						  tc->rbuf[1]) -
+						 tc->rlen;
+		ssize_t n = recv(tc->fd, tc->rbuf + tc->rlen, want, 0);
+		size_t msglen;
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n <= 0) {
+			/* EOF or error: answer what is in flight, then close
+			 * (a half-closed client still reads). */
+			tc->read_done = true;
+			if (n < 0)
+				tcp_conn_close(tc);
+			break;
+		}
+		tc->rlen += (size_t)n;
+		if (tc->rlen < 2)
+			continue;
+		msglen = (size_t)tc->rbuf[0] << 8 | tc->rbuf[1];
+		if (tc->rlen < 2 + msglen)
+			continue;
+		tc->rlen = 0;
+		/* A zero-length message can't be a query: ignore it. */
+		if (msglen > 0)
+			tcp_dispatch(tc, msglen);
+	}
+	tc->inflight--;
+	tcp_conn_maybe_free(tc);
+}
+
+static void
+tcp_idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct tcp_conn *tc = t->data;
+
+	/* Idle means nothing in flight and nothing to send. */
+	if (tc->inflight > 0 || tc->wq != NULL) {
+		ev_timer_again(loop, t);
+		return;
+	}
+	tcp_conn_close(tc);
+}
+
+static void
+tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct listener *l = io->data;
+	struct worker *w = l->w;
+
+	for (int i = 0; i < 16; i++) {
+		struct sockaddr_storage peer;
+		socklen_t peerlen = sizeof(peer);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &peerlen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct tcp_conn *tc;
+		double idle = w->conf->server.tcp_idle_ms / 1000.0;
+
+		if (fd < 0)
+			return;
+		if (atomic_load(&w->d->tcp_clients) >=
+		    w->conf->server.tcp_max_clients) {
+			w->stats.tcp_refused++;
+			close(fd);
+			continue;
+		}
+		tc = calloc(1, sizeof(*tc));
+		if (tc != NULL)
+			tc->rbuf = malloc(2 + DNS_MAX_MSG);
+		if (tc == NULL || tc->rbuf == NULL) {
+			free(tc);
+			close(fd);
+			w->stats.dropped_nomem++;
+			continue;
+		}
+		atomic_fetch_add(&w->d->tcp_clients, 1);
+		tc->w = w;
+		tc->fd = fd;
+		ip_addr_from_sockaddr((struct sockaddr *)&peer, &tc->ip,
+				      &tc->port);
+		ev_io_init(&tc->rio, tcp_read_cb, fd, EV_READ);
+		ev_io_init(&tc->wio, tcp_write_cb, fd, EV_WRITE);
+		tc->rio.data = tc->wio.data = tc;
+		/* RFC 7766 6.2.3: an idle timeout of 0 closes at once. */
+		ev_timer_init(&tc->idle, tcp_idle_cb, idle, idle > 0 ? idle : 0.001);
+		tc->idle.data = tc;
+		ev_timer_again(loop, &tc->idle);
+		tc->next = w->conns;
+		if (w->conns != NULL)
+			w->conns->prev = tc;
+		w->conns = tc;
+		ev_io_start(loop, &tc->rio);
+	}
+}
+
+/* ---- worker lifecycle ---- */
+
+int
+worker_init(struct worker *w, struct daemon *d, unsigned id,
+	    struct config *conf)
+{
+	const struct server_conf *s = &conf->server;
+	bool reuse = d->nworkers > 1;
+
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->d = d;
+	w->conf = config_ref(conf);
+	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	w->out = malloc(DNS_MAX_MSG);
+	w->rbuf = malloc(DNS_MAX_MSG);
+	w->listeners = calloc(s->nlistens * 2, sizeof(*w->listeners));
+	w->log = log_ring_new();
+	if (w->loop == NULL || w->out == NULL || w->rbuf == NULL ||
+	    w->listeners == NULL || w->log == NULL)
+		return -1;
+	for (size_t i = 0; i < s->nlistens * 2; i++) {
+		struct listener *l = &w->listeners[i];
+
+		l->w = w;
+		l->ep = s->listens[i / 2];
+		l->tcp = i % 2 == 1;
+		l->fd = socket_listen(&l->ep, l->tcp, reuse);
+		if (l->fd < 0) {
+			log_msg(LOG_ERR, "cannot listen on %s/%s: %s",
+				l->ep.text, l->tcp ? "tcp" : "udp",
+				strerror(errno));
+			return -1;
+		}
+		w->nlisteners++;
+		ev_io_init(&l->io, l->tcp ? tcp_accept_cb : udp_read_cb, l->fd,
+			   EV_READ);
+		l->io.data = l;
+	}
+	return 0;
+}
+
+static void
+worker_take_conf(struct worker *w)
+{
+	struct config *c;
+
+	pthread_mutex_lock(&w->d->conf_lock);
+	c = config_ref(w->d->conf);
+	pthread_mutex_unlock(&w->d->conf_lock);
+	/* Queries in flight keep the config they started with. */
+	config_unref(w->conf);
+	w->conf = c;
+	if (w->id == 0)
+		upstream_health_start(w);
+}
+
+static void
+stop_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	ev_break(loop, EVBREAK_ONE);
+}
+
+static void
+worker_begin_stop(struct worker *w)
+{
+	w->stopping = true;
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		ev_io_stop(w->loop, &w->listeners[i].io);
+		close(w->listeners[i].fd);
+		w->listeners[i].fd = -1;
+	}
+	/* No new queries on open connections either. */
+	for (struct tcp_conn *tc = w->conns, *next; tc != NULL; tc = next) {
+		next = tc->next;
+		tc->read_done = true;
+		tcp_conn_maybe_free(tc);
+	}
+	ev_timer_stop(w->loop, &w->health_timer);
+	if (w->inflight == 0) {
+		ev_break(w->loop, EVBREAK_ONE);
+		return;
+	}
+	ev_timer_init(&w->stop_timer, stop_timer_cb, STOP_GRACE, 0);
+	ev_timer_start(w->loop, &w->stop_timer);
+}
+
+static void
+wake_cb(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct worker *w = a->data;
+
+	if (atomic_exchange(&w->want_reload, false))
+		worker_take_conf(w);
+	if (atomic_load(&w->want_stop) && !w->stopping)
+		worker_begin_stop(w);
+}
+
+void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	ev_async_init(&w->wake, wake_cb);
+	w->wake.data = w;
+	ev_async_start(w->loop, &w->wake);
+	for (size_t i = 0; i < w->nlisteners; i++)
+		ev_io_start(w->loop, &w->listeners[i].io);
+	if (w->id == 0)
+		upstream_health_start(w);
+	if (!atomic_load(&w->want_stop))
+		ev_run(w->loop, 0);
+	return NULL;
+}
+
+void
+worker_reload(struct worker *w)
+{
+	atomic_store(&w->want_reload, true);
+	ev_async_send(w->loop, &w->wake);
+}
+
+void
+worker_stop(struct worker *w)
+{
+	atomic_store(&w->want_stop, true);
+	ev_async_send(w->loop, &w->wake);
+}
+
+void
+worker_free(struct worker *w)
+{
+	/* Queries still in flight after the grace period are abandoned. */
+	while (w->conns != NULL) {
+		struct tcp_conn *tc = w->conns;
+
+		if (!tc->closed)
+			tcp_conn_close(tc);
+		if (w->conns == tc) /* still referenced by a query */
+			tcp_conn_free(tc);
+	}
+	while (w->free_queries != NULL) {
+		struct query *qr = w->free_queries;
+
+		w->free_queries = qr->next_free;
+		free(qr);
+	}
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i].fd >= 0)
+			close(w->listeners[i].fd);
+	free(w->listeners);
+	free(w->out);
+	free(w->rbuf);
+	config_unref(w->conf);
+	if (w->loop != NULL)
+		ev_loop_destroy(w->loop);
+}

@@ -1,0 +1,132 @@
+/*
+ * proxy/worker.h — event-loop workers, listeners, queries in flight.
+ *
+ * Each worker is one thread with its own libev loop and its own sockets on
+ * every listen address (SO_REUSEPORT spreads clients across workers). A query
+ * lives in one struct query from the worker's free list, from the moment its
+ * message is complete until query_finish() sends the answer (or not) and
+ * frees it.
+ */
+#ifndef PROXY_WORKER_H
+#define PROXY_WORKER_H
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "proxy/config.h"
+#include "proxy/log.h"
+#include "proxy/pipeline.h"
+
+struct worker;
+struct tcp_conn;
+
+/* State shared by all workers and the main thread. */
+struct daemon {
+	pthread_mutex_t conf_lock;
+	struct config *conf; /* current; workers take refs under the lock */
+	struct worker *workers;
+	unsigned nworkers;
+	atomic_uint tcp_clients;
+};
+
+struct listener {
+	struct worker *w;
+	int fd;
+	bool tcp;
+	ev_io io;
+	struct endpoint ep;
+};
+
+struct worker_stats {
+	unsigned long queries_udp, queries_tcp;
+	unsigned long responses[24]; /* by rcode, up to BADCOOKIE */
+	unsigned long actions[ACTION_COUNT_];
+	unsigned long upstream_mismatch; /* ignored answers: ID/question */
+	unsigned long upstream_garbage;	 /* unparseable answers */
+	unsigned long tcp_refused;	 /* over tcp-max-clients */
+	unsigned long dropped_nomem;
+};
+
+struct worker {
+	unsigned id;
+	struct daemon *d;
+	struct ev_loop *loop;
+	pthread_t thread;
+	struct config *conf; /* this worker's reference to the current one */
+	struct listener *listeners;
+	size_t nlisteners;
+	ev_async wake;
+	atomic_bool want_stop;
+	atomic_bool want_reload;
+	bool stopping;
+	ev_timer stop_timer;
+	ev_timer health_timer;
+	struct query *free_queries;
+	unsigned inflight;
+	struct tcp_conn *conns; /* open client connections */
+	struct log_ring *log;
+	uint8_t *out;  /* response being built (DNS_MAX_MSG) */
+	uint8_t *rbuf; /* datagram being read (DNS_MAX_MSG) */
+	struct worker_stats stats;
+};
+
+/* One query in flight. */
+struct query {
+	struct worker *w;
+	struct query *next_free;
+	struct config *conf; /* reference held for the query's life */
+	struct qctx c;
+	ev_tstamp start;
+	/* the client side: a UDP listener, or a TCP connection */
+	struct listener *lst;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	struct tcp_conn *conn;
+	/* the upstream exchange (proxy/upstream.c) */
+	const struct upstream_conf *up;
+	unsigned attempts;    /* attempts made */
+	unsigned rr_start;    /* round-robin start position */
+	int server;	      /* index of the server being asked */
+	enum up_failure last_failure;
+	int ufd;
+	bool utcp;
+	bool uconnected;
+	ev_io uio;
+	ev_timer utimer;
+	ev_tstamp attempt_start;
+	uint16_t uid;
+	uint8_t uq[DNS_NAME_MAX + 64]; /* the query we send upstream */
+	size_t uqlen;
+	uint8_t *ubuf; /* TCP: length-prefixed send, then the answer */
+	size_t ubuflen, uboff;
+};
+
+/* Create sockets for every listen address of conf; 0 / -1 (logged). */
+int worker_init(struct worker *w, struct daemon *d, unsigned id,
+		struct config *conf);
+/* Thread entry point: runs the loop until stopped. */
+void *worker_main(void *arg);
+/* Ask the worker to pick up d->conf (thread-safe). */
+void worker_reload(struct worker *w);
+/* Ask the worker to stop: close listeners, finish in flight for <= 2 s. */
+void worker_stop(struct worker *w);
+void worker_free(struct worker *w);
+
+/* End a query: send c->out when v is PIPE_ANSWER, log, free. */
+void query_finish(struct query *qr, enum pipe_verdict v);
+
+/* proxy/upstream.c: start forwarding a query that pipeline_query parked. */
+void upstream_forward(struct query *qr);
+/* Release the upstream socket and watchers of qr, if any. */
+void upstream_cancel(struct query *qr);
+/* Worker 0 probes servers that are down (SPEC health-check). */
+void upstream_health_start(struct worker *w);
+
+/* Sockets: a non-blocking, close-on-exec socket bound to ep; -1 on error. */
+int socket_listen(const struct endpoint *ep, bool tcp, bool reuseport);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * views/view.h — split-horizon views: which view a query belongs to.
+ */
+#ifndef VIEWS_VIEW_H
+#define VIEWS_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dns/addr.h"
+#include "policy/acl.h"
+
+struct upstream_conf;
+
+struct view_conf {
+	char *name;
+	int line;
+	struct acl match_client;
+	bool has_match_client;
+	struct acl match_destination;
+	bool has_match_destination;
+	char *upstream_name;
+	struct upstream_conf *upstream; /* resolved after parsing */
+	struct acl_rule *rules;		/* allow / refuse / drop, in order */
+	size_t nrules;
+};
+
+/*
+ * First view, in order, whose match criteria all accept the query (a view
+ * without criteria matches everything); NULL when none does.
+ */
+const struct view_conf *view_select(struct view_conf *const *views, size_t n,
+				    const struct ip_addr *client,
+				    const struct ip_addr *dest);
+/* Free what the view owns, and the view. */
+void view_free(struct view_conf *v);
+
+#endif
