@@ -161,6 +161,17 @@ ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b)
 	return a->v4 == b->v4 && memcmp(a->b + off, b->b + off, 16 - off) == 0;
 }
 
+bool
+ip_addr_is_unspecified(const struct ip_addr *a)
+{
+	size_t off = addr_offset(a);
+
+	for (size_t i = off; i < 16; i++)
+		if (a->b[i] != 0)
+			return false;
+	return true;
+}
+
 /*
  * Split an endpoint into host and port text. Brackets are required for an
  * IPv6 address with a port; a bare text with two or more colons is IPv6

@@ -30,6 +30,8 @@ int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *a,
 socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port,
 			      struct sockaddr_storage *ss);
 bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b);
+/* True for 0.0.0.0 and :: (a wildcard listen address). */
+bool ip_addr_is_unspecified(const struct ip_addr *a);
 
 /*
  * Parse an endpoint: "192.0.2.1", "192.0.2.1:5300", "[2001:db8::1]:53",

@@ -132,7 +132,10 @@ fields_fill(const struct decision *d, struct fields *f)
 	if (d->have_question) {
 		if (dns_name_to_text(d->qname, f->qname, sizeof(f->qname)) < 0)
 			f->qname[0] = '\0';
-		dns_type_name(d->qtype, f->qtype, sizeof(f->qtype));
+		char tmp[16];
+
+		snprintf(f->qtype, sizeof(f->qtype), "%s",
+			 dns_type_name(d->qtype, tmp, sizeof(tmp)));
 	}
 	f->upstream[0] = '\0';
 	if (d->have_upstream)

@@ -534,6 +534,8 @@ static const struct option options[] = {
      0},
     {SEC_UPSTREAM, "retry-on", parse_retry_on, UP(retry_on), 0, 0, NULL,
      "servfail, timeout", 0},
+    {SEC_UPSTREAM, "resolv-conf", parse_string, UP(resolv_conf), 0, 0, NULL,
+     NULL, 0},
     {SEC_UPSTREAM, "health-check", parse_duration, UP(health_ms), 100,
      MS_MAX, NULL, "5s", 0},
 
@@ -872,6 +874,57 @@ ini_reader_cb(char *str, int num, void *stream)
 
 /* ---- whole-file checks ---- */
 
+static bool
+is_own_listen(const struct config *c, const struct endpoint *ep)
+{
+	for (size_t i = 0; i < c->server.nlistens; i++) {
+		const struct endpoint *l = &c->server.listens[i];
+
+		if (l->port == ep->port &&
+		    (ip_addr_equal(&l->addr, &ep->addr) ||
+		     ip_addr_is_unspecified(&l->addr)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * resolv-conf: the "nameserver" lines of a resolv.conf(5), port 53, minus
+ * any address we listen on ourselves (forwarding to ourselves would loop).
+ */
+static void
+load_resolv_conf(struct loader *l, struct upstream_conf *u)
+{
+	static const struct option o = {.key = "resolv-conf"};
+	FILE *f = fopen(u->resolv_conf, "r");
+	char line[256];
+	size_t before = u->nservers;
+
+	if (f == NULL) {
+		cfg_error(l, u->line, "[upstream %s]: cannot read %s: %s",
+			  u->name, u->resolv_conf, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char addr[128];
+		struct endpoint ep;
+
+		if (sscanf(line, " nameserver %127s", addr) != 1 ||
+		    ip_addr_parse(addr, &ep.addr) < 0)
+			continue;
+		ep.port = 53;
+		if (is_own_listen(l->cfg, &ep))
+			continue;
+		server_item(l, &o, u, addr);
+	}
+	fclose(f);
+	if (u->nservers == before && l->errs != NULL)
+		fprintf(l->errs,
+			"%s:%d: warning: [upstream %s]: no usable nameserver "
+			"in %s\n",
+			l->name, u->line, u->name, u->resolv_conf);
+}
+
 static void
 check_config(struct loader *l)
 {
@@ -884,8 +937,12 @@ check_config(struct loader *l)
 	for (size_t i = 0; i < c->nupstreams; i++) {
 		struct upstream_conf *u = c->upstreams[i];
 
-		if (u->nservers == 0)
-			cfg_error(l, u->line, "[upstream %s] has no server",
+		if (u->resolv_conf != NULL)
+			load_resolv_conf(l, u);
+		else if (u->nservers == 0)
+			cfg_error(l, u->line,
+				  "[upstream %s] has no server (add server = "
+				  "IP[:PORT] or resolv-conf = FILE)",
 				  u->name);
 	}
 	for (size_t i = 0; i < c->nviews; i++) {
@@ -916,6 +973,7 @@ config_free(struct config *c)
 		free(c->upstreams[i]->servers);
 		free(c->upstreams[i]->health);
 		free(c->upstreams[i]->name);
+		free(c->upstreams[i]->resolv_conf);
 		free(c->upstreams[i]);
 	}
 	free(c->upstreams);

@@ -58,6 +58,7 @@ struct upstream_conf {
 	unsigned attempts;
 	unsigned retry_on; /* RETRY_* bits */
 	uint32_t health_ms;
+	char *resolv_conf; /* servers also read from this resolv.conf */
 	atomic_uint rr_next; /* round-robin position */
 };
 

@@ -371,6 +371,11 @@ void
 upstream_forward(struct query *qr)
 {
 	qr->up = qr->c.view->upstream;
+	if (qr->up->nservers == 0) {
+		/* resolv-conf listed no usable nameserver. */
+		finish(qr, pipeline_upstream_failed(&qr->c, UP_FAIL_NETWORK));
+		return;
+	}
 	qr->attempts = 0;
 	qr->rr_start = atomic_fetch_add(&((struct upstream_conf *)qr->up)->rr_next, 1);
 	qr->last_failure = UP_FAIL_NETWORK;

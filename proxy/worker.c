@@ -591,9 +591,14 @@ worker_begin_stop(struct worker *w)
 {
 	w->stopping = true;
 	for (size_t i = 0; i < w->nlisteners; i++) {
-		ev_io_stop(w->loop, &w->listeners[i].io);
-		close(w->listeners[i].fd);
-		w->listeners[i].fd = -1;
+		struct listener *l = &w->listeners[i];
+
+		ev_io_stop(w->loop, &l->io);
+		/* UDP sockets stay open: in-flight answers leave through them. */
+		if (l->tcp) {
+			close(l->fd);
+			l->fd = -1;
+		}
 	}
 	/* No new queries on open connections either. */
 	for (struct tcp_conn *tc = w->conns, *next; tc != NULL; tc = next) {
