@@ -325,6 +325,18 @@ parse_listen(struct loader *l, const struct option *o, void *dst,
 }
 
 static int
+parse_metrics(struct loader *l, const struct option *o, void *dst,
+	      const char *value)
+{
+	struct server_conf *s = dst;
+
+	if (endpoint_set(l, o, value, 9153, &s->metrics) < 0)
+		return -1;
+	s->has_metrics = true;
+	return 0;
+}
+
+static int
 server_item(struct loader *l, const struct option *o, void *dst,
 	    const char *item)
 {
@@ -332,6 +344,7 @@ server_item(struct loader *l, const struct option *o, void *dst,
 	struct endpoint ep;
 	struct endpoint *n;
 	struct server_health *h;
+	struct server_stats *st;
 
 	if (u->nservers == UPSTREAM_MAX_SERVERS) {
 		cfg_error(l, l->line, "%s: at most %d servers per upstream",
@@ -349,6 +362,11 @@ server_item(struct loader *l, const struct option *o, void *dst,
 		return -1;
 	u->health = h;
 	memset(&u->health[u->nservers], 0, sizeof(*h));
+	st = grow(u->stats, u->nservers, sizeof(*st));
+	if (st == NULL)
+		return -1;
+	u->stats = st;
+	memset(&u->stats[u->nservers], 0, sizeof(*st));
 	u->servers[u->nservers++] = ep;
 	return 0;
 }
@@ -501,8 +519,9 @@ static const struct option options[] = {
      "127.0.0.1:53", OPT_REPEAT},
     {SEC_SERVER, "workers", parse_uint, SRV(workers), 0, 64, NULL, "1", 0},
     {SEC_SERVER, "user", parse_string, SRV(user), 0, 0, NULL, NULL, 0},
-    NOTYET(SEC_SERVER, "control-socket"),
-    NOTYET(SEC_SERVER, "metrics-listen"),
+    {SEC_SERVER, "control-socket", parse_string, SRV(control_socket), 0, 0,
+     NULL, NULL, 0},
+    {SEC_SERVER, "metrics-listen", parse_metrics, 0, 0, 0, NULL, NULL, 0},
     {SEC_SERVER, "udp-payload-size", parse_uint, SRV(udp_payload_size), 512,
      4096, NULL, "1232", 0},
     {SEC_SERVER, "tcp-idle-timeout", parse_duration, SRV(tcp_idle_ms), 0,
@@ -658,6 +677,7 @@ section_new_named(struct loader *l, enum section sect, const char *name)
 		c->views = n;
 		v->name = strdup(name);
 		v->line = l->line;
+		v->index = (unsigned)c->nviews;
 		c->views[c->nviews++] = v;
 		return v;
 	}
@@ -972,6 +992,7 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nupstreams; i++) {
 		free(c->upstreams[i]->servers);
 		free(c->upstreams[i]->health);
+		free(c->upstreams[i]->stats);
 		free(c->upstreams[i]->name);
 		free(c->upstreams[i]->resolv_conf);
 		free(c->upstreams[i]);
@@ -980,8 +1001,10 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nviews; i++)
 		view_free(c->views[i]);
 	free(c->views);
+	free(c->view_stats);
 	free(c->server.listens);
 	free(c->server.user);
+	free(c->server.control_socket);
 	free(c->log.path);
 	free(c->path);
 	free(c);
@@ -1015,6 +1038,9 @@ config_load_common(struct loader *l)
 	else if (rc < 0)
 		cfg_error(l, 0, "cannot parse");
 	check_config(l);
+	c->view_stats = calloc(c->nviews + 1, sizeof(*c->view_stats));
+	if (c->view_stats == NULL)
+		l->nerrors++;
 	if (l->nerrors > 0) {
 		config_free(c);
 		return NULL;

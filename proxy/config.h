@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "dns/addr.h"
+#include "proxy/stats.h"
 #include "views/view.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/dnsgate/dnsgate.conf"
@@ -52,6 +53,7 @@ struct upstream_conf {
 	int line;
 	struct endpoint *servers;
 	struct server_health *health; /* parallel to servers */
+	struct server_stats *stats;   /* parallel to servers */
 	size_t nservers;
 	int selection; /* enum up_selection */
 	uint32_t timeout_ms;
@@ -84,6 +86,9 @@ struct server_conf {
 	unsigned tcp_max_clients;
 	unsigned tcp_max_queries; /* per connection; 0 = unlimited */
 	bool ede_text;
+	char *control_socket;
+	bool has_metrics;
+	struct endpoint metrics;
 };
 
 struct log_conf {
@@ -101,6 +106,7 @@ struct config {
 	size_t nupstreams;
 	struct view_conf **views;
 	size_t nviews;
+	struct view_stats *view_stats; /* parallel to views */
 	atomic_int refs;
 };
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "proxy/config.h"
+#include "proxy/control.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
 
@@ -26,7 +27,7 @@ usage(FILE *f)
 		"       dnsgate -t [-c FILE]       check FILE and exit\n"
 		"       dnsgate explain -c FILE --client IP [--dest IP] [--tcp]\n"
 		"               [--cookie valid|invalid|none] QNAME [QTYPE]\n"
-		"       dnsgate ctl [-s SOCKET] reload|stats|upstreams|"
+		"       dnsgate ctl [-s SOCKET | -c FILE] reload|stats|upstreams|"
 		"top-clients|flush-cache\n"
 		"       dnsgate --version | -h\n"
 		"default FILE: %s\n",
@@ -75,31 +76,35 @@ drop_privileges(const char *user)
 	return 0;
 }
 
-static struct daemon dmn = {.conf_lock = PTHREAD_MUTEX_INITIALIZER};
 
-/* SIGHUP: build and check the new config; keep the old one on any error. */
-static void
-reload(const char *path)
+static bool
+same_listens(const struct server_conf *a, const struct server_conf *b)
 {
-	char *errs = NULL;
-	size_t errlen = 0;
-	FILE *ef = open_memstream(&errs, &errlen);
-	struct config *nc = config_load(path, ef);
+	if (a->nlistens != b->nlistens)
+		return false;
+	for (size_t i = 0; i < a->nlistens; i++)
+		if (a->listens[i].port != b->listens[i].port ||
+		    !ip_addr_equal(&a->listens[i].addr, &b->listens[i].addr))
+			return false;
+	return true;
+}
+
+static struct daemon dmn = {.conf_lock = PTHREAD_MUTEX_INITIALIZER};
+static const char *conf_path;
+
+/*
+ * Build and check the new config; keep the old one on any error (errors go
+ * to errs). Listen addresses and worker count need a restart.
+ */
+static int
+reload(FILE *errs)
+{
+	struct config *nc = config_load(conf_path, errs);
 	struct config *old;
 
-	if (ef != NULL)
-		fclose(ef);
-	if (nc == NULL) {
-		log_msg(LOG_ERR, "reload of %s failed; keeping the running "
-				 "configuration:\n%s",
-			path, errs != NULL ? errs : "");
-		free(errs);
-		return;
-	}
-	free(errs);
-	if (nc->server.nlistens != dmn.conf->server.nlistens ||
-	    memcmp(nc->server.listens, dmn.conf->server.listens,
-		   nc->server.nlistens * sizeof(*nc->server.listens)) != 0 ||
+	if (nc == NULL)
+		return -1;
+	if (!same_listens(&nc->server, &dmn.conf->server) ||
 	    worker_count(nc) != dmn.nworkers)
 		log_msg(LOG_WARNING, "reload: listen and workers changes take "
 				     "effect at the next restart");
@@ -113,37 +118,68 @@ reload(const char *path)
 	config_unref(old);
 	for (unsigned i = 0; i < dmn.nworkers; i++)
 		worker_reload(&dmn.workers[i]);
-	log_msg(LOG_NOTICE, "reloaded %s", path);
+	log_msg(LOG_NOTICE, "reloaded %s", conf_path);
+	return 0;
+}
+
+static void
+sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	char *errs = NULL;
+	size_t errlen = 0;
+	FILE *ef = open_memstream(&errs, &errlen);
+
+	if (reload(ef) < 0) {
+		fflush(ef);
+		log_msg(LOG_ERR,
+			"reload of %s failed; keeping the running "
+			"configuration:\n%s",
+			conf_path, errs != NULL ? errs : "");
+	}
+	if (ef != NULL)
+		fclose(ef);
+	free(errs);
+}
+
+static void
+sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_msg(LOG_NOTICE, "stopping on signal %d", w->signum);
+	ev_break(loop, EVBREAK_ALL);
 }
 
 static int
 run(const char *path)
 {
 	struct config *conf = config_load(path, stderr);
+	struct ev_loop *loop;
+	ev_signal sig_hup, sig_term, sig_int;
 	sigset_t sigs;
-	int sig, rc = 0;
+	int rc = 0;
 	unsigned started = 0;
 
 	if (conf == NULL)
 		return 1;
-	if (log_start(&conf->log) < 0) {
-		fprintf(stderr, "dnsgate: cannot open log target: %s\n",
-			strerror(errno));
-		return 1;
-	}
-	/* Workers inherit this mask; the main thread takes the signals
-	 * synchronously with sigwait. */
+	conf_path = path;
+	/* Every thread (logger, workers) inherits this mask, so only the
+	 * main loop's signalfd sees these signals. */
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (log_start(&conf->log) < 0) {
+		fprintf(stderr, "dnsgate: cannot open log target: %s\n",
+			strerror(errno));
+		return 1;
+	}
+	loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
 
 	dmn.conf = conf;
 	dmn.nworkers = worker_count(conf);
 	dmn.workers = calloc(dmn.nworkers, sizeof(*dmn.workers));
-	if (dmn.workers == NULL)
+	if (dmn.workers == NULL || loop == NULL)
 		return 1;
 	for (unsigned i = 0; i < dmn.nworkers; i++) {
 		if (worker_init(&dmn.workers[i], &dmn, i, conf) < 0) {
@@ -151,7 +187,8 @@ run(const char *path)
 			goto out;
 		}
 	}
-	if (drop_privileges(conf->server.user) < 0) {
+	if (control_start(loop, &dmn, reload) < 0 ||
+	    drop_privileges(conf->server.user) < 0) {
 		rc = 1;
 		goto out;
 	}
@@ -161,30 +198,70 @@ run(const char *path)
 			rc = 1;
 			goto stop;
 		}
-	log_msg(LOG_NOTICE, "dnsgate %s started: %zu listen addresses, %u "
-			    "workers",
+	log_msg(LOG_NOTICE,
+		"dnsgate %s started: %zu listen addresses, %u workers",
 		DNSGATE_VERSION, conf->server.nlistens, dmn.nworkers);
-	for (;;) {
-		if (sigwait(&sigs, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			reload(path);
-			continue;
-		}
-		log_msg(LOG_NOTICE, "stopping on signal %d", sig);
-		break;
-	}
+	ev_signal_init(&sig_hup, sighup_cb, SIGHUP);
+	ev_signal_init(&sig_term, sigterm_cb, SIGTERM);
+	ev_signal_init(&sig_int, sigterm_cb, SIGINT);
+	ev_signal_start(loop, &sig_hup);
+	ev_signal_start(loop, &sig_term);
+	ev_signal_start(loop, &sig_int);
+	ev_run(loop, 0);
 stop:
 	for (unsigned i = 0; i < started; i++)
 		worker_stop(&dmn.workers[i]);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(dmn.workers[i].thread, NULL);
 out:
+	control_stop(loop);
 	for (unsigned i = 0; i < dmn.nworkers; i++)
 		worker_free(&dmn.workers[i]);
 	free(dmn.workers);
 	config_unref(dmn.conf);
 	log_stop();
+	return rc;
+}
+
+/* `dnsgate ctl [-s SOCKET] [-c FILE] COMMAND` */
+static int
+ctl_main(int argc, char **argv)
+{
+	const char *sock = "/run/dnsgate/control.sock";
+	struct config *c = NULL;
+	int opt, rc;
+
+	optind = 1;
+	while ((opt = getopt(argc, argv, "s:c:")) != -1) {
+		switch (opt) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'c':
+			c = config_load(optarg, stderr);
+			if (c == NULL)
+				return 1;
+			if (c->server.control_socket == NULL) {
+				fprintf(stderr,
+					"dnsgate ctl: %s sets no "
+					"control-socket\n",
+					optarg);
+				config_unref(c);
+				return 1;
+			}
+			sock = c->server.control_socket;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	rc = control_client(sock, argv[optind]);
+	config_unref(c);
 	return rc;
 }
 
@@ -195,8 +272,9 @@ main(int argc, char **argv)
 	bool check = false;
 	int opt;
 
-	if (argc > 1 && (strcmp(argv[1], "explain") == 0 ||
-			 strcmp(argv[1], "ctl") == 0)) {
+	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
+		return ctl_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "explain") == 0) {
 		fprintf(stderr, "dnsgate %s: not supported yet\n", argv[1]);
 		return 2;
 	}

@@ -125,6 +125,14 @@ attempt_failed(struct query *qr, enum up_failure why)
 			: why == UP_FAIL_REFUSED ? RETRY_REFUSED
 						 : RETRY_TIMEOUT;
 
+	static const enum up_error_kind kind[] = {
+	    [UP_FAIL_TIMEOUT] = UPERR_TIMEOUT,
+	    [UP_FAIL_NETWORK] = UPERR_NETWORK,
+	    [UP_FAIL_SERVFAIL] = UPERR_SERVFAIL,
+	    [UP_FAIL_REFUSED] = UPERR_REFUSED,
+	};
+
+	STAT_SHARED_INC(qr->up->stats[qr->server].errors[kind[why]]);
 	if (why != UP_FAIL_REFUSED)
 		health_failed(qr->up, qr->server, why == UP_FAIL_TIMEOUT);
 	qr->last_failure = why;
@@ -201,11 +209,15 @@ handle_answer(struct query *qr, const uint8_t *resp,
 		attempt_failed(qr, UP_FAIL_REFUSED);
 		return;
 	}
-	if (r->rcode == DNS_RCODE_SERVFAIL)
+	server_stats_latency(&qr->up->stats[qr->server],
+			     ev_time() - qr->attempt_start);
+	if (r->rcode == DNS_RCODE_SERVFAIL) {
+		STAT_SHARED_INC(qr->up->stats[qr->server].errors[UPERR_SERVFAIL]);
 		health_failed(qr->up, qr->server, false);
-	else
+	} else {
 		health_answered(qr->up, qr->server,
 				ev_time() - qr->attempt_start);
+	}
 	finish(qr, pipeline_upstream_answer(&qr->c, resp, r));
 }
 
@@ -215,11 +227,13 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 	     struct dns_response *r)
 {
 	if (dns_response_parse(buf, len, r) < 0) {
-		qr->w->stats.upstream_garbage++;
+		STAT_INC(qr->w->stats.upstream_garbage);
+		STAT_SHARED_INC(qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
 		return false;
 	}
 	if (!dns_response_matches(r, qr->uid, &qr->c.q)) {
-		qr->w->stats.upstream_mismatch++;
+		STAT_INC(qr->w->stats.upstream_mismatch);
+		STAT_SHARED_INC(qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
 		return false;
 	}
 	return true;
@@ -363,6 +377,7 @@ attempt_next(struct query *qr)
 		finish(qr, pipeline_upstream_failed(&qr->c, UP_FAIL_NETWORK));
 		return;
 	}
+	STAT_SHARED_INC(qr->up->stats[qr->server].queries);
 	if (udp_start(qr) < 0)
 		attempt_failed(qr, UP_FAIL_NETWORK);
 }

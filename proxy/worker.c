@@ -154,7 +154,7 @@ send_answer(struct query *qr)
 	 * network would, and the client retries. */
 	if (sendto(qr->lst->fd, c->out, c->outlen, 0,
 		   (struct sockaddr *)&qr->peer, qr->peerlen) < 0)
-		qr->w->stats.dropped_nomem++;
+		STAT_INC(qr->w->stats.send_errors);
 }
 
 static void
@@ -182,13 +182,15 @@ query_finish(struct query *qr, enum pipe_verdict v)
 
 	if (v == PIPE_ANSWER && qr->c.outlen > 0) {
 		send_answer(qr);
-		if (d->rcode >= 0 && d->rcode < 24)
-			w->stats.responses[d->rcode]++;
+		if (d->rcode >= 0 && d->rcode < STATS_RCODES)
+			STAT_INC(w->stats.responses[d->rcode]);
 	}
 	d->ms = (ev_now(w->loop) - qr->start) * 1000.0;
 	if (d->ms < 0)
 		d->ms = 0;
-	w->stats.actions[d->action]++;
+	if (qr->c.view != NULL)
+		STAT_SHARED_INC(qr->conf->view_stats[qr->c.view->index]
+				    .actions[d->action]);
 	query_log(qr);
 	query_free(qr);
 }
@@ -200,6 +202,7 @@ query_received(struct worker *w, struct query *qr, const uint8_t *pkt,
 {
 	enum pipe_verdict v;
 
+	topclients_count(w->top, &qr->c.client);
 	qr->start = ev_now(w->loop);
 	qctx_init(&qr->c, qr->conf, wall_ms());
 	qr->c.pkt = pkt;
@@ -230,10 +233,10 @@ udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 		if (n < 0)
 			return; /* EAGAIN, or an error we can only skip */
-		w->stats.queries_udp++;
+		STAT_INC(w->stats.queries_udp);
 		qr = query_new(w);
 		if (qr == NULL) {
-			w->stats.dropped_nomem++;
+			STAT_INC(w->stats.nomem);
 			continue;
 		}
 		qr->lst = l;
@@ -366,7 +369,7 @@ tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
 		return; /* RFC 7766 6.2.4: the client went away */
 	o = malloc(sizeof(*o) + 2 + len);
 	if (o == NULL) {
-		tc->w->stats.dropped_nomem++;
+		STAT_INC(tc->w->stats.nomem);
 		return;
 	}
 	o->next = NULL;
@@ -397,7 +400,7 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	struct worker *w = tc->w;
 	struct query *qr;
 
-	w->stats.queries_tcp++;
+	STAT_INC(w->stats.queries_tcp);
 	tc->nqueries++;
 	/* RFC 7766 6.2.3: the idle timer restarts on a full message. */
 	ev_timer_again(w->loop, &tc->idle);
@@ -406,7 +409,7 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 		tc->read_done = true;
 	qr = query_new(w);
 	if (qr == NULL) {
-		w->stats.dropped_nomem++;
+		STAT_INC(w->stats.nomem);
 		return;
 	}
 	qr->conn = tc;
@@ -490,7 +493,7 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			return;
 		if (atomic_load(&w->d->tcp_clients) >=
 		    w->conf->server.tcp_max_clients) {
-			w->stats.tcp_refused++;
+			STAT_INC(w->stats.tcp_refused);
 			close(fd);
 			continue;
 		}
@@ -500,7 +503,7 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (tc == NULL || tc->rbuf == NULL) {
 			free(tc);
 			close(fd);
-			w->stats.dropped_nomem++;
+			STAT_INC(w->stats.nomem);
 			continue;
 		}
 		atomic_fetch_add(&w->d->tcp_clients, 1);
@@ -541,7 +544,8 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	w->rbuf = malloc(DNS_MAX_MSG);
 	w->listeners = calloc(s->nlistens * 2, sizeof(*w->listeners));
 	w->log = log_ring_new();
-	if (w->loop == NULL || w->out == NULL || w->rbuf == NULL ||
+	w->top = calloc(1, sizeof(*w->top));
+	if (w->top == NULL || w->loop == NULL || w->out == NULL || w->rbuf == NULL ||
 	    w->listeners == NULL || w->log == NULL)
 		return -1;
 	for (size_t i = 0; i < s->nlistens * 2; i++) {
@@ -679,6 +683,7 @@ worker_free(struct worker *w)
 		if (w->listeners[i].fd >= 0)
 			close(w->listeners[i].fd);
 	free(w->listeners);
+	free(w->top);
 	free(w->out);
 	free(w->rbuf);
 	config_unref(w->conf);

@@ -20,6 +20,7 @@
 #include "proxy/config.h"
 #include "proxy/log.h"
 #include "proxy/pipeline.h"
+#include "proxy/stats.h"
 
 struct worker;
 struct tcp_conn;
@@ -39,16 +40,6 @@ struct listener {
 	bool tcp;
 	ev_io io;
 	struct endpoint ep;
-};
-
-struct worker_stats {
-	unsigned long queries_udp, queries_tcp;
-	unsigned long responses[24]; /* by rcode, up to BADCOOKIE */
-	unsigned long actions[ACTION_COUNT_];
-	unsigned long upstream_mismatch; /* ignored answers: ID/question */
-	unsigned long upstream_garbage;	 /* unparseable answers */
-	unsigned long tcp_refused;	 /* over tcp-max-clients */
-	unsigned long dropped_nomem;
 };
 
 struct worker {
@@ -72,6 +63,7 @@ struct worker {
 	uint8_t *out;  /* response being built (DNS_MAX_MSG) */
 	uint8_t *rbuf; /* datagram being read (DNS_MAX_MSG) */
 	struct worker_stats stats;
+	struct topclients *top;
 };
 
 /* One query in flight. */

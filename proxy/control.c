@@ -1,0 +1,549 @@
+/*
+ * proxy/control.c — metrics (HTTP GET /metrics) and the control socket.
+ *
+ * Each client gets one request and one reply, then the connection closes:
+ * simple enough that a bounded read buffer and a write queue of one
+ * malloc'd reply suffice.
+ */
+#include "proxy/control.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dns/msg.h"
+
+#define REQ_MAX	    4096
+#define CLIENT_IDLE 5.0 /* seconds a client may take to send its request */
+
+struct ctl_client {
+	ev_io io;
+	ev_timer timer;
+	bool http;
+	int fd;
+	char req[REQ_MAX];
+	size_t reqlen;
+	char *reply;
+	size_t replylen, replyoff;
+};
+
+static struct {
+	struct daemon *d;
+	control_reload_fn reload;
+	ev_io metrics_io, ctl_io;
+	int metrics_fd, ctl_fd;
+	char *ctl_path;
+} cs = {.metrics_fd = -1, .ctl_fd = -1};
+
+/* ---- metrics ---- */
+
+static void
+render_workers(struct daemon *d, FILE *f)
+{
+	unsigned long udp = 0, tcp = 0, rc[STATS_RCODES] = {0};
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker_stats *s = &d->workers[i].stats;
+
+		udp += STAT_GET(s->queries_udp);
+		tcp += STAT_GET(s->queries_tcp);
+		for (int r = 0; r < STATS_RCODES; r++)
+			rc[r] += STAT_GET(s->responses[r]);
+	}
+	fprintf(f, "# HELP dnsgate_queries_total Queries received.\n"
+		   "# TYPE dnsgate_queries_total counter\n"
+		   "dnsgate_queries_total{proto=\"udp\"} %lu\n"
+		   "dnsgate_queries_total{proto=\"tcp\"} %lu\n",
+		udp, tcp);
+	fprintf(f, "# HELP dnsgate_responses_total Responses sent, by RCODE.\n"
+		   "# TYPE dnsgate_responses_total counter\n");
+	for (int r = 0; r < STATS_RCODES; r++)
+		if (rc[r] > 0 || r <= DNS_RCODE_REFUSED)
+			fprintf(f, "dnsgate_responses_total{rcode=\"%s\"} %lu\n",
+				dns_rcode_name((unsigned)r), rc[r]);
+	fprintf(f, "# HELP dnsgate_tcp_connections Open client TCP "
+		   "connections.\n"
+		   "# TYPE dnsgate_tcp_connections gauge\n"
+		   "dnsgate_tcp_connections %u\n",
+		atomic_load(&d->tcp_clients));
+	fprintf(f, "# HELP dnsgate_log_dropped_total Log lines dropped "
+		   "because the log ring was full.\n"
+		   "# TYPE dnsgate_log_dropped_total counter\n"
+		   "dnsgate_log_dropped_total %lu\n",
+		log_dropped_total());
+}
+
+static void
+render_views(const struct config *c, FILE *f)
+{
+	fprintf(f, "# HELP dnsgate_decisions_total Decisions, by view and "
+		   "action.\n"
+		   "# TYPE dnsgate_decisions_total counter\n");
+	for (size_t v = 0; v < c->nviews; v++)
+		for (int a = 1; a < ACTION_COUNT_; a++) {
+			unsigned long n =
+			    STAT_GET(c->view_stats[v].actions[a]);
+
+			if (n > 0)
+				fprintf(f,
+					"dnsgate_decisions_total{view=\"%s\","
+					"action=\"%s\"} %lu\n",
+					c->views[v]->name,
+					decision_action_name(a), n);
+		}
+}
+
+static void
+render_histogram(const struct upstream_conf *u, size_t s, FILE *f)
+{
+	const struct server_stats *st = &u->stats[s];
+	unsigned long cum = 0;
+
+	for (int b = 0; b < LATENCY_BUCKETS; b++) {
+		char le[32];
+
+		cum += STAT_GET(st->latency[b]);
+		if (latency_bounds[b] < 0)
+			snprintf(le, sizeof(le), "+Inf");
+		else
+			snprintf(le, sizeof(le), "%g", latency_bounds[b]);
+		fprintf(f,
+			"dnsgate_upstream_latency_seconds_bucket{upstream=\"%s\","
+			"server=\"%s\",le=\"%s\"} %lu\n",
+			u->name, u->servers[s].text, le, cum);
+	}
+	fprintf(f,
+		"dnsgate_upstream_latency_seconds_sum{upstream=\"%s\","
+		"server=\"%s\"} %.6f\n"
+		"dnsgate_upstream_latency_seconds_count{upstream=\"%s\","
+		"server=\"%s\"} %lu\n",
+		u->name, u->servers[s].text,
+		STAT_GET(st->latency_sum_us) / 1e6, u->name,
+		u->servers[s].text, cum);
+}
+
+static void
+render_upstreams(const struct config *c, FILE *f)
+{
+	fprintf(f, "# TYPE dnsgate_upstream_queries_total counter\n"
+		   "# TYPE dnsgate_upstream_errors_total counter\n"
+		   "# TYPE dnsgate_upstream_up gauge\n"
+		   "# TYPE dnsgate_upstream_latency_seconds histogram\n");
+	for (size_t i = 0; i < c->nupstreams; i++) {
+		const struct upstream_conf *u = c->upstreams[i];
+
+		for (size_t s = 0; s < u->nservers; s++) {
+			const char *srv = u->servers[s].text;
+
+			fprintf(f,
+				"dnsgate_upstream_queries_total{upstream=\"%s\","
+				"server=\"%s\"} %lu\n",
+				u->name, srv, STAT_GET(u->stats[s].queries));
+			for (int k = 0; k < UPERR_COUNT_; k++)
+				fprintf(f,
+					"dnsgate_upstream_errors_total{upstream="
+					"\"%s\",server=\"%s\",kind=\"%s\"} %lu\n",
+					u->name, srv, up_error_name(k),
+					STAT_GET(u->stats[s].errors[k]));
+			fprintf(f,
+				"dnsgate_upstream_up{upstream=\"%s\","
+				"server=\"%s\"} %d\n",
+				u->name, srv,
+				atomic_load(&u->health[s].down) ? 0 : 1);
+			render_histogram(u, s, f);
+		}
+	}
+}
+
+void
+metrics_render(struct daemon *d, FILE *f)
+{
+	struct config *c;
+
+	pthread_mutex_lock(&d->conf_lock);
+	c = config_ref(d->conf);
+	pthread_mutex_unlock(&d->conf_lock);
+	render_workers(d, f);
+	render_views(c, f);
+	render_upstreams(c, f);
+	config_unref(c);
+}
+
+/* ---- control commands ---- */
+
+static void
+cmd_stats(struct daemon *d, FILE *f)
+{
+	unsigned long mism = 0, garb = 0, refused = 0, nomem = 0, senderr = 0;
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker_stats *s = &d->workers[i].stats;
+
+		mism += STAT_GET(s->upstream_mismatch);
+		garb += STAT_GET(s->upstream_garbage);
+		refused += STAT_GET(s->tcp_refused);
+		nomem += STAT_GET(s->nomem);
+		senderr += STAT_GET(s->send_errors);
+	}
+	metrics_render(d, f);
+	fprintf(f,
+		"# internal\nupstream_mismatch %lu\nupstream_garbage %lu\n"
+		"tcp_refused %lu\nnomem %lu\nsend_errors %lu\n",
+		mism, garb, refused, nomem, senderr);
+}
+
+static void
+cmd_upstreams(struct daemon *d, FILE *f)
+{
+	struct config *c;
+
+	pthread_mutex_lock(&d->conf_lock);
+	c = config_ref(d->conf);
+	pthread_mutex_unlock(&d->conf_lock);
+	for (size_t i = 0; i < c->nupstreams; i++) {
+		const struct upstream_conf *u = c->upstreams[i];
+
+		for (size_t s = 0; s < u->nservers; s++)
+			fprintf(f,
+				"%s %s %s srtt=%.1fms fails=%u queries=%lu "
+				"timeouts=%lu servfails=%lu\n",
+				u->name, u->servers[s].text,
+				atomic_load(&u->health[s].down) ? "down" : "up",
+				atomic_load(&u->health[s].srtt_us) / 1000.0,
+				atomic_load(&u->health[s].fails),
+				STAT_GET(u->stats[s].queries),
+				STAT_GET(u->stats[s].errors[UPERR_TIMEOUT]),
+				STAT_GET(u->stats[s].errors[UPERR_SERVFAIL]));
+	}
+	config_unref(c);
+}
+
+struct top_entry {
+	struct ip_addr addr;
+	unsigned long count;
+};
+
+static int
+top_cmp(const void *a, const void *b)
+{
+	const struct top_entry *x = a, *y = b;
+
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+static void
+cmd_top_clients(struct daemon *d, FILE *f)
+{
+	size_t n = (size_t)d->nworkers * TOPCLIENTS_SLOTS, k = 0;
+	struct top_entry *e = calloc(n, sizeof(*e));
+
+	if (e == NULL)
+		return;
+	for (unsigned i = 0; i < d->nworkers; i++)
+		for (size_t s = 0; s < TOPCLIENTS_SLOTS; s++) {
+			struct topclient_slot *t = &d->workers[i].top->slot[s];
+			uint64_t hi = STAT_GET(t->hi), lo = STAT_GET(t->lo);
+
+			e[k].count = STAT_GET(t->count);
+			if (e[k].count == 0)
+				continue;
+			memcpy(e[k].addr.b, &hi, 8);
+			memcpy(e[k].addr.b + 8, &lo, 8);
+			e[k].addr.v4 = memcmp(e[k].addr.b,
+					      "\0\0\0\0\0\0\0\0\0\0\xff\xff",
+					      12) == 0;
+			k++;
+		}
+	qsort(e, k, sizeof(*e), top_cmp);
+	fprintf(f, "# approximate query counts since start\n");
+	for (size_t i = 0; i < k && i < 20; i++) {
+		char txt[IP_ADDR_TEXT_MAX];
+
+		fprintf(f, "%s %lu\n",
+			ip_addr_format(&e[i].addr, txt, sizeof(txt)),
+			e[i].count);
+	}
+	free(e);
+}
+
+int
+control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
+		FILE *f)
+{
+	if (strcmp(cmd, "reload") == 0) {
+		char *errs = NULL;
+		size_t errlen = 0;
+		FILE *ef = open_memstream(&errs, &errlen);
+		int rc = ef != NULL ? rl(ef) : -1;
+
+		if (ef != NULL)
+			fclose(ef);
+		/* The verdict comes first: the client reads it from line 1. */
+		if (rc < 0)
+			fprintf(f, "error: reload failed; the running "
+				   "configuration stays\n%s",
+				errs != NULL ? errs : "");
+		else
+			fprintf(f, "ok: reloaded\n");
+		free(errs);
+		return rc;
+	if (strcmp(cmd, "stats") == 0) {
+		cmd_stats(d, f);
+	} else if (strcmp(cmd, "upstreams") == 0) {
+		cmd_upstreams(d, f);
+	} else if (strcmp(cmd, "top-clients") == 0) {
+		cmd_top_clients(d, f);
+	} else if (strcmp(cmd, "flush-cache") == 0) {
+		fprintf(f, "ok: no cache configured (the cache is not "
+			   "supported yet)\n");
+	} else {
+		fprintf(f, "error: unknown command '%s' (reload, stats, "
+			   "upstreams, top-clients, flush-cache)\n",
+			cmd);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- connections ---- */
+
+static void
+client_free(struct ev_loop *loop, struct ctl_client *cl)
+{
+	ev_io_stop(loop, &cl->io);
+	ev_timer_stop(loop, &cl->timer);
+	close(cl->fd);
+	free(cl->reply);
+	free(cl);
+}
+
+static void
+client_write_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct ctl_client *cl = io->data;
+
+	while (cl->replyoff < cl->replylen) {
+		ssize_t n = write(cl->fd, cl->reply + cl->replyoff,
+				  cl->replylen - cl->replyoff);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0)
+			break;
+		cl->replyoff += (size_t)n;
+	}
+	client_free(loop, cl);
+}
+
+static void
+build_http_reply(struct ctl_client *cl, FILE *f)
+{
+	char *body = NULL;
+	size_t bodylen = 0;
+	FILE *bf = open_memstream(&body, &bodylen);
+	bool ok = strncmp(cl->req, "GET /metrics ", 13) == 0 ||
+		  strncmp(cl->req, "GET /metrics?", 13) == 0;
+
+	if (bf == NULL)
+		return;
+	if (ok)
+		metrics_render(cs.d, bf);
+	else
+		fprintf(bf, "not found: try GET /metrics\n");
+	fclose(bf);
+	fprintf(f,
+		"HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4; "
+		"charset=utf-8\r\nContent-Length: %zu\r\nConnection: "
+		"close\r\n\r\n",
+		ok ? "200 OK" : "404 Not Found", bodylen);
+	fwrite(body, 1, bodylen, f);
+	free(body);
+}
+
+/* The request is complete: build the whole reply, then send it. */
+static void
+client_respond(struct ev_loop *loop, struct ctl_client *cl)
+{
+	FILE *f = open_memstream(&cl->reply, &cl->replylen);
+
+	if (f == NULL) {
+		client_free(loop, cl);
+		return;
+	}
+	if (cl->http) {
+		build_http_reply(cl, f);
+	} else {
+		cl->req[strcspn(cl->req, "\r\n")] = '\0';
+		control_command(cs.d, cl->req, cs.reload, f);
+	}
+	fclose(f);
+	ev_io_stop(loop, &cl->io);
+	ev_io_init(&cl->io, client_write_cb, cl->fd, EV_WRITE);
+	cl->io.data = cl;
+	ev_io_start(loop, &cl->io);
+}
+
+static void
+client_read_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct ctl_client *cl = io->data;
+	ssize_t n = read(cl->fd, cl->req + cl->reqlen,
+			 sizeof(cl->req) - 1 - cl->reqlen);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_free(loop, cl);
+		return;
+	}
+	cl->reqlen += (size_t)n;
+	cl->req[cl->reqlen] = '\0';
+	if ((cl->http && strstr(cl->req, "\r\n\r\n") == NULL &&
+	     strstr(cl->req, "\n\n") == NULL) ||
+	    (!cl->http && strchr(cl->req, '\n') == NULL)) {
+		if (cl->reqlen == sizeof(cl->req) - 1)
+			client_free(loop, cl); /* too long: give up */
+		return;
+	}
+	client_respond(loop, cl);
+}
+
+static void
+client_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	client_free(loop, t->data);
+}
+
+static void
+accept_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct ctl_client *cl;
+
+	if (fd < 0)
+		return;
+	cl = calloc(1, sizeof(*cl));
+	if (cl == NULL) {
+		close(fd);
+		return;
+	}
+	cl->fd = fd;
+	cl->http = io == &cs.metrics_io;
+	ev_io_init(&cl->io, client_read_cb, fd, EV_READ);
+	cl->io.data = cl;
+	ev_timer_init(&cl->timer, client_timeout_cb, CLIENT_IDLE, 0);
+	cl->timer.data = cl;
+	ev_io_start(loop, &cl->io);
+	ev_timer_start(loop, &cl->timer);
+}
+
+static int
+unix_listen(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* A stale socket from an earlier run would make bind fail. */
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+control_start(struct ev_loop *loop, struct daemon *d, control_reload_fn rl)
+{
+	const struct server_conf *s = &d->conf->server;
+
+	cs.d = d;
+	cs.reload = rl;
+	if (s->has_metrics) {
+		cs.metrics_fd = socket_listen(&s->metrics, true, false);
+		if (cs.metrics_fd < 0) {
+			log_msg(LOG_ERR, "metrics-listen %s: %s",
+				s->metrics.text, strerror(errno));
+			return -1;
+		}
+		ev_io_init(&cs.metrics_io, accept_cb, cs.metrics_fd, EV_READ);
+		ev_io_start(loop, &cs.metrics_io);
+	}
+	if (s->control_socket != NULL) {
+		cs.ctl_fd = unix_listen(s->control_socket);
+		if (cs.ctl_fd < 0) {
+			log_msg(LOG_ERR, "control-socket %s: %s",
+				s->control_socket, strerror(errno));
+			return -1;
+		}
+		cs.ctl_path = strdup(s->control_socket);
+		ev_io_init(&cs.ctl_io, accept_cb, cs.ctl_fd, EV_READ);
+		ev_io_start(loop, &cs.ctl_io);
+	}
+	return 0;
+}
+
+void
+control_stop(struct ev_loop *loop)
+{
+	if (cs.metrics_fd >= 0) {
+		ev_io_stop(loop, &cs.metrics_io);
+		close(cs.metrics_fd);
+		cs.metrics_fd = -1;
+	}
+	if (cs.ctl_fd >= 0) {
+		ev_io_stop(loop, &cs.ctl_io);
+		close(cs.ctl_fd);
+		cs.ctl_fd = -1;
+		unlink(cs.ctl_path);
+		free(cs.ctl_path);
+		cs.ctl_path = NULL;
+	}
+}
+
+int
+control_client(const char *path, const char *cmd)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char buf[4096];
+	ssize_t n;
+	int fd, rc = 0;
+	bool first = true;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "dnsgate ctl: socket path too long\n");
+		return 1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "dnsgate ctl: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (dprintf(fd, "%s\n", cmd) < 0) {
+		close(fd);
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (first && strncmp(buf, "error:", 6) == 0)
+			rc = 1;
+		first = false;
+		fwrite(buf, 1, (size_t)n, stdout);
+	}
+	close(fd);
+	return rc;
+}

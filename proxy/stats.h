@@ -1,0 +1,83 @@
+/*
+ * proxy/stats.h — counters behind /metrics and `dnsgate ctl stats`.
+ *
+ * Worker counters have one writer (their worker) and are read by the main
+ * thread, so they are relaxed atomics bumped with a plain load+store — no
+ * locked instruction on the datapath. Counters shared by workers (per view,
+ * per upstream server) use fetch_add.
+ */
+#ifndef PROXY_STATS_H
+#define PROXY_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "dns/addr.h"
+#include "policy/decision.h"
+
+#define STAT_INC(x)                                                            \
+	atomic_store_explicit(                                                 \
+	    &(x), atomic_load_explicit(&(x), memory_order_relaxed) + 1,        \
+	    memory_order_relaxed)
+#define STAT_SHARED_INC(x) atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
+#define STAT_GET(x)	   atomic_load_explicit(&(x), memory_order_relaxed)
+
+#define STATS_RCODES 24 /* 0..23: up to BADCOOKIE */
+
+struct worker_stats {
+	atomic_ulong queries_udp, queries_tcp;
+	atomic_ulong responses[STATS_RCODES];
+	atomic_ulong upstream_mismatch; /* ignored answers: ID/question */
+	atomic_ulong upstream_garbage;	/* unparseable answers */
+	atomic_ulong tcp_refused;	/* over tcp-max-clients */
+	atomic_ulong nomem;		/* queries lost to allocation */
+	atomic_ulong send_errors;	/* answers the socket refused */
+};
+
+/* Per view (parallel to config->views), shared by workers. */
+struct view_stats {
+	atomic_ulong actions[ACTION_COUNT_];
+};
+
+enum up_error_kind {
+	UPERR_TIMEOUT = 0,
+	UPERR_NETWORK,
+	UPERR_SERVFAIL,
+	UPERR_REFUSED,
+	UPERR_MISMATCH,
+	UPERR_COUNT_,
+};
+
+#define LATENCY_BUCKETS 11
+extern const double latency_bounds[LATENCY_BUCKETS]; /* seconds; last +Inf */
+
+/* Per upstream server, shared by workers. */
+struct server_stats {
+	atomic_ulong queries;
+	atomic_ulong errors[UPERR_COUNT_];
+	atomic_ulong latency[LATENCY_BUCKETS]; /* non-cumulative */
+	atomic_ulong latency_sum_us;
+};
+
+const char *up_error_name(enum up_error_kind k);
+void server_stats_latency(struct server_stats *s, double seconds);
+
+/*
+ * Approximate per-worker top talkers: a direct-mapped table where a
+ * colliding client wears the incumbent down before taking its slot (a
+ * per-slot Misra-Gries), so heavy hitters stay and the cost is O(1).
+ */
+#define TOPCLIENTS_SLOTS 1024
+
+struct topclient_slot {
+	atomic_uint_least64_t hi, lo; /* the address, as two halves */
+	atomic_ulong count;
+};
+
+struct topclients {
+	struct topclient_slot slot[TOPCLIENTS_SLOTS];
+};
+
+void topclients_count(struct topclients *t, const struct ip_addr *a);
+
+#endif
