@@ -290,6 +290,7 @@ control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
 			fprintf(f, "ok: reloaded\n");
 		free(errs);
 		return rc;
+	}
 	if (strcmp(cmd, "stats") == 0) {
 		cmd_stats(d, f);
 	} else if (strcmp(cmd, "upstreams") == 0) {
