@@ -35,8 +35,9 @@ struct tcp_conn {
 	int fd;
 	ev_io rio, wio;
 	ev_timer idle;
-	struct ip_addr ip;
+	struct ip_addr ip; /* the client */
 	uint16_t port;
+	struct ip_addr local; /* the address it connected to */
 	uint8_t *rbuf; /* 2-byte length + message */
 	size_t rlen;
 	struct outbuf *wq, *wq_tail;
@@ -70,6 +71,11 @@ socket_listen(const struct endpoint *ep, bool tcp, bool reuseport)
 		goto fail;
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (!tcp && ss.ss_family == AF_INET)
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	else if (!tcp)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
+			   sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
 		goto fail;
 	if (tcp) {
@@ -141,20 +147,66 @@ wall_ms(void)
 
 static void tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len);
 
+/*
+ * A wildcard listener must answer from the address the query was sent to,
+ * or the client drops the answer: name it in IP_PKTINFO / IPV6_PKTINFO.
+ */
+static void
+udp_send(struct query *qr, const uint8_t *msg, size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
+	struct msghdr mh = {.msg_name = &qr->peer,
+			    .msg_namelen = qr->peerlen,
+			    .msg_iov = &iov,
+			    .msg_iovlen = 1};
+
+	memset(&cbuf, 0, sizeof(cbuf));
+	if (qr->lst->wildcard && qr->c.have_dest) {
+		struct cmsghdr *cm;
+
+		mh.msg_control = cbuf.buf;
+		if (qr->c.dest.v4) {
+			struct in_pktinfo pi = {0};
+
+			memcpy(&pi.ipi_spec_dst, qr->c.dest.b + 12, 4);
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = IPPROTO_IP;
+			cm->cmsg_type = IP_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		} else {
+			struct in6_pktinfo pi = {0};
+
+			memcpy(&pi.ipi6_addr, qr->c.dest.b, 16);
+			pi.ipi6_ifindex = qr->ifindex;
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = IPPROTO_IPV6;
+			cm->cmsg_type = IPV6_PKTINFO;
+			cm->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		}
+	}
+	/* One try: a full socket buffer loses the answer, as a network
+	 * would, and the client retries. */
+	if (sendmsg(qr->lst->fd, &mh, 0) < 0)
+		STAT_INC(qr->w->stats.send_errors);
+}
+
 static void
 send_answer(struct query *qr)
 {
 	struct qctx *c = &qr->c;
 
-	if (qr->conn != NULL) {
+	if (qr->conn != NULL)
 		tcp_send(qr->conn, c->out, c->outlen);
-		return;
-	}
-	/* UDP: one try; a full socket buffer loses the answer, as a
-	 * network would, and the client retries. */
-	if (sendto(qr->lst->fd, c->out, c->outlen, 0,
-		   (struct sockaddr *)&qr->peer, qr->peerlen) < 0)
-		STAT_INC(qr->w->stats.send_errors);
+	else
+		udp_send(qr, c->out, c->outlen);
 }
 
 static void
@@ -217,6 +269,37 @@ query_received(struct worker *w, struct query *qr, const uint8_t *pkt,
 
 /* ---- UDP ---- */
 
+/* The local address a datagram arrived on (IP_PKTINFO / RFC 3542). */
+static void
+udp_dest(struct query *qr, struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP &&
+		    cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			struct sockaddr_in sin = {.sin_family = AF_INET};
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			sin.sin_addr = pi.ipi_addr;
+			ip_addr_from_sockaddr((struct sockaddr *)&sin,
+					      &qr->c.dest, NULL);
+			qr->c.have_dest = true;
+		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
+			   cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			sin6.sin6_addr = pi.ipi6_addr;
+			ip_addr_from_sockaddr((struct sockaddr *)&sin6,
+					      &qr->c.dest, NULL);
+			qr->ifindex = pi.ipi6_ifindex;
+			qr->c.have_dest = true;
+		}
+	}
+}
+
 static void
 udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -226,9 +309,19 @@ udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	/* A bounded batch per wake-up keeps TCP and upstreams served. */
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage peer;
-		socklen_t peerlen = sizeof(peer);
-		ssize_t n = recvfrom(l->fd, w->rbuf, DNS_MAX_MSG, 0,
-				     (struct sockaddr *)&peer, &peerlen);
+		union {
+			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+			struct cmsghdr align;
+		} cbuf;
+		struct iovec iov = {.iov_base = w->rbuf,
+				    .iov_len = DNS_MAX_MSG};
+		struct msghdr mh = {.msg_name = &peer,
+				    .msg_namelen = sizeof(peer),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cbuf.buf,
+				    .msg_controllen = sizeof(cbuf.buf)};
+		ssize_t n = recvmsg(l->fd, &mh, 0);
 		struct query *qr;
 
 		if (n < 0)
@@ -241,9 +334,10 @@ udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 		}
 		qr->lst = l;
 		qr->peer = peer;
-		qr->peerlen = peerlen;
+		qr->peerlen = mh.msg_namelen;
 		ip_addr_from_sockaddr((struct sockaddr *)&peer, &qr->c.client,
 				      &qr->c.client_port);
+		udp_dest(qr, &mh);
 		qr->c.tcp = false;
 		query_received(w, qr, w->rbuf, (size_t)n);
 	}
@@ -416,6 +510,8 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	tc->inflight++;
 	qr->c.client = tc->ip;
 	qr->c.client_port = tc->port;
+	qr->c.dest = tc->local;
+	qr->c.have_dest = true;
 	qr->c.tcp = true;
 	query_received(w, qr, tc->rbuf + 2, msglen);
 }
@@ -511,6 +607,10 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		tc->fd = fd;
 		ip_addr_from_sockaddr((struct sockaddr *)&peer, &tc->ip,
 				      &tc->port);
+		peerlen = sizeof(peer);
+		if (getsockname(fd, (struct sockaddr *)&peer, &peerlen) == 0)
+			ip_addr_from_sockaddr((struct sockaddr *)&peer,
+					      &tc->local, NULL);
 		ev_io_init(&tc->rio, tcp_read_cb, fd, EV_READ);
 		ev_io_init(&tc->wio, tcp_write_cb, fd, EV_WRITE);
 		tc->rio.data = tc->wio.data = tc;
@@ -554,6 +654,7 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 		l->w = w;
 		l->ep = s->listens[i / 2];
 		l->tcp = i % 2 == 1;
+		l->wildcard = ip_addr_is_unspecified(&l->ep.addr);
 		l->fd = socket_listen(&l->ep, l->tcp, reuse);
 		if (l->fd < 0) {
 			log_msg(LOG_ERR, "cannot listen on %s/%s: %s",

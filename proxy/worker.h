@@ -38,6 +38,7 @@ struct listener {
 	struct worker *w;
 	int fd;
 	bool tcp;
+	bool wildcard; /* bound to 0.0.0.0 or ::: replies need PKTINFO */
 	ev_io io;
 	struct endpoint ep;
 };
@@ -77,6 +78,7 @@ struct query {
 	struct listener *lst;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
+	int ifindex; /* IPv6 arrival interface, for link-local replies */
 	struct tcp_conn *conn;
 	/* the upstream exchange (proxy/upstream.c) */
 	const struct upstream_conf *up;
