@@ -121,10 +121,13 @@ format:
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)/etc/dnsgate
+		$(DESTDIR)$(PREFIX)/share/man/man5 \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/dnsgate
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/dnsgate
 	install -m 644 packaging/dnsgate.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 644 packaging/dnsgate.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/ 2>/dev/null || true
+	install -m 644 packaging/dnsgate.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 packaging/dnsgate.service \
+		$(DESTDIR)$(PREFIX)/lib/systemd/system/
 	[ -f $(DESTDIR)/etc/dnsgate/dnsgate.conf ] || \
 		install -m 644 etc/dnsgate.conf $(DESTDIR)/etc/dnsgate/dnsgate.conf
 

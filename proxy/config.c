@@ -273,6 +273,11 @@ for_each_item(struct loader *l, const struct option *o, void *dst,
 	const char *p = value;
 	int rc = 0;
 
+	if (*p == '\0') {
+		cfg_error(l, l->line, "%s: empty value", o->key);
+		return -1;
+	}
+
 	while (*p != '\0') {
 		const char *comma = strchr(p, ',');
 		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
@@ -706,7 +711,15 @@ section_begin(struct loader *l, const char *header)
 	l->target = NULL;
 	memset(l->seen, 0, sizeof(l->seen));
 	name[0] = '\0';
-	n = sscanf(header, "%63s %127s", word, name);
+	{
+		char extra[2];
+
+		n = sscanf(header, "%63s %127s %1s", word, name, extra);
+	}
+	if (n == 3) {
+		cfg_error(l, l->line, "[%s]: one name only", header);
+		return;
+	}
 	if (n < 1) {
 		cfg_error(l, l->line, "empty section name");
 		return;
@@ -879,6 +892,15 @@ ini_reader_cb(char *str, int num, void *stream)
 	}
 	for (p = str; isspace((unsigned char)*p); p++)
 		;
+	/* inih reports only its first syntax error; we report every one
+	 * and hand it a blank line instead. */
+	if (*p != '\0' && *p != ';' && *p != '#' && *p != '[' &&
+	    strchr(p, '=') == NULL) {
+		cfg_error(l, l->line,
+			  "syntax error (expected [section] or key = value)");
+		strcpy(str, "\n");
+		return str;
+	}
 	if (*p == '[') {
 		char header[200];
 		const char *end = strchr(p, ']');
@@ -950,6 +972,8 @@ check_config(struct loader *l)
 {
 	struct config *c = l->cfg;
 
+	if (c->server.nlistens == 0)
+		cfg_error(l, l->line, "[server]: no listen address");
 	if (c->nviews == 0)
 		cfg_error(l, l->line,
 			  "no [view NAME] section: every query would be "

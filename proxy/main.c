@@ -129,15 +129,17 @@ sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	size_t errlen = 0;
 	FILE *ef = open_memstream(&errs, &errlen);
 
-	if (reload(ef) < 0) {
-		fflush(ef);
+	int rc = reload(ef);
+
+	if (ef != NULL)
+		fclose(ef);
+	if (rc < 0)
 		log_msg(LOG_ERR,
 			"reload of %s failed; keeping the running "
 			"configuration:\n%s",
 			conf_path, errs != NULL ? errs : "");
-	}
-	if (ef != NULL)
-		fclose(ef);
+	else if (errs != NULL && errs[0] != '\0')
+		log_msg(LOG_WARNING, "reload: %s", errs);
 	free(errs);
 }
 
@@ -278,9 +280,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "dnsgate %s: not supported yet\n", argv[1]);
 		return 2;
 	}
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("dnsgate %s\n", DNSGATE_VERSION);
-		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("dnsgate %s\n", DNSGATE_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
 	}
 	while ((opt = getopt(argc, argv, "c:th")) != -1) {
 		switch (opt) {

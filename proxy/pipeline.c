@@ -41,8 +41,8 @@ client_opt(const struct qctx *c)
 }
 
 /*
- * Answer with an RCODE and no records, and record it. The EDE goes out only
- * with an OPT (RFC 8914 2 needs EDNS); the log keeps it either way.
+ * Answer with an RCODE and no records, and record it. The EDE goes out (and
+ * is logged) only with an OPT: RFC 8914 2 carries it in EDNS.
  */
 static enum pipe_verdict
 answer_error(struct qctx *c, enum decision_action action, unsigned rcode,

@@ -29,8 +29,10 @@ health_answered(const struct upstream_conf *u, int server, double rtt)
 	unsigned old = atomic_load(&h->srtt_us);
 
 	atomic_store(&h->fails, 0);
-	/* Smoothed like TCP's SRTT (RFC 6298): 7/8 old + 1/8 new. */
-	atomic_store(&h->srtt_us, old == 0 ? us : (old * 7 + us) / 8);
+	/* Smoothed like TCP's SRTT (RFC 6298): 7/8 old + 1/8 new. Probes
+	 * (rtt < 0) say nothing about speed. */
+	if (rtt >= 0)
+		atomic_store(&h->srtt_us, old == 0 ? us : (old * 7 + us) / 8);
 	if (atomic_exchange(&h->down, false))
 		log_msg(LOG_NOTICE, "upstream %s server %s is up again",
 			u->name, u->servers[server].text);
@@ -430,10 +432,11 @@ probe_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	/* Any well-formed answer with our ID shows the server is back. */
+	/* A well-formed answer with our ID shows the server is back, unless
+	 * it is a SERVFAIL: that is what took it down. */
 	if (n > 0 && dns_response_parse(buf, (size_t)n, &r) == 0 &&
-	    r.hdr.id == p->id)
-		health_answered(p->up, p->server, 0.0);
+	    r.hdr.id == p->id && r.rcode != DNS_RCODE_SERVFAIL)
+		health_answered(p->up, p->server, -1.0);
 	probe_free(p);
 }
 
