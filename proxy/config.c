@@ -972,8 +972,6 @@ check_config(struct loader *l)
 {
 	struct config *c = l->cfg;
 
-	if (c->server.nlistens == 0)
-		cfg_error(l, l->line, "[server]: no listen address");
 	if (c->nviews == 0)
 		cfg_error(l, l->line,
 			  "no [view NAME] section: every query would be "
