@@ -468,6 +468,24 @@ parse_acl_rule(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
+/* local-data / local-zone: handed to views/local.c line by line. */
+static int
+parse_local(struct loader *l, const struct option *o, void *dst,
+	    const char *value)
+{
+	struct view_conf *v = l->target;
+	char err[200];
+	int rc;
+
+	if (strcmp(o->key, "local-data") == 0)
+		rc = local_add_data(&v->local, value, err, sizeof(err));
+	else
+		rc = local_add_zone(&v->local, value, err, sizeof(err));
+	if (rc < 0)
+		cfg_error(l, l->line, "%s: %s", o->key, err);
+	return rc;
+}
+
 static int
 parse_log_target(struct loader *l, const struct option *o, void *dst,
 		 const char *value)
@@ -573,8 +591,8 @@ static const struct option options[] = {
     {SEC_VIEW, "allow", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
     {SEC_VIEW, "refuse", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
     {SEC_VIEW, "drop", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    NOTYET(SEC_VIEW, "local-data"),
-    NOTYET(SEC_VIEW, "local-zone"),
+    {SEC_VIEW, "local-data", parse_local, 0, 0, 0, NULL, NULL, OPT_REPEAT},
+    {SEC_VIEW, "local-zone", parse_local, 0, 0, 0, NULL, NULL, OPT_REPEAT},
     NOTYET(SEC_VIEW, "blocklist"),
     NOTYET(SEC_VIEW, "allowlist"),
     NOTYET(SEC_VIEW, "block-action"),
@@ -990,6 +1008,9 @@ check_config(struct loader *l)
 	for (size_t i = 0; i < c->nviews; i++) {
 		struct view_conf *v = c->views[i];
 
+		if (local_finish(&v->local) < 0)
+			cfg_error(l, v->line, "[view %s]: out of memory",
+				  v->name);
 		if (v->upstream_name != NULL) {
 			v->upstream = config_find_upstream(c, v->upstream_name);
 			if (v->upstream == NULL)
@@ -999,7 +1020,7 @@ check_config(struct loader *l)
 					  v->name, v->upstream_name);
 		} else if (c->nupstreams == 1) {
 			v->upstream = c->upstreams[0];
-		} else {
+		} else if (c->nupstreams > 1) {
 			cfg_error(l, v->line,
 				  "[view %s]: needs 'upstream = NAME' "
 				  "(there are %zu upstreams)",

@@ -86,6 +86,35 @@ record_query(struct qctx *c)
 	}
 }
 
+/*
+ * A locally built answer that exceeds the client's size becomes header +
+ * question + OPT with TC=1 (RFC 6891 7; the client retries over TCP).
+ */
+static enum pipe_verdict
+fit_answer(struct qctx *c)
+{
+	size_t limit = pipeline_client_limit(c);
+	struct dns_opt_out o = client_opt(c);
+	/* Header and question are all a truncated answer keeps. */
+	uint8_t head[DNS_HEADER_LEN + DNS_NAME_MAX + 4];
+	size_t qend = c->q.question_end;
+
+	if (c->outlen == 0) {
+		c->dec.action = ACTION_SERVFAIL;
+		return PIPE_DROP;
+	}
+	if (c->outlen <= limit)
+		return PIPE_ANSWER;
+	if (qend > sizeof(head) || qend > c->outlen)
+		return PIPE_DROP;
+	memcpy(head, c->out, qend);
+	c->outlen = dns_truncate(c->out, c->outcap, head, qend, qend,
+				 (unsigned)c->dec.rcode, &o);
+	decision_rule(&c->dec, "size:%zu", limit);
+	c->dec.action = ACTION_TRUNCATE;
+	return c->outlen > 0 ? PIPE_ANSWER : PIPE_DROP;
+}
+
 /* 1. parse: FORMERR / NOTIMP / BADVERS / drop (SPEC "What the wire sees") */
 static enum stage
 stage_parse(struct qctx *c, enum pipe_verdict *v)
@@ -160,6 +189,48 @@ stage_acl(struct qctx *c, enum pipe_verdict *v)
 	return STAGE_DONE;
 }
 
+/* 5. local zones and local data (Unbound semantics, views/local.h) */
+static enum stage
+stage_local(struct qctx *c, enum pipe_verdict *v)
+{
+	static const enum decision_action actions[] = {
+	    [LOCAL_ANSWER] = ACTION_LOCAL,
+	    [LOCAL_NXDOMAIN] = ACTION_NXDOMAIN,
+	    [LOCAL_NODATA] = ACTION_NODATA,
+	};
+	const struct local_zone *zone = NULL;
+	enum local_result r = local_lookup(&c->view->local, c->q.qname,
+					   c->q.qtype, &zone);
+	char zname[DNS_NAME_TEXT_MAX] = "";
+	struct dns_opt_out o;
+
+	if (r == LOCAL_PASS)
+		return STAGE_CONTINUE;
+	if (zone != NULL)
+		dns_name_to_text(zone->name, zname, sizeof(zname));
+	decision_rule(&c->dec, "%s:%s",
+		      zone != NULL && zone->implicit ? "local-data"
+						     : "local-zone",
+		      zname);
+	if (r == LOCAL_DROP) {
+		*v = drop(c, ACTION_DROP);
+		return STAGE_DONE;
+	}
+	if (r == LOCAL_REFUSE) {
+		*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
+				  DNS_EDE_PROHIBITED, "refused by local-zone");
+		return STAGE_DONE;
+	}
+	o = client_opt(c);
+	c->outlen = local_build_answer(c->out, c->outcap, &c->q,
+				       &c->view->local, zone, r, &o);
+	c->dec.action = actions[r];
+	c->dec.rcode = r == LOCAL_NXDOMAIN ? DNS_RCODE_NXDOMAIN
+					   : DNS_RCODE_NOERROR;
+	*v = fit_answer(c);
+	return STAGE_DONE;
+}
+
 /* Transfers over TCP: allow-transfer defaults to none (SPEC). */
 static enum stage
 stage_transfer(struct qctx *c, enum pipe_verdict *v)
@@ -185,9 +256,14 @@ pipeline_query(struct qctx *c)
 		return v;
 	if (stage_transfer(c, &v) == STAGE_DONE)
 		return v;
+	if (stage_local(c, &v) == STAGE_DONE)
+		return v;
 	if (c->view->upstream == NULL) {
+		/* A view that only serves local data (RFC 8914 4.21). */
 		decision_rule(&c->dec, "view:%s:no-upstream", c->view->name);
-		return pipeline_upstream_failed(c, UP_FAIL_NETWORK);
+		return answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
+				    DNS_EDE_NOT_AUTHORITATIVE,
+				    "no upstream in this view");
 	}
 	c->dec.action = ACTION_FORWARD;
 	return PIPE_FORWARD;

@@ -237,7 +237,7 @@ query_finish(struct query *qr, enum pipe_verdict v)
 		if (d->rcode >= 0 && d->rcode < STATS_RCODES)
 			STAT_INC(w->stats.responses[d->rcode]);
 	}
-	d->ms = (ev_now(w->loop) - qr->start) * 1000.0;
+	d->ms = (ev_time() - qr->start) * 1000.0;
 	if (d->ms < 0)
 		d->ms = 0;
 	if (qr->c.view != NULL)
@@ -255,7 +255,7 @@ query_received(struct worker *w, struct query *qr, const uint8_t *pkt,
 	enum pipe_verdict v;
 
 	topclients_count(w->top, &qr->c.client);
-	qr->start = ev_now(w->loop);
+	qr->start = ev_time();
 	qctx_init(&qr->c, qr->conf, wall_ms());
 	qr->c.pkt = pkt;
 	qr->c.pktlen = len;

@@ -35,6 +35,7 @@ view_free(struct view_conf *v)
 	for (size_t i = 0; i < v->nrules; i++)
 		acl_free(&v->rules[i].match);
 	free(v->rules);
+	local_free(&v->local);
 	free(v->upstream_name);
 	free(v->name);
 	free(v);

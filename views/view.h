@@ -9,12 +9,14 @@
 
 #include "dns/addr.h"
 #include "policy/acl.h"
+#include "views/local.h"
 
 struct upstream_conf;
 
 struct view_conf {
 	char *name;
 	int line;
+	unsigned index; /* position in the config, for per-view counters */
 	struct acl match_client;
 	bool has_match_client;
 	struct acl match_destination;
@@ -23,6 +25,7 @@ struct view_conf {
 	struct upstream_conf *upstream; /* resolved after parsing */
 	struct acl_rule *rules;		/* allow / refuse / drop, in order */
 	size_t nrules;
+	struct local_data local; /* local-zone and local-data */
 };
 
 /*
