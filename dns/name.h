@@ -25,9 +25,12 @@
 /*
  * Read the name at w->pos, following compression pointers, into out (at
  * least DNS_NAME_MAX bytes). Every pointer must point strictly before the
- * start of the label sequence it appears in (so no loop is possible), at most
- * DNS_NAME_MAX_HOPS are followed, labels are <= 63 bytes, the 0x40/0x80 label
- * types are rejected and the decompressed name is <= 255 bytes. On success
+ * start of the label sequence it appears in (so no loop is possible), the
+ * labels it leads to must also end before that start (a prior occurrence,
+ * RFC 1035 4.1.4), and it must not point into the 12-byte header (w->buf is
+ * the whole message); at most DNS_NAME_MAX_HOPS are followed, labels are
+ * <= 63 bytes, the 0x40/0x80 label types are rejected and the decompressed
+ * name is <= 255 bytes. On success
  * w->pos is just past the name as it appears in the message (after the first
  * pointer, if any) and the name's length is returned; on error w->err is set
  * and 0 is returned.

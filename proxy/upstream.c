@@ -229,6 +229,15 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 	     struct dns_response *r)
 {
 	if (dns_response_parse(buf, len, r) < 0) {
+		/* Some servers truncate without fixing the counts: a TC=1
+		 * answer with our ID is enough to go to TCP (RFC 7766 5). */
+		if (!qr->utcp && len >= DNS_HEADER_LEN &&
+		    (buf[0] << 8 | buf[1]) == qr->uid &&
+		    (buf[2] & 0x80) && (buf[2] & 0x02)) {
+			memset(r, 0, sizeof(*r));
+			r->hdr.flags = DNS_FLAG_QR | DNS_FLAG_TC;
+			return true;
+		}
 		STAT_INC(qr->w->stats.upstream_garbage);
 		STAT_SHARED_INC(qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
 		return false;
