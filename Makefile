@@ -100,7 +100,7 @@ configs: $(BIN)
 	done; exit $$fail
 
 system: $(BIN)
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests/system
+	DNSGATE_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
 
 check: deps
 	@$(MAKE) --no-print-directory all unit fuzz-replay configs

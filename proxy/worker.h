@@ -93,10 +93,11 @@ struct query {
 	ev_timer utimer;
 	ev_tstamp attempt_start;
 	uint16_t uid;
-	uint8_t uq[DNS_NAME_MAX + 64]; /* the query we send upstream */
-	size_t uqlen;
 	uint8_t *ubuf; /* TCP: length-prefixed send, then the answer */
 	size_t ubuflen, uboff;
+	size_t uqlen;
+	/* Last: query_new() clears everything before it. */
+	uint8_t uq[DNS_NAME_MAX + 64]; /* the query we send upstream */
 };
 
 /* Create sockets for every listen address of conf; 0 / -1 (logged). */

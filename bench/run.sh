@@ -1,0 +1,496 @@
+#!/usr/bin/env bash
+# dnsgate vs dnsdist forwarding benchmark, loopback only. See bench/README.md.
+#
+#   bench/run.sh                     both proxies, 20 s each
+#   BENCH_SECONDS=5 bench/run.sh     shorter runs
+#   BENCH_ONLY=dnsdist bench/run.sh  only one of them (dnsgate | dnsdist)
+#
+# One nsd (authoritative for bench.test.) on 127.0.0.1, dnsgate and dnsdist
+# both forwarding to it with no cache, dnsperf run against each in turn with
+# identical settings. Prints a table and writes bench/results/latest.txt.
+# "A && B || die" means: die when either test fails. The zone file wants a literal $ORIGIN.
+# shellcheck disable=SC2015,SC2016
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+# ---- settings (environment) ------------------------------------------------
+SECONDS_RUN=${BENCH_SECONDS:-20}          # measured dnsperf run, per server
+WARMUP=${BENCH_WARMUP:-2}                 # unmeasured run before it (0 = none)
+ROUNDS=${BENCH_ROUNDS:-1}                 # rounds; each runs every server once, order alternating
+ONLY=${BENCH_ONLY:-}                      # "", dnsgate or dnsdist
+CLIENTS=${BENCH_CLIENTS:-10}              # dnsperf -c: client sockets
+OUTSTANDING=${BENCH_OUTSTANDING:-100}     # dnsperf -q: queries in flight
+MAXQPS=${BENCH_QPS:-}                     # dnsperf -Q: empty = unbounded
+NAMES=${BENCH_NAMES:-300}                 # names in the zone
+NX_PERCENT=${BENCH_NX_PERCENT:-10}        # share of NXDOMAIN queries
+SERVER_CPU=${BENCH_SERVER_CPU:-0}         # dnsgate / dnsdist
+CLIENT_CPU=${BENCH_CLIENT_CPU:-1}         # dnsperf
+NSD_CPU=${BENCH_NSD_CPU:-0}               # nsd (see README: shares the server CPU)
+DNSGATE=${DNSGATE:-$ROOT/build/dnsgate}
+NSD=${NSD:-/usr/sbin/nsd}
+DNSDIST=${DNSDIST:-/usr/bin/dnsdist}
+DNSPERF=${DNSPERF:-dnsperf}
+RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/bench/results}
+KEEP=${BENCH_KEEP:-0}                     # 1: keep the temp dir (configs, logs)
+
+die() { echo "bench: error: $*" >&2; exit 1; }
+note() { echo "bench: $*" >&2; }
+
+for v in "$SECONDS_RUN" "$WARMUP" "$ROUNDS" "$CLIENTS" "$OUTSTANDING" "$NAMES" "$NX_PERCENT"; do
+	[[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_SECONDS, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CLIENTS, BENCH_OUTSTANDING, BENCH_NAMES, BENCH_NX_PERCENT must be integers"
+done
+[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 20 ] || die "BENCH_ROUNDS must be 1..20"
+[ "$NAMES" -ge 1 ] && [ "$NX_PERCENT" -lt 100 ] || die "BENCH_NAMES must be >= 1 and BENCH_NX_PERCENT < 100"
+[ "$CLIENTS" -ge 1 ] && [ "$OUTSTANDING" -ge 1 ] || die "BENCH_CLIENTS and BENCH_OUTSTANDING must be >= 1"
+[ "$SECONDS_RUN" -ge 1 ] && [ "$SECONDS_RUN" -le 600 ] || die "BENCH_SECONDS must be 1..600"
+[ -z "$MAXQPS" ] || [[ "$MAXQPS" =~ ^[0-9]+$ ]] || die "BENCH_QPS must be an integer"
+
+case "$ONLY" in
+"") SERVERS="dnsgate dnsdist" ;;
+dnsgate | dnsdist) SERVERS=$ONLY ;;
+*) die "BENCH_ONLY must be empty, dnsgate or dnsdist (got '$ONLY')" ;;
+esac
+
+# ---- tools -------------------------------------------------------------------
+need() {
+	command -v "$1" >/dev/null 2>&1 ||
+		die "'$1' not found (package: $2). Run 'make bench', or: sh tests/install-deps.sh $2"
+}
+need "$DNSPERF" dnsperf
+need "$NSD" nsd
+need taskset util-linux
+need ss iproute2
+need awk mawk
+need shuf coreutils
+case " $SERVERS " in *" dnsdist "*) need "$DNSDIST" dnsdist ;; esac
+case " $SERVERS " in *" dnsgate "*)
+	[ -x "$DNSGATE" ] ||
+		die "$DNSGATE not built: run 'make' first (or BENCH_ONLY=dnsdist to bench dnsdist alone)"
+	;;
+esac
+
+NCPU=$(getconf _NPROCESSORS_ONLN)
+if [ "$NCPU" -lt 2 ]; then
+	note "warning: only $NCPU CPU: load generator, nsd and servers all share CPU 0"
+	SERVER_CPU=0 CLIENT_CPU=0 NSD_CPU=0
+fi
+for c in "$SERVER_CPU" "$CLIENT_CPU" "$NSD_CPU"; do
+	[[ "$c" =~ ^[0-9]+$ ]] && [ "$c" -lt "$NCPU" ] || die "CPU '$c' does not exist (0..$((NCPU - 1)))"
+done
+# Command prefixes (not functions: a backgrounded function would leave $! naming a subshell).
+PIN_SERVER=(taskset -c "$SERVER_CPU")
+PIN_CLIENT=(taskset -c "$CLIENT_CPU")
+PIN_NSD=(taskset -c "$NSD_CPU")
+
+mkdir -p "$RESULTS_DIR" || die "cannot create $RESULTS_DIR"
+# Two benchmarks at once would measure each other.
+need flock util-linux
+exec 9>"$RESULTS_DIR/.lock"
+flock -n 9 || die "another bench/run.sh holds $RESULTS_DIR/.lock"
+
+# ---- temp dir, process bookkeeping, cleanup ---------------------------------
+TMP=$(mktemp -d /tmp/dnsgate-bench.XXXXXX)
+PIDS=()
+stop_pid() { # pid: TERM, up to 3 s grace, then KILL
+	local pid=$1 i
+	kill -0 "$pid" 2>/dev/null || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 30); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+	local rc=$? p kids=""
+	trap - EXIT INT TERM
+	# nsd forks its server and xfrd children; they exit with the parent, but be sure.
+	[ -n "${NSD_PID:-}" ] && kids=$(pgrep -P "$NSD_PID" 2>/dev/null || true)
+	for p in "${PIDS[@]}"; do stop_pid "$p"; done
+	for p in $kids; do kill -KILL "$p" 2>/dev/null || true; done
+	if [ "$KEEP" = 1 ]; then note "kept $TMP"; else rm -rf "$TMP"; fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- free loopback ports (UDP and TCP) -------------------------------------
+# free_port VAR: a port below the ephemeral range that nothing uses, into VAR.
+# (Not $(free_port): the subshell would lose USED_PORTS.)
+USED_PORTS=" "
+free_port() {
+	local p i
+	for i in $(seq 200); do
+		p=$((20000 + RANDOM % 12000))
+		case "$USED_PORTS" in *" $p "*) continue ;; esac
+		if [ -z "$(ss -Htuan "sport = :$p" 2>/dev/null)" ]; then
+			USED_PORTS="$USED_PORTS$p "
+			printf -v "$1" '%s' "$p"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
+
+# ---- zone and query file ------------------------------------------------------
+ZONE=$TMP/bench.test.zone
+QUERIES=$TMP/queries.txt
+{
+	echo '$ORIGIN bench.test.'
+	echo '$TTL 300'
+	echo '@   IN SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 60'
+	echo '@   IN NS  ns.bench.test.'
+	echo 'ns  IN A   127.0.0.1'
+	awk -v n="$NAMES" 'BEGIN {
+		for (i = 1; i <= n; i++) {
+			printf "host%d IN A    10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
+			printf "host%d IN AAAA 2001:db8::%x\n", i, i
+			printf "host%d IN TXT  \"bench host %d\" \"v=1\"\n", i, i
+		}
+	}'
+} >"$ZONE"
+# Every name with A, AAAA and TXT once, plus NX_PERCENT% names that do not exist;
+# shuffled with a fixed seed so every run sends the same sequence.
+awk -v n="$NAMES" -v nx="$NX_PERCENT" 'BEGIN {
+	for (i = 1; i <= n; i++) {
+		printf "host%d.bench.test A\n", i
+		printf "host%d.bench.test AAAA\n", i
+		printf "host%d.bench.test TXT\n", i
+	}
+	m = int(3 * n * nx / (100 - nx) + 0.5)
+	for (i = 1; i <= m; i++) printf "nx%d.bench.test A\n", i
+}' | shuf --random-source=<(yes dnsgate-bench) >"$QUERIES"
+NQ=$(wc -l <"$QUERIES")
+NNX=$(grep -c '^nx' "$QUERIES" || true)
+
+# ---- helpers -----------------------------------------------------------------
+# probe PORT: one SOA query with dnsperf; true when answered NOERROR.
+probe() {
+	echo "bench.test SOA" | timeout 5 "$DNSPERF" -s 127.0.0.1 -p "$1" -n 1 -t 1 2>/dev/null |
+		grep -q 'NOERROR 1 '
+}
+wait_ready() { # name pid port log
+	local i
+	for i in $(seq 100); do
+		kill -0 "$2" 2>/dev/null || { tail -20 "$4" >&2; die "$1 exited during start-up (log above)"; }
+		probe "$3" && return 0
+		sleep 0.1
+	done
+	tail -20 "$4" >&2
+	die "$1 does not answer on 127.0.0.1:$3 after 10 s (log above)"
+}
+# wait_child PID: wait for a background child, so that INT/TERM traps run at once
+# (bash defers them while a foreground command runs); cleanup kills it then.
+wait_child() {
+	PIDS+=("$1")
+	wait "$1"
+}
+cpu_ticks() { # utime+stime of the process (all its threads), in clock ticks
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+cpu_stat() { # "cpuN busy idle" lines (jiffies) from /proc/stat
+	awk '/^cpu[0-9]/ { print $1, $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat
+}
+cpu_busy_pct() { # before after cpu-number: busy % of that CPU between the snapshots
+	awk -v k="cpu$3" -v a="$1" -v b="$2" 'BEGIN {
+		n = split(a, x, "\n"); for (i = 1; i <= n; i++) { split(x[i], f, " "); if (f[1] == k) { b0 = f[2]; i0 = f[3] } }
+		n = split(b, x, "\n"); for (i = 1; i <= n; i++) { split(x[i], f, " "); if (f[1] == k) { b1 = f[2]; i1 = f[3] } }
+		t = (b1 - b0) + (i1 - i0); if (t > 0) printf "%.0f", 100 * (b1 - b0) / t; else print "n/a"
+	}'
+}
+vm_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+CLK_TCK=$(getconf CLK_TCK)
+
+# ---- nsd -------------------------------------------------------------------
+free_port NSD_PORT
+mkdir -p "$TMP/nsd"
+cat >"$TMP/nsd/nsd.conf" <<EOF
+server:
+	ip-address: 127.0.0.1
+	port: $NSD_PORT
+	do-ip4: yes
+	do-ip6: no
+	server-count: 1
+	username: ""
+	chroot: ""
+	zonesdir: "$TMP"
+	database: ""
+	zonelistfile: "$TMP/nsd/zone.list"
+	xfrdfile: "$TMP/nsd/xfrd.state"
+	xfrdir: "$TMP/nsd"
+	pidfile: "$TMP/nsd/nsd.pid"
+	logfile: "$TMP/nsd/nsd.log"
+	verbosity: 0
+	hide-version: yes
+	# NSD's response rate limiting would drop most of our answers: off.
+	rrl-ratelimit: 0
+	rrl-whitelist-ratelimit: 0
+remote-control:
+	control-enable: no
+zone:
+	name: bench.test.
+	zonefile: "$ZONE"
+EOF
+"${PIN_NSD[@]}" "$NSD" -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd/stderr.log" 2>&1 9>&- &
+NSD_PID=$!
+PIDS+=("$NSD_PID")
+wait_ready nsd "$NSD_PID" "$NSD_PORT" "$TMP/nsd/nsd.log"
+
+# ---- the two proxies ---------------------------------------------------------
+start_dnsgate() { # port
+	mkdir -p "$TMP/dnsgate"
+	cat >"$TMP/dnsgate/dnsgate.conf" <<EOF
+; generated by bench/run.sh
+[server]
+listen = 127.0.0.1:$1
+workers = 1
+
+[log]
+target = $TMP/dnsgate/dnsgate.log
+decisions = none
+
+[upstream main]
+server = 127.0.0.1:$NSD_PORT
+
+[view all]
+upstream = main
+EOF
+	"$DNSGATE" -t -c "$TMP/dnsgate/dnsgate.conf" >"$TMP/dnsgate/check.log" 2>&1 || {
+		cat "$TMP/dnsgate/check.log" >&2
+		die "dnsgate rejects the benchmark configuration (above)"
+	}
+	"${PIN_SERVER[@]}" "$DNSGATE" -c "$TMP/dnsgate/dnsgate.conf" >"$TMP/dnsgate/stderr.log" 2>&1 9>&- &
+	SERVER_PID=$!
+	SERVER_LOG=$TMP/dnsgate/stderr.log
+}
+start_dnsdist() { # port
+	mkdir -p "$TMP/dnsdist"
+	# No setKey()/controlSocket(): no console, nothing needs a key.
+	# No setCache()/newPacketCache(): dnsdist has no packet cache unless one is
+	# attached to a pool, so every query is forwarded, as with dnsgate.
+	# One setLocal() = one UDP listener thread (plus its responder thread).
+	cat >"$TMP/dnsdist/dnsdist.conf" <<EOF
+-- generated by bench/run.sh
+setLocal('127.0.0.1:$1')
+newServer({address='127.0.0.1:$NSD_PORT', checkName='bench.test.', checkType='SOA'})
+setSecurityPollSuffix('')
+setMaxTCPClientThreads(1)
+EOF
+	"$DNSDIST" --check-config -C "$TMP/dnsdist/dnsdist.conf" >"$TMP/dnsdist/check.log" 2>&1 || {
+		cat "$TMP/dnsdist/check.log" >&2
+		die "dnsdist rejects the benchmark configuration (above)"
+	}
+	"${PIN_SERVER[@]}" "$DNSDIST" --supervised --disable-syslog -C "$TMP/dnsdist/dnsdist.conf" \
+		>"$TMP/dnsdist/stderr.log" 2>&1 </dev/null 9>&- &
+	SERVER_PID=$!
+	SERVER_LOG=$TMP/dnsdist/stderr.log
+}
+
+DNSPERF_ARGS=(-s 127.0.0.1 -d "$QUERIES" -c "$CLIENTS" -T 1 -q "$OUTSTANDING" -t 2)
+[ -n "$MAXQPS" ] && DNSPERF_ARGS+=(-Q "$MAXQPS")
+
+declare -A R
+
+# bench NAME ROUND: start it, warm up, measure, read its memory, stop it.
+# Results go to R[NAME.ROUND.metric].
+bench() {
+	local name=$1 k=$1.$2 port out ticks0 ticks1 t0 t1 stat0 stat1
+	free_port port
+	note "$name (round $2/$ROUNDS): starting on 127.0.0.1:$port, CPU $SERVER_CPU"
+	"start_$name" "$port"
+	PIDS+=("$SERVER_PID")
+	wait_ready "$name" "$SERVER_PID" "$port" "$SERVER_LOG"
+	if [ "$WARMUP" -gt 0 ]; then
+		"${PIN_CLIENT[@]}" timeout $((WARMUP + 30)) \
+			"$DNSPERF" "${DNSPERF_ARGS[@]}" -p "$port" -l "$WARMUP" >/dev/null 2>&1 &
+		wait_child $! || true
+	fi
+	out=$TMP/$name/dnsperf.out
+	note "$name (round $2/$ROUNDS): dnsperf for ${SECONDS_RUN}s, CPU $CLIENT_CPU"
+	ticks0=$(cpu_ticks "$SERVER_PID")
+	stat0=$(cpu_stat)
+	t0=$(date +%s.%N)
+	# -v: one line per query with its RCODE and latency, for the percentiles.
+	"${PIN_CLIENT[@]}" timeout $((SECONDS_RUN + 60)) \
+		"$DNSPERF" "${DNSPERF_ARGS[@]}" -p "$port" -l "$SECONDS_RUN" -v >"$out" 2>"$TMP/$name/dnsperf.err" &
+	wait_child $! || { tail -20 "$TMP/$name/dnsperf.err" >&2; die "dnsperf against $name failed"; }
+	t1=$(date +%s.%N)
+	stat1=$(cpu_stat)
+	ticks1=$(cpu_ticks "$SERVER_PID")
+	kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$SERVER_LOG" >&2; die "$name died during the run"; }
+	R[$k.rss_kb]=$(vm_field "$SERVER_PID" VmHWM)
+	R[$k.threads]=$(vm_field "$SERVER_PID" Threads)
+	stop_pid "$SERVER_PID"
+	R[$k.server_cpu_busy_pct]=$(cpu_busy_pct "$stat0" "$stat1" "$SERVER_CPU")
+	R[$k.client_cpu_busy_pct]=$(cpu_busy_pct "$stat0" "$stat1" "$CLIENT_CPU")
+	R[$k.cpu_s]=$(awk -v a="$ticks0" -v b="$ticks1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz }')
+	R[$k.wall_s]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	grep -v '^> ' "$out" >"$RESULTS_DIR/dnsperf-$name.txt" || true
+	parse "$k" "$out"
+	rm -f "$out"
+}
+
+# parse KEY FILE: dnsperf's summary plus the latency distribution of the -v lines.
+parse() {
+	local k=$1 f=$2 key v
+	while IFS='=' read -r key v; do
+		[ -n "$key" ] && R[$k.$key]=$v
+	done < <(awk '
+		/^> / {
+			# "> RCODE qname qtype latency", or "> T qname qtype" for a timeout
+			if ($2 == "T" || $2 == "I" || NF < 5) { next }
+			us = int($NF * 1000000 + 0.5); h[us]++; n++; sum += us
+			if (us > max) max = us
+			next
+		}
+		/Queries sent:/      { sent = $3 }
+		/Queries completed:/ { completed = $3 }
+		/Queries lost:/      { lost = $3 }
+		/Queries per second:/ { qps = $4 }
+		/Average Latency \(s\):/ { avg = $4 }
+		/Response codes:/    { sub(/^ *Response codes: */, ""); gsub(/ \([0-9.]+%\)/, ""); gsub(/, /, ","); gsub(/ /, ":"); rcodes = $0 }
+		END {
+			if (sent == "" || qps == "" || avg == "" || n == 0) { print "parse_error=1"; exit }
+			# percentiles from the exact per-query latencies (microsecond resolution)
+			split("50 90 99 99.9", ps, " ")
+			for (i = 1; i <= 4; i++) need[i] = n * ps[i] / 100
+			c = 0; j = 1
+			for (us = 0; us <= max && j <= 4; us++) {
+				if (!(us in h)) continue
+				c += h[us]
+				while (j <= 4 && c >= need[j]) { pct[j] = us; j++ }
+			}
+			printf "sent=%s\ncompleted=%s\nlost=%s\nqps=%.0f\n", sent, completed, lost, qps
+			printf "mean_ms=%.3f\n", avg * 1000
+			printf "measured_mean_ms=%.3f\n", sum / n / 1000
+			printf "p50_ms=%.3f\np90_ms=%.3f\np99_ms=%.3f\np999_ms=%.3f\nmax_ms=%.3f\n", \
+				pct[1] / 1000, pct[2] / 1000, pct[3] / 1000, pct[4] / 1000, max / 1000
+			printf "latency_samples=%d\nrcodes=%s\n", n, rcodes
+		}' "$f")
+	[ -z "${R[$k.parse_error]:-}" ] || die "could not parse dnsperf output for ${k%.*} (summary in $RESULTS_DIR/dnsperf-${k%.*}.txt)"
+	# Every query must get the answer the zone gives: NOERROR, or NXDOMAIN for nx*.
+	case "${R[$k.rcodes]}" in
+	*SERVFAIL* | *REFUSED* | *FORMERR* | *NOTIMP* | *BADVERS*)
+		WARNINGS+=("${k%.*} answered with unexpected RCODEs: ${R[$k.rcodes]}") ;;
+	esac
+	if [ "${R[$k.lost]}" -gt $((R[$k.sent] / 1000)) ]; then
+		WARNINGS+=("${k%.*} lost ${R[$k.lost]} of ${R[$k.sent]} queries (> 0.1%)")
+	fi
+	R[$k.cpu_pct]=$(awk -v c="${R[$k.cpu_s]}" -v w="${R[$k.wall_s]}" 'BEGIN { printf "%.0f", 100 * c / w }')
+	R[$k.q_per_cpu_s]=$(awk -v q="${R[$k.completed]}" -v c="${R[$k.cpu_s]}" \
+		'BEGIN { if (c > 0) printf "%.0f", q / c; else print "n/a" }')
+}
+
+WARNINGS=()
+if grep -q __asan_init "$DNSGATE" 2>/dev/null && [[ " $SERVERS " == *" dnsgate "* ]]; then
+	WARNINGS+=("$DNSGATE is built with sanitizers: its figures mean nothing (make clean && make)")
+fi
+# Is the machine quiet? Other load on the benchmark CPUs distorts everything.
+s0=$(cpu_stat); sleep 1; s1=$(cpu_stat)
+for c in $(printf '%s\n' "$SERVER_CPU" "$CLIENT_CPU" "$NSD_CPU" | sort -u); do
+	b=$(cpu_busy_pct "$s0" "$s1" "$c")
+	IDLE_BUSY="${IDLE_BUSY:-}cpu$c=$b% "
+	[ "$b" != n/a ] && [ "$b" -gt 10 ] && WARNINGS+=("CPU $c was $b% busy before the benchmark started: other load distorts the figures")
+done
+
+METRICS="qps mean_ms p50_ms p99_ms p999_ms max_ms sent completed lost rss_kb cpu_s cpu_pct q_per_cpu_s threads server_cpu_busy_pct client_cpu_busy_pct"
+EXTRA="measured_mean_ms p90_ms latency_samples wall_s"
+ORDER=$SERVERS
+for r in $(seq "$ROUNDS"); do
+	for s in $ORDER; do bench "$s" "$r"; done
+	ORDER=$(echo "$ORDER" | awk '{ for (i = NF; i > 0; i--) printf "%s%s", $i, (i > 1 ? " " : "\n") }')
+done
+
+# Per metric, the median over the rounds (the lower middle one for an even count).
+median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'; }
+for s in $SERVERS; do
+	for m in $METRICS $EXTRA; do
+		vals=()
+		for r in $(seq "$ROUNDS"); do vals+=("${R[$s.$r.$m]:-n/a}"); done
+		R[$s.$m]=$(median "${vals[@]}")
+		R[$s.rounds.$m]=$(IFS=,; echo "${vals[*]}")
+	done
+	R[$s.rcodes]=$(for r in $(seq "$ROUNDS"); do echo "${R[$s.$r.rcodes]}"; done | paste -sd';')
+done
+
+# ---- report ------------------------------------------------------------------
+ratio() { # a b: a/b with 2 decimals, n/a when not computable
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+declare -A LABEL=(
+	[qps]="queries/s" [mean_ms]="mean latency (ms)" [p50_ms]="p50 latency (ms)"
+	[p99_ms]="p99 latency (ms)" [p999_ms]="p99.9 latency (ms)" [max_ms]="max latency (ms)"
+	[sent]="queries sent" [completed]="queries completed" [lost]="queries lost"
+	[rss_kb]="peak RSS (KiB, VmHWM)" [cpu_s]="server CPU time (s)" [cpu_pct]="server CPU (% of a core)"
+	[q_per_cpu_s]="queries per server CPU-s" [threads]="server threads"
+	[server_cpu_busy_pct]="CPU $SERVER_CPU busy (%)" [client_cpu_busy_pct]="CPU $CLIENT_CPU busy (%)"
+)
+BOTH=0
+[ "$SERVERS" = "dnsgate dnsdist" ] && BOTH=1
+
+{
+	printf '\ndnsgate bench: %s s per server%s, dnsperf -c %s -q %s%s, %s-line query file (%s NXDOMAIN)\n' \
+		"$SECONDS_RUN" "$([ "$ROUNDS" -gt 1 ] && echo ", median of $ROUNDS rounds")" \
+		"$CLIENTS" "$OUTSTANDING" "${MAXQPS:+ -Q $MAXQPS}" "$NQ" "$NNX"
+	printf 'CPUs: dnsgate/dnsdist on %s, nsd on %s, dnsperf on %s (of %s)\n\n' \
+		"$SERVER_CPU" "$NSD_CPU" "$CLIENT_CPU" "$NCPU"
+	printf '%-27s' metric
+	for s in $SERVERS; do printf '%12s' "$s"; done
+	[ "$BOTH" = 1 ] && printf '%17s' "dnsgate/dnsdist"
+	printf '\n'
+	for m in $METRICS; do
+		printf '%-27s' "${LABEL[$m]}"
+		for s in $SERVERS; do printf '%12s' "${R[$s.$m]:-n/a}"; done
+		[ "$BOTH" = 1 ] && printf '%17s' "$(ratio "${R[dnsgate.$m]:-}" "${R[dnsdist.$m]:-}")"
+		printf '\n'
+	done
+	for s in $SERVERS; do printf 'rcodes %-9s %s\n' "$s:" "${R[$s.rcodes]}"; done
+	for w in "${WARNINGS[@]}"; do printf 'WARNING: %s\n' "$w"; done
+	printf '\n'
+} | tee "$TMP/table.txt"
+
+{
+	echo "# dnsgate bench results; key=value; generated by bench/run.sh; see bench/README.md"
+	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "kernel=$(uname -r)"
+	echo "cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+	echo "ncpu=$NCPU"
+	echo "busy_before_start=${IDLE_BUSY% }"
+	echo "servers=$SERVERS"
+	echo "rounds=$ROUNDS"
+	echo "seconds=$SECONDS_RUN"
+	echo "warmup_seconds=$WARMUP"
+	echo "dnsperf_clients=$CLIENTS"
+	echo "dnsperf_outstanding=$OUTSTANDING"
+	echo "dnsperf_max_qps=${MAXQPS:-unbounded}"
+	echo "dnsperf_version=$("$DNSPERF" -h 2>&1 | awk '/^Version/ { print $2; exit }')"
+	echo "query_file_lines=$NQ"
+	echo "query_file_nxdomain=$NNX"
+	echo "zone_names=$NAMES"
+	echo "cpu_server=$SERVER_CPU"
+	echo "cpu_dnsperf=$CLIENT_CPU"
+	echo "cpu_nsd=$NSD_CPU"
+	echo "nsd_version=$("$NSD" -v 2>&1 | awk '/^NSD version/ { print $3; exit }')"
+	case " $SERVERS " in *" dnsdist "*) echo "dnsdist_version=$("$DNSDIST" --version 2>&1 | awk 'NR == 1 { print $2 }')" ;; esac
+	case " $SERVERS " in *" dnsgate "*) echo "dnsgate_version=$("$DNSGATE" --version 2>&1 | head -1 | awk '{ print $NF }')" ;; esac
+	for s in $SERVERS; do
+		for m in $METRICS $EXTRA; do echo "$s.$m=${R[$s.$m]:-n/a}"; done
+		echo "$s.rcodes=${R[$s.rcodes]}"
+		if [ "$ROUNDS" -gt 1 ]; then
+			for m in $METRICS $EXTRA; do echo "$s.rounds.$m=${R[$s.rounds.$m]}"; done
+		fi
+	done
+	if [ "$BOTH" = 1 ]; then
+		for m in qps mean_ms p50_ms p99_ms p999_ms lost rss_kb cpu_s q_per_cpu_s; do
+			echo "ratio.$m=$(ratio "${R[dnsgate.$m]:-}" "${R[dnsdist.$m]:-}")"
+		done
+	fi
+	echo "warnings=${#WARNINGS[@]}"
+	for i in "${!WARNINGS[@]}"; do echo "warning.$((i + 1))=${WARNINGS[$i]}"; done
+} >"$RESULTS_DIR/latest.txt"
+cp "$TMP/table.txt" "$RESULTS_DIR/latest-table.txt"
+note "results: $RESULTS_DIR/latest.txt (table: latest-table.txt, last dnsperf summaries: dnsperf-*.txt)"
