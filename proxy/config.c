@@ -9,6 +9,7 @@
 #include "proxy/config.h"
 
 #include <ctype.h>
+#include <ifaddrs.h>
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
@@ -62,6 +63,7 @@ struct loader {
 	enum section sect;
 	void *target;	 /* struct the current section's options fill */
 	int seen[64];	 /* line where each option was first set */
+	bool first;	 /* parsing the first explicit line of a key */
 	bool have[SEC_UNKNOWN + 1];
 	/* reader state */
 	const char *text;
@@ -300,6 +302,11 @@ for_each_item(struct loader *l, const struct option *o, void *dst,
 		if (comma == NULL)
 			break;
 		p = comma + 1;
+		if (*p == '\0') {
+			cfg_error(l, l->line, "%s: empty element after ','",
+				  o->key);
+			return -1;
+		}
 	}
 	return rc;
 }
@@ -314,6 +321,10 @@ listen_item(struct loader *l, const struct option *o, void *dst,
 
 	if (endpoint_set(l, o, item, 53, &ep) < 0)
 		return -1;
+	if (l->first) {
+		s->nlistens = 0;
+		l->first = false;
+	}
 	n = grow(s->listens, s->nlistens, sizeof(*n));
 	if (n == NULL)
 		return -1;
@@ -409,7 +420,8 @@ static int
 parse_retry_on(struct loader *l, const struct option *o, void *dst,
 	       const char *value)
 {
-	*(unsigned *)dst = 0;
+	if (l->first)
+		*(unsigned *)dst = 0;
 	return for_each_item(l, o, dst, value, retry_item);
 }
 
@@ -419,6 +431,12 @@ acl_set(struct loader *l, const struct option *o, struct acl *acl,
 {
 	const char *bad = value;
 
+	if (value[strspn(value, " \t")] == '\0') {
+		cfg_error(l, l->line,
+			  "%s: empty address match list (write none or any)",
+			  o->key);
+		return -1;
+	}
 	if (acl_parse_append(acl, value, &bad) < 0) {
 		cfg_error(l, l->line,
 			  "%s: bad address match element at '%.40s' "
@@ -575,7 +593,7 @@ static const struct option options[] = {
     {SEC_UPSTREAM, "attempts", parse_uint, UP(attempts), 1, 20, NULL, "3",
      0},
     {SEC_UPSTREAM, "retry-on", parse_retry_on, UP(retry_on), 0, 0, NULL,
-     "servfail, timeout", 0},
+     "servfail, timeout", OPT_REPEAT},
     {SEC_UPSTREAM, "resolv-conf", parse_string, UP(resolv_conf), 0, 0, NULL,
      NULL, 0},
     {SEC_UPSTREAM, "health-check", parse_duration, UP(health_ms), 100,
@@ -791,6 +809,7 @@ apply_defaults(struct loader *l)
 
 		if (o->sect != l->sect || o->def == NULL)
 			continue;
+		l->first = false;
 		if (o->parse(l, o, (char *)l->target + o->off, o->def) < 0)
 			cfg_error(l, l->line, "internal: bad default for %s",
 				  o->key);
@@ -844,12 +863,11 @@ ini_handler_cb(void *user, const char *section, const char *key,
 	if (l->target == NULL)
 		return 1;
 	dst = (char *)l->target + o->off;
-	if ((o->flags & OPT_REPEAT) && l->seen[idx] == l->line &&
-	    o->def != NULL && o->parse == parse_listen) {
-		/* The first explicit listen replaces the default one. */
-		l->cfg->server.nlistens = 0;
-	}
+	/* The first explicit line of a repeatable key replaces its
+	 * default; later lines add to it. */
+	l->first = l->seen[idx] == l->line;
 	o->parse(l, o, dst, value);
+	l->first = false;
 	return 1;
 }
 
@@ -908,12 +926,16 @@ ini_reader_cb(char *str, int num, void *stream)
 		strcpy(str, "\n");
 		return str;
 	}
-	for (p = str; isspace((unsigned char)*p); p++)
+	/* Leading blanks are dropped: inih would read an indented line as a
+	 * continuation of the previous value, a trap in a DNS config. */
+	for (p = str; *p == ' ' || *p == '\t'; p++)
 		;
+	if (p != str)
+		memmove(str, p, strlen(p) + 1);
+	p = str;
 	/* inih reports only its first syntax error; we report every one
 	 * and hand it a blank line instead. */
-	if (*p != '\0' && *p != ';' && *p != '#' && *p != '[' &&
-	    strchr(p, '=') == NULL) {
+	if (strchr(";#[\r\n", *p) == NULL && strchr(p, '=') == NULL) {
 		cfg_error(l, l->line,
 			  "syntax error (expected [section] or key = value)");
 		strcpy(str, "\n");
@@ -934,15 +956,39 @@ ini_reader_cb(char *str, int num, void *stream)
 
 /* ---- whole-file checks ---- */
 
+/* True when a is configured on one of this host's interfaces. */
+static bool
+is_local_address(const struct ip_addr *a)
+{
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifs) < 0)
+		return false;
+	for (i = ifs; i != NULL && !found; i = i->ifa_next) {
+		struct ip_addr ia;
+
+		if (i->ifa_addr != NULL &&
+		    ip_addr_from_sockaddr(i->ifa_addr, &ia, NULL) == 0)
+			found = ip_addr_equal(&ia, a);
+	}
+	freeifaddrs(ifs);
+	/* 127/8 is all ours though only 127.0.0.1 is on lo. */
+	return found || (a->v4 && a->b[12] == 127);
+}
+
 static bool
 is_own_listen(const struct config *c, const struct endpoint *ep)
 {
 	for (size_t i = 0; i < c->server.nlistens; i++) {
 		const struct endpoint *l = &c->server.listens[i];
 
-		if (l->port == ep->port &&
-		    (ip_addr_equal(&l->addr, &ep->addr) ||
-		     ip_addr_is_unspecified(&l->addr)))
+		if (l->port != ep->port)
+			continue;
+		if (ip_addr_equal(&l->addr, &ep->addr))
+			return true;
+		if (ip_addr_is_unspecified(&l->addr) &&
+		    l->addr.v4 == ep->addr.v4 && is_local_address(&ep->addr))
 			return true;
 	}
 	return false;

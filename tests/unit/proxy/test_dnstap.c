@@ -32,6 +32,7 @@
 
 #define N_ELEMS(x) (sizeof(x) / sizeof((x)[0]))
 
+/* clang-format off: packets are laid out one field per line. */
 /*
  * Field 2 (version), wire type 2: tag 0x12, length 13, "dnsgate 0.1.0"
  * (DNSGATE_VERSION: a version bump updates these bytes).
@@ -58,6 +59,7 @@
 
 static const uint8_t query_a_test[] = {A_TEST_QUERY};
 static const uint8_t response_header[] = {HEADER_RESPONSE};
+/* clang-format on */
 
 static struct ip_addr
 addr(const char *text)
@@ -97,6 +99,7 @@ test_dnstap_encode_client_query_v4(void **state)
 	    .query = query_a_test,
 	    .query_len = sizeof(query_a_test),
 	};
+	/* clang-format off */
 	static const uint8_t want[] = {
 	    0x0a, 0x03, 'n', 's', '1', /* Dnstap 1 identity, LEN 3 */
 	    VERSION_FIELD,	       /* Dnstap 2 version, LEN 13 */
@@ -116,6 +119,7 @@ test_dnstap_encode_client_query_v4(void **state)
 	    A_TEST_QUERY,	       /*    the query, verbatim */
 	    0x78, 0x01,		       /* Dnstap 15 type, varint: MESSAGE */
 	};
+	/* clang-format on */
 
 	(void)state;
 	assert_encodes("ns1", &m, want, sizeof(want));
@@ -138,6 +142,7 @@ test_dnstap_encode_client_response_v6_tcp(void **state)
 	    .response = response_header,
 	    .response_len = sizeof(response_header),
 	};
+	/* clang-format off */
 	static const uint8_t want[] = {
 	    /* no identity: NULL omits field 1 */
 	    VERSION_FIELD,	     /* Dnstap 2 version, LEN 13 */
@@ -167,6 +172,7 @@ test_dnstap_encode_client_response_v6_tcp(void **state)
 	    HEADER_RESPONSE,	     /*    the response, verbatim */
 	    0x78, 0x01,		     /* Dnstap 15 type: MESSAGE */
 	};
+	/* clang-format on */
 
 	(void)state;
 	assert_encodes(NULL, &m, want, sizeof(want));
@@ -176,6 +182,7 @@ static void
 test_dnstap_encode_minimal(void **state)
 {
 	struct dnstap_msg m = {.type = DNSTAP_FORWARDER_QUERY};
+	/* clang-format off */
 	static const uint8_t want[] = {
 	    /* "" omits the identity as NULL does */
 	    VERSION_FIELD, /* Dnstap 2 version */
@@ -185,6 +192,7 @@ test_dnstap_encode_minimal(void **state)
 			   /*    no address, time or message */
 	    0x78, 0x01,	   /* Dnstap 15 type: MESSAGE */
 	};
+	/* clang-format on */
 
 	(void)state;
 	assert_encodes("", &m, want, sizeof(want));
@@ -201,6 +209,7 @@ test_dnstap_encode_mixed_families_use_inet6(void **state)
 	    .response_addr = &up,
 	    .response_port = 53,
 	};
+	/* clang-format off */
 	static const uint8_t want[] = {
 	    VERSION_FIELD,	    /* Dnstap 2 version */
 	    0x72, 0x2e,		    /* Dnstap 14 message, LEN 46: */
@@ -221,6 +230,7 @@ test_dnstap_encode_mixed_families_use_inet6(void **state)
 	    0x38, 0x35,		    /*  7 response_port: 53 */
 	    0x78, 0x01,		    /* Dnstap 15 type: MESSAGE */
 	};
+	/* clang-format on */
 
 	(void)state;
 	assert_encodes(NULL, &m, want, sizeof(want));
@@ -230,6 +240,7 @@ test_dnstap_encode_mixed_families_use_inet6(void **state)
 static void
 test_dnstap_encode_varint_edges(void **state)
 {
+	/* clang-format off */
 	static const struct {
 		time_t sec;
 		uint8_t bytes[10];
@@ -251,6 +262,7 @@ test_dnstap_encode_varint_edges(void **state)
 	     {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
 	     10},
 	};
+	/* clang-format on */
 
 	(void)state;
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
@@ -286,6 +298,7 @@ test_dnstap_encode_varint_edges(void **state)
 static void
 test_dnstap_encode_length_varints(void **state)
 {
+	/* clang-format off */
 	static const struct {
 		size_t qlen;
 		uint8_t outer[3]; /* LEN of Dnstap 14 message */
@@ -298,6 +311,7 @@ test_dnstap_encode_length_varints(void **state)
 	    {128, {0x87, 0x01}, 2, {0x80, 0x01}, 2},	   /* 135 */
 	    {65535, {0x87, 0x80, 0x04}, 3, {0xff, 0xff, 0x03}, 3}, /* 65543 */
 	};
+	/* clang-format on */
 	static const uint8_t version[] = {VERSION_FIELD};
 	uint8_t *q = malloc(DNSTAP_DNS_MSG_MAX);
 	uint8_t *out = malloc(DNSTAP_DNS_MSG_MAX + 64);
@@ -445,37 +459,40 @@ test_dnstap_start_rejects(void **state)
 
 /* -- the writer, against a fake Frame Streams reader --------------------- */
 
-/* READY and START carry the content type; STOP carries nothing. */
+/* clang-format off */
+/* READY and START carry the content type; STOP and FINISH carry nothing. */
 #define CONTROL_WITH_CONTENT_TYPE(type)                                        \
-	0, 0, 0, 0,		/* escape: a data frame of length 0 */         \
-	    0, 0, 0, 0x22,	/* control frame length 34 */                  \
-	    0, 0, 0, (type),	/* control type */                             \
-	    0, 0, 0, 0x01,	/* field CONTENT_TYPE */                       \
-	    0, 0, 0, 0x16,	/* its length, 22 */                           \
-	    'p', 'r', 'o', 't', 'o', 'b', 'u', 'f', ':', 'd', 'n', 's', 't',   \
-	    'a', 'p', '.', 'D', 'n', 's', 't', 'a', 'p'
+	0, 0, 0, 0,      /* escape: a data frame of length 0 */                \
+	0, 0, 0, 0x22,   /* control frame length 34 */                         \
+	0, 0, 0, (type), /* control type */                                    \
+	0, 0, 0, 0x01,   /* field CONTENT_TYPE */                              \
+	0, 0, 0, 0x16,   /* its length, 22 */                                  \
+	'p', 'r', 'o', 't', 'o', 'b', 'u', 'f', ':', 'd', 'n', 's', 't',       \
+	'a', 'p', '.', 'D', 'n', 's', 't', 'a', 'p'
 
 static const uint8_t fs_ready[] = {CONTROL_WITH_CONTENT_TYPE(0x04)};
 static const uint8_t fs_accept[] = {CONTROL_WITH_CONTENT_TYPE(0x01)};
 static const uint8_t fs_start[] = {CONTROL_WITH_CONTENT_TYPE(0x02)};
 static const uint8_t fs_stop[] = {
-    0, 0, 0, 0,	   /* escape */
-    0, 0, 0, 0x04, /* length 4 */
-    0, 0, 0, 0x03, /* CONTROL_STOP */
+	0, 0, 0, 0,    /* escape */
+	0, 0, 0, 0x04, /* length 4 */
+	0, 0, 0, 0x03, /* CONTROL_STOP */
 };
 static const uint8_t fs_finish[] = {
-    0, 0, 0, 0,	   /* escape */
-    0, 0, 0, 0x04, /* length 4 */
-    0, 0, 0, 0x05, /* CONTROL_FINISH */
+	0, 0, 0, 0,    /* escape */
+	0, 0, 0, 0x04, /* length 4 */
+	0, 0, 0, 0x05, /* CONTROL_FINISH */
 };
+/* An ACCEPT naming only another content type. */
 static const uint8_t fs_accept_other[] = {
-    0,	 0,   0,   0,	 /* escape */
-    0,	 0,   0,   0x15, /* length 21 */
-    0,	 0,   0,   0x01, /* CONTROL_ACCEPT */
-    0,	 0,   0,   0x01, /* field CONTENT_TYPE */
-    0,	 0,   0,   0x09, /* length 9 */
-    'p', 'r', 'o', 't',	 'o', 'b', 'u', 'f', ':',
+	0, 0, 0, 0,    /* escape */
+	0, 0, 0, 0x15, /* length 21 */
+	0, 0, 0, 0x01, /* CONTROL_ACCEPT */
+	0, 0, 0, 0x01, /* field CONTENT_TYPE */
+	0, 0, 0, 0x09, /* length 9 */
+	'p', 'r', 'o', 't', 'o', 'b', 'u', 'f', ':',
 };
+/* clang-format on */
 
 struct collector {
 	char dir[64];
