@@ -86,6 +86,11 @@ enum fs_control {
 #define REPORT_MS      10000
 #define NO_DEADLINE    UINT64_MAX
 
+/* The longest frame (two 64 KB messages) fits an empty batch. */
+_Static_assert(BATCH_BYTES >
+                   4 + 2 * (DNSTAP_DNS_MSG_MAX + 4) + DNSTAP_IDENTITY_MAX + 256,
+               "BATCH_BYTES too small for the longest frame");
+
 /* -- the protobuf encoder ------------------------------------------------ */
 
 /*
@@ -333,12 +338,14 @@ fail:
 }
 
 static void
-put_u32(uint8_t *p, uint32_t v, bool big_endian)
+put_native32(uint8_t *p, uint32_t v)
 {
-	if (!big_endian) {
-		memcpy(p, &v, 4);
-		return;
-	}
+	memcpy(p, &v, 4);
+}
+
+static void
+put_be32(uint8_t *p, uint32_t v)
+{
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
 	p[2] = (uint8_t)(v >> 8);
@@ -374,13 +381,13 @@ dnstap_message(struct dnstap_ring *r, const struct dnstap_msg *m)
 		return;
 	}
 	if (gap > 0) {
-		put_u32(r->buf + pos, 0, false); /* skip to the start */
+		put_native32(r->buf + pos, 0); /* skip to the start */
 		head += gap;
 		pos = 0;
 	}
 	p = r->buf + pos;
-	put_u32(p, (uint32_t)(4 + plen), false);
-	put_u32(p + 4, (uint32_t)plen, true);
+	put_native32(p, (uint32_t)(4 + plen));
+	put_be32(p + 4, (uint32_t)plen);
 	if (dnstap_encode(p + 8, plen, tap.identity, m) != plen) {
 		ring_drop(r); /* cannot happen: the same encoder sized it */
 		return;
@@ -401,6 +408,26 @@ dnstap_dropped_total(void)
 }
 
 /*
+ * The frame length of the record at *tail, or 0 when tail reached head. A
+ * wrap marker on the way moves *tail to the start of the buffer.
+ */
+static uint32_t
+ring_peek(const struct dnstap_ring *r, size_t *tail, size_t head)
+{
+	uint32_t len;
+
+	while (*tail != head) {
+		size_t pos = *tail & RING_MASK;
+
+		memcpy(&len, r->buf + pos, 4);
+		if (len != 0)
+			return len;
+		*tail += DNSTAP_RING_BYTES - pos;
+	}
+	return 0;
+}
+
+/*
  * Copy whole frames from r to the batch until r is empty (false) or the
  * batch is too full for the next frame (true).
  */
@@ -410,21 +437,15 @@ ring_drain(struct dnstap_ring *r)
 	size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
 	bool more = false;
+	uint32_t len;
 
-	while (tail != head) {
-		size_t pos = tail & RING_MASK;
-		uint32_t len;
-
-		memcpy(&len, r->buf + pos, 4);
-		if (len == 0) {
-			tail += DNSTAP_RING_BYTES - pos;
-			continue;
-		}
+	while ((len = ring_peek(r, &tail, head)) != 0) {
 		if (len > BATCH_BYTES - tap.blen) {
 			more = true;
 			break;
 		}
-		memcpy(tap.batch + tap.blen, r->buf + pos + 4, len);
+		memcpy(tap.batch + tap.blen, r->buf + (tail & RING_MASK) + 4,
+		       len);
 		tap.blen += len;
 		tap.bframes++;
 		tail += record_size(len);
@@ -435,20 +456,13 @@ ring_drain(struct dnstap_ring *r)
 
 /* Frames still queued in r (at stop, when nobody pushes or drains). */
 static unsigned long
-ring_queued(struct dnstap_ring *r)
+ring_queued(const struct dnstap_ring *r)
 {
 	size_t tail = atomic_load(&r->tail), head = atomic_load(&r->head);
 	unsigned long n = 0;
+	uint32_t len;
 
-	while (tail != head) {
-		size_t pos = tail & RING_MASK;
-		uint32_t len;
-
-		memcpy(&len, r->buf + pos, 4);
-		if (len == 0) {
-			tail += DNSTAP_RING_BYTES - pos;
-			continue;
-		}
+	while ((len = ring_peek(r, &tail, head)) != 0) {
 		tail += record_size(len);
 		n++;
 	}

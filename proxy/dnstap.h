@@ -77,10 +77,11 @@ size_t dnstap_encode(uint8_t *out, size_t cap, const char *identity,
 
 /*
  * Start the writer thread for the Frame Streams socket at socket_path with
- * identity (NULL: the host name). Never waits for the socket: connecting
- * and reconnecting are the thread's job. Call once, before any producer
- * pushes; 0 / -1 (errno: ENAMETOOLONG, EINVAL for a long identity, EALREADY,
- * or pthread_create's).
+ * identity (NULL: the host name; "": none). Never waits for the socket:
+ * connecting and reconnecting are the thread's job. Call once, after the
+ * signal mask is set (the thread inherits it) and before any producer
+ * pushes; 0 / -1 (errno: ENAMETOOLONG, EINVAL for a long identity,
+ * EALREADY, ENOMEM, or pthread_create's).
  */
 int dnstap_start(const char *socket_path, const char *identity);
 /*

@@ -373,7 +373,7 @@ attempt_next(struct query *qr)
 	qr->server = pick_server(qr);
 	qr->attempts++;
 	/* Never the client's ID: a fresh random one per attempt. */
-	qr->uid = (uint16_t)arc4random();
+	qr->uid = worker_random16(qr->w);
 	qr->uqlen = dns_build_upstream_query(qr->uq, sizeof(qr->uq), &qr->c.q,
 					     qr->uid,
 					     (uint16_t)qr->conf->server
@@ -469,7 +469,7 @@ probe_send(struct worker *w, const struct upstream_conf *u, int server)
 
 	if (p == NULL)
 		return;
-	p->id = (uint16_t)arc4random();
+	p->id = worker_random16(w);
 	len = dns_build_upstream_query(msg, sizeof(msg), &q, p->id,
 				       (uint16_t)w->conf->server
 					   .udp_payload_size);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -147,55 +148,122 @@ wall_ms(void)
 
 static void tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len);
 
+uint16_t
+worker_random16(struct worker *w)
+{
+	struct worker_rng *r = &w->rng;
+	uint16_t v;
+
+	if (r->pos == 0 || r->pos + 2 > sizeof(r->buf)) {
+		if (getrandom(r->buf, sizeof(r->buf), 0) !=
+		    (ssize_t)sizeof(r->buf))
+			abort(); /* no entropy: never send guessable IDs */
+		r->pos = 0;
+	}
+	memcpy(&v, r->buf + r->pos, 2);
+	r->pos += 2;
+	return v;
+}
+
 /*
  * A wildcard listener must answer from the address the query was sent to,
  * or the client drops the answer: name it in IP_PKTINFO / IPV6_PKTINFO.
  */
+static size_t
+pktinfo_build(const struct query *qr, void *buf)
+{
+	struct msghdr mh = {.msg_control = buf, .msg_controllen = 64};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+	if (!qr->lst->wildcard || !qr->c.have_dest)
+		return 0;
+	if (qr->c.dest.v4) {
+		struct in_pktinfo pi = {0};
+
+		memcpy(&pi.ipi_spec_dst, qr->c.dest.b + 12, 4);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = {0};
+
+		memcpy(&pi.ipi6_addr, qr->c.dest.b, 16);
+		pi.ipi6_ifindex = qr->ifindex;
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		return CMSG_SPACE(sizeof(pi));
+	}
+}
+
+/* Send every queued answer of l with as few sendmmsg calls as it takes. */
+static void
+udp_flush(struct listener *l)
+{
+	struct mmsghdr mm[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	unsigned sent = 0;
+
+	for (unsigned i = 0; i < l->nout; i++) {
+		struct udp_out *o = &l->out[i];
+
+		iov[i].iov_base = o->msg;
+		iov[i].iov_len = o->len;
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_name = &o->peer;
+		mm[i].msg_hdr.msg_namelen = o->peerlen;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_control = o->ctllen > 0 ? o->ctl.buf : NULL;
+		mm[i].msg_hdr.msg_controllen = o->ctllen;
+	}
+	while (sent < l->nout) {
+		int n = sendmmsg(l->fd, mm + sent, l->nout - sent, 0);
+
+		if (n <= 0) {
+			/* Skip the answer the kernel refused (a full buffer
+			 * loses it as a network would; the client retries). */
+			STAT_INC(l->w->stats.send_errors);
+			n = 1;
+		}
+		sent += (unsigned)n;
+	}
+	l->nout = 0;
+}
+
 static void
 udp_send(struct query *qr, const uint8_t *msg, size_t len)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} cbuf;
-	struct iovec iov = {.iov_base = (void *)msg, .iov_len = len};
-	struct msghdr mh = {.msg_name = &qr->peer,
-			    .msg_namelen = qr->peerlen,
-			    .msg_iov = &iov,
-			    .msg_iovlen = 1};
+	struct listener *l = qr->lst;
+	struct udp_out *o;
 
-	memset(&cbuf, 0, sizeof(cbuf));
-	if (qr->lst->wildcard && qr->c.have_dest) {
-		struct cmsghdr *cm;
-
-		mh.msg_control = cbuf.buf;
-		if (qr->c.dest.v4) {
-			struct in_pktinfo pi = {0};
-
-			memcpy(&pi.ipi_spec_dst, qr->c.dest.b + 12, 4);
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = IPPROTO_IP;
-			cm->cmsg_type = IP_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		} else {
-			struct in6_pktinfo pi = {0};
-
-			memcpy(&pi.ipi6_addr, qr->c.dest.b, 16);
-			pi.ipi6_ifindex = qr->ifindex;
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = IPPROTO_IPV6;
-			cm->cmsg_type = IPV6_PKTINFO;
-			cm->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
-		}
-	}
-	/* One try: a full socket buffer loses the answer, as a network
-	 * would, and the client retries. */
-	if (sendmsg(qr->lst->fd, &mh, 0) < 0)
+	if (len > UDP_SLOT_MAX) {
+		/* Cannot happen: UDP answers fit udp-payload-size <= 4096. */
 		STAT_INC(qr->w->stats.send_errors);
+		return;
+	}
+	o = &l->out[l->nout++];
+	memcpy(&o->peer, &qr->peer, qr->peerlen);
+	o->peerlen = qr->peerlen;
+	o->ctllen = pktinfo_build(qr, o->ctl.buf);
+	memcpy(o->msg, msg, len);
+	o->len = len;
+	if (l->nout == UDP_BATCH)
+		udp_flush(l);
+}
+
+/* Before the loop blocks: everything answered in this iteration leaves. */
+static void
+flush_cb(struct ev_loop *loop, ev_prepare *c, int revents)
+{
+	struct worker *w = c->data;
+
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i].nout > 0)
+			udp_flush(&w->listeners[i]);
 }
 
 static void
@@ -301,46 +369,61 @@ udp_dest(struct query *qr, struct msghdr *mh)
 }
 
 static void
+udp_query(struct listener *l, struct mmsghdr *m, uint8_t *buf)
+{
+	struct worker *w = l->w;
+	struct query *qr;
+
+	STAT_INC(w->stats.queries_udp);
+	if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+		/* Longer than any real query: not worth a buffer. */
+		STAT_INC(w->stats.nomem);
+		return;
+	}
+	qr = query_new(w);
+	if (qr == NULL) {
+		STAT_INC(w->stats.nomem);
+		return;
+	}
+	qr->lst = l;
+	memcpy(&qr->peer, m->msg_hdr.msg_name, m->msg_hdr.msg_namelen);
+	qr->peerlen = m->msg_hdr.msg_namelen;
+	ip_addr_from_sockaddr((struct sockaddr *)&qr->peer, &qr->c.client,
+			      &qr->c.client_port);
+	udp_dest(qr, &m->msg_hdr);
+	qr->c.tcp = false;
+	query_received(w, qr, buf, m->msg_len);
+}
+
+static void
 udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct listener *l = io->data;
 	struct worker *w = l->w;
+	struct mmsghdr mm[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage peer[UDP_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl[UDP_BATCH];
+	int n;
 
-	/* A bounded batch per wake-up keeps TCP and upstreams served. */
-	for (int i = 0; i < 64; i++) {
-		struct sockaddr_storage peer;
-		union {
-			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-			struct cmsghdr align;
-		} cbuf;
-		struct iovec iov = {.iov_base = w->rbuf,
-				    .iov_len = DNS_MAX_MSG};
-		struct msghdr mh = {.msg_name = &peer,
-				    .msg_namelen = sizeof(peer),
-				    .msg_iov = &iov,
-				    .msg_iovlen = 1,
-				    .msg_control = cbuf.buf,
-				    .msg_controllen = sizeof(cbuf.buf)};
-		ssize_t n = recvmsg(l->fd, &mh, 0);
-		struct query *qr;
-
-		if (n < 0)
-			return; /* EAGAIN, or an error we can only skip */
-		STAT_INC(w->stats.queries_udp);
-		qr = query_new(w);
-		if (qr == NULL) {
-			STAT_INC(w->stats.nomem);
-			continue;
-		}
-		qr->lst = l;
-		qr->peer = peer;
-		qr->peerlen = mh.msg_namelen;
-		ip_addr_from_sockaddr((struct sockaddr *)&peer, &qr->c.client,
-				      &qr->c.client_port);
-		udp_dest(qr, &mh);
-		qr->c.tcp = false;
-		query_received(w, qr, w->rbuf, (size_t)n);
+	/* One batch per wake-up keeps TCP and upstreams served. */
+	for (int i = 0; i < UDP_BATCH; i++) {
+		iov[i].iov_base = w->rbatch[i];
+		iov[i].iov_len = UDP_SLOT_MAX;
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_name = &peer[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(peer[i]);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_control = ctl[i].buf;
+		mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}
+	n = recvmmsg(l->fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++)
+		udp_query(l, &mm[i], w->rbatch[i]);
 }
 
 /* ---- TCP ---- */
@@ -645,7 +728,8 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	w->listeners = calloc(s->nlistens * 2, sizeof(*w->listeners));
 	w->log = log_ring_new();
 	w->top = calloc(1, sizeof(*w->top));
-	if (w->top == NULL || w->loop == NULL || w->out == NULL || w->rbuf == NULL ||
+	w->rbatch = malloc(UDP_BATCH * sizeof(*w->rbatch));
+	if (w->top == NULL || w->rbatch == NULL || w->loop == NULL || w->out == NULL || w->rbuf == NULL ||
 	    w->listeners == NULL || w->log == NULL)
 		return -1;
 	for (size_t i = 0; i < s->nlistens * 2; i++) {
@@ -666,6 +750,11 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 		ev_io_init(&l->io, l->tcp ? tcp_accept_cb : udp_read_cb, l->fd,
 			   EV_READ);
 		l->io.data = l;
+		if (!l->tcp) {
+			l->out = malloc(UDP_BATCH * sizeof(*l->out));
+			if (l->out == NULL)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -739,12 +828,17 @@ worker_main(void *arg)
 	ev_async_init(&w->wake, wake_cb);
 	w->wake.data = w;
 	ev_async_start(w->loop, &w->wake);
+	ev_prepare_init(&w->flush, flush_cb);
+	w->flush.data = w;
+	ev_prepare_start(w->loop, &w->flush);
 	for (size_t i = 0; i < w->nlisteners; i++)
 		ev_io_start(w->loop, &w->listeners[i].io);
 	if (w->id == 0)
 		upstream_health_start(w);
 	if (!atomic_load(&w->want_stop))
 		ev_run(w->loop, 0);
+	/* Answers of the last iteration (ev_break skips the prepare). */
+	flush_cb(w->loop, &w->flush, 0);
 	return NULL;
 }
 
@@ -780,10 +874,13 @@ worker_free(struct worker *w)
 		w->free_queries = qr->next_free;
 		free(qr);
 	}
-	for (size_t i = 0; i < w->nlisteners; i++)
+	for (size_t i = 0; i < w->nlisteners; i++) {
 		if (w->listeners[i].fd >= 0)
 			close(w->listeners[i].fd);
+		free(w->listeners[i].out);
+	}
 	free(w->listeners);
+	free(w->rbatch);
 	free(w->top);
 	free(w->out);
 	free(w->rbuf);

@@ -40,7 +40,32 @@ struct listener {
 	bool tcp;
 	bool wildcard; /* bound to 0.0.0.0 or ::: replies need PKTINFO */
 	ev_io io;
+	unsigned nout;	     /* queued answers in out[] */
+	struct udp_out *out; /* UDP_BATCH slots (UDP listeners only) */
 	struct endpoint ep;
+};
+
+/* Random bytes from getrandom(2), drawn in blocks: glibc 2.36's
+ * arc4random makes one system call per call. */
+struct worker_rng {
+	uint8_t buf[512];
+	size_t pos;
+};
+
+/* UDP answers queued during one loop iteration, sent with sendmmsg. */
+#define UDP_BATCH    32
+#define UDP_SLOT_MAX 4096 /* udp-payload-size is at most 4096 */
+
+struct udp_out {
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	size_t ctllen;
+	union {
+		char buf[64]; /* CMSG_SPACE(sizeof(struct in6_pktinfo)) */
+		struct cmsghdr align;
+	} ctl;
+	size_t len;
+	uint8_t msg[UDP_SLOT_MAX];
 };
 
 struct worker {
@@ -65,7 +90,13 @@ struct worker {
 	uint8_t *rbuf; /* datagram being read (DNS_MAX_MSG) */
 	struct worker_stats stats;
 	struct topclients *top;
+	struct worker_rng rng;
+	ev_prepare flush; /* sends queued UDP answers before the loop blocks */
+	uint8_t (*rbatch)[UDP_SLOT_MAX]; /* UDP_BATCH receive buffers */
 };
+
+/* A uniformly random 16-bit number (DNS IDs). */
+uint16_t worker_random16(struct worker *w);
 
 /* One query in flight. */
 struct query {

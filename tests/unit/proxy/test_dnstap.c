@@ -37,24 +37,24 @@
  * Field 2 (version), wire type 2: tag 0x12, length 13, "dnsgate 0.1.0"
  * (DNSGATE_VERSION: a version bump updates these bytes).
  */
-#define VERSION_FIELD                                                          \
-	0x12, 0x0d, 'd', 'n', 's', 'g', 'a', 't', 'e', ' ', '0', '.', '1',     \
+#define VERSION_FIELD                                                      \
+	0x12, 0x0d, 'd', 'n', 's', 'g', 'a', 't', 'e', ' ', '0', '.', '1', \
 	    '.', '0'
 
 /* A query for a.test/A: 24 bytes. */
-#define A_TEST_QUERY                                                           \
-	0x12, 0x34,		    /* ID */                                   \
-	    0x01, 0x00,		    /* flags: RD */                            \
-	    0x00, 0x01, 0x00, 0x00, /* QDCOUNT 1, ANCOUNT 0 */                 \
-	    0x00, 0x00, 0x00, 0x00, /* NSCOUNT 0, ARCOUNT 0 */                 \
-	    0x01, 'a', 0x04, 't', 'e', 's', 't', 0x00, /* a.test. */           \
-	    0x00, 0x01, 0x00, 0x01			   /* A, IN */
+#define A_TEST_QUERY                                                 \
+	0x12, 0x34,                 /* ID */                         \
+	    0x01, 0x00,             /* flags: RD */                  \
+	    0x00, 0x01, 0x00, 0x00, /* QDCOUNT 1, ANCOUNT 0 */       \
+	    0x00, 0x00, 0x00, 0x00, /* NSCOUNT 0, ARCOUNT 0 */       \
+	    0x01, 'a', 0x04, 't', 'e', 's', 't', 0x00, /* a.test. */ \
+	    0x00, 0x01, 0x00, 0x01                     /* A, IN */
 
 /* A bare response header: 12 bytes. */
-#define HEADER_RESPONSE                                                        \
-	0x12, 0x34,		    /* ID */                                   \
-	    0x81, 0x80,		    /* flags: QR RD RA */                      \
-	    0x00, 0x00, 0x00, 0x00, /* QDCOUNT 0, ANCOUNT 0 */                 \
+#define HEADER_RESPONSE                                        \
+	0x12, 0x34,                 /* ID */                   \
+	    0x81, 0x80,             /* flags: QR RD RA */      \
+	    0x00, 0x00, 0x00, 0x00, /* QDCOUNT 0, ANCOUNT 0 */ \
 	    0x00, 0x00, 0x00, 0x00  /* NSCOUNT 0, ARCOUNT 0 */
 
 static const uint8_t query_a_test[] = {A_TEST_QUERY};
@@ -72,7 +72,7 @@ addr(const char *text)
 
 static void
 assert_encodes(const char *identity, const struct dnstap_msg *m,
-	       const uint8_t *want, size_t want_len)
+               const uint8_t *want, size_t want_len)
 {
 	uint8_t out[256];
 	size_t n = dnstap_encode(out, sizeof(out), identity, m);
@@ -102,22 +102,22 @@ test_dnstap_encode_client_query_v4(void **state)
 	/* clang-format off */
 	static const uint8_t want[] = {
 	    0x0a, 0x03, 'n', 's', '1', /* Dnstap 1 identity, LEN 3 */
-	    VERSION_FIELD,	       /* Dnstap 2 version, LEN 13 */
-	    0x72, 0x3d,		       /* Dnstap 14 message, LEN 61: */
-	    0x08, 0x05,		       /*  1 type, varint: CLIENT_QUERY */
-	    0x10, 0x01,		       /*  2 socket_family, varint: INET */
-	    0x18, 0x01,		       /*  3 socket_protocol, varint: UDP */
+	    VERSION_FIELD,             /* Dnstap 2 version, LEN 13 */
+	    0x72, 0x3d,                /* Dnstap 14 message, LEN 61: */
+	    0x08, 0x05,                /*  1 type, varint: CLIENT_QUERY */
+	    0x10, 0x01,                /*  2 socket_family, varint: INET */
+	    0x18, 0x01,                /*  3 socket_protocol, varint: UDP */
 	    0x22, 0x04, 192, 0, 2, 1,  /*  4 query_address, LEN 4 */
 	    0x2a, 0x04, 192, 0, 2, 53, /*  5 response_address, LEN 4 */
 	    0x30, 0x88, 0x9e, 0x03,    /*  6 query_port, varint: 53000 */
-	    0x38, 0x35,		       /*  7 response_port, varint: 53 */
+	    0x38, 0x35,                /*  7 response_port, varint: 53 */
 	    0x40, 0x80, 0xe2, 0xcf,    /*  8 query_time_sec, varint: */
-	    0xaa, 0x06,		       /*    1700000000 */
+	    0xaa, 0x06,                /*    1700000000 */
 	    0x4d, 0x15, 0xcd, 0x5b,    /*  9 query_time_nsec, fixed32 LE: */
-	    0x07,		       /*    123456789 = 0x075bcd15 */
-	    0x52, 0x18,		       /* 10 query_message, LEN 24 */
-	    A_TEST_QUERY,	       /*    the query, verbatim */
-	    0x78, 0x01,		       /* Dnstap 15 type, varint: MESSAGE */
+	    0x07,                      /*    123456789 = 0x075bcd15 */
+	    0x52, 0x18,                /* 10 query_message, LEN 24 */
+	    A_TEST_QUERY,              /*    the query, verbatim */
+	    0x78, 0x01,                /* Dnstap 15 type, varint: MESSAGE */
 	};
 	/* clang-format on */
 
@@ -128,7 +128,8 @@ test_dnstap_encode_client_query_v4(void **state)
 static void
 test_dnstap_encode_client_response_v6_tcp(void **state)
 {
-	struct ip_addr client = addr("2001:db8::1"), server = addr("2001:db8::53");
+	struct ip_addr client = addr("2001:db8::1"),
+	               server = addr("2001:db8::53");
 	struct timespec qt = {1, 0}, rt = {2, 999999999};
 	struct dnstap_msg m = {
 	    .type = DNSTAP_CLIENT_RESPONSE,
@@ -145,32 +146,32 @@ test_dnstap_encode_client_response_v6_tcp(void **state)
 	/* clang-format off */
 	static const uint8_t want[] = {
 	    /* no identity: NULL omits field 1 */
-	    VERSION_FIELD,	     /* Dnstap 2 version, LEN 13 */
-	    0x72, 0x4c,		     /* Dnstap 14 message, LEN 76: */
-	    0x08, 0x06,		     /*  1 type: CLIENT_RESPONSE */
-	    0x10, 0x02,		     /*  2 socket_family: INET6 */
-	    0x18, 0x02,		     /*  3 socket_protocol: TCP */
-	    0x22, 0x10,		     /*  4 query_address, LEN 16: */
+	    VERSION_FIELD,           /* Dnstap 2 version, LEN 13 */
+	    0x72, 0x4c,              /* Dnstap 14 message, LEN 76: */
+	    0x08, 0x06,              /*  1 type: CLIENT_RESPONSE */
+	    0x10, 0x02,              /*  2 socket_family: INET6 */
+	    0x18, 0x02,              /*  3 socket_protocol: TCP */
+	    0x22, 0x10,              /*  4 query_address, LEN 16: */
 	    0x20, 0x01, 0x0d, 0xb8,  /*    2001:db8::1 */
-	    0x00, 0x00, 0x00, 0x00,  /* */
-	    0x00, 0x00, 0x00, 0x00,  /* */
-	    0x00, 0x00, 0x00, 0x01,  /* */
-	    0x2a, 0x10,		     /*  5 response_address, LEN 16: */
+	    0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x01,
+	    0x2a, 0x10,              /*  5 response_address, LEN 16: */
 	    0x20, 0x01, 0x0d, 0xb8,  /*    2001:db8::53 */
-	    0x00, 0x00, 0x00, 0x00,  /* */
-	    0x00, 0x00, 0x00, 0x00,  /* */
-	    0x00, 0x00, 0x00, 0x53,  /* */
+	    0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x53,
 	    0x30, 0xc0, 0xb8, 0x02,  /*  6 query_port: 40000 */
-	    0x38, 0x35,		     /*  7 response_port: 53 */
-	    0x40, 0x01,		     /*  8 query_time_sec: 1 */
+	    0x38, 0x35,              /*  7 response_port: 53 */
+	    0x40, 0x01,              /*  8 query_time_sec: 1 */
 	    0x4d, 0x00, 0x00, 0x00,  /*  9 query_time_nsec: 0 (still sent) */
-	    0x00,		     /* */
-	    0x60, 0x02,		     /* 12 response_time_sec: 2 */
+	    0x00,
+	    0x60, 0x02,              /* 12 response_time_sec: 2 */
 	    0x6d, 0xff, 0xc9, 0x9a,  /* 13 response_time_nsec, fixed32 LE: */
-	    0x3b,		     /*    999999999 = 0x3b9ac9ff */
-	    0x72, 0x0c,		     /* 14 response_message, LEN 12 */
-	    HEADER_RESPONSE,	     /*    the response, verbatim */
-	    0x78, 0x01,		     /* Dnstap 15 type: MESSAGE */
+	    0x3b,                    /*    999999999 = 0x3b9ac9ff */
+	    0x72, 0x0c,              /* 14 response_message, LEN 12 */
+	    HEADER_RESPONSE,         /*    the response, verbatim */
+	    0x78, 0x01,              /* Dnstap 15 type: MESSAGE */
 	};
 	/* clang-format on */
 
@@ -186,11 +187,11 @@ test_dnstap_encode_minimal(void **state)
 	static const uint8_t want[] = {
 	    /* "" omits the identity as NULL does */
 	    VERSION_FIELD, /* Dnstap 2 version */
-	    0x72, 0x04,	   /* Dnstap 14 message, LEN 4: */
-	    0x08, 0x07,	   /*  1 type: FORWARDER_QUERY (7, not 9) */
-	    0x18, 0x01,	   /*  3 socket_protocol: UDP; no family, */
+	    0x72, 0x04,    /* Dnstap 14 message, LEN 4: */
+	    0x08, 0x07,    /*  1 type: FORWARDER_QUERY (7, not 9) */
+	    0x18, 0x01,    /*  3 socket_protocol: UDP; no family, */
 			   /*    no address, time or message */
-	    0x78, 0x01,	   /* Dnstap 15 type: MESSAGE */
+	    0x78, 0x01,    /* Dnstap 15 type: MESSAGE */
 	};
 	/* clang-format on */
 
@@ -211,24 +212,24 @@ test_dnstap_encode_mixed_families_use_inet6(void **state)
 	};
 	/* clang-format off */
 	static const uint8_t want[] = {
-	    VERSION_FIELD,	    /* Dnstap 2 version */
-	    0x72, 0x2e,		    /* Dnstap 14 message, LEN 46: */
-	    0x08, 0x08,		    /*  1 type: FORWARDER_RESPONSE */
-	    0x10, 0x02,		    /*  2 socket_family: INET6 */
-	    0x18, 0x01,		    /*  3 socket_protocol: UDP */
-	    0x22, 0x10,		    /*  4 query_address, LEN 16: */
+	    VERSION_FIELD,          /* Dnstap 2 version */
+	    0x72, 0x2e,             /* Dnstap 14 message, LEN 46: */
+	    0x08, 0x08,             /*  1 type: FORWARDER_RESPONSE */
+	    0x10, 0x02,             /*  2 socket_family: INET6 */
+	    0x18, 0x01,             /*  3 socket_protocol: UDP */
+	    0x22, 0x10,             /*  4 query_address, LEN 16: */
 	    0x00, 0x00, 0x00, 0x00, /*    ::ffff:192.0.2.53 */
-	    0x00, 0x00, 0x00, 0x00, /* */
-	    0x00, 0x00, 0xff, 0xff, /* */
-	    192, 0, 2, 53,	    /* */
-	    0x2a, 0x10,		    /*  5 response_address, LEN 16: */
+	    0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0xff, 0xff,
+	    192, 0, 2, 53,
+	    0x2a, 0x10,             /*  5 response_address, LEN 16: */
 	    0x20, 0x01, 0x0d, 0xb8, /*    2001:db8::53 */
-	    0x00, 0x00, 0x00, 0x00, /* */
-	    0x00, 0x00, 0x00, 0x00, /* */
-	    0x00, 0x00, 0x00, 0x53, /* */
-	    0x30, 0x01,		    /*  6 query_port: 1 */
-	    0x38, 0x35,		    /*  7 response_port: 53 */
-	    0x78, 0x01,		    /* Dnstap 15 type: MESSAGE */
+	    0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x00, 0x00, 0x53,
+	    0x30, 0x01,             /*  6 query_port: 1 */
+	    0x38, 0x35,             /*  7 response_port: 53 */
+	    0x78, 0x01,             /* Dnstap 15 type: MESSAGE */
 	};
 	/* clang-format on */
 
@@ -268,19 +269,19 @@ test_dnstap_encode_varint_edges(void **state)
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
 		struct timespec t = {cases[i].sec, 0x01020304};
 		struct dnstap_msg m = {.type = DNSTAP_CLIENT_QUERY,
-				       .query_time = &t};
+		                       .query_time = &t};
 		uint8_t want[64], *p = want;
 		static const uint8_t version[] = {VERSION_FIELD};
 
 		memcpy(p, version, sizeof(version));
 		p += sizeof(version);
-		*p++ = 0x72;			  /* Dnstap 14 message */
+		*p++ = 0x72;                       /* Dnstap 14 message */
 		*p++ = (uint8_t)(10 + cases[i].n); /* LEN */
-		*p++ = 0x08;			  /*  1 type */
-		*p++ = 0x05;			  /*    CLIENT_QUERY */
-		*p++ = 0x18;			  /*  3 socket_protocol */
-		*p++ = 0x01;			  /*    UDP */
-		*p++ = 0x40;			  /*  8 query_time_sec */
+		*p++ = 0x08;                       /*  1 type */
+		*p++ = 0x05;                       /*    CLIENT_QUERY */
+		*p++ = 0x18;                       /*  3 socket_protocol */
+		*p++ = 0x01;                       /*    UDP */
+		*p++ = 0x40;                       /*  8 query_time_sec */
 		memcpy(p, cases[i].bytes, cases[i].n);
 		p += cases[i].n;
 		*p++ = 0x4d; /*  9 query_time_nsec, fixed32 LE */
@@ -307,8 +308,8 @@ test_dnstap_encode_length_varints(void **state)
 		size_t ninner;
 	} cases[] = {
 	    /* message = 4 (type, protocol) + 1 (tag) + LEN + qlen */
-	    {127, {0x85, 0x01}, 2, {0x7f}, 1},		   /* 133 */
-	    {128, {0x87, 0x01}, 2, {0x80, 0x01}, 2},	   /* 135 */
+	    {127, {0x85, 0x01}, 2, {0x7f}, 1},             /* 133 */
+	    {128, {0x87, 0x01}, 2, {0x80, 0x01}, 2},       /* 135 */
 	    {65535, {0x87, 0x80, 0x04}, 3, {0xff, 0xff, 0x03}, 3}, /* 65543 */
 	};
 	/* clang-format on */
@@ -322,14 +323,15 @@ test_dnstap_encode_length_varints(void **state)
 	memset(q, 0xab, DNSTAP_DNS_MSG_MAX);
 	for (size_t i = 0; i < N_ELEMS(cases); i++) {
 		struct dnstap_msg m = {.type = DNSTAP_CLIENT_QUERY,
-				       .query = q,
-				       .query_len = cases[i].qlen};
-		size_t n = dnstap_encode(out, DNSTAP_DNS_MSG_MAX + 64, NULL, &m);
+		                       .query = q,
+		                       .query_len = cases[i].qlen};
+		size_t n =
+		    dnstap_encode(out, DNSTAP_DNS_MSG_MAX + 64, NULL, &m);
 		const uint8_t *p = out;
 
 		assert_int_equal(n, sizeof(version) + 1 + cases[i].nouter + 4 +
-					1 + cases[i].ninner + cases[i].qlen +
-					2);
+		                        1 + cases[i].ninner + cases[i].qlen +
+		                        2);
 		assert_int_equal(dnstap_encoded_size(NULL, &m), n);
 		assert_memory_equal(p, version, sizeof(version));
 		p += sizeof(version);
@@ -359,8 +361,8 @@ test_dnstap_encode_rejects(void **state)
 	uint8_t out[256];
 	char ident[DNSTAP_IDENTITY_MAX + 2];
 	struct dnstap_msg m = {.type = DNSTAP_CLIENT_QUERY,
-			       .query = q,
-			       .query_len = DNSTAP_DNS_MSG_MAX + 1};
+	                       .query = q,
+	                       .query_len = DNSTAP_DNS_MSG_MAX + 1};
 	size_t need;
 
 	(void)state;
@@ -398,8 +400,8 @@ test_dnstap_ring_full_drops_and_counts(void **state)
 {
 	uint8_t *q = calloc(1, DNSTAP_DNS_MSG_MAX);
 	struct dnstap_msg m = {.type = DNSTAP_CLIENT_QUERY,
-			       .query = q,
-			       .query_len = DNSTAP_DNS_MSG_MAX};
+	                       .query = q,
+	                       .query_len = DNSTAP_DNS_MSG_MAX};
 	unsigned long base = dnstap_dropped_total(), pushed = 0;
 	struct dnstap_ring *r = dnstap_ring_new();
 	size_t plen = dnstap_encoded_size(NULL, &m), accepted;
@@ -498,7 +500,7 @@ struct collector {
 	char dir[64];
 	char path[108];
 	int lfd;
-	bool refuse;	/* answer READY with another content type */
+	bool refuse;    /* answer READY with another content type */
 	bool no_finish; /* never answer STOP */
 	pthread_t thread;
 	/* Results: read after collector_join(), except nframes. */
@@ -561,7 +563,7 @@ read_control(int fd, uint8_t *out, size_t cap, size_t *len)
 
 static void
 collector_data(struct collector *c, const uint8_t *hdr, const uint8_t *p,
-	       size_t n)
+               size_t n)
 {
 	if (c->data_len + 4 + n > c->data_cap) {
 		c->data_cap = (c->data_len + 4 + n) * 2;
@@ -585,7 +587,7 @@ collector_frames(struct collector *c, int fd)
 
 		if (n == 0) {
 			rc = read_control_rest(fd, c->stop, sizeof(c->stop),
-					       &c->stop_len);
+			                       &c->stop_len);
 			break;
 		}
 		if (n > (1 << 20) || recv_exact(fd, buf, n) < 0)
@@ -655,7 +657,7 @@ collector_listen(struct collector *c)
 	assert_int_equal(bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(c->lfd, 4), 0);
 	assert_int_equal(pthread_create(&c->thread, NULL, collector_main, c),
-			 0);
+	                 0);
 }
 
 static void
@@ -695,7 +697,7 @@ sleep_ms(long ms)
 /* Append the data frame the writer should send for m. */
 static size_t
 expect_frame(uint8_t *out, size_t cap, const char *identity,
-	     const struct dnstap_msg *m)
+             const struct dnstap_msg *m)
 {
 	size_t n = dnstap_encode(out + 4, cap - 4, identity, m);
 
@@ -709,7 +711,7 @@ expect_frame(uint8_t *out, size_t cap, const char *identity,
 
 static void
 assert_control(const uint8_t *got, size_t len, const uint8_t *want,
-	       size_t want_len)
+               size_t want_len)
 {
 	assert_int_equal(len, want_len);
 	assert_memory_equal(got, want, want_len);
@@ -753,9 +755,8 @@ test_dnstap_writer_handshake_and_frames(void **state)
 	assert_non_null(r);
 	for (size_t i = 0; i < N_ELEMS(msgs); i++) {
 		dnstap_message(r, &msgs[i]);
-		want_len += expect_frame(want + want_len,
-					 sizeof(want) - want_len, "unit",
-					 &msgs[i]);
+		want_len += expect_frame(
+		    want + want_len, sizeof(want) - want_len, "unit", &msgs[i]);
 	}
 	dnstap_stop();
 	collector_join(&c);
@@ -775,8 +776,8 @@ static void
 test_dnstap_writer_waits_for_socket(void **state)
 {
 	struct dnstap_msg m = {.type = DNSTAP_CLIENT_QUERY,
-			       .query = query_a_test,
-			       .query_len = sizeof(query_a_test)};
+	                       .query = query_a_test,
+	                       .query_len = sizeof(query_a_test)};
 	struct collector c;
 	struct dnstap_ring *r;
 	uint64_t t0;
@@ -864,9 +865,8 @@ test_dnstap_writer_ring_wraps_in_order(void **state)
 {
 	enum { N = 1000, QLEN = 16000 };
 	uint8_t *q = calloc(1, QLEN), *want = malloc(QLEN + 256);
-	struct dnstap_msg m = {.type = DNSTAP_CLIENT_QUERY,
-			       .query = q,
-			       .query_len = QLEN};
+	struct dnstap_msg m = {
+	    .type = DNSTAP_CLIENT_QUERY, .query = q, .query_len = QLEN};
 	struct collector c;
 	struct dnstap_ring *r;
 	size_t off = 0;
