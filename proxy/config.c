@@ -504,6 +504,20 @@ parse_local(struct loader *l, const struct option *o, void *dst,
 	return rc;
 }
 
+/* A UNIX socket path: absolute, and short enough for sun_path. */
+static int
+parse_socket_path(struct loader *l, const struct option *o, void *dst,
+		  const char *value)
+{
+	if (value[0] != '/' || strlen(value) >= 108) {
+		cfg_error(l, l->line,
+			  "%s: expected an absolute path under 108 bytes",
+			  o->key);
+		return -1;
+	}
+	return parse_string(l, o, dst, value);
+}
+
 static int
 parse_log_target(struct loader *l, const struct option *o, void *dst,
 		 const char *value)
@@ -560,7 +574,7 @@ static const struct option options[] = {
      "127.0.0.1:53", OPT_REPEAT},
     {SEC_SERVER, "workers", parse_uint, SRV(workers), 0, 64, NULL, "1", 0},
     {SEC_SERVER, "user", parse_string, SRV(user), 0, 0, NULL, NULL, 0},
-    {SEC_SERVER, "control-socket", parse_string, SRV(control_socket), 0, 0,
+    {SEC_SERVER, "control-socket", parse_socket_path, SRV(control_socket), 0, 0,
      NULL, NULL, 0},
     {SEC_SERVER, "metrics-listen", parse_metrics, 0, 0, 0, NULL, NULL, 0},
     {SEC_SERVER, "udp-payload-size", parse_uint, SRV(udp_payload_size), 512,
@@ -579,7 +593,7 @@ static const struct option options[] = {
      0},
     {SEC_LOG, "decisions", parse_enum, LOG(decisions), 0, 0, decisions_names,
      "all", 0},
-    NOTYET(SEC_LOG, "dnstap"),
+    {SEC_LOG, "dnstap", parse_socket_path, LOG(dnstap), 0, 0, NULL, NULL, 0},
 
     NOTYET(SEC_GEOIP, "database"),
     NOTYET(SEC_GEOIP, "asn-database"),
@@ -1095,6 +1109,7 @@ config_free(struct config *c)
 	free(c->server.user);
 	free(c->server.control_socket);
 	free(c->log.path);
+	free(c->log.dnstap);
 	free(c->path);
 	free(c);
 }

@@ -96,6 +96,7 @@ struct log_conf {
 	char *path; /* LOGT_FILE */
 	int format; /* enum decision_format */
 	int decisions; /* enum log_decisions */
+	char *dnstap;  /* Frame Streams socket, or NULL */
 };
 
 struct config {

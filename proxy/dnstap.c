@@ -21,9 +21,7 @@
 #include "dns/wire.h"
 #include "proxy/log.h"
 
-#ifndef DNSGATE_VERSION
-#define DNSGATE_VERSION "0.1.0" /* as proxy/main.c */
-#endif
+#include "proxy/version.h"
 #define DNSTAP_VERSION "dnsgate " DNSGATE_VERSION
 
 /* Protobuf wire types. */

@@ -12,12 +12,11 @@
 
 #include "proxy/config.h"
 #include "proxy/control.h"
+#include "proxy/dnstap.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
 
-#ifndef DNSGATE_VERSION
-#define DNSGATE_VERSION "0.1.0"
-#endif
+#include "proxy/version.h"
 
 static void
 usage(FILE *f)
@@ -89,6 +88,12 @@ same_listens(const struct server_conf *a, const struct server_conf *b)
 	return true;
 }
 
+static bool
+same_string(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 static struct daemon dmn = {.conf_lock = PTHREAD_MUTEX_INITIALIZER};
 static const char *conf_path;
 
@@ -105,9 +110,10 @@ reload(FILE *errs)
 	if (nc == NULL)
 		return -1;
 	if (!same_listens(&nc->server, &dmn.conf->server) ||
-	    worker_count(nc) != dmn.nworkers)
-		log_msg(LOG_WARNING, "reload: listen and workers changes take "
-				     "effect at the next restart");
+	    worker_count(nc) != dmn.nworkers ||
+	    !same_string(nc->log.dnstap, dmn.conf->log.dnstap))
+		log_msg(LOG_WARNING, "reload: listen, workers and dnstap "
+				     "changes take effect at the next restart");
 	if (log_reconfigure(&nc->log) < 0)
 		log_msg(LOG_ERR, "reload: cannot open log target: %s",
 			strerror(errno));
@@ -176,6 +182,14 @@ run(const char *path)
 			strerror(errno));
 		return 1;
 	}
+	/* The writer connects (and reconnects) by itself; a missing
+	 * collector never holds up the start. */
+	if (conf->log.dnstap != NULL &&
+	    dnstap_start(conf->log.dnstap, NULL) < 0) {
+		log_msg(LOG_ERR, "dnstap %s: %s", conf->log.dnstap,
+			strerror(errno));
+		return 1;
+	}
 	loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
 
 	dmn.conf = conf;
@@ -221,6 +235,7 @@ out:
 		worker_free(&dmn.workers[i]);
 	free(dmn.workers);
 	config_unref(dmn.conf);
+	dnstap_stop();
 	log_stop();
 	return rc;
 }

@@ -41,6 +41,7 @@ struct qctx {
 	uint16_t client_port;
 	bool have_dest;
 	struct ip_addr dest;
+	uint16_t dest_port;
 	bool tcp;
 	const uint8_t *pkt;
 	size_t pktlen;

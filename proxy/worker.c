@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dns/msg.h"
+#include "proxy/dnstap.h"
 
 /*
  * Pipelined queries one connection may have in flight before we stop
@@ -39,6 +40,7 @@ struct tcp_conn {
 	struct ip_addr ip; /* the client */
 	uint16_t port;
 	struct ip_addr local; /* the address it connected to */
+	uint16_t local_port;
 	uint8_t *rbuf; /* 2-byte length + message */
 	size_t rlen;
 	struct outbuf *wq, *wq_tail;
@@ -294,6 +296,33 @@ query_log(struct query *qr)
 		log_ring_push(w->log, line, n);
 }
 
+/* dnstap CLIENT_QUERY / CLIENT_RESPONSE for qr (response: c->out). */
+static void
+tap_client(struct query *qr, enum dnstap_msg_type type)
+{
+	struct timespec now;
+	struct dnstap_msg m = {
+	    .type = type,
+	    .tcp = qr->c.tcp,
+	    .query_addr = &qr->c.client,
+	    .query_port = qr->c.client_port,
+	    .response_addr = &qr->c.dest,
+	    .response_port = qr->c.dest_port,
+	    .query_time = &qr->qtime,
+	};
+
+	if (type == DNSTAP_CLIENT_QUERY) {
+		m.query = qr->c.pkt;
+		m.query_len = qr->c.pktlen;
+	} else {
+		clock_gettime(CLOCK_REALTIME, &now);
+		m.response_time = &now;
+		m.response = qr->c.out;
+		m.response_len = qr->c.outlen;
+	}
+	dnstap_message(qr->w->tap, &m);
+}
+
 void
 query_finish(struct query *qr, enum pipe_verdict v)
 {
@@ -302,6 +331,8 @@ query_finish(struct query *qr, enum pipe_verdict v)
 
 	if (v == PIPE_ANSWER && qr->c.outlen > 0) {
 		send_answer(qr);
+		if (w->tap != NULL)
+			tap_client(qr, DNSTAP_CLIENT_RESPONSE);
 		if (d->rcode >= 0 && d->rcode < STATS_RCODES)
 			STAT_INC(w->stats.responses[d->rcode]);
 	}
@@ -327,6 +358,10 @@ query_received(struct worker *w, struct query *qr, const uint8_t *pkt,
 	qctx_init(&qr->c, qr->conf, wall_ms());
 	qr->c.pkt = pkt;
 	qr->c.pktlen = len;
+	if (w->tap != NULL) {
+		clock_gettime(CLOCK_REALTIME, &qr->qtime);
+		tap_client(qr, DNSTAP_CLIENT_QUERY);
+	}
 	v = pipeline_query(&qr->c);
 	if (v == PIPE_FORWARD) {
 		upstream_forward(qr);
@@ -391,6 +426,9 @@ udp_query(struct listener *l, struct mmsghdr *m, uint8_t *buf)
 	ip_addr_from_sockaddr((struct sockaddr *)&qr->peer, &qr->c.client,
 			      &qr->c.client_port);
 	udp_dest(qr, &m->msg_hdr);
+	qr->c.dest_port = l->ep.port;
+	if (!qr->c.have_dest)
+		qr->c.dest = l->ep.addr;
 	qr->c.tcp = false;
 	query_received(w, qr, buf, m->msg_len);
 }
@@ -594,6 +632,7 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	qr->c.client = tc->ip;
 	qr->c.client_port = tc->port;
 	qr->c.dest = tc->local;
+	qr->c.dest_port = tc->local_port;
 	qr->c.have_dest = true;
 	qr->c.tcp = true;
 	query_received(w, qr, tc->rbuf + 2, msglen);
@@ -693,7 +732,7 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		peerlen = sizeof(peer);
 		if (getsockname(fd, (struct sockaddr *)&peer, &peerlen) == 0)
 			ip_addr_from_sockaddr((struct sockaddr *)&peer,
-					      &tc->local, NULL);
+					      &tc->local, &tc->local_port);
 		ev_io_init(&tc->rio, tcp_read_cb, fd, EV_READ);
 		ev_io_init(&tc->wio, tcp_write_cb, fd, EV_WRITE);
 		tc->rio.data = tc->wio.data = tc;
@@ -727,6 +766,11 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	w->rbuf = malloc(DNS_MAX_MSG);
 	w->listeners = calloc(s->nlistens * 2, sizeof(*w->listeners));
 	w->log = log_ring_new();
+	if (conf->log.dnstap != NULL) {
+		w->tap = dnstap_ring_new();
+		if (w->tap == NULL)
+			return -1;
+	}
 	w->top = calloc(1, sizeof(*w->top));
 	w->rbatch = malloc(UDP_BATCH * sizeof(*w->rbatch));
 	if (w->top == NULL || w->rbatch == NULL || w->loop == NULL || w->out == NULL || w->rbuf == NULL ||

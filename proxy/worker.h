@@ -86,6 +86,7 @@ struct worker {
 	unsigned inflight;
 	struct tcp_conn *conns; /* open client connections */
 	struct log_ring *log;
+	struct dnstap_ring *tap; /* NULL without [log] dnstap */
 	uint8_t *out;  /* response being built (DNS_MAX_MSG) */
 	uint8_t *rbuf; /* datagram being read (DNS_MAX_MSG) */
 	struct worker_stats stats;
@@ -105,6 +106,7 @@ struct query {
 	struct config *conf; /* reference held for the query's life */
 	struct qctx c;
 	ev_tstamp start;
+	struct timespec qtime; /* arrival, for dnstap */
 	/* the client side: a UDP listener, or a TCP connection */
 	struct listener *lst;
 	struct sockaddr_storage peer;
