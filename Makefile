@@ -99,7 +99,13 @@ configs: $(BIN)
 		$(BIN) -t -c $$f || fail=1; \
 	done; exit $$fail
 
+# The upstream-facing suites run a second time with pooled upstream sockets.
+POOLED_SUITES := test_forwarding test_retry test_antispoof test_truncation \
+                 test_edns test_tcp
 system: $(BIN)
+	DNSGATE_BIN=$(abspath $(BIN)) DNSGATE_TEST_UDP_SOCKETS=4 \
+		$(PYTHON) -m pytest -q -p no:cacheprovider \
+		$(POOLED_SUITES:%=tests/system/%.py)
 	DNSGATE_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
 
 check: deps

@@ -33,6 +33,7 @@ NSD=${NSD:-/usr/sbin/nsd}
 DNSDIST=${DNSDIST:-/usr/bin/dnsdist}
 DNSPERF=${DNSPERF:-dnsperf}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/bench/results}
+DNSGATE_UPSTREAM_EXTRA=${BENCH_DNSGATE_UPSTREAM:-}  # extra [upstream] lines, e.g. "udp-sockets = 8"
 KEEP=${BENCH_KEEP:-0}                     # 1: keep the temp dir (configs, logs)
 
 die() { echo "bench: error: $*" >&2; exit 1; }
@@ -255,6 +256,7 @@ decisions = none
 
 [upstream main]
 server = 127.0.0.1:$NSD_PORT
+$DNSGATE_UPSTREAM_EXTRA
 
 [view all]
 upstream = main

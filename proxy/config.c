@@ -608,6 +608,8 @@ static const struct option options[] = {
      0},
     {SEC_UPSTREAM, "retry-on", parse_retry_on, UP(retry_on), 0, 0, NULL,
      "servfail, timeout", OPT_REPEAT},
+    {SEC_UPSTREAM, "udp-sockets", parse_uint, UP(udp_sockets), 0, 64, NULL,
+     "0", 0},
     {SEC_UPSTREAM, "resolv-conf", parse_string, UP(resolv_conf), 0, 0, NULL,
      NULL, 0},
     {SEC_UPSTREAM, "health-check", parse_duration, UP(health_ms), 100,

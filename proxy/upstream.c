@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dns/msg.h"
+#include "proxy/uppool.h"
 #include "proxy/worker.h"
 
 /* A server is down after this many timeouts/SERVFAILs in a row (SPEC). */
@@ -102,10 +103,11 @@ upstream_cancel(struct query *qr)
 {
 	struct worker *w = qr->w;
 
+	ev_timer_stop(w->loop, &qr->utimer);
+	uppool_forget(qr);
 	if (qr->ufd < 0)
 		return;
 	ev_io_stop(w->loop, &qr->uio);
-	ev_timer_stop(w->loop, &qr->utimer);
 	close(qr->ufd);
 	qr->ufd = -1;
 	free(qr->ubuf);
@@ -250,6 +252,21 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 	return true;
 }
 
+void
+upstream_udp_answer(struct query *qr, const uint8_t *buf, size_t len)
+{
+	struct dns_response r;
+
+	if (answer_valid(qr, buf, len, &r))
+		handle_answer(qr, buf, &r);
+}
+
+void
+upstream_udp_error(struct query *qr)
+{
+	attempt_failed(qr, UP_FAIL_NETWORK);
+}
+
 static void
 udp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -346,17 +363,23 @@ udp_start(struct query *qr)
 	struct sockaddr_storage ss;
 	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
 
+	qr->utcp = false;
+	ev_timer_init(&qr->utimer, timeout_cb, qr->up->timeout_ms / 1000.0, 0);
+	qr->utimer.data = qr;
+	if (qr->up->udp_sockets > 0) {
+		if (uppool_send(qr) < 0)
+			return -1;
+		ev_timer_start(w->loop, &qr->utimer);
+		return 0;
+	}
 	/* A new socket per attempt: the kernel binds a random ephemeral
 	 * source port, and connect() makes it accept only this server. */
 	qr->ufd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			 0);
 	if (qr->ufd < 0)
 		return -1;
-	qr->utcp = false;
 	ev_io_init(&qr->uio, udp_io_cb, qr->ufd, EV_READ);
 	qr->uio.data = qr;
-	ev_timer_init(&qr->utimer, timeout_cb, qr->up->timeout_ms / 1000.0, 0);
-	qr->utimer.data = qr;
 	if (connect(qr->ufd, (struct sockaddr *)&ss, sl) < 0 ||
 	    send(qr->ufd, qr->uq, qr->uqlen, 0) < 0)
 		return -1;

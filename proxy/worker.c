@@ -16,6 +16,7 @@
 
 #include "dns/msg.h"
 #include "proxy/dnstap.h"
+#include "proxy/uppool.h"
 
 /*
  * Pipelined queries one connection may have in flight before we stop
@@ -912,6 +913,7 @@ worker_free(struct worker *w)
 		if (w->conns == tc) /* still referenced by a query */
 			tcp_conn_free(tc);
 	}
+	uppool_free_all(w);
 	while (w->free_queries != NULL) {
 		struct query *qr = w->free_queries;
 

@@ -24,6 +24,8 @@
 
 struct worker;
 struct tcp_conn;
+struct pool;
+struct pool_sock;
 
 /* State shared by all workers and the main thread. */
 struct daemon {
@@ -53,7 +55,7 @@ struct worker_rng {
 };
 
 /* UDP answers queued during one loop iteration, sent with sendmmsg. */
-#define UDP_BATCH    32
+#define UDP_BATCH    16
 #define UDP_SLOT_MAX 4096 /* udp-payload-size is at most 4096 */
 
 struct udp_out {
@@ -92,6 +94,7 @@ struct worker {
 	struct worker_stats stats;
 	struct topclients *top;
 	struct worker_rng rng;
+	struct pool *pools; /* shared upstream sockets (proxy/uppool.c) */
 	ev_prepare flush; /* sends queued UDP answers before the loop blocks */
 	uint8_t (*rbatch)[UDP_SLOT_MAX]; /* UDP_BATCH receive buffers */
 };
@@ -126,6 +129,7 @@ struct query {
 	ev_timer utimer;
 	ev_tstamp attempt_start;
 	uint16_t uid;
+	struct pool_sock *psock; /* pooled socket the attempt waits on */
 	uint8_t *ubuf; /* TCP: length-prefixed send, then the answer */
 	size_t ubuflen, uboff;
 	size_t uqlen;

@@ -1,0 +1,258 @@
+/*
+ * proxy/uppool.c — pooled upstream UDP sockets (see uppool.h).
+ */
+#include "proxy/uppool.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* In-flight table per socket: open addressing on the ID, kept at most
+ * half full so probes stay short. */
+#define SLOTS	   1024
+#define MAX_LOAD   (SLOTS / 2)
+#define POOL_MAX   64
+
+struct pool_sock {
+	struct pool *pool;
+	int fd;
+	ev_io io;
+	unsigned n;
+	struct query *q[SLOTS]; /* keyed by q->uid, linear probing */
+};
+
+struct pool {
+	struct pool *next;
+	struct worker *w;
+	struct ip_addr addr;
+	uint16_t port;
+	unsigned nsocks;
+	struct pool_sock *socks[POOL_MAX];
+};
+
+static size_t
+slot_find(const struct pool_sock *s, uint16_t id)
+{
+	size_t i = id & (SLOTS - 1);
+
+	while (s->q[i] != NULL && s->q[i]->uid != id)
+		i = (i + 1) & (SLOTS - 1);
+	return i;
+}
+
+/* Linear-probing deletion by backward shift (no tombstones). */
+static void
+slot_remove(struct pool_sock *s, size_t i)
+{
+	size_t j = i;
+
+	s->q[i] = NULL;
+	s->n--;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & (SLOTS - 1);
+		if (s->q[j] == NULL)
+			return;
+		home = s->q[j]->uid & (SLOTS - 1);
+		/* Move q[j] into the hole unless its home lies in (i, j]. */
+		if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j)) {
+			s->q[i] = s->q[j];
+			s->q[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+/*
+ * Connected UDP is unreachable for ICMP-refused ports: every query in
+ * flight on the socket fails over to its next attempt.
+ */
+static void
+sock_fail_all(struct pool_sock *s)
+{
+	struct query *failed[MAX_LOAD];
+	unsigned n = 0;
+
+	for (size_t i = 0; i < SLOTS && n < MAX_LOAD; i++) {
+		if (s->q[i] != NULL) {
+			failed[n++] = s->q[i];
+			s->q[i]->psock = NULL;
+			s->q[i] = NULL;
+		}
+	}
+	s->n = 0;
+	for (unsigned i = 0; i < n; i++)
+		upstream_udp_error(failed[i]);
+}
+
+static void
+sock_answer(struct pool_sock *s, const uint8_t *buf, size_t len)
+{
+	struct worker *w = s->pool->w;
+	size_t i;
+
+	if (len < DNS_HEADER_LEN) {
+		STAT_INC(w->stats.upstream_garbage);
+		return;
+	}
+	i = slot_find(s, (uint16_t)(buf[0] << 8 | buf[1]));
+	if (s->q[i] == NULL) {
+		/* Late (timed out) or forged: nobody waits for it. */
+		STAT_INC(w->stats.upstream_mismatch);
+		return;
+	}
+	upstream_udp_answer(s->q[i], buf, len);
+}
+
+static void
+sock_read_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct pool_sock *s = io->data;
+	struct worker *w = s->pool->w;
+	struct mmsghdr mm[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	int n;
+
+	/* A batch per wake-up, into the worker's receive slots (free here:
+	 * client batches are fully handled before any other callback). */
+	for (int i = 0; i < UDP_BATCH; i++) {
+		iov[i].iov_base = w->rbatch[i];
+		iov[i].iov_len = UDP_SLOT_MAX;
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	n = recvmmsg(s->fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			sock_fail_all(s);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (mm[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			/* Larger than we advertise: not a real answer. */
+			STAT_INC(w->stats.upstream_garbage);
+			continue;
+		}
+		sock_answer(s, w->rbatch[i], mm[i].msg_len);
+	}
+}
+
+static struct pool_sock *
+sock_new(struct pool *p)
+{
+	struct pool_sock *s = calloc(1, sizeof(*s));
+	struct sockaddr_storage ss;
+	socklen_t sl = ip_addr_to_sockaddr(&p->addr, p->port, &ss);
+
+	if (s == NULL)
+		return NULL;
+	s->pool = p;
+	/* connect() binds a random ephemeral port and filters sources. */
+	s->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       0);
+	if (s->fd < 0 || connect(s->fd, (struct sockaddr *)&ss, sl) < 0) {
+		if (s->fd >= 0)
+			close(s->fd);
+		free(s);
+		return NULL;
+	}
+	ev_io_init(&s->io, sock_read_cb, s->fd, EV_READ);
+	s->io.data = s;
+	ev_io_start(p->w->loop, &s->io);
+	return s;
+}
+
+static struct pool *
+pool_get(struct worker *w, const struct endpoint *ep)
+{
+	struct pool *p;
+
+	for (p = w->pools; p != NULL; p = p->next)
+		if (p->port == ep->port && ip_addr_equal(&p->addr, &ep->addr))
+			return p;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->w = w;
+	p->addr = ep->addr;
+	p->port = ep->port;
+	p->next = w->pools;
+	w->pools = p;
+	return p;
+}
+
+int
+uppool_send(struct query *qr)
+{
+	struct worker *w = qr->w;
+	struct pool *p = pool_get(w, &qr->up->servers[qr->server]);
+	unsigned want = qr->up->udp_sockets;
+	unsigned k;
+	struct pool_sock *s;
+	size_t i;
+
+	if (p == NULL)
+		return -1;
+	if (want > POOL_MAX)
+		want = POOL_MAX;
+	k = worker_random16(w) % want;
+	if (k >= p->nsocks) {
+		/* Grow lazily up to the configured count. */
+		k = p->nsocks;
+		p->socks[k] = sock_new(p);
+		if (p->socks[k] == NULL)
+			return -1;
+		p->nsocks++;
+	}
+	s = p->socks[k];
+	if (s->n >= MAX_LOAD)
+		return -1;
+	/* The ID must be unique among this socket's queries in flight. */
+	while (s->q[i = slot_find(s, qr->uid)] != NULL)
+		qr->uid = worker_random16(w);
+	qr->uq[0] = (uint8_t)(qr->uid >> 8);
+	qr->uq[1] = (uint8_t)qr->uid;
+	s->q[i] = qr;
+	s->n++;
+	qr->psock = s;
+	if (send(s->fd, qr->uq, qr->uqlen, 0) < 0) {
+		uppool_forget(qr);
+		return -1;
+	}
+	return 0;
+}
+
+void
+uppool_forget(struct query *qr)
+{
+	struct pool_sock *s = qr->psock;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	qr->psock = NULL;
+	i = slot_find(s, qr->uid);
+	if (s->q[i] == qr)
+		slot_remove(s, i);
+}
+
+void
+uppool_free_all(struct worker *w)
+{
+	while (w->pools != NULL) {
+		struct pool *p = w->pools;
+
+		w->pools = p->next;
+		for (unsigned i = 0; i < p->nsocks; i++) {
+			ev_io_stop(w->loop, &p->socks[i]->io);
+			close(p->socks[i]->fd);
+			free(p->socks[i]);
+		}
+		free(p);
+	}
+}
