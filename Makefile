@@ -7,10 +7,12 @@
 #   make format     clang-format every C file
 #   make SANITIZE=address,undefined check
 
+comma    := ,
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
-BUILD    ?= build
+# Sanitizer builds get their own directory: objects must not mix.
+BUILD    ?= build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 PYTHON   ?= /usr/bin/python3
 
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

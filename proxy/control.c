@@ -177,7 +177,8 @@ metrics_render(struct daemon *d, FILE *f)
 static void
 cmd_stats(struct daemon *d, FILE *f)
 {
-	unsigned long mism = 0, garb = 0, refused = 0, nomem = 0, senderr = 0;
+	unsigned long mism = 0, garb = 0, refused = 0, nomem = 0, senderr = 0,
+		      oversize = 0;
 
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker_stats *s = &d->workers[i].stats;
@@ -187,12 +188,14 @@ cmd_stats(struct daemon *d, FILE *f)
 		refused += STAT_GET(s->tcp_refused);
 		nomem += STAT_GET(s->nomem);
 		senderr += STAT_GET(s->send_errors);
+		oversize += STAT_GET(s->udp_oversize);
 	}
 	metrics_render(d, f);
 	fprintf(f,
 		"# internal\nupstream_mismatch %lu\nupstream_garbage %lu\n"
-		"tcp_refused %lu\nnomem %lu\nsend_errors %lu\n",
-		mism, garb, refused, nomem, senderr);
+		"tcp_refused %lu\nnomem %lu\nsend_errors %lu\n"
+		"udp_oversize %lu\n",
+		mism, garb, refused, nomem, senderr, oversize);
 }
 
 static void

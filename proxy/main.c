@@ -45,7 +45,7 @@ worker_count(const struct config *c)
 }
 
 static int
-drop_privileges(const char *user)
+drop_privileges(const char *user, const char *control_socket)
 {
 	struct passwd *pw;
 
@@ -66,6 +66,12 @@ drop_privileges(const char *user)
 		log_msg(LOG_ERR, "user %s: no such user", user);
 		return -1;
 	}
+	/* The control socket was made by root: let the new user answer on
+	 * it and its group use dnsgate ctl. */
+	if (control_socket != NULL &&
+	    chown(control_socket, pw->pw_uid, pw->pw_gid) < 0)
+		log_msg(LOG_WARNING, "chown %s: %s", control_socket,
+			strerror(errno));
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
 		log_msg(LOG_ERR, "cannot become %s: %s", user,
@@ -204,7 +210,8 @@ run(const char *path)
 		}
 	}
 	if (control_start(loop, &dmn, reload) < 0 ||
-	    drop_privileges(conf->server.user) < 0) {
+	    drop_privileges(conf->server.user, conf->server.control_socket) <
+		0) {
 		rc = 1;
 		goto out;
 	}

@@ -413,7 +413,7 @@ udp_query(struct listener *l, struct mmsghdr *m, uint8_t *buf)
 	STAT_INC(w->stats.queries_udp);
 	if (m->msg_hdr.msg_flags & MSG_TRUNC) {
 		/* Longer than any real query: not worth a buffer. */
-		STAT_INC(w->stats.nomem);
+		STAT_INC(w->stats.udp_oversize);
 		return;
 	}
 	qr = query_new(w);
