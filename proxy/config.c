@@ -951,7 +951,8 @@ ini_reader_cb(char *str, int num, void *stream)
 	p = str;
 	/* inih reports only its first syntax error; we report every one
 	 * and hand it a blank line instead. */
-	if (strchr(";#[\r\n", *p) == NULL && strchr(p, '=') == NULL) {
+	if (strchr(";#[\r\n", *p) == NULL &&
+	    (strchr(p, '=') == NULL || *strpbrk(p, "=:") == ':')) {
 		cfg_error(l, l->line,
 			  "syntax error (expected [section] or key = value)");
 		strcpy(str, "\n");
@@ -965,6 +966,12 @@ ini_reader_cb(char *str, int num, void *stream)
 			memcpy(header, p + 1, (size_t)(end - p - 1));
 			header[end - p - 1] = '\0';
 			section_begin(l, header);
+		} else {
+			/* Its keys must not land in the previous section. */
+			cfg_error(l, l->line, "section header without ']'");
+			l->sect = SEC_UNKNOWN;
+			l->target = NULL;
+			strcpy(str, "\n");
 		}
 	}
 	return str;
@@ -1073,7 +1080,10 @@ check_config(struct loader *l)
 		if (local_finish(&v->local) < 0)
 			cfg_error(l, v->line, "[view %s]: out of memory",
 				  v->name);
-		if (v->upstream_name != NULL) {
+		if (v->upstream_name != NULL &&
+		    strcmp(v->upstream_name, "none") == 0) {
+			v->upstream = NULL; /* local data only */
+		} else if (v->upstream_name != NULL) {
 			v->upstream = config_find_upstream(c, v->upstream_name);
 			if (v->upstream == NULL)
 				cfg_error(l, v->line,

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "dns/msg.h"
+#include "proxy/dnstap.h"
 
 #define REQ_MAX	    4096
 #define CLIENT_IDLE 5.0 /* seconds a client may take to send its request */
@@ -72,8 +73,12 @@ render_workers(struct daemon *d, FILE *f)
 	fprintf(f, "# HELP dnsgate_log_dropped_total Log lines dropped "
 		   "because the log ring was full.\n"
 		   "# TYPE dnsgate_log_dropped_total counter\n"
-		   "dnsgate_log_dropped_total %lu\n",
-		log_dropped_total());
+		   "dnsgate_log_dropped_total %lu\n"
+		   "# HELP dnsgate_dnstap_dropped_total dnstap messages "
+		   "dropped.\n"
+		   "# TYPE dnsgate_dnstap_dropped_total counter\n"
+		   "dnsgate_dnstap_dropped_total %lu\n",
+		log_dropped_total(), dnstap_dropped_total());
 }
 
 static void
@@ -82,7 +87,8 @@ render_views(const struct config *c, FILE *f)
 	fprintf(f, "# HELP dnsgate_decisions_total Decisions, by view and "
 		   "action.\n"
 		   "# TYPE dnsgate_decisions_total counter\n");
-	for (size_t v = 0; v < c->nviews; v++)
+	/* view_stats[nviews] counts queries that never reached a view. */
+	for (size_t v = 0; v <= c->nviews; v++)
 		for (int a = 1; a < ACTION_COUNT_; a++) {
 			unsigned long n =
 			    STAT_GET(c->view_stats[v].actions[a]);
@@ -91,7 +97,7 @@ render_views(const struct config *c, FILE *f)
 				fprintf(f,
 					"dnsgate_decisions_total{view=\"%s\","
 					"action=\"%s\"} %lu\n",
-					c->views[v]->name,
+					v < c->nviews ? c->views[v]->name : "",
 					decision_action_name(a), n);
 		}
 }
@@ -237,6 +243,14 @@ top_cmp(const void *a, const void *b)
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
 }
 
+static int
+top_addr_cmp(const void *a, const void *b)
+{
+	const struct top_entry *x = a, *y = b;
+
+	return memcmp(x->addr.b, y->addr.b, 16);
+}
+
 static void
 cmd_top_clients(struct daemon *d, FILE *f)
 {
@@ -260,9 +274,19 @@ cmd_top_clients(struct daemon *d, FILE *f)
 					      12) == 0;
 			k++;
 		}
+	/* A client served by several workers appears once per worker. */
+	qsort(e, k, sizeof(*e), top_addr_cmp);
+	for (size_t i = 1, j = 0; i < k; i++) {
+		if (memcmp(e[i].addr.b, e[j].addr.b, 16) == 0) {
+			e[j].count += e[i].count;
+			e[i].count = 0;
+		} else {
+			j = i;
+		}
+	}
 	qsort(e, k, sizeof(*e), top_cmp);
 	fprintf(f, "# approximate query counts since start\n");
-	for (size_t i = 0; i < k && i < 20; i++) {
+	for (size_t i = 0; i < k && i < 20 && e[i].count > 0; i++) {
 		char txt[IP_ADDR_TEXT_MAX];
 
 		fprintf(f, "%s %lu\n",
@@ -290,7 +314,7 @@ control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
 				   "configuration stays\n%s",
 				errs != NULL ? errs : "");
 		else
-			fprintf(f, "ok: reloaded\n");
+			fprintf(f, "ok: reloaded\n%s", errs != NULL ? errs : "");
 		free(errs);
 		return rc;
 	}
@@ -448,6 +472,7 @@ static int
 unix_listen(const char *path)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -458,8 +483,16 @@ unix_listen(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	/* A stale socket from an earlier run would make bind fail. */
-	unlink(path);
+	/* A stale socket from an earlier run would make bind fail; anything
+	 * else at that path is not ours to delete. */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			close(fd);
+			errno = EEXIST;
+			return -1;
+		}
+		unlink(path);
+	}
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
 	    chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
 		close(fd);

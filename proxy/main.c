@@ -117,9 +117,18 @@ reload(FILE *errs)
 		return -1;
 	if (!same_listens(&nc->server, &dmn.conf->server) ||
 	    worker_count(nc) != dmn.nworkers ||
-	    !same_string(nc->log.dnstap, dmn.conf->log.dnstap))
-		log_msg(LOG_WARNING, "reload: listen, workers and dnstap "
-				     "changes take effect at the next restart");
+	    !same_string(nc->log.dnstap, dmn.conf->log.dnstap) ||
+	    !same_string(nc->server.user, dmn.conf->server.user) ||
+	    !same_string(nc->server.control_socket,
+			 dmn.conf->server.control_socket) ||
+	    nc->server.has_metrics != dmn.conf->server.has_metrics ||
+	    nc->server.metrics.port != dmn.conf->server.metrics.port ||
+	    !ip_addr_equal(&nc->server.metrics.addr,
+			   &dmn.conf->server.metrics.addr))
+		log_msg(LOG_WARNING,
+			"reload: listen, workers, user, control-socket, "
+			"metrics-listen and dnstap changes take effect at the "
+			"next restart");
 	if (log_reconfigure(&nc->log) < 0)
 		log_msg(LOG_ERR, "reload: cannot open log target: %s",
 			strerror(errno));

@@ -204,6 +204,8 @@ stage_local(struct qctx *c, enum pipe_verdict *v)
 	char zname[DNS_NAME_TEXT_MAX] = "";
 	struct dns_opt_out o;
 
+	if (c->q.qclass != DNS_CLASS_IN)
+		return STAGE_CONTINUE; /* local data is class IN */
 	if (r == LOCAL_PASS)
 		return STAGE_CONTINUE;
 	if (zone != NULL)

@@ -434,6 +434,7 @@ upstream_forward(struct query *qr)
 /* ---- health probes ---- */
 
 struct probe {
+	struct probe *prev, *next; /* the worker's probes in flight */
 	struct worker *w;
 	struct config *conf;
 	const struct upstream_conf *up;
@@ -447,6 +448,12 @@ struct probe {
 static void
 probe_free(struct probe *p)
 {
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		p->w->probes = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
 	ev_io_stop(p->w->loop, &p->io);
 	ev_timer_stop(p->w->loop, &p->timer);
 	close(p->fd);
@@ -507,6 +514,10 @@ probe_send(struct worker *w, const struct upstream_conf *u, int server)
 		return;
 	}
 	p->w = w;
+	p->next = w->probes;
+	if (w->probes != NULL)
+		w->probes->prev = p;
+	w->probes = p;
 	p->conf = config_ref(w->conf);
 	p->up = u;
 	p->server = server;
@@ -538,6 +549,13 @@ health_cb(struct ev_loop *loop, ev_timer *t, int revents)
 			probe_send(w, u, (int)s);
 		}
 	}
+}
+
+void
+upstream_probes_free(struct worker *w)
+{
+	while (w->probes != NULL)
+		probe_free(w->probes);
 }
 
 void

@@ -109,8 +109,11 @@ query_new(struct worker *w)
 		qr = malloc(sizeof(*qr));
 		if (qr == NULL)
 			return NULL;
+		qr->next_alloc = w->all_queries;
+		w->all_queries = qr;
 	}
-	memset(qr, 0, offsetof(struct query, uq));
+	memset(qr, 0, offsetof(struct query, next_alloc));
+	memset(&qr->c, 0, offsetof(struct query, uq) - offsetof(struct query, c));
 	qr->w = w;
 	qr->ufd = -1;
 	qr->server = -1;
@@ -340,9 +343,10 @@ query_finish(struct query *qr, enum pipe_verdict v)
 	d->ms = (ev_time() - qr->start) * 1000.0;
 	if (d->ms < 0)
 		d->ms = 0;
-	if (qr->c.view != NULL)
-		STAT_SHARED_INC(qr->conf->view_stats[qr->c.view->index]
-				    .actions[d->action]);
+	STAT_SHARED_INC(qr->conf
+			    ->view_stats[qr->c.view != NULL ? qr->c.view->index
+							    : qr->conf->nviews]
+			    .actions[d->action]);
 	query_log(qr);
 	query_free(qr);
 }
@@ -914,10 +918,17 @@ worker_free(struct worker *w)
 			tcp_conn_free(tc);
 	}
 	uppool_free_all(w);
-	while (w->free_queries != NULL) {
-		struct query *qr = w->free_queries;
+	upstream_probes_free(w);
+	/* Queries still in flight after the grace period are abandoned:
+	 * their sockets close, their answers are never sent. */
+	while (w->all_queries != NULL) {
+		struct query *qr = w->all_queries;
 
-		w->free_queries = qr->next_free;
+		w->all_queries = qr->next_alloc;
+		if (qr->conf != NULL) {
+			upstream_cancel(qr);
+			config_unref(qr->conf);
+		}
 		free(qr);
 	}
 	for (size_t i = 0; i < w->nlisteners; i++) {

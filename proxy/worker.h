@@ -26,6 +26,7 @@ struct worker;
 struct tcp_conn;
 struct pool;
 struct pool_sock;
+struct probe;
 
 /* State shared by all workers and the main thread. */
 struct daemon {
@@ -85,6 +86,7 @@ struct worker {
 	ev_timer stop_timer;
 	ev_timer health_timer;
 	struct query *free_queries;
+	struct query *all_queries; /* allocation list, for exit */
 	unsigned inflight;
 	struct tcp_conn *conns; /* open client connections */
 	struct log_ring *log;
@@ -95,6 +97,7 @@ struct worker {
 	struct topclients *top;
 	struct worker_rng rng;
 	struct pool *pools; /* shared upstream sockets (proxy/uppool.c) */
+	struct probe *probes; /* health probes in flight (worker 0) */
 	ev_prepare flush; /* sends queued UDP answers before the loop blocks */
 	uint8_t (*rbatch)[UDP_SLOT_MAX]; /* UDP_BATCH receive buffers */
 };
@@ -106,6 +109,7 @@ uint16_t worker_random16(struct worker *w);
 struct query {
 	struct worker *w;
 	struct query *next_free;
+	struct query *next_alloc; /* every query the worker allocated */
 	struct config *conf; /* reference held for the query's life */
 	struct qctx c;
 	ev_tstamp start;
@@ -157,6 +161,8 @@ void upstream_forward(struct query *qr);
 void upstream_cancel(struct query *qr);
 /* Worker 0 probes servers that are down (SPEC health-check). */
 void upstream_health_start(struct worker *w);
+/* Abandon the probes in flight (worker exit). */
+void upstream_probes_free(struct worker *w);
 
 /* Sockets: a non-blocking, close-on-exec socket bound to ep; -1 on error. */
 int socket_listen(const struct endpoint *ep, bool tcp, bool reuseport);

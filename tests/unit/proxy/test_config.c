@@ -740,13 +740,14 @@ test_config_syntax_errors_each_reported(void **state)
 	           "value)\n"
 	           "t.conf:6: syntax error (expected [section] or key = "
 	           "value)\n");
-	/* A header without its ']' is a syntax error on its line. */
+	/* A header without its ']' is an error on its line, and the keys
+	 * after it don't land in the previous section. */
 	c = load("[view v]\n"
-	         "[server\n",
+	         "[server\n"
+	         "local-data = x. A 192.0.2.1\n",
 	         &errs);
 	assert_null(c);
-	assert_string_equal(errs, "t.conf:2: syntax error (expected [section] "
-	                          "or key = value)\n");
+	assert_string_equal(errs, "t.conf:2: section header without ']'\n");
 	free(errs);
 }
 
