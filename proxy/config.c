@@ -457,6 +457,17 @@ parse_match_client(struct loader *l, const struct option *o, void *dst,
 	return acl_set(l, o, dst, value);
 }
 
+/* The local address the query arrived on (IP_PKTINFO / getsockname). */
+static int
+parse_match_destination(struct loader *l, const struct option *o, void *dst,
+			const char *value)
+{
+	struct view_conf *v = l->target;
+
+	v->has_match_destination = true;
+	return acl_set(l, o, dst, value);
+}
+
 /* allow / refuse / drop: one ordered rule per line (SPEC "View ACL"). */
 static int
 parse_acl_rule(struct loader *l, const struct option *o, void *dst,
@@ -617,7 +628,8 @@ static const struct option options[] = {
 
     {SEC_VIEW, "match-client", parse_match_client, VIEW(match_client), 0, 0,
      NULL, NULL, OPT_REPEAT},
-    NOTYET(SEC_VIEW, "match-destination"),
+    {SEC_VIEW, "match-destination", parse_match_destination,
+     VIEW(match_destination), 0, 0, NULL, NULL, OPT_REPEAT},
     NOTYET(SEC_VIEW, "match-country"),
     NOTYET(SEC_VIEW, "match-asn"),
     {SEC_VIEW, "upstream", parse_string, VIEW(upstream_name), 0, 0, NULL,

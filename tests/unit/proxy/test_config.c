@@ -784,7 +784,6 @@ test_config_notyet_keys(void **state)
 	     "secret"},
 	    {"[view v]", "blocklist = /etc/dnsgate/ads.txt", "blocklist"},
 	    {"[view v]", "rebind-protection = yes", "rebind-protection"},
-	    {"[view v]", "match-destination = 10.0.0.1", "match-destination"},
 	    {"[view v]", "allow-transfer = none", "allow-transfer"},
 	    {"[geoip]", "database = /usr/share/GeoIP/country.mmdb", "database"},
 	    {"[ratelimit]", "responses-per-second = 20",
