@@ -588,3 +588,39 @@ dns_type_from_text(const char *text)
 		return type_generic_parse(text + 4);
 	return -1;
 }
+
+const char *
+dns_ede_name(int code)
+{
+	static const char *const names[] = {
+	    "Other Error",
+	    "Unsupported DNSKEY Algorithm",
+	    "Unsupported DS Digest Type",
+	    "Stale Answer",
+	    "Forged Answer",
+	    "DNSSEC Indeterminate",
+	    "DNSSEC Bogus",
+	    "Signature Expired",
+	    "Signature Not Yet Valid",
+	    "DNSKEY Missing",
+	    "RRSIGs Missing",
+	    "No Zone Key Bit Set",
+	    "NSEC Missing",
+	    "Cached Error",
+	    "Not Ready",
+	    "Blocked",
+	    "Censored",
+	    "Filtered",
+	    "Prohibited",
+	    "Stale NXDOMAIN Answer",
+	    "Not Authoritative",
+	    "Not Supported",
+	    "No Reachable Authority",
+	    "Network Error",
+	    "Invalid Data",
+	};
+
+	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]))
+		return "Unknown";
+	return names[code];
+}

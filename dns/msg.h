@@ -256,6 +256,8 @@ size_t dns_truncate(uint8_t *out, size_t cap, const uint8_t *msg, size_t len,
 /* Mnemonics for logs: "NOERROR", "BADCOOKIE", "TYPE65"... (static or buf). */
 const char *dns_rcode_name(unsigned rcode);
 const char *dns_type_name(uint16_t type, char *buf, size_t cap);
+/* RFC 8914 4 name of an EDE INFO-CODE ("Prohibited"), or "Unknown". */
+const char *dns_ede_name(int code);
 /* Parse "A", "AAAA", "TYPE65"...; -1 when unknown. */
 int dns_type_from_text(const char *text);
 

@@ -56,6 +56,7 @@ struct decision {
 	char rule[DECISION_RULE_MAX]; /* "" when the default decided */
 	int rcode;		      /* -1: nothing sent */
 	int ede;		      /* -1: none sent */
+	const char *ede_text;	      /* its reason (static), or NULL */
 	bool have_upstream;
 	struct ip_addr upstream;
 	uint16_t upstream_port;

@@ -13,6 +13,7 @@
 #include "proxy/config.h"
 #include "proxy/control.h"
 #include "proxy/dnstap.h"
+#include "proxy/explain.h"
 #include "proxy/log.h"
 #include "proxy/worker.h"
 
@@ -307,10 +308,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
 		return ctl_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "explain") == 0) {
-		fprintf(stderr, "dnsgate %s: not supported yet\n", argv[1]);
-		return 2;
-	}
+	if (argc > 1 && strcmp(argv[1], "explain") == 0)
+		return explain_main(argc - 1, argv + 1);
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--version") == 0) {
 			printf("dnsgate %s\n", DNSGATE_VERSION);

@@ -3,10 +3,31 @@
  */
 #include "proxy/pipeline.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "policy/acl.h"
 #include "views/view.h"
+
+/* Tell `dnsgate explain` what a stage found; free when nobody listens. */
+static void
+trace(const struct qctx *c, const char *stage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+trace(const struct qctx *c, const char *stage, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	if (c->trace == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	c->trace(c->trace_arg, stage, text);
+}
 
 /* A stage either lets the query go on or ends it with a verdict. */
 enum stage {
@@ -54,6 +75,7 @@ answer_error(struct qctx *c, enum decision_action action, unsigned rcode,
 		o.ede_code = ede;
 		o.ede_text = c->conf->server.ede_text ? text : NULL;
 		c->dec.ede = ede;
+		c->dec.ede_text = o.ede_text;
 	}
 	c->outlen = dns_build_error(c->out, c->outcap, &c->q, rcode, true, &o);
 	c->dec.action = action;
@@ -122,6 +144,12 @@ stage_parse(struct qctx *c, enum pipe_verdict *v)
 	enum dns_parse_result r = dns_query_parse(c->pkt, c->pktlen, &c->q);
 
 	record_query(c);
+	trace(c, "parse", "%s",
+	      r == DNS_PARSE_OK	       ? "well formed"
+	      : r == DNS_PARSE_DROP    ? "unanswerable (short or QR=1): drop"
+	      : r == DNS_PARSE_FORMERR ? "malformed: FORMERR"
+	      : r == DNS_PARSE_NOTIMP  ? "opcode is not QUERY: NOTIMP"
+				       : "EDNS version above 0: BADVERS");
 	switch (r) {
 	case DNS_PARSE_OK:
 		break;
@@ -147,6 +175,7 @@ stage_parse(struct qctx *c, enum pipe_verdict *v)
 	if ((c->q.qtype == DNS_TYPE_AXFR || c->q.qtype == DNS_TYPE_IXFR) &&
 	    !c->tcp) {
 		decision_rule(&c->dec, "transfer:udp");
+		trace(c, "transfer", "AXFR/IXFR over UDP: FORMERR");
 		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1,
 				  NULL);
 		return STAGE_DONE;
@@ -161,12 +190,16 @@ stage_view(struct qctx *c, enum pipe_verdict *v)
 	c->view = view_select(c->conf->views, c->conf->nviews, &c->client,
 			      c->have_dest ? &c->dest : NULL);
 	if (c->view == NULL) {
+		trace(c, "views", "none of %zu views matches", c->conf->nviews);
 		decision_rule(&c->dec, "view:none");
 		*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
 				  DNS_EDE_PROHIBITED, "no view matches");
 		return STAGE_DONE;
 	}
 	c->dec.view = c->view->name;
+	trace(c, "views", "'%s' (first of %zu views whose match lists accept "
+		     "the query; [view %s] on line %d)",
+	      c->view->name, c->conf->nviews, c->view->name, c->view->line);
 	return STAGE_CONTINUE;
 }
 
@@ -177,6 +210,16 @@ stage_acl(struct qctx *c, enum pipe_verdict *v)
 	struct acl_verdict a =
 	    acl_rules_check(c->view->rules, c->view->nrules, &c->client);
 
+	if (a.rule == 0)
+		trace(c, "acl", "%s",
+		      c->view->nrules == 0 ? "no ACL lines: allowed"
+					   : "no ACL line matches: refused");
+	else
+		trace(c, "acl", "%s by acl:%s:%d (line %d)",
+		      a.action == ACL_ACTION_ALLOW    ? "allowed"
+		      : a.action == ACL_ACTION_REFUSE ? "refused"
+						      : "dropped",
+		      c->view->name, a.rule, c->view->rules[a.rule - 1].line);
 	if (a.action == ACL_ACTION_ALLOW)
 		return STAGE_CONTINUE;
 	decision_rule(&c->dec, "acl:%s:%d", c->view->name, a.rule);
@@ -206,10 +249,21 @@ stage_local(struct qctx *c, enum pipe_verdict *v)
 
 	if (c->q.qclass != DNS_CLASS_IN)
 		return STAGE_CONTINUE; /* local data is class IN */
-	if (r == LOCAL_PASS)
-		return STAGE_CONTINUE;
 	if (zone != NULL)
 		dns_name_to_text(zone->name, zname, sizeof(zname));
+	if (r == LOCAL_PASS) {
+		trace(c, "local", "%s",
+		      zone != NULL ? "transparent zone without data: go on"
+				   : "no local zone covers the name");
+		return STAGE_CONTINUE;
+	}
+	trace(c, "local", "%s zone %s decides: %s",
+	      local_zone_type_name(zone != NULL ? zone->type : 0), zname,
+	      r == LOCAL_ANSWER	    ? "answer from local data"
+	      : r == LOCAL_NXDOMAIN ? "NXDOMAIN"
+	      : r == LOCAL_NODATA   ? "NODATA"
+	      : r == LOCAL_REFUSE   ? "REFUSED"
+				    : "drop");
 	decision_rule(&c->dec, "%s:%s",
 		      zone != NULL && zone->implicit ? "local-data"
 						     : "local-zone",
@@ -240,6 +294,7 @@ stage_transfer(struct qctx *c, enum pipe_verdict *v)
 	if (c->q.qtype != DNS_TYPE_AXFR && c->q.qtype != DNS_TYPE_IXFR)
 		return STAGE_CONTINUE;
 	decision_rule(&c->dec, "allow-transfer:%s", c->view->name);
+	trace(c, "transfer", "allow-transfer is none: REFUSED");
 	*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
 			  DNS_EDE_PROHIBITED, "zone transfer not allowed");
 	return STAGE_DONE;
@@ -262,11 +317,16 @@ pipeline_query(struct qctx *c)
 		return v;
 	if (c->view->upstream == NULL) {
 		/* A view that only serves local data (RFC 8914 4.21). */
+		trace(c, "forward", "the view has no upstream: REFUSED");
 		decision_rule(&c->dec, "view:%s:no-upstream", c->view->name);
 		return answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
 				    DNS_EDE_NOT_AUTHORITATIVE,
 				    "no upstream in this view");
 	}
+	trace(c, "forward", "to [upstream %s]: %zu servers, %u attempts, "
+			    "timeout %ums",
+	      c->view->upstream->name, c->view->upstream->nservers,
+	      c->view->upstream->attempts, c->view->upstream->timeout_ms);
 	c->dec.action = ACTION_FORWARD;
 	return PIPE_FORWARD;
 }

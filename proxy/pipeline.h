@@ -49,6 +49,9 @@ struct qctx {
 	struct dns_query q;
 	const struct view_conf *view;
 	struct decision dec;
+	/* `dnsgate explain`: told what each stage found (NULL: silent) */
+	void (*trace)(void *arg, const char *stage, const char *text);
+	void *trace_arg;
 	/* the response */
 	uint8_t *out;
 	size_t outcap; /* at least DNS_MAX_MSG for answers from upstream */
