@@ -642,7 +642,8 @@ static const struct option options[] = {
     NOTYET(SEC_VIEW, "blocklist"),
     NOTYET(SEC_VIEW, "allowlist"),
     NOTYET(SEC_VIEW, "block-action"),
-    NOTYET(SEC_VIEW, "rebind-protection"),
+    {SEC_VIEW, "rebind-protection", parse_bool, VIEW(rebind_protection), 0,
+     0, NULL, "no", 0},
     NOTYET(SEC_VIEW, "allow-transfer"),
 
     NOTYET(SEC_RATELIMIT, "responses-per-second"),

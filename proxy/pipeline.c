@@ -4,10 +4,12 @@
 #include "proxy/pipeline.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "policy/acl.h"
+#include "policy/rebind.h"
 #include "views/view.h"
 
 /* Tell `dnsgate explain` what a stage found; free when nobody listens. */
@@ -347,16 +349,75 @@ pipeline_client_limit(const struct qctx *c)
 	return size;
 }
 
+#define REBIND_TEXT "private addresses removed (rebind protection)"
+
+/*
+ * 8. rebind protection (SPEC "Rebind protection"): drop private, loopback,
+ * link-local and unique-local addresses from answers for names outside the
+ * view's local zones. On REBIND_FILTERED, *filtered (to free) holds the new
+ * message and *fr its parse.
+ */
+static enum rebind_result
+stage_rebind(struct qctx *c, const uint8_t *resp, size_t len,
+	     uint8_t **filtered, struct dns_response *fr)
+{
+	enum rebind_result rr;
+	unsigned removed = 0;
+	size_t flen = 0;
+
+	if (!c->view->rebind_protection ||
+	    local_covers(&c->view->local, c->q.qname))
+		return REBIND_CLEAN;
+	*filtered = malloc(DNS_MAX_MSG);
+	if (*filtered == NULL)
+		return REBIND_NOSPACE;
+	rr = rebind_filter(*filtered, DNS_MAX_MSG, &flen, resp, len, &removed);
+	if (rr == REBIND_FILTERED &&
+	    dns_response_parse(*filtered, flen, fr) < 0)
+		rr = REBIND_MALFORMED;
+	if (rr != REBIND_FILTERED) {
+		free(*filtered);
+		*filtered = NULL;
+		return rr;
+	}
+	decision_rule(&c->dec, "rebind:%s:%u", c->view->name, removed);
+	return rr;
+}
+
 enum pipe_verdict
-pipeline_upstream_answer(struct qctx *c, const uint8_t *resp,
+pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 			 const struct dns_response *r)
 {
 	struct dns_opt_out o = client_opt(c);
+	struct dns_response fr;
+	uint8_t *filtered = NULL;
 	struct wire w;
 	struct dns_header h;
 
+	/* 8. response filters */
+	switch (stage_rebind(c, resp, len, &filtered, &fr)) {
+	case REBIND_CLEAN:
+		break;
+	case REBIND_FILTERED:
+		resp = filtered;
+		r = &fr;
+		if (o.present) {
+			o.ede_code = DNS_EDE_FILTERED;
+			o.ede_text = c->conf->server.ede_text ? REBIND_TEXT
+							      : NULL;
+			c->dec.ede = DNS_EDE_FILTERED;
+			c->dec.ede_text = o.ede_text;
+		}
+		break;
+	default:
+		free(filtered);
+		return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
+				    DNS_EDE_INVALID_DATA,
+				    "upstream answer could not be filtered");
+	}
 	c->outlen = dns_response_finish(c->out, c->outcap, resp, r, c->q.hdr.id,
 					&o, pipeline_client_limit(c));
+	free(filtered);
 	if (c->outlen == 0)
 		return pipeline_upstream_failed(c, UP_FAIL_SERVFAIL);
 	c->dec.action = ACTION_FORWARD;

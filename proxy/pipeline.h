@@ -72,6 +72,7 @@ size_t pipeline_client_limit(const struct qctx *c);
  * rewrite it for the client and fit it to its size.
  */
 enum pipe_verdict pipeline_upstream_answer(struct qctx *c, const uint8_t *resp,
+					   size_t len,
 					   const struct dns_response *r);
 /* Every attempt failed: SERVFAIL with EDE 22 or 23 (SPEC "Failures"). */
 enum pipe_verdict pipeline_upstream_failed(struct qctx *c,

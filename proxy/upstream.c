@@ -194,7 +194,7 @@ tcp_start(struct query *qr)
 
 /* A matching answer arrived (over UDP or TCP). */
 static void
-handle_answer(struct query *qr, const uint8_t *resp,
+handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 	      const struct dns_response *r)
 {
 	unsigned retry = qr->up->retry_on;
@@ -222,7 +222,7 @@ handle_answer(struct query *qr, const uint8_t *resp,
 		health_answered(qr->up, qr->server,
 				ev_time() - qr->attempt_start);
 	}
-	finish(qr, pipeline_upstream_answer(&qr->c, resp, r));
+	finish(qr, pipeline_upstream_answer(&qr->c, resp, len, r));
 }
 
 /* Parse and check an answer; false (and counted) when it is not ours. */
@@ -258,7 +258,7 @@ upstream_udp_answer(struct query *qr, const uint8_t *buf, size_t len)
 	struct dns_response r;
 
 	if (answer_valid(qr, buf, len, &r))
-		handle_answer(qr, buf, &r);
+		handle_answer(qr, buf, len, &r);
 }
 
 void
@@ -287,7 +287,7 @@ udp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 			return;
 		}
 		if (answer_valid(qr, w->rbuf, (size_t)n, &r)) {
-			handle_answer(qr, w->rbuf, &r);
+			handle_answer(qr, w->rbuf, (size_t)n, &r);
 			return;
 		}
 	}
@@ -348,7 +348,7 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		    qr->uboff < 2 + ((size_t)qr->ubuf[0] << 8 | qr->ubuf[1]))
 			continue;
 		if (answer_valid(qr, qr->ubuf + 2, qr->uboff - 2, &r)) {
-			handle_answer(qr, qr->ubuf + 2, &r);
+			handle_answer(qr, qr->ubuf + 2, qr->uboff - 2, &r);
 			return;
 		}
 		qr->uboff = 0; /* not ours: wait for the next message */

@@ -26,6 +26,7 @@ struct view_conf {
 	struct acl_rule *rules;		/* allow / refuse / drop, in order */
 	size_t nrules;
 	struct local_data local; /* local-zone and local-data */
+	bool rebind_protection;
 };
 
 /*

@@ -106,6 +106,15 @@ def _zone_text():
         "www IN AAAA 2001:db8::10",
         "www IN TXT \"hello from nsd\"",
         "alias IN CNAME www",
+        # rebind protection (test_rebind.py)
+        "mixed IN A 10.1.2.3",
+        "mixed IN A 192.0.2.20",
+        "mixed IN AAAA fd00::1",
+        "mixed IN AAAA 2001:db8::20",
+        "private IN A 192.168.1.1",
+        "private IN A 172.16.5.5",
+        "toprivate IN CNAME private",
+        "mapped IN AAAA ::ffff:10.0.0.1",
     ]
     # 2 strings of 150 octets: about 400 bytes of answer.
     for i in range(2):

@@ -783,7 +783,6 @@ test_config_notyet_keys(void **state)
 	    {"[cookies]", "secret = 000102030405060708090a0b0c0d0e0f",
 	     "secret"},
 	    {"[view v]", "blocklist = /etc/dnsgate/ads.txt", "blocklist"},
-	    {"[view v]", "rebind-protection = yes", "rebind-protection"},
 	    {"[view v]", "allow-transfer = none", "allow-transfer"},
 	    {"[geoip]", "database = /usr/share/GeoIP/country.mmdb", "database"},
 	    {"[ratelimit]", "responses-per-second = 20",

@@ -1072,7 +1072,8 @@ test_pipeline_upstream_answer_rewritten(void **state)
 	    dns_response_parse(upstream_answer, sizeof(upstream_answer), &resp),
 	    0);
 	assert_int_equal(
-	    pipeline_upstream_answer(&r->c, upstream_answer, &resp),
+	    pipeline_upstream_answer(&r->c, upstream_answer,
+	                             sizeof(upstream_answer), &resp),
 	    PIPE_ANSWER);
 	resp_decode(r->out, r->c.outlen, &r->r);
 	/* The client's ID, not the upstream's. */
@@ -1101,7 +1102,8 @@ test_pipeline_upstream_answer_rewritten(void **state)
 	s.id = 0x0001;
 	forward(r, fx(state)->corp, &s);
 	assert_int_equal(
-	    pipeline_upstream_answer(&r->c, upstream_answer, &resp),
+	    pipeline_upstream_answer(&r->c, upstream_answer,
+	                             sizeof(upstream_answer), &resp),
 	    PIPE_ANSWER);
 	resp_decode(r->out, r->c.outlen, &r->r);
 	assert_int_equal(r->r.h.id, 0x0001);
@@ -1163,7 +1165,7 @@ test_pipeline_upstream_answer_truncated(void **state)
 
 	/* No EDNS: 512. */
 	forward(r, fx(state)->corp, &s);
-	assert_int_equal(pipeline_upstream_answer(&r->c, up, &resp),
+	assert_int_equal(pipeline_upstream_answer(&r->c, up, uplen, &resp),
 	                 PIPE_ANSWER);
 	resp_decode(r->out, r->c.outlen, &r->r);
 	assert_true(r->c.outlen <= 512);
@@ -1178,7 +1180,7 @@ test_pipeline_upstream_answer_truncated(void **state)
 	/* EDNS 4096 against our 1232: fits, forwarded whole. */
 	s.edns_udp = 4096;
 	forward(r, fx(state)->corp, &s);
-	assert_int_equal(pipeline_upstream_answer(&r->c, up, &resp),
+	assert_int_equal(pipeline_upstream_answer(&r->c, up, uplen, &resp),
 	                 PIPE_ANSWER);
 	resp_decode(r->out, r->c.outlen, &r->r);
 	assert_false(r->r.h.flags & DNS_FLAG_TC);
@@ -1189,7 +1191,7 @@ test_pipeline_upstream_answer_truncated(void **state)
 	s.edns_udp = NO_EDNS;
 	assert_int_equal(run_query(r, fx(state)->corp, "10.1.2.3", true, &s),
 	                 PIPE_FORWARD);
-	assert_int_equal(pipeline_upstream_answer(&r->c, up, &resp),
+	assert_int_equal(pipeline_upstream_answer(&r->c, up, uplen, &resp),
 	                 PIPE_ANSWER);
 	resp_decode(r->out, r->c.outlen, &r->r);
 	assert_false(r->r.h.flags & DNS_FLAG_TC);
@@ -1212,7 +1214,7 @@ test_pipeline_upstream_tc_is_not_truncate_action(void **state)
 
 	assert_int_equal(dns_response_parse(up, uplen, &resp), 0);
 	forward(r, fx(state)->corp, &s);
-	assert_int_equal(pipeline_upstream_answer(&r->c, up, &resp),
+	assert_int_equal(pipeline_upstream_answer(&r->c, up, uplen, &resp),
 	                 PIPE_ANSWER);
 	resp_decode(r->out, r->c.outlen, &r->r);
 	assert_true(r->r.h.flags & DNS_FLAG_TC);
