@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "policy/decision.h"
+#include "views/geoip.h"
 
 enum section {
 	SEC_NONE = 0,
@@ -468,6 +469,80 @@ parse_match_destination(struct loader *l, const struct option *o, void *dst,
 	return acl_set(l, o, dst, value);
 }
 
+static int
+parse_geoip_path(struct loader *l, const struct option *o, void *dst,
+		 const char *value)
+{
+	if (l->cfg->geoip_conf.line == 0)
+		l->cfg->geoip_conf.line = l->line;
+	return parse_string(l, o, dst, value);
+}
+
+static int
+country_item(struct loader *l, const struct option *o, void *dst,
+	     const char *item)
+{
+	struct view_conf *v = dst;
+	char(*n)[3];
+	char cc[3];
+
+	if (!geoip_cc_parse(item, strlen(item), cc)) {
+		cfg_error(l, l->line,
+			  "%s: '%s' is not an ISO 3166 two-letter code", o->key,
+			  item);
+		return -1;
+	}
+	n = grow(v->countries, v->ncountries, sizeof(*n));
+	if (n == NULL)
+		return -1;
+	v->countries = n;
+	memcpy(v->countries[v->ncountries++], cc, 3);
+	return 0;
+}
+
+static int
+parse_match_country(struct loader *l, const struct option *o, void *dst,
+		    const char *value)
+{
+	return for_each_item(l, o, dst, value, country_item);
+}
+
+static int
+asn_item(struct loader *l, const struct option *o, void *dst,
+	 const char *item)
+{
+	struct view_conf *v = dst;
+	const char *num = item;
+	uint32_t *n;
+	char *end;
+	unsigned long long asn;
+
+	/* "AS64500" is how people write them; the number is what counts. */
+	if (strncasecmp(num, "AS", 2) == 0)
+		num += 2;
+	errno = 0;
+	asn = strtoull(num, &end, 10);
+	if (!isdigit((unsigned char)*num) || *end != '\0' || errno != 0 ||
+	    asn > UINT32_MAX) {
+		cfg_error(l, l->line, "%s: '%s' is not an AS number", o->key,
+			  item);
+		return -1;
+	}
+	n = grow(v->asns, v->nasns, sizeof(*n));
+	if (n == NULL)
+		return -1;
+	v->asns = n;
+	v->asns[v->nasns++] = (uint32_t)asn;
+	return 0;
+}
+
+static int
+parse_match_asn(struct loader *l, const struct option *o, void *dst,
+		const char *value)
+{
+	return for_each_item(l, o, dst, value, asn_item);
+}
+
 /* allow / refuse / drop: one ordered rule per line (SPEC "View ACL"). */
 static int
 parse_acl_rule(struct loader *l, const struct option *o, void *dst,
@@ -574,6 +649,7 @@ static const char *const decisions_names[] = {"all", "non-default", "none",
 #define LOG(f) offsetof(struct log_conf, f)
 #define UP(f)  offsetof(struct upstream_conf, f)
 #define VIEW(f) offsetof(struct view_conf, f)
+#define GEO(f)	offsetof(struct geoip_conf, f)
 #define NOTYET(s, k)                                                           \
 	{                                                                      \
 		s, k, parse_unsupported, 0, 0, 0, NULL, NULL, OPT_UNSUPPORTED  \
@@ -606,8 +682,10 @@ static const struct option options[] = {
      "all", 0},
     {SEC_LOG, "dnstap", parse_socket_path, LOG(dnstap), 0, 0, NULL, NULL, 0},
 
-    NOTYET(SEC_GEOIP, "database"),
-    NOTYET(SEC_GEOIP, "asn-database"),
+    {SEC_GEOIP, "database", parse_geoip_path, GEO(database), 0, 0, NULL,
+     NULL, 0},
+    {SEC_GEOIP, "asn-database", parse_geoip_path, GEO(asn_database), 0, 0,
+     NULL, NULL, 0},
 
     {SEC_UPSTREAM, "server", parse_server, 0, 0, 0, NULL, NULL,
      OPT_REPEAT},
@@ -630,8 +708,10 @@ static const struct option options[] = {
      NULL, NULL, OPT_REPEAT},
     {SEC_VIEW, "match-destination", parse_match_destination,
      VIEW(match_destination), 0, 0, NULL, NULL, OPT_REPEAT},
-    NOTYET(SEC_VIEW, "match-country"),
-    NOTYET(SEC_VIEW, "match-asn"),
+    {SEC_VIEW, "match-country", parse_match_country, 0, 0, 0, NULL, NULL,
+     OPT_REPEAT},
+    {SEC_VIEW, "match-asn", parse_match_asn, 0, 0, 0, NULL, NULL,
+     OPT_REPEAT},
     {SEC_VIEW, "upstream", parse_string, VIEW(upstream_name), 0, 0, NULL,
      NULL, 0},
     {SEC_VIEW, "allow", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
@@ -813,6 +893,9 @@ section_begin(struct loader *l, const char *header)
 			break;
 		case SEC_LOG:
 			l->target = &l->cfg->log;
+			break;
+		case SEC_GEOIP:
+			l->target = &l->cfg->geoip_conf;
 			break;
 		case SEC_UPSTREAM:
 		case SEC_VIEW:
@@ -1067,11 +1150,39 @@ load_resolv_conf(struct loader *l, struct upstream_conf *u)
 			l->name, u->line, u->name, u->resolv_conf);
 }
 
+/* [geoip]: open the databases now, so a bad file fails the check. */
+static void
+check_geoip(struct loader *l)
+{
+	struct config *c = l->cfg;
+	const struct geoip_conf *gc = &c->geoip_conf;
+	char err[256];
+	bool want_cc = false, want_asn = false;
+
+	for (size_t i = 0; i < c->nviews; i++) {
+		want_cc |= c->views[i]->ncountries > 0;
+		want_asn |= c->views[i]->nasns > 0;
+	}
+	if (want_cc && gc->database == NULL)
+		cfg_error(l, l->line,
+			  "match-country needs [geoip] database = FILE");
+	if (want_asn && gc->asn_database == NULL)
+		cfg_error(l, l->line,
+			  "match-asn needs [geoip] asn-database = FILE");
+	if (gc->database == NULL && gc->asn_database == NULL)
+		return;
+	c->geoip = geoip_open(gc->database, gc->asn_database, err,
+			      sizeof(err));
+	if (c->geoip == NULL)
+		cfg_error(l, gc->line, "[geoip]: %s", err);
+}
+
 static void
 check_config(struct loader *l)
 {
 	struct config *c = l->cfg;
 
+	check_geoip(l);
 	if (c->nviews == 0)
 		cfg_error(l, l->line,
 			  "no [view NAME] section: every query would be "
@@ -1135,6 +1246,9 @@ config_free(struct config *c)
 	free(c->server.control_socket);
 	free(c->log.path);
 	free(c->log.dnstap);
+	geoip_close(c->geoip);
+	free(c->geoip_conf.database);
+	free(c->geoip_conf.asn_database);
 	free(c->path);
 	free(c);
 }

@@ -100,8 +100,16 @@ struct log_conf {
 	char *dnstap;  /* Frame Streams socket, or NULL */
 };
 
+struct geoip_conf {
+	char *database;	    /* country.iso_code */
+	char *asn_database; /* autonomous_system_number */
+	int line;	    /* of the first key, for open errors */
+};
+
 struct config {
 	char *path;
+	struct geoip_conf geoip_conf;
+	struct geoip *geoip; /* opened at load; NULL without [geoip] */
 	struct server_conf server;
 	struct log_conf log;
 	struct upstream_conf **upstreams;

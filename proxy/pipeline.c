@@ -190,7 +190,7 @@ static enum stage
 stage_view(struct qctx *c, enum pipe_verdict *v)
 {
 	c->view = view_select(c->conf->views, c->conf->nviews, &c->client,
-			      c->have_dest ? &c->dest : NULL);
+			      c->have_dest ? &c->dest : NULL, c->conf->geoip);
 	if (c->view == NULL) {
 		trace(c, "views", "none of %zu views matches", c->conf->nviews);
 		decision_rule(&c->dec, "view:none");

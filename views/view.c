@@ -4,25 +4,62 @@
 #include "views/view.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "views/geoip.h"
+
+/* match-country: the client's country (from [geoip] database) is listed. */
+static bool
+view_country_matches(const struct view_conf *v, const struct geoip *geo,
+		     const struct ip_addr *client)
+{
+	char cc[3];
+
+	if (!geoip_country(geo, client, cc))
+		return false;
+	for (size_t i = 0; i < v->ncountries; i++)
+		if (memcmp(v->countries[i], cc, 2) == 0)
+			return true;
+	return false;
+}
+
+static bool
+view_asn_matches(const struct view_conf *v, const struct geoip *geo,
+		 const struct ip_addr *client)
+{
+	uint32_t asn;
+
+	if (!geoip_asn(geo, client, &asn))
+		return false;
+	for (size_t i = 0; i < v->nasns; i++)
+		if (v->asns[i] == asn)
+			return true;
+	return false;
+}
 
 static bool
 view_matches(const struct view_conf *v, const struct ip_addr *client,
-	     const struct ip_addr *dest)
+	     const struct ip_addr *dest, const struct geoip *geo)
 {
 	if (v->has_match_client && !acl_allows(&v->match_client, client))
 		return false;
 	if (v->has_match_destination &&
 	    (dest == NULL || !acl_allows(&v->match_destination, dest)))
 		return false;
+	if (v->ncountries > 0 && !view_country_matches(v, geo, client))
+		return false;
+	if (v->nasns > 0 && !view_asn_matches(v, geo, client))
+		return false;
 	return true;
 }
 
 const struct view_conf *
 view_select(struct view_conf *const *views, size_t n,
-	    const struct ip_addr *client, const struct ip_addr *dest)
+	    const struct ip_addr *client, const struct ip_addr *dest,
+	    const struct geoip *geo)
 {
 	for (size_t i = 0; i < n; i++)
-		if (view_matches(views[i], client, dest))
+		if (view_matches(views[i], client, dest, geo))
 			return views[i];
 	return NULL;
 }
@@ -35,6 +72,8 @@ view_free(struct view_conf *v)
 	for (size_t i = 0; i < v->nrules; i++)
 		acl_free(&v->rules[i].match);
 	free(v->rules);
+	free(v->countries);
+	free(v->asns);
 	local_free(&v->local);
 	free(v->upstream_name);
 	free(v->name);

@@ -12,6 +12,7 @@
 #include "views/local.h"
 
 struct upstream_conf;
+struct geoip;
 
 struct view_conf {
 	char *name;
@@ -21,6 +22,10 @@ struct view_conf {
 	bool has_match_client;
 	struct acl match_destination;
 	bool has_match_destination;
+	char (*countries)[3]; /* match-country: ISO 3166 alpha-2 codes */
+	size_t ncountries;
+	uint32_t *asns; /* match-asn */
+	size_t nasns;
 	char *upstream_name;
 	struct upstream_conf *upstream; /* resolved after parsing */
 	struct acl_rule *rules;		/* allow / refuse / drop, in order */
@@ -31,11 +36,13 @@ struct view_conf {
 
 /*
  * First view, in order, whose match criteria all accept the query (a view
- * without criteria matches everything); NULL when none does.
+ * without criteria matches everything); NULL when none does. geo may be
+ * NULL when no view uses match-country / match-asn.
  */
 const struct view_conf *view_select(struct view_conf *const *views, size_t n,
 				    const struct ip_addr *client,
-				    const struct ip_addr *dest);
+				    const struct ip_addr *dest,
+				    const struct geoip *geo);
 /* Free what the view owns, and the view. */
 void view_free(struct view_conf *v);
 

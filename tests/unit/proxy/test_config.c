@@ -784,7 +784,6 @@ test_config_notyet_keys(void **state)
 	     "secret"},
 	    {"[view v]", "blocklist = /etc/dnsgate/ads.txt", "blocklist"},
 	    {"[view v]", "allow-transfer = none", "allow-transfer"},
-	    {"[geoip]", "database = /usr/share/GeoIP/country.mmdb", "database"},
 	    {"[ratelimit]", "responses-per-second = 20",
 	     "responses-per-second"},
 	    {"[cache]", "size = 64MB", "size"},
