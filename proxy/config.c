@@ -458,6 +458,14 @@ parse_match_client(struct loader *l, const struct option *o, void *dst,
 	return acl_set(l, o, dst, value);
 }
 
+/* A plain address match list (allow-transfer). */
+static int
+parse_acl_key(struct loader *l, const struct option *o, void *dst,
+	      const char *value)
+{
+	return acl_set(l, o, dst, value);
+}
+
 /* The local address the query arrived on (IP_PKTINFO / getsockname). */
 static int
 parse_match_destination(struct loader *l, const struct option *o, void *dst,
@@ -724,7 +732,8 @@ static const struct option options[] = {
     NOTYET(SEC_VIEW, "block-action"),
     {SEC_VIEW, "rebind-protection", parse_bool, VIEW(rebind_protection), 0,
      0, NULL, "no", 0},
-    NOTYET(SEC_VIEW, "allow-transfer"),
+    {SEC_VIEW, "allow-transfer", parse_acl_key, VIEW(allow_transfer), 0, 0,
+     NULL, NULL, OPT_REPEAT},
 
     NOTYET(SEC_RATELIMIT, "responses-per-second"),
     NOTYET(SEC_RATELIMIT, "nxdomains-per-second"),

@@ -44,6 +44,7 @@ qctx_init(struct qctx *c, const struct config *conf, uint64_t now_ms)
 	memset(&c->dec, 0, sizeof(c->dec));
 	c->conf = conf;
 	c->view = NULL;
+	c->transfer = false;
 	c->outlen = 0;
 	c->dec.ts_ms = now_ms;
 	c->dec.rcode = -1;
@@ -296,7 +297,13 @@ stage_transfer(struct qctx *c, enum pipe_verdict *v)
 	if (c->q.qtype != DNS_TYPE_AXFR && c->q.qtype != DNS_TYPE_IXFR)
 		return STAGE_CONTINUE;
 	decision_rule(&c->dec, "allow-transfer:%s", c->view->name);
-	trace(c, "transfer", "allow-transfer is none: REFUSED");
+	if (acl_allows(&c->view->allow_transfer, &c->client)) {
+		/* Local data is no zone to transfer: straight upstream. */
+		trace(c, "transfer", "allowed by allow-transfer: relayed");
+		c->transfer = true;
+		return STAGE_CONTINUE;
+	}
+	trace(c, "transfer", "client not in allow-transfer: REFUSED");
 	*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
 			  DNS_EDE_PROHIBITED, "zone transfer not allowed");
 	return STAGE_DONE;
@@ -315,7 +322,7 @@ pipeline_query(struct qctx *c)
 		return v;
 	if (stage_transfer(c, &v) == STAGE_DONE)
 		return v;
-	if (stage_local(c, &v) == STAGE_DONE)
+	if (!c->transfer && stage_local(c, &v) == STAGE_DONE)
 		return v;
 	if (c->view->upstream == NULL) {
 		/* A view that only serves local data (RFC 8914 4.21). */

@@ -24,6 +24,7 @@ enum pipe_verdict {
 	PIPE_ANSWER = 1, /* send c->out[0..c->outlen) */
 	PIPE_DROP,	 /* send nothing */
 	PIPE_FORWARD,	 /* ask c->view->upstream, then resume */
+	PIPE_SENT,	 /* the answer already left (a relayed transfer) */
 };
 
 /* Why an upstream exchange failed (the last failure decides the EDE). */
@@ -43,6 +44,7 @@ struct qctx {
 	struct ip_addr dest;
 	uint16_t dest_port;
 	bool tcp;
+	bool transfer; /* an allowed AXFR/IXFR: relayed over TCP */
 	const uint8_t *pkt;
 	size_t pktlen;
 	/* what the stages found */

@@ -174,10 +174,18 @@ tcp_start(struct query *qr)
 	qr->ubuf = malloc(2 + DNS_MAX_MSG);
 	if (qr->ubuf == NULL)
 		return -1;
-	qr->ubuf[0] = (uint8_t)(qr->uqlen >> 8);
-	qr->ubuf[1] = (uint8_t)qr->uqlen;
-	memcpy(qr->ubuf + 2, qr->uq, qr->uqlen);
-	qr->ubuflen = 2 + qr->uqlen;
+	if (qr->xq != NULL) {
+		/* The client's own transfer query, under our ID. */
+		qr->xq[0] = (uint8_t)(qr->uid >> 8);
+		qr->xq[1] = (uint8_t)qr->uid;
+		memcpy(qr->ubuf + 2, qr->xq, qr->xqlen);
+		qr->ubuflen = 2 + qr->xqlen;
+	} else {
+		memcpy(qr->ubuf + 2, qr->uq, qr->uqlen);
+		qr->ubuflen = 2 + qr->uqlen;
+	}
+	qr->ubuf[0] = (uint8_t)((qr->ubuflen - 2) >> 8);
+	qr->ubuf[1] = (uint8_t)(qr->ubuflen - 2);
 	qr->uboff = 0;
 	qr->utcp = true;
 	qr->uconnected = false;
@@ -293,6 +301,40 @@ udp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 }
 
+/*
+ * One complete message of a transfer sits in ubuf: relay it. Returns true
+ * when the caller should read on, false when the query has finished.
+ */
+static bool
+xfr_relay(struct query *qr)
+{
+	enum xfr_step s = xfr_message(qr, qr->ubuf + 2, qr->uboff - 2);
+
+	qr->uboff = 0;
+	if (s == XFR_MORE) {
+		/* Each message restarts the clock, like an idle timeout. */
+		ev_timer_again(qr->w->loop, &qr->utimer);
+		return true;
+	}
+	if (s == XFR_DONE) {
+		health_answered(qr->up, qr->server,
+				ev_time() - qr->attempt_start);
+		qr->c.dec.action = ACTION_FORWARD;
+		finish(qr, PIPE_SENT);
+		return false;
+	}
+	if (qr->xfr.messages == 0) {
+		attempt_failed(qr, UP_FAIL_SERVFAIL);
+		return false;
+	}
+	/* Half a zone went out: only closing tells the client it failed. */
+	decision_rule(&qr->c.dec, "transfer:interrupted");
+	qr->c.dec.action = ACTION_SERVFAIL;
+	worker_tcp_abort(qr->conn);
+	finish(qr, PIPE_SENT);
+	return false;
+}
+
 static void
 tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -347,6 +389,11 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (qr->uboff < 2 ||
 		    qr->uboff < 2 + ((size_t)qr->ubuf[0] << 8 | qr->ubuf[1]))
 			continue;
+		if (qr->c.transfer) {
+			if (!xfr_relay(qr))
+				return;
+			continue;
+		}
 		if (answer_valid(qr, qr->ubuf + 2, qr->uboff - 2, &r)) {
 			handle_answer(qr, qr->ubuf + 2, qr->uboff - 2, &r);
 			return;
@@ -411,6 +458,13 @@ attempt_next(struct query *qr)
 		finish(qr, pipeline_upstream_failed(&qr->c, UP_FAIL_NETWORK));
 		return;
 	}
+	if (qr->c.transfer) {
+		/* Zone transfers are TCP only (RFC 5936 4.2). */
+		STAT_SHARED_INC(qr->up->stats[qr->server].queries);
+		if (tcp_start(qr) < 0)
+			attempt_failed(qr, UP_FAIL_NETWORK);
+		return;
+	}
 	STAT_SHARED_INC(qr->up->stats[qr->server].queries);
 	if (udp_start(qr) < 0)
 		attempt_failed(qr, UP_FAIL_NETWORK);
@@ -420,6 +474,17 @@ void
 upstream_forward(struct query *qr)
 {
 	qr->up = qr->c.view->upstream;
+	if (qr->c.transfer) {
+		/* c->pkt lives only until we return: keep a copy. */
+		qr->xq = malloc(qr->c.pktlen);
+		if (qr->xq == NULL) {
+			finish(qr, pipeline_upstream_failed(&qr->c,
+							    UP_FAIL_NETWORK));
+			return;
+		}
+		memcpy(qr->xq, qr->c.pkt, qr->c.pktlen);
+		qr->xqlen = qr->c.pktlen;
+	}
 	if (qr->up->nservers == 0) {
 		/* resolv-conf listed no usable nameserver. */
 		finish(qr, pipeline_upstream_failed(&qr->c, UP_FAIL_NETWORK));

@@ -130,6 +130,8 @@ query_free(struct query *qr)
 	struct worker *w = qr->w;
 
 	upstream_cancel(qr);
+	free(qr->xq);
+	qr->xq = NULL;
 	config_unref(qr->conf);
 	qr->conf = NULL;
 	if (qr->conn != NULL) {
@@ -153,6 +155,18 @@ wall_ms(void)
 }
 
 static void tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len);
+
+void
+worker_tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
+{
+	tcp_send(tc, msg, len);
+}
+
+void
+worker_tcp_abort(struct tcp_conn *tc)
+{
+	tcp_conn_close(tc);
+}
 
 uint16_t
 worker_random16(struct worker *w)
@@ -333,6 +347,7 @@ query_finish(struct query *qr, enum pipe_verdict v)
 	struct worker *w = qr->w;
 	struct decision *d = &qr->c.dec;
 
+	/* PIPE_SENT: a relayed transfer already went out message by message. */
 	if (v == PIPE_ANSWER && qr->c.outlen > 0) {
 		send_answer(qr);
 		if (w->tap != NULL)
@@ -928,6 +943,7 @@ worker_free(struct worker *w)
 		if (qr->conf != NULL) {
 			upstream_cancel(qr);
 			config_unref(qr->conf);
+			free(qr->xq);
 		}
 		free(qr);
 	}

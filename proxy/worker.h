@@ -105,6 +105,15 @@ struct worker {
 /* A uniformly random 16-bit number (DNS IDs). */
 uint16_t worker_random16(struct worker *w);
 
+/* Progress of a relayed zone transfer (proxy/xfr.c). */
+struct xfr_state {
+	unsigned messages; /* relayed to the client */
+	unsigned records;  /* answer records seen */
+	unsigned seen;	   /* sightings of the first SOA's serial */
+	uint32_t serial;
+	bool incremental;
+};
+
 /* One query in flight. */
 struct query {
 	struct worker *w;
@@ -137,6 +146,11 @@ struct query {
 	uint8_t *ubuf; /* TCP: length-prefixed send, then the answer */
 	size_t ubuflen, uboff;
 	size_t uqlen;
+	struct xfr_state xfr;
+	/* A transfer's query as the client sent it (IXFR carries an SOA in
+	 * its authority section, and a TSIG survives an ID change). */
+	uint8_t *xq;
+	size_t xqlen;
 	/* Last: query_new() clears everything before it. */
 	uint8_t uq[DNS_NAME_MAX + 64]; /* the query we send upstream */
 };
@@ -163,6 +177,19 @@ void upstream_cancel(struct query *qr);
 void upstream_health_start(struct worker *w);
 /* Abandon the probes in flight (worker exit). */
 void upstream_probes_free(struct worker *w);
+
+/* Queue msg (length-prefixed) on a client connection; no-op once closed. */
+void worker_tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len);
+/* Close a client connection at once (a broken zone transfer). */
+void worker_tcp_abort(struct tcp_conn *tc);
+
+enum xfr_step {
+	XFR_MORE = 1, /* relayed; more messages follow */
+	XFR_DONE,     /* relayed the last message */
+	XFR_BROKEN,   /* malformed or not ours: the transfer fails */
+};
+/* proxy/xfr.c: relay one upstream message of an allowed transfer. */
+enum xfr_step xfr_message(struct query *qr, uint8_t *msg, size_t len);
 
 /* Sockets: a non-blocking, close-on-exec socket bound to ep; -1 on error. */
 int socket_listen(const struct endpoint *ep, bool tcp, bool reuseport);

@@ -69,6 +69,7 @@ view_free(struct view_conf *v)
 {
 	acl_free(&v->match_client);
 	acl_free(&v->match_destination);
+	acl_free(&v->allow_transfer);
 	for (size_t i = 0; i < v->nrules; i++)
 		acl_free(&v->rules[i].match);
 	free(v->rules);

@@ -32,6 +32,7 @@ struct view_conf {
 	size_t nrules;
 	struct local_data local; /* local-zone and local-data */
 	bool rebind_protection;
+	struct acl allow_transfer; /* AXFR/IXFR over TCP; default none */
 };
 
 /*

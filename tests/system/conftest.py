@@ -164,6 +164,7 @@ class Nsd:
             "zone:",
             '    name: "example.test"',
             '    zonefile: "example.test.zone"',
+            "    provide-xfr: 127.0.0.0/8 NOKEY",
             "",
         ])
 

@@ -783,7 +783,6 @@ test_config_notyet_keys(void **state)
 	    {"[cookies]", "secret = 000102030405060708090a0b0c0d0e0f",
 	     "secret"},
 	    {"[view v]", "blocklist = /etc/dnsgate/ads.txt", "blocklist"},
-	    {"[view v]", "allow-transfer = none", "allow-transfer"},
 	    {"[ratelimit]", "responses-per-second = 20",
 	     "responses-per-second"},
 	    {"[cache]", "size = 64MB", "size"},

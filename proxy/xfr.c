@@ -1,0 +1,108 @@
+/*
+ * proxy/xfr.c — relaying an allowed zone transfer (AXFR/IXFR over TCP):
+ * every message of the upstream's answer stream goes to the client with
+ * the client's ID, until the stream's closing SOA (RFC 5936 2.2, RFC 1995
+ * 4). The messages are otherwise passed as they are: a transfer is data,
+ * not something to filter.
+ */
+#include <string.h>
+
+#include "dns/msg.h"
+#include "proxy/worker.h"
+
+/* Serial of the SOA whose RDATA starts at rdata (two names, then it). */
+static int
+soa_serial(const uint8_t *msg, size_t len, size_t rdata, uint32_t *serial)
+{
+	struct wire w;
+
+	wire_init(&w, msg, len);
+	wire_seek(&w, rdata);
+	dns_name_skip(&w);
+	dns_name_skip(&w);
+	*serial = wire_u32(&w);
+	return w.err ? -1 : 0;
+}
+
+/*
+ * Account one answer record of the stream; true once the stream is over.
+ * AXFR (and AXFR-style IXFR) ends with the second SOA. An incremental IXFR
+ * (its second record is an SOA) repeats the new SOA at the start of the
+ * last additions and once more at the end: the third sighting ends it.
+ */
+static bool
+xfr_record(struct query *qr, const struct dns_rr *rr, uint32_t serial)
+{
+	struct xfr_state *x = &qr->xfr;
+	bool soa = rr->type == DNS_TYPE_SOA;
+
+	x->records++;
+	if (x->records == 1) {
+		x->serial = serial;
+		x->seen = 1;
+		return false;
+	}
+	if (x->records == 2)
+		x->incremental = soa && qr->c.q.qtype == DNS_TYPE_IXFR;
+	if (soa && serial == x->serial)
+		x->seen++;
+	return x->seen >= (x->incremental ? 3 : 2);
+}
+
+/*
+ * Walk one message of the stream; 1 when it ends the stream, 0 when more
+ * must come, -1 when it is malformed.
+ */
+static int
+xfr_walk(struct query *qr, const uint8_t *msg, size_t len)
+{
+	struct wire w;
+	struct dns_header h;
+	struct dns_rr rr;
+	bool done = false;
+
+	wire_init(&w, msg, len);
+	h.id = wire_u16(&w);
+	h.flags = wire_u16(&w);
+	h.qdcount = wire_u16(&w);
+	h.ancount = wire_u16(&w);
+	wire_skip(&w, 4);
+	/* RFC 5936 2.2.1: later messages may repeat the question or not. */
+	for (unsigned i = 0; i < h.qdcount && !w.err; i++) {
+		dns_name_skip(&w);
+		wire_skip(&w, 4);
+	}
+	for (unsigned i = 0; i < h.ancount && !done; i++) {
+		uint32_t serial = 0;
+
+		if (dns_rr_next(&w, &rr) < 0)
+			return -1;
+		if (rr.type == DNS_TYPE_SOA &&
+		    soa_serial(msg, len, rr.rdata_offset, &serial) < 0)
+			return -1;
+		done = xfr_record(qr, &rr, serial);
+	}
+	if (w.err || !(h.flags & DNS_FLAG_QR) || h.id != qr->uid)
+		return -1;
+	/* A refusal or error ends the stream too: pass it on. */
+	if (DNS_RCODE(h.flags) != DNS_RCODE_NOERROR || h.ancount == 0)
+		return 1;
+	return done ? 1 : 0;
+}
+
+enum xfr_step
+xfr_message(struct query *qr, uint8_t *msg, size_t len)
+{
+	int end = xfr_walk(qr, msg, len);
+
+	if (end < 0)
+		return XFR_BROKEN;
+	/* The client's ID on every message (RFC 5936 2.2). */
+	msg[0] = (uint8_t)(qr->c.q.hdr.id >> 8);
+	msg[1] = (uint8_t)qr->c.q.hdr.id;
+	if (qr->xfr.messages == 0)
+		qr->c.dec.rcode = DNS_RCODE(((unsigned)msg[2] << 8 | msg[3]));
+	qr->xfr.messages++;
+	worker_tcp_send(qr->conn, msg, len);
+	return end ? XFR_DONE : XFR_MORE;
+}
