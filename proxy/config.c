@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/blocklist.h"
 #include "policy/decision.h"
 #include "views/geoip.h"
 
@@ -477,6 +478,53 @@ parse_match_destination(struct loader *l, const struct option *o, void *dst,
 	return acl_set(l, o, dst, value);
 }
 
+/* blocklist / allowlist = [rpz:|hosts:|domains:]FILE, loaded at the end. */
+static int
+parse_list_file(struct loader *l, const struct option *o, void *dst,
+		const char *value)
+{
+	struct view_conf *v = dst;
+	bool allow = strcmp(o->key, "allowlist") == 0;
+	char ***names = allow ? &v->allowlists : &v->blocklists;
+	int **lines = allow ? &v->allowlist_lines : &v->blocklist_lines;
+	size_t *n = allow ? &v->nallowlists : &v->nblocklists;
+	char **nn;
+	int *nl;
+
+	nn = grow(*names, *n, sizeof(*nn));
+	if (nn == NULL)
+		return -1;
+	*names = nn;
+	nl = grow(*lines, *n, sizeof(*nl));
+	if (nl == NULL)
+		return -1;
+	*lines = nl;
+	(*names)[*n] = strdup(value);
+	(*lines)[*n] = l->line;
+	if ((*names)[*n] == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static int
+parse_block_action(struct loader *l, const struct option *o, void *dst,
+		   const char *value)
+{
+	struct view_conf *v = dst;
+	enum block_policy p;
+
+	if (block_policy_parse(value, &p, &v->block_redirect) < 0) {
+		cfg_error(l, l->line,
+			  "%s: expected nxdomain, nodata, refuse, drop or "
+			  "redirect IP",
+			  o->key);
+		return -1;
+	}
+	v->block_policy = (int)p;
+	return 0;
+}
+
 static int
 parse_geoip_path(struct loader *l, const struct option *o, void *dst,
 		 const char *value)
@@ -727,9 +775,12 @@ static const struct option options[] = {
     {SEC_VIEW, "drop", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
     {SEC_VIEW, "local-data", parse_local, 0, 0, 0, NULL, NULL, OPT_REPEAT},
     {SEC_VIEW, "local-zone", parse_local, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    NOTYET(SEC_VIEW, "blocklist"),
-    NOTYET(SEC_VIEW, "allowlist"),
-    NOTYET(SEC_VIEW, "block-action"),
+    {SEC_VIEW, "blocklist", parse_list_file, 0, 0, 0, NULL, NULL,
+     OPT_REPEAT},
+    {SEC_VIEW, "allowlist", parse_list_file, 0, 0, 0, NULL, NULL,
+     OPT_REPEAT},
+    {SEC_VIEW, "block-action", parse_block_action, 0, 0, 0, NULL,
+     "nxdomain", 0},
     {SEC_VIEW, "rebind-protection", parse_bool, VIEW(rebind_protection), 0,
      0, NULL, "no", 0},
     {SEC_VIEW, "allow-transfer", parse_acl_key, VIEW(allow_transfer), 0, 0,
@@ -1186,12 +1237,100 @@ check_geoip(struct loader *l)
 		cfg_error(l, gc->line, "[geoip]: %s", err);
 }
 
+/*
+ * A relative list path is taken relative to the configuration file's
+ * directory (as BIND's "directory"), keeping any "rpz:" style prefix.
+ */
+static const char *
+list_path(const struct loader *l, const char *value, char *buf, size_t cap)
+{
+	const char *colon = strchr(value, ':');
+	const char *file = value;
+	const char *slash = strrchr(l->name, '/');
+	size_t plen = 0;
+
+	if (colon != NULL && (strncmp(value, "rpz:", 4) == 0 ||
+			      strncmp(value, "hosts:", 6) == 0 ||
+			      strncmp(value, "domains:", 8) == 0)) {
+		file = colon + 1;
+		plen = (size_t)(file - value);
+	}
+	if (file[0] == '/' || slash == NULL)
+		return value;
+	snprintf(buf, cap, "%.*s%.*s%s", (int)plen, value,
+		 (int)(slash - l->name + 1), l->name, file);
+	return buf;
+}
+
+/* Load one list file; NULL (and the error reported) when it is bad. */
+static struct blocklist *
+list_load(struct loader *l, const char *key, const char *value, int line)
+{
+	char err[256], buf[4096];
+	int errline = 0;
+	const char *path = list_path(l, value, buf, sizeof(buf));
+	struct blocklist *bl = blocklist_load(path, err, sizeof(err), &errline);
+
+	if (bl != NULL)
+		return bl;
+	/* The file's own place, without a format prefix like "rpz:". */
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const prefixes[] = {"rpz:", "hosts:",
+						       "domains:"};
+		size_t n = strlen(prefixes[i]);
+
+		if (strncmp(path, prefixes[i], n) == 0)
+			path += n;
+	}
+	if (errline > 0)
+		cfg_error(l, line, "%s: %s:%d: %s", key, path, errline, err);
+	else
+		cfg_error(l, line, "%s: %s", key, err);
+	return NULL;
+}
+
+/*
+ * A view's blocklists and allowlists become one index (policy/blocklist.c):
+ * lookup cost per label, whatever the number or size of the lists. The
+ * lists themselves are freed once indexed.
+ */
+static void
+check_lists(struct loader *l, struct view_conf *v)
+{
+	size_t nb = v->nblocklists, na = v->nallowlists;
+	struct blocklist **b = calloc(nb + na + 1, sizeof(*b));
+	bool ok = b != NULL;
+
+	for (size_t i = 0; ok && i < nb; i++)
+		ok &= (b[i] = list_load(l, "blocklist", v->blocklists[i],
+					v->blocklist_lines[i])) != NULL;
+	for (size_t i = 0; ok && i < na; i++)
+		ok &= (b[nb + i] = list_load(l, "allowlist", v->allowlists[i],
+					     v->allowlist_lines[i])) != NULL;
+	if (ok) {
+		v->blocks = blockset_create((const struct blocklist *const *)b,
+					    nb,
+					    (const struct blocklist *const *)b +
+						nb,
+					    na);
+		if (v->blocks == NULL)
+			cfg_error(l, v->line, "[view %s]: out of memory",
+				  v->name);
+	}
+	for (size_t i = 0; b != NULL && i < nb + na; i++)
+		blocklist_free(b[i]);
+	free(b);
+}
+
 static void
 check_config(struct loader *l)
 {
 	struct config *c = l->cfg;
 
 	check_geoip(l);
+	for (size_t i = 0; i < c->nviews; i++)
+		if (c->views[i]->nblocklists + c->views[i]->nallowlists > 0)
+			check_lists(l, c->views[i]);
 	if (c->nviews == 0)
 		cfg_error(l, l->line,
 			  "no [view NAME] section: every query would be "

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "policy/acl.h"
+#include "policy/blocklist.h"
 #include "policy/rebind.h"
 #include "views/view.h"
 
@@ -290,6 +291,57 @@ stage_local(struct qctx *c, enum pipe_verdict *v)
 	return STAGE_DONE;
 }
 
+/* 5b. blocklists / RPZ (policy/blocklist.h): EDE 15 names the list */
+static enum stage
+stage_block(struct qctx *c, enum pipe_verdict *v)
+{
+	const struct view_conf *view = c->view;
+	struct block_match m;
+	struct dns_opt_out o;
+	enum block_outcome out;
+
+	if (view->blocks == NULL)
+		return STAGE_CONTINUE;
+	if (!blockset_lookup(view->blocks, c->q.qname, &m)) {
+		if (m.action == BLOCK_NONE)
+			trace(c, "blocklist", "no list matches");
+		else
+			trace(c, "blocklist", "%s by %s: go on",
+			      block_action_name(m.action), m.list);
+		return STAGE_CONTINUE;
+	}
+	out = blockset_outcome(&m, view->block_policy, c->tcp);
+	trace(c, "blocklist", "%s by %s: %s", block_action_name(m.action),
+	      m.list,
+	      out == BLOCK_OUT_DROP	 ? "drop"
+	      : out == BLOCK_OUT_ANSWER ? "blocked"
+					: "go on (TCP)");
+	if (out == BLOCK_OUT_CONTINUE)
+		return STAGE_CONTINUE;
+	decision_rule(&c->dec, "blocklist:%s", m.list);
+	if (out == BLOCK_OUT_DROP) {
+		*v = drop(c, ACTION_DROP);
+		return STAGE_DONE;
+	}
+	o = client_opt(c);
+	if (o.present) {
+		/* RFC 8914 4.16: Blocked, by the operator's policy. */
+		snprintf(c->ede_buf, sizeof(c->ede_buf), "blocked by %s",
+			 m.list);
+		o.ede_code = DNS_EDE_BLOCKED;
+		o.ede_text = c->conf->server.ede_text ? c->ede_buf : NULL;
+		c->dec.ede = DNS_EDE_BLOCKED;
+		c->dec.ede_text = o.ede_text;
+	}
+	c->outlen = blockset_build_answer(c->out, c->outcap, &c->q, &m,
+					  view->block_policy,
+					  &view->block_redirect, &o);
+	c->dec.action = ACTION_BLOCK;
+	c->dec.rcode = c->outlen >= DNS_HEADER_LEN ? DNS_RCODE(c->out[3]) : -1;
+	*v = fit_answer(c);
+	return STAGE_DONE;
+}
+
 /* Transfers over TCP: allow-transfer defaults to none (SPEC). */
 static enum stage
 stage_transfer(struct qctx *c, enum pipe_verdict *v)
@@ -323,6 +375,8 @@ pipeline_query(struct qctx *c)
 	if (stage_transfer(c, &v) == STAGE_DONE)
 		return v;
 	if (!c->transfer && stage_local(c, &v) == STAGE_DONE)
+		return v;
+	if (!c->transfer && stage_block(c, &v) == STAGE_DONE)
 		return v;
 	if (c->view->upstream == NULL) {
 		/* A view that only serves local data (RFC 8914 4.21). */

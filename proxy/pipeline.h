@@ -51,6 +51,7 @@ struct qctx {
 	struct dns_query q;
 	const struct view_conf *view;
 	struct decision dec;
+	char ede_buf[DECISION_RULE_MAX]; /* an EDE text made for this query */
 	/* `dnsgate explain`: told what each stage found (NULL: silent) */
 	void (*trace)(void *arg, const char *stage, const char *text);
 	void *trace_arg;

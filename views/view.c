@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy/blocklist.h"
 #include "views/geoip.h"
 
 /* match-country: the client's country (from [geoip] database) is listed. */
@@ -73,6 +74,15 @@ view_free(struct view_conf *v)
 	for (size_t i = 0; i < v->nrules; i++)
 		acl_free(&v->rules[i].match);
 	free(v->rules);
+	for (size_t i = 0; i < v->nblocklists; i++)
+		free(v->blocklists[i]);
+	for (size_t i = 0; i < v->nallowlists; i++)
+		free(v->allowlists[i]);
+	free(v->blocklists);
+	free(v->blocklist_lines);
+	free(v->allowlists);
+	free(v->allowlist_lines);
+	blockset_free(v->blocks);
 	free(v->countries);
 	free(v->asns);
 	local_free(&v->local);

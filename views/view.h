@@ -13,6 +13,7 @@
 
 struct upstream_conf;
 struct geoip;
+struct blockset;
 
 struct view_conf {
 	char *name;
@@ -33,6 +34,17 @@ struct view_conf {
 	struct local_data local; /* local-zone and local-data */
 	bool rebind_protection;
 	struct acl allow_transfer; /* AXFR/IXFR over TCP; default none */
+	/* blocklist / allowlist files (as configured), their combined
+	 * index, and block-action */
+	char **blocklists;
+	int *blocklist_lines;
+	size_t nblocklists;
+	char **allowlists;
+	int *allowlist_lines;
+	size_t nallowlists;
+	struct blockset *blocks;
+	int block_policy; /* enum block_policy */
+	struct ip_addr block_redirect;
 };
 
 /*

@@ -782,7 +782,6 @@ test_config_notyet_keys(void **state)
 	    {"[cookies]", "enabled = yes", "enabled"},
 	    {"[cookies]", "secret = 000102030405060708090a0b0c0d0e0f",
 	     "secret"},
-	    {"[view v]", "blocklist = /etc/dnsgate/ads.txt", "blocklist"},
 	    {"[ratelimit]", "responses-per-second = 20",
 	     "responses-per-second"},
 	    {"[cache]", "size = 64MB", "size"},
