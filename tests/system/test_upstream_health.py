@@ -1,0 +1,338 @@
+"""Upstream health as the operator sees it (SPEC "[upstream]": a server is
+down after 3 consecutive timeouts or SERVFAILs, skipped while down, probed
+every `health-check`, up again when a probe is answered) through
+`dnsgate ctl upstreams`, /metrics and the log; and `selection = fastest`.
+
+Fault servers change behaviour at run time through their ``mode``
+attribute (faultserver.py reads it for every query). Preferences are
+asserted by counts of queries each server received, never by timings.
+"""
+
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+
+import dns.rcode
+import pytest
+
+import faultserver
+import sysutil
+from conftest import DNSGATE_BIN
+from sysutil import make_query
+
+GOOD_B = "192.0.2.2"  # what the second server answers
+
+
+@pytest.fixture
+def sockdir():
+    d = tempfile.mkdtemp(prefix="dg", dir="/tmp")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def group_body(servers, **opts):
+    lines = ["[upstream up]"]
+    lines += ["server = %s" % s.addr for s in servers]
+    for k, v in opts.items():
+        lines.append("%s = %s" % (k.replace("_", "-"), v))
+    lines += ["", "[view main]", "upstream = up"]
+    return "\n".join(lines) + "\n"
+
+
+def start(dnsgate_conf, sockdir, servers, **opts):
+    return dnsgate_conf(
+        group_body(servers, **opts),
+        server={"metrics-listen":
+                lambda: "127.0.0.1:%d" % sysutil.free_port(),
+                "control-socket": sockdir + "/ctl.sock"})
+
+
+def ask(gate, name, timeout=5.0):
+    q = make_query(name, "A", edns=0)
+    r, _ = gate.udp(q, timeout=timeout)
+    assert r.id == q.id
+    return q, r
+
+
+def name_of(tok, what):
+    return "ok.%s-%s.fault.test." % (tok, what)
+
+
+def upstream_states(gate):
+    """{server ip:port: "up" | "down"} from `dnsgate ctl upstreams`."""
+    p = subprocess.run([DNSGATE_BIN, "ctl", "-s",
+                        gate.options["control-socket"], "upstreams"],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=10)
+    assert p.returncode == 0, p.stderr
+    out = {}
+    for line in p.stdout.decode().splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] == "up":
+            out[words[1]] = words[2]
+    return out
+
+
+def metric_up(gate, server):
+    host, port = gate.options["metrics-listen"].rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=3)
+    s.settimeout(3)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    pat = re.compile(r'^dnsgate_upstream_up\{upstream="up",server="%s"\} '
+                     r'(\d+)$' % re.escape(server), re.M)
+    m = pat.search(data.decode())
+    assert m, "no dnsgate_upstream_up sample for %s" % server
+    return int(m.group(1))
+
+
+def probes(srv, after=0.0):
+    """Health probes a fault server received: ". NS" queries."""
+    return [x for x in srv.queries(".") if x.qtype == "NS" and x.time > after]
+
+
+def client_queries(srv, tok):
+    """The queries of one test (its names carry its token)."""
+    return [x for x in srv.queries_under("fault.test") if tok in x.name]
+
+
+def log_has(gate, *words):
+    def found():
+        for obj in gate.log_lines():
+            msg = obj.get("msg", "")
+            if all(w in msg for w in words):
+                return msg
+        return None
+    return sysutil.wait_for(found, 3)
+
+
+def mark_down_by_timeouts(gate, flaky, good, tok):
+    """Three queries whose first attempt times out on ``flaky``."""
+    for i in range(3):
+        name = name_of(tok, "down%d" % i)
+        _, r = ask(gate, name)
+        assert sysutil.answer_addresses(r) == [GOOD_B]
+        assert [len(flaky.queries(name)), len(good.queries(name))] == [1, 1]
+
+
+def test_timeouts_mark_down_and_probes_bring_it_back(dnsgate_conf, sockdir,
+                                                     fault_server):
+    flaky = fault_server("timeout")
+    good = fault_server("ok", address=GOOD_B)
+    gate = start(dnsgate_conf, sockdir, [flaky, good], timeout="200ms",
+                 health_check="300ms")
+    tok = sysutil.token()
+    assert upstream_states(gate) == {flaky.addr: "up", good.addr: "up"}
+    assert metric_up(gate, flaky.addr) == 1
+
+    mark_down_by_timeouts(gate, flaky, good, tok)
+    assert upstream_states(gate) == {flaky.addr: "down", good.addr: "up"}
+    assert metric_up(gate, flaky.addr) == 0
+    assert metric_up(gate, good.addr) == 1
+    assert log_has(gate, flaky.addr, "down"), gate.stderr_text()[-2000:]
+
+    # Skipped while down: queries go straight to the good server, in one
+    # attempt.
+    for i in range(5):
+        name = name_of(tok, "skip%d" % i)
+        q, r = ask(gate, name)
+        assert sysutil.answer_addresses(r) == [GOOD_B]
+        assert [len(flaky.queries(name)), len(good.queries(name))] == [0, 1]
+        line = gate.wait_decision(name, q.id)
+        assert line["attempts"] == 1
+        assert line["upstream"] == good.addr
+
+    # It is probed meanwhile (". NS"), and the probes are all it gets.
+    assert sysutil.wait_for(lambda: len(probes(flaky)) >= 2, 5), \
+        "fewer than 2 probes within 5 s at health-check = 300ms"
+    assert len(client_queries(flaky, tok)) == 3
+    # dnsgate.conf(5): ". NS", class IN, with EDNS.
+    assert all(p.edns == 0 for p in probes(flaky))
+    assert not probes(good), "an up server is not probed"
+    assert upstream_states(gate)[flaky.addr] == "down"
+
+    # It recovers: the next probe is answered and it is up again.
+    flaky.mode = None
+    assert sysutil.wait_for(
+        lambda: upstream_states(gate)[flaky.addr] == "up", 5), \
+        "still down 5 s after the server started answering probes"
+    assert metric_up(gate, flaky.addr) == 1
+    assert log_has(gate, flaky.addr, "up again"), gate.stderr_text()[-2000:]
+
+    # Preferred again (ordered): the next query goes to it first.
+    name = name_of(tok, "back")
+    _, r = ask(gate, name)
+    assert sysutil.answer_addresses(r) == [faultserver.GOOD_A]
+    assert [len(flaky.queries(name)), len(good.queries(name))] == [1, 0]
+
+
+def test_reload_starts_server_state_afresh(dnsgate_conf, sockdir,
+                                           fault_server):
+    """dnsgate.conf(5): server state starts afresh (all up) at every
+    reload."""
+    flaky = fault_server("timeout")
+    good = fault_server("ok", address=GOOD_B)
+    gate = start(dnsgate_conf, sockdir, [flaky, good], timeout="200ms",
+                 health_check="1h")
+    tok = sysutil.token()
+    mark_down_by_timeouts(gate, flaky, good, tok)
+    assert upstream_states(gate)[flaky.addr] == "down"
+    p = subprocess.run([DNSGATE_BIN, "ctl", "-s",
+                        gate.options["control-socket"], "reload"],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=10)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert upstream_states(gate) == {flaky.addr: "up", good.addr: "up"}
+    assert metric_up(gate, flaky.addr) == 1
+    name = name_of(tok, "after-reload")
+    _, r = ask(gate, name)
+    assert sysutil.answer_addresses(r) == [GOOD_B]
+    assert [len(flaky.queries(name)), len(good.queries(name))] == [1, 1]
+
+
+def test_servfails_mark_down(dnsgate_conf, sockdir, fault_server):
+    flaky = fault_server("servfail")
+    good = fault_server("ok", address=GOOD_B)
+    gate = start(dnsgate_conf, sockdir, [flaky, good], health_check="300ms")
+    tok = sysutil.token()
+    for i in range(3):
+        name = name_of(tok, "sf%d" % i)
+        _, r = ask(gate, name)
+        assert sysutil.answer_addresses(r) == [GOOD_B]
+    # Probes must not bring it back before the checks below.
+    flaky.mode = "timeout"
+    assert upstream_states(gate)[flaky.addr] == "down"
+    assert metric_up(gate, flaky.addr) == 0
+    name = name_of(tok, "after")
+    _, r = ask(gate, name)
+    assert sysutil.answer_addresses(r) == [GOOD_B]
+    assert [len(flaky.queries(name)), len(good.queries(name))] == [0, 1]
+    flaky.mode = None
+    assert sysutil.wait_for(
+        lambda: upstream_states(gate)[flaky.addr] == "up", 5)
+
+
+def test_two_failures_then_an_answer_do_not_mark_down(dnsgate_conf, sockdir,
+                                                      fault_server):
+    """'3 consecutive': an answer in between resets the count."""
+    flaky = fault_server("timeout")
+    good = fault_server("ok", address=GOOD_B)
+    gate = start(dnsgate_conf, sockdir, [flaky, good], timeout="200ms")
+    tok = sysutil.token()
+    for i in range(2):
+        ask(gate, name_of(tok, "f%d" % i))
+    flaky.mode = None
+    _, r = ask(gate, name_of(tok, "ok"))
+    assert sysutil.answer_addresses(r) == [faultserver.GOOD_A]
+    flaky.mode = "timeout"
+    for i in range(2):
+        ask(gate, name_of(tok, "g%d" % i))
+    assert upstream_states(gate)[flaky.addr] == "up"
+    name = name_of(tok, "still")
+    ask(gate, name)
+    assert len(flaky.queries(name)) == 1, "skipped though never down"
+
+
+def test_only_server_down_is_still_asked(dnsgate_conf, sockdir,
+                                         fault_server):
+    """Every server down: the group uses them anyway (SPEC), and an
+    answer to such a query brings the server back."""
+    only = fault_server("timeout")
+    gate = start(dnsgate_conf, sockdir, [only], timeout="200ms",
+                 attempts="1", health_check="1h")
+    tok = sysutil.token()
+    for i in range(3):
+        _, r = ask(gate, name_of(tok, "f%d" % i))
+        assert r.rcode() == dns.rcode.SERVFAIL
+        assert sysutil.ede_codes(r) == [23]
+    assert upstream_states(gate) == {only.addr: "down"}
+    only.mode = None
+    name = name_of(tok, "asked")
+    _, r = ask(gate, name)
+    assert sysutil.answer_addresses(r) == [faultserver.GOOD_A]
+    assert len(only.queries(name)) == 1
+    # Up again (dnsgate.conf(5): by the answer; a probe sent right when
+    # it went down may have been answered too, so which one did it is not
+    # asserted).
+    assert upstream_states(gate) == {only.addr: "up"}
+
+
+def test_fastest_prefers_the_faster_server(dnsgate_conf, sockdir,
+                                           fault_server):
+    slow = fault_server("slow-300")
+    fast = fault_server("ok", address=GOOD_B)
+    gate = start(dnsgate_conf, sockdir, [slow, fast], selection="fastest",
+                 timeout="2s")
+    tok = sysutil.token()
+    names = [name_of(tok, "q%d" % i) for i in range(10)]
+    for name in names:
+        _, r = ask(gate, name)
+        assert r.rcode() == dns.rcode.NOERROR
+    to_slow = [n for n in names if slow.queries(n)]
+    to_fast = [n for n in names if fast.queries(n)]
+    assert len(to_slow) + len(to_fast) == 10, "no retries expected"
+    # Each server is measured once at most early on; then the fast one
+    # gets everything.
+    assert len(to_slow) <= 2, to_slow
+    assert all(fast.queries(n) for n in names[-5:])
+
+
+def test_fastest_moves_away_from_a_server_that_slows_down(
+        dnsgate_conf, sockdir, fault_server):
+    a = fault_server("ok")
+    b = fault_server("ok", address=GOOD_B)
+    gate = start(dnsgate_conf, sockdir, [a, b], selection="fastest",
+                 timeout="2s")
+    tok = sysutil.token()
+    # Both measured, both fast.
+    for i in range(4):
+        ask(gate, name_of(tok, "warm%d" % i))
+    # a becomes slow: one slow answer puts its smoothed RTT (7/8 old +
+    # 1/8 new) far above b's, so b gets the queries. (a may be tried again
+    # now and then, when b's own RTT drifts above a's stale figure: that
+    # is how a server that recovers gets measured again.)
+    a.mode = "slow-400"
+    names = [name_of(tok, "q%d" % i) for i in range(12)]
+    for name in names:
+        ask(gate, name)
+    assert all(len(a.queries(n)) + len(b.queries(n)) == 1 for n in names)
+    order = ["a" if a.queries(n) else "b" for n in names]
+    assert order.count("a") <= 2, order
+
+
+def test_probe_answered_with_servfail_keeps_server_down(
+        dnsgate_conf, sockdir, fault_server):
+    """dnsgate.conf(5): up again when a probe gets a reply with any RCODE
+    other than SERVFAIL (a SERVFAIL is what takes a server down)."""
+    flaky = fault_server("timeout")
+    good = fault_server("ok", address=GOOD_B)
+    gate = start(dnsgate_conf, sockdir, [flaky, good], timeout="200ms",
+                 health_check="300ms")
+    tok = sysutil.token()
+    mark_down_by_timeouts(gate, flaky, good, tok)
+    assert upstream_states(gate)[flaky.addr] == "down"
+    flaky.mode = "servfail"  # answers every probe, with SERVFAIL
+    switched = max([x.time for x in flaky.queries()] + [0.0])
+    # Two probes answered with SERVFAIL: the second was sent after the
+    # first answer was handled.
+    assert sysutil.wait_for(lambda: len(probes(flaky, after=switched)) >= 2,
+                            5), "fewer than 2 probes within 5 s"
+    assert upstream_states(gate)[flaky.addr] == "down"
+    name = name_of(tok, "still-skipped")
+    _, r = ask(gate, name)
+    assert [len(flaky.queries(name)), len(good.queries(name))] == [0, 1]
+    # A REFUSED probe answer is an answer: up again.
+    flaky.mode = "refused"
+    assert sysutil.wait_for(
+        lambda: upstream_states(gate)[flaky.addr] == "up", 5), \
+        "probes answered REFUSED but the server stays down"
