@@ -28,7 +28,22 @@ static const char conf_text[] =
     "[view all]\n"
     "allow = !127.0.0.2, 127.0.0.0/8\n"
     "drop = 127.0.0.2\n"
-    "upstream = main\n";
+    "upstream = main\n"
+    "rebind-protection = yes\n"
+    "allow-transfer = 127.0.0.1\n"
+    "local-zone = corp.example static\n"
+    "local-zone = www.example.com transparent\n"
+    "local-data = corp.example. SOA ns.corp.example. h.corp.example. 1 2 "
+    "3 4 5\n"
+    "local-data = www.corp.example. A 10.1.2.3\n"
+    "local-data = big.corp.example. TXT \"0123456789abcdef0123456789\" "
+    "\"0123456789abcdef0123456789\"\n"
+    "local-data = mx.corp.example. MX 10 www.corp.example.\n"
+    /* make check replays from the top of the tree */
+    "blocklist = tests/system/data/ads.txt\n"
+    "blocklist = rpz:tests/system/data/policy.rpz\n"
+    "allowlist = tests/system/data/allow.txt\n"
+    "block-action = redirect 192.0.2.1\n";
 
 static struct config *conf;
 static uint8_t out[DNS_MAX_MSG];
