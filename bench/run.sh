@@ -4,6 +4,7 @@
 #   bench/run.sh                     both proxies, 20 s each
 #   BENCH_SECONDS=5 bench/run.sh     shorter runs
 #   BENCH_ONLY=dnsdist bench/run.sh  only one of them (dnsgate | dnsdist)
+#   BENCH_POLICY=1 bench/run.sh      a view, an ACL and a 1,000-name blocklist on both
 #
 # One nsd (authoritative for bench.test.) on 127.0.0.1, dnsgate and dnsdist
 # both forwarding to it with no cache, dnsperf run against each in turn with
@@ -35,6 +36,9 @@ DNSPERF=${DNSPERF:-dnsperf}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/bench/results}
 DNSGATE_UPSTREAM_EXTRA=${BENCH_DNSGATE_UPSTREAM:-}  # extra [upstream] lines, e.g. "udp-sockets = 8"
 KEEP=${BENCH_KEEP:-0}                     # 1: keep the temp dir (configs, logs)
+POLICY=${BENCH_POLICY:-0}                 # 1: a view, an ACL and a blocklist active on both proxies
+BLOCK_NAMES=${BENCH_BLOCKLIST_NAMES:-1000}  # policy mode: names on the blocklist
+BLOCKED_PERCENT=${BENCH_BLOCKED_PERCENT:-5} # policy mode: share of queries for blocked names
 
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
@@ -47,6 +51,13 @@ done
 [ "$CLIENTS" -ge 1 ] && [ "$OUTSTANDING" -ge 1 ] || die "BENCH_CLIENTS and BENCH_OUTSTANDING must be >= 1"
 [ "$SECONDS_RUN" -ge 1 ] && [ "$SECONDS_RUN" -le 600 ] || die "BENCH_SECONDS must be 1..600"
 [ -z "$MAXQPS" ] || [[ "$MAXQPS" =~ ^[0-9]+$ ]] || die "BENCH_QPS must be an integer"
+case "$POLICY" in 0 | 1) ;; *) die "BENCH_POLICY must be 0 or 1 (got '$POLICY')" ;; esac
+if [ "$POLICY" = 1 ]; then
+	[[ "$BLOCK_NAMES" =~ ^[0-9]+$ ]] && [[ "$BLOCKED_PERCENT" =~ ^[0-9]+$ ]] ||
+		die "BENCH_BLOCKLIST_NAMES and BENCH_BLOCKED_PERCENT must be integers"
+	[ "$BLOCK_NAMES" -ge 10 ] && [ "$BLOCK_NAMES" -le 1000000 ] || die "BENCH_BLOCKLIST_NAMES must be 10..1000000"
+	[ "$BLOCKED_PERCENT" -ge 1 ] && [ "$BLOCKED_PERCENT" -le 50 ] || die "BENCH_BLOCKED_PERCENT must be 1..50"
+fi
 
 case "$ONLY" in
 "") SERVERS="dnsgate dnsdist" ;;
@@ -153,7 +164,30 @@ QUERIES=$TMP/queries.txt
 			printf "host%d IN TXT  \"bench host %d\" \"v=1\"\n", i, i
 		}
 	}'
+	# Policy mode: the blocked names under bench.test. exist in the zone, with
+	# everything under them, so a query that slips past a blocklist gets NOERROR
+	# from nsd instead of an NXDOMAIN that would look like a block.
+	if [ "$POLICY" = 1 ]; then
+		awk -v n="$BLOCK_NAMES" 'BEGIN {
+			for (i = 1; i <= n - int(n / 10); i++) {
+				printf "blocked-%d   IN A 198.51.100.%d\n", i, i % 256
+				printf "*.blocked-%d IN A 198.51.100.%d\n", i, i % 256
+			}
+		}'
+	fi
 } >"$ZONE"
+# Policy mode: the blocklist, plain domains one per line. The first 90 % are
+# blocked-N.bench.test, the rest blocked-N under three suffixes nsd does not
+# serve (it would answer REFUSED for them if a query got through).
+BLOCKLIST=$TMP/blocklist.txt
+if [ "$POLICY" = 1 ]; then
+	awk -v n="$BLOCK_NAMES" 'BEGIN {
+		split("ads.example tracker.example.net malware.example.org", sfx, " ")
+		for (i = 1; i <= n; i++)
+			if (i <= n - int(n / 10)) printf "blocked-%d.bench.test\n", i
+			else printf "blocked-%d.%s\n", i, sfx[i % 3 + 1]
+	}' >"$BLOCKLIST"
+fi
 # Every name with A, AAAA and TXT once, plus NX_PERCENT% names that do not exist;
 # shuffled with a fixed seed so every run sends the same sequence.
 awk -v n="$NAMES" -v nx="$NX_PERCENT" 'BEGIN {
@@ -164,15 +198,53 @@ awk -v n="$NAMES" -v nx="$NX_PERCENT" 'BEGIN {
 	}
 	m = int(3 * n * nx / (100 - nx) + 0.5)
 	for (i = 1; i <= m; i++) printf "nx%d.bench.test A\n", i
-}' | shuf --random-source=<(yes dnsgate-bench) >"$QUERIES"
+}' >"$QUERIES.base"
+# Policy mode adds BLOCKED_PERCENT % of the final file as queries for blocked
+# names, spread evenly over the list: every other one for a name under a listed
+# domain (www.blocked-N...), which blocks too; A and AAAA alternate.
+if [ "$POLICY" = 1 ]; then
+	nbase=$(wc -l <"$QUERIES.base")
+	awk -v pct="$BLOCKED_PERCENT" -v base="$nbase" '
+		{ name[NR] = $1 }
+		END {
+			b = int(base * pct / (100 - pct) + 0.5)
+			for (j = 1; j <= b; j++)
+				printf "%s%s %s\n", (j % 2 == 0 ? "www." : ""), name[1 + int((j - 1) * NR / b)],
+					(int((j - 1) / 2) % 2 == 0 ? "A" : "AAAA")
+		}' "$BLOCKLIST" >>"$QUERIES.base"
+fi
+shuf --random-source=<(yes dnsgate-bench) "$QUERIES.base" >"$QUERIES"
+rm -f "$QUERIES.base"
 NQ=$(wc -l <"$QUERIES")
 NNX=$(grep -c '^nx' "$QUERIES" || true)
+NBLOCKED=$(grep -c 'blocked-' "$QUERIES" || true)
 
 # ---- helpers -----------------------------------------------------------------
 # probe PORT: one SOA query with dnsperf; true when answered NOERROR.
 probe() {
 	echo "bench.test SOA" | timeout 5 "$DNSPERF" -s 127.0.0.1 -p "$1" -n 1 -t 1 2>/dev/null |
 		grep -q 'NOERROR 1 '
+}
+# rcode_of PORT QNAME QTYPE [SOURCE]: the RCODE of one UDP query, "none" without an answer in 1 s.
+rcode_of() {
+	local src=()
+	[ -z "${4:-}" ] || src=(-a "$4")
+	echo "$2 $3" | timeout 5 "$DNSPERF" -s 127.0.0.1 -p "$1" "${src[@]}" -n 1 -t 1 -v 2>/dev/null |
+		awk '/^> / && $2 != "T" && NF >= 5 { r = $2 } END { print (r == "" ? "none" : r) }' || true
+}
+# policy_check NAME PORT: the policy does what it should before it is measured.
+policy_check() {
+	local name=$1 port=$2 first last got q qname qtype want src
+	first=$(head -1 "$BLOCKLIST")
+	last=$(tail -1 "$BLOCKLIST")
+	for q in "$first A NXDOMAIN" "www.$first AAAA NXDOMAIN" "www.$last A NXDOMAIN" \
+		"host1.bench.test A NOERROR" "nx1.bench.test A NXDOMAIN" "host1.bench.test A none 127.0.0.250"; do
+		read -r qname qtype want src <<<"$q"
+		got=$(rcode_of "$port" "$qname" "$qtype" "$src")
+		[ "$got" = "$want" ] ||
+			die "policy check: $name answers '$qname $qtype'${src:+ from $src} with $got, expected $want (none = no answer)"
+	done
+	note "$name: policy check passed (blocked names NXDOMAIN, others as the zone says, 127.0.0.250 dropped)"
 }
 wait_ready() { # name pid port log
 	local i
@@ -206,8 +278,113 @@ cpu_busy_pct() { # before after cpu-number: busy % of that CPU between the snaps
 vm_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 CLK_TCK=$(getconf CLK_TCK)
 
-# ---- nsd -------------------------------------------------------------------
+# ---- the two proxies ---------------------------------------------------------
+dnsgate_conf() { # port: the configuration on stdout
+	cat <<EOF
+; generated by bench/run.sh
+[server]
+listen = 127.0.0.1:$1
+workers = 1
+
+[log]
+target = $TMP/dnsgate/dnsgate.log
+decisions = none
+
+[upstream main]
+server = 127.0.0.1:$NSD_PORT
+$DNSGATE_UPSTREAM_EXTRA
+
+EOF
+	if [ "$POLICY" = 1 ]; then
+		# The first view matches dnsperf (127.0.0.1); its ACL is evaluated for
+		# every query (127.0.0.250 never asks, so the drop line never fires);
+		# the catch-all view after it refuses everyone else.
+		cat <<EOF
+[view local]
+match-client = 127.0.0.0/8
+upstream = main
+drop = 127.0.0.250/32
+allow = 127.0.0.0/8
+refuse = any
+blocklist = $BLOCKLIST
+block-action = nxdomain
+
+[view others]
+match-client = any
+upstream = main
+refuse = any
+EOF
+	else
+		cat <<EOF
+[view all]
+upstream = main
+EOF
+	fi
+}
+start_dnsgate() { # port
+	mkdir -p "$TMP/dnsgate"
+	dnsgate_conf "$1" >"$TMP/dnsgate/dnsgate.conf"
+	"$DNSGATE" -t -c "$TMP/dnsgate/dnsgate.conf" >"$TMP/dnsgate/check.log" 2>&1 || {
+		cat "$TMP/dnsgate/check.log" >&2
+		die "dnsgate rejects the benchmark configuration (above)"
+	}
+	"${PIN_SERVER[@]}" "$DNSGATE" -c "$TMP/dnsgate/dnsgate.conf" >"$TMP/dnsgate/stderr.log" 2>&1 9>&- &
+	SERVER_PID=$!
+	SERVER_LOG=$TMP/dnsgate/stderr.log
+}
+start_dnsdist() { # port
+	mkdir -p "$TMP/dnsdist"
+	# No setKey()/controlSocket(): no console, nothing needs a key.
+	# No setCache()/newPacketCache(): dnsdist has no packet cache unless one is
+	# attached to a pool, so every query is forwarded, as with dnsgate.
+	# One setLocal() = one UDP listener thread (plus its responder thread).
+	cat >"$TMP/dnsdist/dnsdist.conf" <<EOF
+-- generated by bench/run.sh
+setLocal('127.0.0.1:$1')
+newServer({address='127.0.0.1:$NSD_PORT', checkName='bench.test.', checkType='SOA'})
+setSecurityPollSuffix('')
+setMaxTCPClientThreads(1)
+EOF
+	if [ "$POLICY" = 1 ]; then
+		# The same policy as dnsgate's view: the ACL (checked before any rule),
+		# a drop rule for 127.0.0.250, then the blocklist as a suffix match
+		# (a listed name and everything under it) answered NXDOMAIN.
+		cat >>"$TMP/dnsdist/dnsdist.conf" <<EOF
+setACL({'127.0.0.0/8'})
+local dropped = newNMG()
+dropped:addMask('127.0.0.250/32')
+addAction(NetmaskGroupRule(dropped), DropAction())
+local blocked = newSuffixMatchNode()
+for name in io.lines('$BLOCKLIST') do blocked:add(name) end
+addAction(SuffixMatchNodeRule(blocked, true), RCodeAction(DNSRCode.NXDOMAIN))
+EOF
+	fi
+	"$DNSDIST" --check-config -C "$TMP/dnsdist/dnsdist.conf" >"$TMP/dnsdist/check.log" 2>&1 || {
+		cat "$TMP/dnsdist/check.log" >&2
+		die "dnsdist rejects the benchmark configuration (above)"
+	}
+	"${PIN_SERVER[@]}" "$DNSDIST" --supervised --disable-syslog -C "$TMP/dnsdist/dnsdist.conf" \
+		>"$TMP/dnsdist/stderr.log" 2>&1 </dev/null 9>&- &
+	SERVER_PID=$!
+	SERVER_LOG=$TMP/dnsdist/stderr.log
+}
+
 free_port NSD_PORT
+# Policy mode needs [view] blocklist and block-action: check that this dnsgate
+# takes the policy configuration before starting anything.
+if [ "$POLICY" = 1 ] && [[ " $SERVERS " == *" dnsgate "* ]]; then
+	mkdir -p "$TMP/dnsgate"
+	dnsgate_conf 53 >"$TMP/dnsgate/policy-check.conf"
+	if ! "$DNSGATE" -t -c "$TMP/dnsgate/policy-check.conf" >"$TMP/dnsgate/policy-check.log" 2>&1; then
+		sed 's/^/  /' "$TMP/dnsgate/policy-check.log" >&2
+		if grep -Eqi 'blocklist|block-action' "$TMP/dnsgate/policy-check.log"; then
+			die "BENCH_POLICY=1: $DNSGATE does not accept [view] blocklist / block-action yet (dnsgate -t, above). Rebuild it once they are supported, or run BENCH_ONLY=dnsdist to bench dnsdist's side alone"
+		fi
+		die "BENCH_POLICY=1: $DNSGATE -t rejects the policy configuration (above)"
+	fi
+fi
+
+# ---- nsd -------------------------------------------------------------------
 mkdir -p "$TMP/nsd"
 cat >"$TMP/nsd/nsd.conf" <<EOF
 server:
@@ -241,57 +418,6 @@ NSD_PID=$!
 PIDS+=("$NSD_PID")
 wait_ready nsd "$NSD_PID" "$NSD_PORT" "$TMP/nsd/nsd.log"
 
-# ---- the two proxies ---------------------------------------------------------
-start_dnsgate() { # port
-	mkdir -p "$TMP/dnsgate"
-	cat >"$TMP/dnsgate/dnsgate.conf" <<EOF
-; generated by bench/run.sh
-[server]
-listen = 127.0.0.1:$1
-workers = 1
-
-[log]
-target = $TMP/dnsgate/dnsgate.log
-decisions = none
-
-[upstream main]
-server = 127.0.0.1:$NSD_PORT
-$DNSGATE_UPSTREAM_EXTRA
-
-[view all]
-upstream = main
-EOF
-	"$DNSGATE" -t -c "$TMP/dnsgate/dnsgate.conf" >"$TMP/dnsgate/check.log" 2>&1 || {
-		cat "$TMP/dnsgate/check.log" >&2
-		die "dnsgate rejects the benchmark configuration (above)"
-	}
-	"${PIN_SERVER[@]}" "$DNSGATE" -c "$TMP/dnsgate/dnsgate.conf" >"$TMP/dnsgate/stderr.log" 2>&1 9>&- &
-	SERVER_PID=$!
-	SERVER_LOG=$TMP/dnsgate/stderr.log
-}
-start_dnsdist() { # port
-	mkdir -p "$TMP/dnsdist"
-	# No setKey()/controlSocket(): no console, nothing needs a key.
-	# No setCache()/newPacketCache(): dnsdist has no packet cache unless one is
-	# attached to a pool, so every query is forwarded, as with dnsgate.
-	# One setLocal() = one UDP listener thread (plus its responder thread).
-	cat >"$TMP/dnsdist/dnsdist.conf" <<EOF
--- generated by bench/run.sh
-setLocal('127.0.0.1:$1')
-newServer({address='127.0.0.1:$NSD_PORT', checkName='bench.test.', checkType='SOA'})
-setSecurityPollSuffix('')
-setMaxTCPClientThreads(1)
-EOF
-	"$DNSDIST" --check-config -C "$TMP/dnsdist/dnsdist.conf" >"$TMP/dnsdist/check.log" 2>&1 || {
-		cat "$TMP/dnsdist/check.log" >&2
-		die "dnsdist rejects the benchmark configuration (above)"
-	}
-	"${PIN_SERVER[@]}" "$DNSDIST" --supervised --disable-syslog -C "$TMP/dnsdist/dnsdist.conf" \
-		>"$TMP/dnsdist/stderr.log" 2>&1 </dev/null 9>&- &
-	SERVER_PID=$!
-	SERVER_LOG=$TMP/dnsdist/stderr.log
-}
-
 DNSPERF_ARGS=(-s 127.0.0.1 -d "$QUERIES" -c "$CLIENTS" -T 1 -q "$OUTSTANDING" -t 2)
 [ -n "$MAXQPS" ] && DNSPERF_ARGS+=(-Q "$MAXQPS")
 
@@ -306,6 +432,7 @@ bench() {
 	"start_$name" "$port"
 	PIDS+=("$SERVER_PID")
 	wait_ready "$name" "$SERVER_PID" "$port" "$SERVER_LOG"
+	if [ "$POLICY" = 1 ] && [ "$2" = 1 ]; then policy_check "$name" "$port"; fi
 	if [ "$WARMUP" -gt 0 ]; then
 		"${PIN_CLIENT[@]}" timeout $((WARMUP + 30)) \
 			"$DNSPERF" "${DNSPERF_ARGS[@]}" -p "$port" -l "$WARMUP" >/dev/null 2>&1 &
@@ -346,6 +473,12 @@ parse() {
 			# "> RCODE qname qtype latency", or "> T qname qtype" for a timeout
 			if ($2 == "T" || $2 == "I" || NF < 5) { next }
 			us = int($NF * 1000000 + 0.5); h[us]++; n++; sum += us
+			# The RCODE each query must get: blocked-N (policy mode) and nxN are
+			# NXDOMAIN, everything else NOERROR.
+			q = tolower($3)
+			if (q ~ /(^|\.)blocked-[0-9]+\./) { blocked++; if ($2 == "NXDOMAIN") blocked_nx++; want = "NXDOMAIN" }
+			else want = (q ~ /^nx[0-9]+\./) ? "NXDOMAIN" : "NOERROR"
+			if ($2 != want) wrong++
 			if (us > max) max = us
 			next
 		}
@@ -372,6 +505,7 @@ parse() {
 			printf "p50_ms=%.3f\np90_ms=%.3f\np99_ms=%.3f\np999_ms=%.3f\nmax_ms=%.3f\n", \
 				pct[1] / 1000, pct[2] / 1000, pct[3] / 1000, pct[4] / 1000, max / 1000
 			printf "latency_samples=%d\nrcodes=%s\n", n, rcodes
+			printf "blocked_answers=%d\nblocked_nxdomain=%d\nwrong_rcode=%d\n", blocked, blocked_nx, wrong
 		}' "$f")
 	[ -z "${R[$k.parse_error]:-}" ] || die "could not parse dnsperf output for ${k%.*} (summary in $RESULTS_DIR/dnsperf-${k%.*}.txt)"
 	# Every query must get the answer the zone gives: NOERROR, or NXDOMAIN for nx*.
@@ -379,6 +513,12 @@ parse() {
 	*SERVFAIL* | *REFUSED* | *FORMERR* | *NOTIMP* | *BADVERS*)
 		WARNINGS+=("${k%.*} answered with unexpected RCODEs: ${R[$k.rcodes]}") ;;
 	esac
+	if [ "$POLICY" = 1 ]; then
+		[ "${R[$k.blocked_answers]}" -gt 0 ] && [ "${R[$k.blocked_nxdomain]}" = "${R[$k.blocked_answers]}" ] ||
+			WARNINGS+=("${k%.*} answered ${R[$k.blocked_nxdomain]} of ${R[$k.blocked_answers]} queries for blocked names with NXDOMAIN")
+		[ "${R[$k.wrong_rcode]}" = 0 ] ||
+			WARNINGS+=("${k%.*} gave ${R[$k.wrong_rcode]} answers an RCODE other than the expected one (blocked/nx: NXDOMAIN, else NOERROR)")
+	fi
 	if [ "${R[$k.lost]}" -gt $((R[$k.sent] / 1000)) ]; then
 		WARNINGS+=("${k%.*} lost ${R[$k.lost]} of ${R[$k.sent]} queries (> 0.1%)")
 	fi
@@ -417,6 +557,9 @@ for s in $SERVERS; do
 		R[$s.rounds.$m]=$(IFS=,; echo "${vals[*]}")
 	done
 	R[$s.rcodes]=$(for r in $(seq "$ROUNDS"); do echo "${R[$s.$r.rcodes]}"; done | paste -sd';')
+	for m in blocked_answers blocked_nxdomain wrong_rcode; do
+		R[$s.$m]=$(for r in $(seq "$ROUNDS"); do echo "${R[$s.$r.$m]}"; done | paste -sd';')
+	done
 done
 
 # ---- report ------------------------------------------------------------------
@@ -435,9 +578,15 @@ BOTH=0
 [ "$SERVERS" = "dnsgate dnsdist" ] && BOTH=1
 
 {
-	printf '\ndnsgate bench: %s s per server%s, dnsperf -c %s -q %s%s, %s-line query file (%s NXDOMAIN)\n' \
+	printf '\ndnsgate bench: %s s per server%s, dnsperf -c %s -q %s%s, %s-line query file (%s NXDOMAIN%s)\n' \
 		"$SECONDS_RUN" "$([ "$ROUNDS" -gt 1 ] && echo ", median of $ROUNDS rounds")" \
-		"$CLIENTS" "$OUTSTANDING" "${MAXQPS:+ -Q $MAXQPS}" "$NQ" "$NNX"
+		"$CLIENTS" "$OUTSTANDING" "${MAXQPS:+ -Q $MAXQPS}" "$NQ" "$NNX" \
+		"$([ "$POLICY" = 1 ] && echo ", $NBLOCKED for blocked names")"
+	if [ "$POLICY" = 1 ]; then
+		printf 'policy: a view matching 127.0.0.0/8 with an ACL (drop/allow/refuse) and a %s-name\n' "$BLOCK_NAMES"
+		printf '        blocklist answered NXDOMAIN, then a catch-all view that refuses (dnsdist: setACL,\n'
+		printf '        a NetmaskGroupRule drop, a SuffixMatchNodeRule with RCodeAction NXDOMAIN)\n'
+	fi
 	printf 'CPUs: dnsgate/dnsdist on %s, nsd on %s, dnsperf on %s (of %s)\n\n' \
 		"$SERVER_CPU" "$NSD_CPU" "$CLIENT_CPU" "$NCPU"
 	printf '%-27s' metric
@@ -451,6 +600,12 @@ BOTH=0
 		printf '\n'
 	done
 	for s in $SERVERS; do printf 'rcodes %-9s %s\n' "$s:" "${R[$s.rcodes]}"; done
+	if [ "$POLICY" = 1 ]; then
+		for s in $SERVERS; do
+			printf 'blocked %-9s NXDOMAIN for %s of %s answers to blocked names; other answers with a wrong RCODE: %s\n' \
+				"$s:" "${R[$s.blocked_nxdomain]}" "${R[$s.blocked_answers]}" "${R[$s.wrong_rcode]}"
+		done
+	fi
 	for w in "${WARNINGS[@]}"; do printf 'WARNING: %s\n' "$w"; done
 	printf '\n'
 } | tee "$TMP/table.txt"
@@ -472,6 +627,11 @@ BOTH=0
 	echo "dnsperf_version=$("$DNSPERF" -h 2>&1 | awk '/^Version/ { print $2; exit }')"
 	echo "query_file_lines=$NQ"
 	echo "query_file_nxdomain=$NNX"
+	echo "policy=$POLICY"
+	if [ "$POLICY" = 1 ]; then
+		echo "blocklist_names=$BLOCK_NAMES"
+		echo "query_file_blocked=$NBLOCKED"
+	fi
 	echo "zone_names=$NAMES"
 	echo "cpu_server=$SERVER_CPU"
 	echo "cpu_dnsperf=$CLIENT_CPU"
@@ -482,6 +642,9 @@ BOTH=0
 	for s in $SERVERS; do
 		for m in $METRICS $EXTRA; do echo "$s.$m=${R[$s.$m]:-n/a}"; done
 		echo "$s.rcodes=${R[$s.rcodes]}"
+		if [ "$POLICY" = 1 ]; then
+			for m in blocked_answers blocked_nxdomain wrong_rcode; do echo "$s.$m=${R[$s.$m]}"; done
+		fi
 		if [ "$ROUNDS" -gt 1 ]; then
 			for m in $METRICS $EXTRA; do echo "$s.rounds.$m=${R[$s.rounds.$m]}"; done
 		fi
