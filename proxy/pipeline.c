@@ -253,8 +253,9 @@ stage_local(struct qctx *c, enum pipe_verdict *v)
 
 	if (c->q.qclass != DNS_CLASS_IN)
 		return STAGE_CONTINUE; /* local data is class IN */
-	if (zone != NULL)
-		dns_name_to_text(zone->name, zname, sizeof(zname));
+	if (zone != NULL && dns_name_to_text(zone->name, zname,
+					     sizeof(zname)) > 1)
+		zname[strlen(zname) - 1] = '\0'; /* "corp.example", as SPEC */
 	if (r == LOCAL_PASS) {
 		trace(c, "local", "%s",
 		      zone != NULL ? "transparent zone without data: go on"

@@ -92,7 +92,7 @@ def test_no_view(conf):
 def test_local_answer_and_nxdomain(conf):
     _, _, f = explain(conf, "--client", "10.1.0.1", "www.corp.example")
     assert f["action"] == "local"
-    assert f["rule"] == "local-zone:corp.example."
+    assert f["rule"] == "local-zone:corp.example"
     assert f["rcode"] == "NOERROR"
     _, _, f = explain(conf, "--client", "10.1.0.1", "nope.corp.example")
     assert f["action"] == "nxdomain"

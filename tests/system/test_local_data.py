@@ -196,7 +196,7 @@ def test_local_answer_decision_line(corp):
     line = decision_for(corp, q, "www.corp.test.")
     assert line["view"] == "corp"
     assert line["action"] == "local"
-    assert line["rule"] == "local-zone:corp.test."
+    assert line["rule"] == "local-zone:corp.test"
     assert line["rcode"] == "NOERROR"
     assert "upstream" not in line
 
@@ -205,7 +205,7 @@ def test_implicit_zone_decision_line(corp):
     q, r = ask(corp, "10.0.0.10.in-addr.arpa.", "PTR")
     line = decision_for(corp, q, "10.0.0.10.in-addr.arpa.")
     assert line["action"] == "local"
-    assert line["rule"] == "local-data:10.0.0.10.in-addr.arpa."
+    assert line["rule"] == "local-data:10.0.0.10.in-addr.arpa"
 
 
 def test_local_data_does_not_answer_another_class(corp):
@@ -231,7 +231,7 @@ def test_static_zone_nxdomain_with_soa(corp):
     assert_negative(r, "corp.test.", SOA_TEXT, 120)
     line = decision_for(corp, q, "nope.corp.test.")
     assert line["action"] == "nxdomain"
-    assert line["rule"] == "local-zone:corp.test."
+    assert line["rule"] == "local-zone:corp.test"
     assert line["rcode"] == "NXDOMAIN"
 
 
@@ -241,7 +241,7 @@ def test_static_zone_nodata_for_other_type(corp):
     assert_negative(r, "corp.test.", SOA_TEXT, 120)
     line = decision_for(corp, q, "www.corp.test.")
     assert line["action"] == "nodata"
-    assert line["rule"] == "local-zone:corp.test."
+    assert line["rule"] == "local-zone:corp.test"
     assert line["rcode"] == "NOERROR"
 
 
@@ -266,7 +266,7 @@ def test_nxdomain_zone_synthesizes_an_soa(corp):
     assert_negative(r, "nxdomain.test.", NO_SOA_SYNTH, 3600)
     line = decision_for(corp, q, "x.nxdomain.test.")
     assert line["action"] == "nxdomain"
-    assert line["rule"] == "local-zone:nxdomain.test."
+    assert line["rule"] == "local-zone:nxdomain.test"
 
 
 def test_nodata_zone(corp):
@@ -275,7 +275,7 @@ def test_nodata_zone(corp):
     assert_negative(r, "nodata.test.", NO_SOA_SYNTH, 3600)
     line = decision_for(corp, q, "anything.nodata.test.")
     assert line["action"] == "nodata"
-    assert line["rule"] == "local-zone:nodata.test."
+    assert line["rule"] == "local-zone:nodata.test"
 
 
 @pytest.mark.parametrize("zone,address", [
@@ -297,7 +297,7 @@ def test_refuse_zone_with_edns_gets_ede_18(corp):
     assert sysutil.ede_codes(r) == [18]
     line = decision_for(corp, q, "x.refuse.test.")
     assert line["action"] == "refuse"
-    assert line["rule"] == "local-zone:refuse.test."
+    assert line["rule"] == "local-zone:refuse.test"
     assert line["rcode"] == "REFUSED"
     assert line["ede"] == 18
 
@@ -318,7 +318,7 @@ def test_drop_zone_sends_nothing(corp):
     assert reply is None, "a drop zone answered: %r" % reply
     line = decision_for(corp, q, name)
     assert line["action"] == "drop"
-    assert line["rule"] == "local-zone:drop.test."
+    assert line["rule"] == "local-zone:drop.test"
     assert "rcode" not in line or line["rcode"] in (None, "")
     # Still alive and answering.
     _, r = ask(corp, "www.corp.test.", "A")
@@ -370,7 +370,7 @@ def test_transparent_zone_answers_local_names(corp):
     assert sysutil.answer_addresses(r) == ["10.0.0.77"]
     line = decision_for(corp, q, "local.example.test.")
     assert line["action"] == "local"
-    assert line["rule"] == "local-zone:example.test."
+    assert line["rule"] == "local-zone:example.test"
 
 
 def test_transparent_zone_local_name_other_type_is_nodata(corp):

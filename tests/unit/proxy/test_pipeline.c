@@ -849,7 +849,7 @@ test_pipeline_local_answer(void **state)
 	assert_int_equal(r->c.dec.action, ACTION_LOCAL);
 	assert_int_equal(r->c.dec.rcode, DNS_RCODE_NOERROR);
 	assert_int_equal(r->c.dec.ede, -1);
-	assert_string_equal(r->c.dec.rule, "local-zone:corp.example.");
+	assert_string_equal(r->c.dec.rule, "local-zone:corp.example");
 
 	/* local-data outside any local-zone: its implicit zone. */
 	s.qname = "host.lan.";
@@ -859,7 +859,7 @@ test_pipeline_local_answer(void **state)
 	assert_int_equal(r->r.h.ancount, 1);
 	assert_false(r->r.has_opt);
 	assert_int_equal(r->c.dec.action, ACTION_LOCAL);
-	assert_string_equal(r->c.dec.rule, "local-data:host.lan.");
+	assert_string_equal(r->c.dec.rule, "local-data:host.lan");
 	free(r);
 }
 
@@ -881,7 +881,7 @@ test_pipeline_local_nxdomain_and_nodata(void **state)
 	assert_int_equal(r->c.dec.action, ACTION_NXDOMAIN);
 	assert_int_equal(r->c.dec.rcode, DNS_RCODE_NXDOMAIN);
 	assert_int_equal(r->c.dec.ede, -1);
-	assert_string_equal(r->c.dec.rule, "local-zone:corp.example.");
+	assert_string_equal(r->c.dec.rule, "local-zone:corp.example");
 
 	s.qname = "www.corp.example.";
 	s.qtype = DNS_TYPE_AAAA;
@@ -893,7 +893,7 @@ test_pipeline_local_nxdomain_and_nodata(void **state)
 	assert_int_equal(r->r.rr[0].type, DNS_TYPE_SOA);
 	assert_int_equal(r->c.dec.action, ACTION_NODATA);
 	assert_int_equal(r->c.dec.rcode, DNS_RCODE_NOERROR);
-	assert_string_equal(r->c.dec.rule, "local-zone:corp.example.");
+	assert_string_equal(r->c.dec.rule, "local-zone:corp.example");
 	free(r);
 }
 
@@ -911,14 +911,14 @@ test_pipeline_local_zone_refuse_and_drop(void **state)
 	assert_ede(&r->r, DNS_EDE_PROHIBITED, "refused by local-zone");
 	assert_int_equal(r->c.dec.action, ACTION_REFUSE);
 	assert_int_equal(r->c.dec.ede, DNS_EDE_PROHIBITED);
-	assert_string_equal(r->c.dec.rule, "local-zone:refused.example.");
+	assert_string_equal(r->c.dec.rule, "local-zone:refused.example");
 
 	s.qname = "x.dropped.example.";
 	assert_int_equal(run_query(r, fx(state)->corp, "10.1.2.3", false, &s),
 	                 PIPE_DROP);
 	assert_int_equal(r->c.dec.action, ACTION_DROP);
 	assert_int_equal(r->c.dec.rcode, -1);
-	assert_string_equal(r->c.dec.rule, "local-zone:dropped.example.");
+	assert_string_equal(r->c.dec.rule, "local-zone:dropped.example");
 	free(r);
 }
 
@@ -965,7 +965,7 @@ test_pipeline_local_answer_truncated_to_512(void **state)
 	assert_false(r->r.h.flags & DNS_FLAG_TC);
 	assert_int_equal(r->r.h.ancount, BIG_RRS);
 	assert_int_equal(r->c.dec.action, ACTION_LOCAL);
-	assert_string_equal(r->c.dec.rule, "local-zone:corp.example.");
+	assert_string_equal(r->c.dec.rule, "local-zone:corp.example");
 	free(r);
 }
 
