@@ -209,9 +209,19 @@ decision_format(const struct decision *d, enum decision_format fmt, char *buf,
 	if (cap == 0)
 		return 0;
 	fields_fill(d, &f);
-	if (fmt == DECISION_TEXT)
-		format_text(d, &f, &o);
-	else
-		format_json(d, &f, &o);
-	return o.full ? 0 : o.len;
+	for (int tries = 0; tries < 2; tries++) {
+		o.len = 0;
+		o.full = false;
+		if (fmt == DECISION_TEXT)
+			format_text(d, &f, &o);
+		else
+			format_json(d, &f, &o);
+		if (!o.full)
+			return o.len;
+		/* A name of escaped bytes grows ~6x in JSON: shorten it so
+		 * the decision is still logged (and marked as shortened). */
+		if (strlen(f.qname) > 100)
+			strcpy(f.qname + 100, "...");
+	}
+	return 0;
 }

@@ -43,6 +43,7 @@ struct server_health {
 	atomic_bool down;
 	atomic_uint srtt_us; /* smoothed RTT; 0 = not measured yet */
 	double last_probe;   /* ev_now() of the last probe (worker 0 only) */
+	bool probing;	     /* a probe is in flight (worker 0 only) */
 };
 
 /* Servers per [upstream] group. */

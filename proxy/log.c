@@ -243,7 +243,7 @@ log_dropped_total(void)
 void
 log_msg(int prio, const char *fmt, ...)
 {
-	char msg[900], line[1024];
+	char msg[900], line[900 * 6 + 64];
 	va_list ap;
 	int n;
 
@@ -252,7 +252,8 @@ log_msg(int prio, const char *fmt, ...)
 	va_end(ap);
 	pthread_mutex_lock(&lg.lock);
 	if (lg.format == DECISION_JSON) {
-		char esc[sizeof(msg) * 2];
+		/* \u00XX is the worst case: six bytes per byte. */
+		char esc[sizeof(msg) * 6 + 1];
 		size_t j = 0;
 
 		for (const char *p = msg; *p != '\0' && j < sizeof(esc) - 7;

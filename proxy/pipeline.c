@@ -498,7 +498,8 @@ enum pipe_verdict
 pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 {
 	/* SPEC "Failures": 22 after an answer, 23 after a timeout/network. */
-	if (last == UP_FAIL_TIMEOUT || last == UP_FAIL_NETWORK)
+	if (last == UP_FAIL_TIMEOUT || last == UP_FAIL_NETWORK ||
+	    last == UP_FAIL_LOCAL)
 		return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
 				    DNS_EDE_NETWORK_ERROR,
 				    last == UP_FAIL_TIMEOUT

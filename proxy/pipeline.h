@@ -33,6 +33,7 @@ enum up_failure {
 	UP_FAIL_NETWORK,  /* refused connection, reset, unreachable */
 	UP_FAIL_SERVFAIL, /* an answer that counts as failure */
 	UP_FAIL_REFUSED,
+	UP_FAIL_LOCAL, /* our own resources (fds, memory): not the server's */
 };
 
 struct qctx {

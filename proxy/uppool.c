@@ -210,8 +210,10 @@ uppool_send(struct query *qr)
 		p->nsocks++;
 	}
 	s = p->socks[k];
-	if (s->n >= MAX_LOAD)
+	if (s->n >= MAX_LOAD) {
+		errno = EBUSY;
 		return -1;
+	}
 	/* The ID must be unique among this socket's queries in flight. */
 	while (s->q[i = slot_find(s, qr->uid)] != NULL)
 		qr->uid = worker_random16(w);

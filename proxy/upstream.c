@@ -20,6 +20,14 @@
 #define MAX_SERVERS UPSTREAM_MAX_SERVERS
 
 static void attempt_next(struct query *qr);
+
+/* A failure of our own resources, not of the server. */
+static bool
+local_error(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM ||
+	       err == ENOBUFS;
+}
 static void tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 
 static void
@@ -134,10 +142,13 @@ attempt_failed(struct query *qr, enum up_failure why)
 	    [UP_FAIL_NETWORK] = UPERR_NETWORK,
 	    [UP_FAIL_SERVFAIL] = UPERR_SERVFAIL,
 	    [UP_FAIL_REFUSED] = UPERR_REFUSED,
+	    [UP_FAIL_LOCAL] = UPERR_NETWORK,
 	};
 
 	STAT_SHARED_INC(qr->up->stats[qr->server].errors[kind[why]]);
-	if (why != UP_FAIL_REFUSED)
+	/* SPEC: timeouts and SERVFAILs take a server down; so does an
+	 * unreachable one. Running out of our own fds says nothing of it. */
+	if (why != UP_FAIL_REFUSED && why != UP_FAIL_LOCAL)
 		health_failed(qr->up, qr->server, why == UP_FAIL_TIMEOUT);
 	qr->last_failure = why;
 	upstream_cancel(qr);
@@ -148,11 +159,27 @@ attempt_failed(struct query *qr, enum up_failure why)
 	attempt_next(qr);
 }
 
+/* Part of a zone already went out: only closing tells the client. */
+static void
+xfr_interrupted(struct query *qr)
+{
+	decision_rule(&qr->c.dec, "transfer:interrupted");
+	qr->c.dec.action = ACTION_SERVFAIL;
+	worker_tcp_abort(qr->conn);
+	finish(qr, PIPE_SENT);
+}
+
 static void
 timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
+	struct query *qr = t->data;
+
+	if (qr->c.transfer && qr->xfr.messages > 0) {
+		xfr_interrupted(qr);
+		return;
+	}
 	/* The socket closes with the attempt: a late answer is never read. */
-	attempt_failed(t->data, UP_FAIL_TIMEOUT);
+	attempt_failed(qr, UP_FAIL_TIMEOUT);
 }
 
 static int
@@ -192,9 +219,10 @@ tcp_start(struct query *qr)
 	ev_io_init(&qr->uio, tcp_io_cb, qr->ufd, EV_WRITE);
 	qr->uio.data = qr;
 	ev_io_start(w->loop, &qr->uio);
-	/* The TCP retry is not an attempt, but it gets a full timeout. */
-	ev_timer_init(&qr->utimer, timeout_cb,
-		      qr->up->timeout_ms / 1000.0, 0);
+	/* The TCP retry is not an attempt, but it gets a full timeout; a
+	 * transfer gets one per message (ev_timer_again needs the repeat). */
+	ev_timer_init(&qr->utimer, timeout_cb, qr->up->timeout_ms / 1000.0,
+		      qr->c.transfer ? qr->up->timeout_ms / 1000.0 : 0);
 	qr->utimer.data = qr;
 	ev_timer_start(w->loop, &qr->utimer);
 	return 0;
@@ -210,7 +238,8 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 	if (!qr->utcp && (r->hdr.flags & DNS_FLAG_TC)) {
 		/* Truncated: ask the same server over TCP (SPEC). */
 		if (tcp_start(qr) < 0)
-			attempt_failed(qr, UP_FAIL_NETWORK);
+			attempt_failed(qr, local_error(errno) ? UP_FAIL_LOCAL
+							      : UP_FAIL_NETWORK);
 		return;
 	}
 	if (r->rcode == DNS_RCODE_SERVFAIL && (retry & RETRY_SERVFAIL)) {
@@ -314,6 +343,11 @@ xfr_relay(struct query *qr)
 	if (s == XFR_MORE) {
 		/* Each message restarts the clock, like an idle timeout. */
 		ev_timer_again(qr->w->loop, &qr->utimer);
+		if (worker_tcp_pause(qr->conn, qr)) {
+			/* The client reads slower than the upstream sends. */
+			ev_io_stop(qr->w->loop, &qr->uio);
+			return false;
+		}
 		return true;
 	}
 	if (s == XFR_DONE) {
@@ -327,12 +361,15 @@ xfr_relay(struct query *qr)
 		attempt_failed(qr, UP_FAIL_SERVFAIL);
 		return false;
 	}
-	/* Half a zone went out: only closing tells the client it failed. */
-	decision_rule(&qr->c.dec, "transfer:interrupted");
-	qr->c.dec.action = ACTION_SERVFAIL;
-	worker_tcp_abort(qr->conn);
-	finish(qr, PIPE_SENT);
+	xfr_interrupted(qr);
 	return false;
+}
+
+void
+upstream_xfr_resume(struct query *qr)
+{
+	ev_timer_again(qr->w->loop, &qr->utimer);
+	ev_io_start(qr->w->loop, &qr->uio);
 }
 
 static void
@@ -382,7 +419,10 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
-			attempt_failed(qr, UP_FAIL_NETWORK);
+			if (qr->c.transfer && qr->xfr.messages > 0)
+				xfr_interrupted(qr);
+			else
+				attempt_failed(qr, UP_FAIL_NETWORK);
 			return;
 		}
 		qr->uboff += (size_t)n;
@@ -414,10 +454,13 @@ udp_start(struct query *qr)
 	ev_timer_init(&qr->utimer, timeout_cb, qr->up->timeout_ms / 1000.0, 0);
 	qr->utimer.data = qr;
 	if (qr->up->udp_sockets > 0) {
-		if (uppool_send(qr) < 0)
+		if (uppool_send(qr) == 0) {
+			ev_timer_start(w->loop, &qr->utimer);
+			return 0;
+		}
+		/* A full pool socket: this one attempt gets its own. */
+		if (errno != EBUSY)
 			return -1;
-		ev_timer_start(w->loop, &qr->utimer);
-		return 0;
 	}
 	/* A new socket per attempt: the kernel binds a random ephemeral
 	 * source port, and connect() makes it accept only this server. */
@@ -462,12 +505,14 @@ attempt_next(struct query *qr)
 		/* Zone transfers are TCP only (RFC 5936 4.2). */
 		STAT_SHARED_INC(qr->up->stats[qr->server].queries);
 		if (tcp_start(qr) < 0)
-			attempt_failed(qr, UP_FAIL_NETWORK);
+			attempt_failed(qr, local_error(errno) ? UP_FAIL_LOCAL
+							      : UP_FAIL_NETWORK);
 		return;
 	}
 	STAT_SHARED_INC(qr->up->stats[qr->server].queries);
 	if (udp_start(qr) < 0)
-		attempt_failed(qr, UP_FAIL_NETWORK);
+		attempt_failed(qr, local_error(errno) ? UP_FAIL_LOCAL
+						      : UP_FAIL_NETWORK);
 }
 
 void
@@ -513,6 +558,7 @@ struct probe {
 static void
 probe_free(struct probe *p)
 {
+	p->up->health[p->server].probing = false;
 	if (p->prev != NULL)
 		p->prev->next = p->next;
 	else
@@ -579,6 +625,7 @@ probe_send(struct worker *w, const struct upstream_conf *u, int server)
 		return;
 	}
 	p->w = w;
+	u->health[server].probing = true;
 	p->next = w->probes;
 	if (w->probes != NULL)
 		w->probes->prev = p;
@@ -607,7 +654,7 @@ health_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		for (size_t s = 0; s < u->nservers; s++) {
 			struct server_health *h = &u->health[s];
 
-			if (!atomic_load(&h->down) ||
+			if (!atomic_load(&h->down) || h->probing ||
 			    now - h->last_probe < u->health_ms / 1000.0)
 				continue;
 			h->last_probe = now;

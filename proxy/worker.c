@@ -23,6 +23,14 @@
  * reading from it (RFC 7766 6.2.1: process concurrently, within reason).
  */
 #define TCP_MAX_INFLIGHT 100
+/*
+ * Answers queued for a client that does not read: past this we stop
+ * reading its queries (and pause a transfer), so a client cannot make us
+ * buffer without bound.
+ */
+#define TCP_MAX_QUEUED (256 * 1024)
+/* Queries taken from one connection per wake-up (fairness). */
+#define TCP_READ_BATCH 32
 /* SIGTERM: in-flight queries get this long to finish (SPEC). */
 #define STOP_GRACE 2.0
 
@@ -45,6 +53,9 @@ struct tcp_conn {
 	uint8_t *rbuf; /* 2-byte length + message */
 	size_t rlen;
 	struct outbuf *wq, *wq_tail;
+	size_t wq_bytes;      /* queued, not yet written */
+	bool wq_progress;     /* something was written since the last tick */
+	struct query *paused; /* a transfer waiting for wq to drain */
 	unsigned inflight;
 	unsigned nqueries;
 	bool reading;	/* read watcher wanted */
@@ -165,7 +176,17 @@ worker_tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
 void
 worker_tcp_abort(struct tcp_conn *tc)
 {
+	tc->paused = NULL;
 	tcp_conn_close(tc);
+}
+
+bool
+worker_tcp_pause(struct tcp_conn *tc, struct query *qr)
+{
+	if (tc->closed || tc->wq_bytes < TCP_MAX_QUEUED)
+		return false;
+	tc->paused = qr;
+	return true;
 }
 
 uint16_t
@@ -310,8 +331,9 @@ query_log(struct query *qr)
 	     decision_is_default(&qr->c.dec)))
 		return;
 	n = decision_format(&qr->c.dec, lc->format, line, sizeof(line));
-	if (n > 0)
-		log_ring_push(w->log, line, n);
+	/* A line that cannot be formatted counts as dropped, like a full
+	 * ring: never silently lost. */
+	log_ring_push(w->log, line, n > 0 ? n : LOG_SLOT_SIZE + 1);
 }
 
 /* dnstap CLIENT_QUERY / CLIENT_RESPONSE for qr (response: c->out). */
@@ -491,7 +513,8 @@ tcp_update_reading(struct tcp_conn *tc)
 {
 	struct worker *w = tc->w;
 	bool want = !tc->closed && !tc->read_done &&
-		    tc->inflight < TCP_MAX_INFLIGHT;
+		    tc->inflight < TCP_MAX_INFLIGHT &&
+		    tc->wq_bytes < TCP_MAX_QUEUED;
 
 	if (want && !ev_is_active(&tc->rio))
 		ev_io_start(w->loop, &tc->rio);
@@ -510,6 +533,7 @@ tcp_conn_free(struct tcp_conn *tc)
 		tc->wq = o->next;
 		free(o);
 	}
+	tc->wq_bytes = 0;
 	if (tc->prev != NULL)
 		tc->prev->next = tc->next;
 	else
@@ -569,6 +593,8 @@ tcp_flush(struct tcp_conn *tc)
 			return -1;
 		}
 		o->off += (size_t)n;
+		tc->wq_bytes -= (size_t)n;
+		tc->wq_progress = true;
 		if (o->off < o->len)
 			return 0;
 		tc->wq = o->next;
@@ -588,9 +614,17 @@ tcp_write_cb(struct ev_loop *loop, ev_io *io, int revents)
 		tcp_conn_close(tc);
 		return;
 	}
+	if (tc->paused != NULL && tc->wq_bytes < TCP_MAX_QUEUED / 2) {
+		struct query *qr = tc->paused;
+
+		tc->paused = NULL;
+		upstream_xfr_resume(qr);
+	}
 	if (tc->wq == NULL) {
 		ev_io_stop(loop, &tc->wio);
 		tcp_conn_maybe_free(tc);
+	} else {
+		tcp_update_reading(tc);
 	}
 }
 
@@ -613,6 +647,7 @@ tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
 	o->data[0] = (uint8_t)(len >> 8);
 	o->data[1] = (uint8_t)len;
 	memcpy(o->data + 2, msg, len);
+	tc->wq_bytes += o->len;
 	if (tc->wq_tail != NULL)
 		tc->wq_tail->next = o;
 	else
@@ -666,8 +701,11 @@ tcp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	/* Queries answered synchronously may close the connection; this
 	 * pseudo-reference keeps tc alive until the loop is done. */
 	tc->inflight++;
-	while (!tc->closed && !tc->read_done &&
-	       tc->inflight <= TCP_MAX_INFLIGHT) {
+	for (int batch = 0; batch < TCP_READ_BATCH && !tc->closed &&
+			    !tc->read_done &&
+			    tc->inflight <= TCP_MAX_INFLIGHT &&
+			    tc->wq_bytes < TCP_MAX_QUEUED;
+	     batch++) {
 		size_t want = tc->rlen < 2 ? 2 - tc->rlen
 					   : 2 + ((size_t)tc->rbuf[0] << 8 |
 						  tc->rbuf[1]) -
@@ -705,12 +743,24 @@ tcp_idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct tcp_conn *tc = t->data;
 
-	/* Idle means nothing in flight and nothing to send. */
-	if (tc->inflight > 0 || tc->wq != NULL) {
+	/* Idle means nothing in flight and nothing to send; a client that
+	 * reads nothing of what we queued for a whole period is gone too
+	 * (RFC 7766 6.2.3: slow-read clients must not hold resources). */
+	if (tc->inflight > 0 || (tc->wq != NULL && tc->wq_progress)) {
+		tc->wq_progress = false;
 		ev_timer_again(loop, t);
 		return;
 	}
 	tcp_conn_close(tc);
+}
+
+static void
+accept_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct listener *l = t->data;
+
+	if (l->fd >= 0 && !l->w->stopping)
+		ev_io_start(loop, &l->io);
 }
 
 static void
@@ -727,8 +777,16 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		struct tcp_conn *tc;
 		double idle = w->conf->server.tcp_idle_ms / 1000.0;
 
-		if (fd < 0)
+		if (fd < 0) {
+			/* Out of descriptors: the listener stays readable, so
+			 * stop watching it for a moment instead of spinning. */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				ev_io_stop(loop, io);
+				ev_timer_start(loop, &l->retry);
+			}
 			return;
+		}
 		if (atomic_load(&w->d->tcp_clients) >=
 		    w->conf->server.tcp_max_clients) {
 			STAT_INC(w->stats.tcp_refused);
@@ -814,6 +872,8 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 		ev_io_init(&l->io, l->tcp ? tcp_accept_cb : udp_read_cb, l->fd,
 			   EV_READ);
 		l->io.data = l;
+		ev_timer_init(&l->retry, accept_retry_cb, 0.1, 0);
+		l->retry.data = l;
 		if (!l->tcp) {
 			l->out = malloc(UDP_BATCH * sizeof(*l->out));
 			if (l->out == NULL)
@@ -852,6 +912,7 @@ worker_begin_stop(struct worker *w)
 		struct listener *l = &w->listeners[i];
 
 		ev_io_stop(w->loop, &l->io);
+		ev_timer_stop(w->loop, &l->retry);
 		/* UDP sockets stay open: in-flight answers leave through them. */
 		if (l->tcp) {
 			close(l->fd);
@@ -932,10 +993,10 @@ worker_free(struct worker *w)
 		if (w->conns == tc) /* still referenced by a query */
 			tcp_conn_free(tc);
 	}
-	uppool_free_all(w);
 	upstream_probes_free(w);
 	/* Queries still in flight after the grace period are abandoned:
-	 * their sockets close, their answers are never sent. */
+	 * their sockets close, their answers are never sent. (Before the
+	 * pooled sockets go: a query forgets its registration there.) */
 	while (w->all_queries != NULL) {
 		struct query *qr = w->all_queries;
 
@@ -947,6 +1008,7 @@ worker_free(struct worker *w)
 		}
 		free(qr);
 	}
+	uppool_free_all(w);
 	for (size_t i = 0; i < w->nlisteners; i++) {
 		if (w->listeners[i].fd >= 0)
 			close(w->listeners[i].fd);

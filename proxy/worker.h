@@ -43,6 +43,7 @@ struct listener {
 	bool tcp;
 	bool wildcard; /* bound to 0.0.0.0 or ::: replies need PKTINFO */
 	ev_io io;
+	ev_timer retry;	     /* TCP: accept again after running out of fds */
 	unsigned nout;	     /* queued answers in out[] */
 	struct udp_out *out; /* UDP_BATCH slots (UDP listeners only) */
 	struct endpoint ep;
@@ -182,6 +183,13 @@ void upstream_probes_free(struct worker *w);
 void worker_tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len);
 /* Close a client connection at once (a broken zone transfer). */
 void worker_tcp_abort(struct tcp_conn *tc);
+/*
+ * When tc has too much queued, remember qr (a transfer) to resume with
+ * upstream_xfr_resume() once it drains, and return true: the caller
+ * stops reading its upstream meanwhile.
+ */
+bool worker_tcp_pause(struct tcp_conn *tc, struct query *qr);
+void upstream_xfr_resume(struct query *qr);
 
 enum xfr_step {
 	XFR_MORE = 1, /* relayed; more messages follow */
