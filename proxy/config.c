@@ -832,6 +832,8 @@ static const struct {
 };
 
 static void apply_defaults(struct loader *l);
+static const char *list_path(const struct loader *l, const char *value,
+			     char *buf, size_t cap);
 
 static struct upstream_conf *
 config_find_upstream(const struct config *c, const char *name)
@@ -862,6 +864,10 @@ section_new_named(struct loader *l, enum section sect, const char *name)
 		if (config_find_upstream(c, name) != NULL)
 			cfg_error(l, l->line, "[upstream %s] defined twice",
 				  name);
+		if (strcmp(name, "none") == 0)
+			cfg_error(l, l->line,
+				  "[upstream none]: 'none' means no upstream "
+				  "(upstream = none); choose another name");
 		n = grow(c->upstreams, c->nupstreams, sizeof(*n));
 		u = calloc(1, sizeof(*u));
 		if (n == NULL || u == NULL) {
@@ -1181,7 +1187,8 @@ static void
 load_resolv_conf(struct loader *l, struct upstream_conf *u)
 {
 	static const struct option o = {.key = "resolv-conf"};
-	FILE *f = fopen(u->resolv_conf, "r");
+	char buf[4096];
+	FILE *f = fopen(list_path(l, u->resolv_conf, buf, sizeof(buf)), "r");
 	char line[256];
 	size_t before = u->nservers;
 
@@ -1231,15 +1238,23 @@ check_geoip(struct loader *l)
 			  "match-asn needs [geoip] asn-database = FILE");
 	if (gc->database == NULL && gc->asn_database == NULL)
 		return;
-	c->geoip = geoip_open(gc->database, gc->asn_database, err,
-			      sizeof(err));
+	{
+		char b1[4096], b2[4096];
+		const char *db = gc->database, *asn = gc->asn_database;
+
+		c->geoip = geoip_open(
+		    db != NULL ? list_path(l, db, b1, sizeof(b1)) : NULL,
+		    asn != NULL ? list_path(l, asn, b2, sizeof(b2)) : NULL, err,
+		    sizeof(err));
+	}
 	if (c->geoip == NULL)
 		cfg_error(l, gc->line, "[geoip]: %s", err);
 }
 
 /*
- * A relative list path is taken relative to the configuration file's
- * directory (as BIND's "directory"), keeping any "rpz:" style prefix.
+ * A relative file name (list, resolv-conf, GeoIP database) is taken
+ * relative to the configuration file's directory (as BIND's "directory"),
+ * keeping any "rpz:" style prefix.
  */
 static const char *
 list_path(const struct loader *l, const char *value, char *buf, size_t cap)
@@ -1301,10 +1316,11 @@ check_lists(struct loader *l, struct view_conf *v)
 	struct blocklist **b = calloc(nb + na + 1, sizeof(*b));
 	bool ok = b != NULL;
 
-	for (size_t i = 0; ok && i < nb; i++)
+	/* Every list is read, so -t reports every bad one. */
+	for (size_t i = 0; b != NULL && i < nb; i++)
 		ok &= (b[i] = list_load(l, "blocklist", v->blocklists[i],
 					v->blocklist_lines[i])) != NULL;
-	for (size_t i = 0; ok && i < na; i++)
+	for (size_t i = 0; b != NULL && i < na; i++)
 		ok &= (b[nb + i] = list_load(l, "allowlist", v->allowlists[i],
 					     v->allowlist_lines[i])) != NULL;
 	if (ok) {

@@ -126,12 +126,12 @@ reload(FILE *errs)
 	    nc->server.metrics.port != dmn.conf->server.metrics.port ||
 	    !ip_addr_equal(&nc->server.metrics.addr,
 			   &dmn.conf->server.metrics.addr))
-		log_msg(LOG_WARNING,
-			"reload: listen, workers, user, control-socket, "
+		fprintf(errs,
+			"warning: listen, workers, user, control-socket, "
 			"metrics-listen and dnstap changes take effect at the "
-			"next restart");
+			"next restart\n");
 	if (log_reconfigure(&nc->log) < 0)
-		log_msg(LOG_ERR, "reload: cannot open log target: %s",
+		fprintf(errs, "warning: cannot open the new log target: %s\n",
 			strerror(errno));
 	pthread_mutex_lock(&dmn.conf_lock);
 	old = dmn.conf;
@@ -144,25 +144,39 @@ reload(FILE *errs)
 	return 0;
 }
 
-static void
-sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+/*
+ * Reload, log the outcome with every message of the check, and copy those
+ * messages to reply (dnsgate ctl reload) when it is not NULL.
+ */
+static int
+reload_logged(FILE *reply)
 {
 	char *errs = NULL;
 	size_t errlen = 0;
 	FILE *ef = open_memstream(&errs, &errlen);
+	int rc;
 
-	int rc = reload(ef);
-
-	if (ef != NULL)
-		fclose(ef);
+	if (ef == NULL)
+		return -1;
+	rc = reload(ef);
+	fclose(ef);
 	if (rc < 0)
 		log_msg(LOG_ERR,
 			"reload of %s failed; keeping the running "
 			"configuration:\n%s",
-			conf_path, errs != NULL ? errs : "");
-	else if (errs != NULL && errs[0] != '\0')
+			conf_path, errs);
+	else if (errs[0] != '\0')
 		log_msg(LOG_WARNING, "reload: %s", errs);
+	if (reply != NULL)
+		fputs(errs, reply);
 	free(errs);
+	return rc;
+}
+
+static void
+sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	reload_logged(NULL);
 }
 
 static void
@@ -219,7 +233,7 @@ run(const char *path)
 			goto out;
 		}
 	}
-	if (control_start(loop, &dmn, reload) < 0 ||
+	if (control_start(loop, &dmn, reload_logged) < 0 ||
 	    drop_privileges(conf->server.user, conf->server.control_socket) <
 		0) {
 		rc = 1;

@@ -257,9 +257,7 @@ stage_local(struct qctx *c, enum pipe_verdict *v)
 					     sizeof(zname)) > 1)
 		zname[strlen(zname) - 1] = '\0'; /* "corp.example", as SPEC */
 	if (r == LOCAL_PASS) {
-		trace(c, "local", "%s",
-		      zone != NULL ? "transparent zone without data: go on"
-				   : "no local zone covers the name");
+		trace(c, "local", "no local zone or data decides: go on");
 		return STAGE_CONTINUE;
 	}
 	trace(c, "local", "%s zone %s decides: %s",
@@ -352,7 +350,7 @@ stage_transfer(struct qctx *c, enum pipe_verdict *v)
 	decision_rule(&c->dec, "allow-transfer:%s", c->view->name);
 	if (acl_allows(&c->view->allow_transfer, &c->client)) {
 		/* Local data is no zone to transfer: straight upstream. */
-		trace(c, "transfer", "allowed by allow-transfer: relayed");
+		trace(c, "transfer", "allowed by allow-transfer");
 		c->transfer = true;
 		return STAGE_CONTINUE;
 	}
@@ -489,7 +487,10 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 	h.flags = wire_u16(&w);
 	if ((h.flags & DNS_FLAG_TC) && !(r->hdr.flags & DNS_FLAG_TC)) {
 		c->dec.action = ACTION_TRUNCATE;
-		decision_rule(&c->dec, "size:%zu", pipeline_client_limit(c));
+		/* A rebind rule says more than the size that cut the rest. */
+		if (c->dec.rule[0] == '\0')
+			decision_rule(&c->dec, "size:%zu",
+				      pipeline_client_limit(c));
 	}
 	return PIPE_ANSWER;
 }

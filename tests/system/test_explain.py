@@ -57,7 +57,7 @@ def test_forwarded(conf):
     assert f["view"] == "corp"
     assert f["action"] == "forward"
     assert f["acl"].startswith("allowed by acl:corp:1")
-    assert f["local"] == "no local zone covers the name"
+    assert f["local"] == "no local zone or data decides: go on"
     assert f["forward"].startswith("to [upstream main]")
     assert "ede" not in f
     # The summary comes last, in the SPEC's order.
