@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <ifaddrs.h>
+#include <sys/random.h>
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
@@ -478,6 +479,48 @@ parse_match_destination(struct loader *l, const struct option *o, void *dst,
 	return acl_set(l, o, dst, value);
 }
 
+/* A duration stored in whole seconds (RRL window). */
+static int
+parse_seconds(struct loader *l, const struct option *o, void *dst,
+	      const char *value)
+{
+	uint32_t ms;
+
+	if (config_parse_duration(value, &ms) < 0 || ms % 1000 != 0 ||
+	    ms / 1000 < o->min || ms / 1000 > o->max) {
+		cfg_error(l, l->line,
+			  "%s: expected whole seconds from %llds to %llds",
+			  o->key, o->min, o->max);
+		return -1;
+	}
+	*(unsigned *)dst = ms / 1000;
+	return 0;
+}
+
+/* secret / previous-secret: 128 bits as 32 hex digits (RFC 9018 4.4). */
+static int
+parse_secret(struct loader *l, const struct option *o, void *dst,
+	     const char *value)
+{
+	struct cookies_conf *ck = l->target;
+
+	/* "previous-secret =" (SPEC's example): no rotation under way. */
+	if (*value == '\0' && dst == &ck->previous) {
+		ck->have_previous = false;
+		return 0;
+	}
+	if (cookie_secret_parse(value, dst) < 0) {
+		cfg_error(l, l->line, "%s: expected 32 hexadecimal digits",
+			  o->key);
+		return -1;
+	}
+	if (dst == &ck->secret)
+		ck->have_secret = true;
+	else
+		ck->have_previous = true;
+	return 0;
+}
+
 /* blocklist / allowlist = [rpz:|hosts:|domains:]FILE, loaded at the end. */
 static int
 parse_list_file(struct loader *l, const struct option *o, void *dst,
@@ -700,12 +743,15 @@ static const char *const selection_names[] = {"ordered", "round-robin",
 static const char *const format_names[] = {"json", "text", NULL};
 static const char *const decisions_names[] = {"all", "non-default", "none",
 					      NULL};
+static const char *const queries_action_names[] = {"refuse", "drop", NULL};
 
 #define SRV(f) offsetof(struct server_conf, f)
 #define LOG(f) offsetof(struct log_conf, f)
 #define UP(f)  offsetof(struct upstream_conf, f)
 #define VIEW(f) offsetof(struct view_conf, f)
 #define GEO(f)	offsetof(struct geoip_conf, f)
+#define RL(f)	offsetof(struct ratelimit_conf, f)
+#define CK(f)	offsetof(struct cookies_conf, f)
 #define NOTYET(s, k)                                                           \
 	{                                                                      \
 		s, k, parse_unsupported, 0, 0, 0, NULL, NULL, OPT_UNSUPPORTED  \
@@ -786,25 +832,39 @@ static const struct option options[] = {
     {SEC_VIEW, "allow-transfer", parse_acl_key, VIEW(allow_transfer), 0, 0,
      NULL, NULL, OPT_REPEAT},
 
-    NOTYET(SEC_RATELIMIT, "responses-per-second"),
-    NOTYET(SEC_RATELIMIT, "nxdomains-per-second"),
-    NOTYET(SEC_RATELIMIT, "nodata-per-second"),
-    NOTYET(SEC_RATELIMIT, "errors-per-second"),
-    NOTYET(SEC_RATELIMIT, "all-per-second"),
-    NOTYET(SEC_RATELIMIT, "window"),
-    NOTYET(SEC_RATELIMIT, "slip"),
-    NOTYET(SEC_RATELIMIT, "ipv4-prefix-length"),
-    NOTYET(SEC_RATELIMIT, "ipv6-prefix-length"),
-    NOTYET(SEC_RATELIMIT, "exempt-clients"),
-    NOTYET(SEC_RATELIMIT, "max-table-size"),
-    NOTYET(SEC_RATELIMIT, "log-only"),
-    NOTYET(SEC_RATELIMIT, "queries-per-second"),
-    NOTYET(SEC_RATELIMIT, "queries-action"),
+    {SEC_RATELIMIT, "responses-per-second", parse_uint,
+     RL(rrl.responses_ps), 0, 1000000, NULL, "0", 0},
+    {SEC_RATELIMIT, "nxdomains-per-second", parse_uint, RL(rrl.nxdomains_ps),
+     0, 1000000, NULL, "0", 0},
+    {SEC_RATELIMIT, "nodata-per-second", parse_uint, RL(rrl.nodata_ps), 0,
+     1000000, NULL, "0", 0},
+    {SEC_RATELIMIT, "errors-per-second", parse_uint, RL(rrl.errors_ps), 0,
+     1000000, NULL, "0", 0},
+    {SEC_RATELIMIT, "all-per-second", parse_uint, RL(rrl.all_ps), 0, 1000000,
+     NULL, "0", 0},
+    {SEC_RATELIMIT, "window", parse_seconds, RL(rrl.window_s), 1, 3600, NULL,
+     "15s", 0},
+    {SEC_RATELIMIT, "slip", parse_uint, RL(rrl.slip), 0, 10, NULL, "2", 0},
+    {SEC_RATELIMIT, "ipv4-prefix-length", parse_uint, RL(rrl.v4_prefix), 8,
+     32, NULL, "24", 0},
+    {SEC_RATELIMIT, "ipv6-prefix-length", parse_uint, RL(rrl.v6_prefix), 16,
+     64, NULL, "56", 0},
+    {SEC_RATELIMIT, "exempt-clients", parse_acl_key, RL(exempt), 0, 0, NULL,
+     NULL, OPT_REPEAT},
+    {SEC_RATELIMIT, "max-table-size", parse_uint, RL(rrl.max_table), 1,
+     10000000, NULL, "20000", 0},
+    {SEC_RATELIMIT, "log-only", parse_bool, RL(rrl.log_only), 0, 0, NULL,
+     "no", 0},
+    {SEC_RATELIMIT, "queries-per-second", parse_uint, RL(rrl.queries_ps), 0,
+     1000000, NULL, "0", 0},
+    {SEC_RATELIMIT, "queries-action", parse_enum, RL(queries_action), 0, 0,
+     queries_action_names, "refuse", 0},
 
-    NOTYET(SEC_COOKIES, "enabled"),
-    NOTYET(SEC_COOKIES, "secret"),
-    NOTYET(SEC_COOKIES, "previous-secret"),
-    NOTYET(SEC_COOKIES, "require"),
+    {SEC_COOKIES, "enabled", parse_bool, CK(enabled), 0, 0, NULL, "no", 0},
+    {SEC_COOKIES, "secret", parse_secret, CK(secret), 0, 0, NULL, NULL, 0},
+    {SEC_COOKIES, "previous-secret", parse_secret, CK(previous), 0, 0, NULL,
+     NULL, 0},
+    {SEC_COOKIES, "require", parse_bool, CK(require), 0, 0, NULL, "no", 0},
 
     NOTYET(SEC_CACHE, "size"),
     NOTYET(SEC_CACHE, "min-ttl"),
@@ -962,6 +1022,12 @@ section_begin(struct loader *l, const char *header)
 			break;
 		case SEC_GEOIP:
 			l->target = &l->cfg->geoip_conf;
+			break;
+		case SEC_RATELIMIT:
+			l->target = &l->cfg->ratelimit; /* defaults: at load */
+			break;
+		case SEC_COOKIES:
+			l->target = &l->cfg->cookies;
 			break;
 		case SEC_UPSTREAM:
 		case SEC_VIEW:
@@ -1339,11 +1405,31 @@ check_lists(struct loader *l, struct view_conf *v)
 }
 
 static void
+check_ratelimit_cookies(struct loader *l)
+{
+	struct config *c = l->cfg;
+	const struct rrl_config *r = &c->ratelimit.rrl;
+	const char *why = NULL;
+
+	c->ratelimit.enabled = r->responses_ps || r->nxdomains_ps ||
+			       r->nodata_ps || r->errors_ps || r->all_ps ||
+			       r->queries_ps;
+	if (rrl_config_check(r, &why) < 0)
+		cfg_error(l, l->line, "[ratelimit]: %s", why);
+	/* BIND's cookie-secret default: random at every start or reload. */
+	if (c->cookies.enabled && !c->cookies.have_secret &&
+	    getrandom(c->cookies.secret.key, sizeof(c->cookies.secret.key),
+		      0) != (ssize_t)sizeof(c->cookies.secret.key))
+		cfg_error(l, l->line, "[cookies]: no random secret");
+}
+
+static void
 check_config(struct loader *l)
 {
 	struct config *c = l->cfg;
 
 	check_geoip(l);
+	check_ratelimit_cookies(l);
 	for (size_t i = 0; i < c->nviews; i++)
 		if (c->views[i]->nblocklists + c->views[i]->nallowlists > 0)
 			check_lists(l, c->views[i]);
@@ -1410,6 +1496,7 @@ config_free(struct config *c)
 	free(c->server.control_socket);
 	free(c->log.path);
 	free(c->log.dnstap);
+	acl_free(&c->ratelimit.exempt);
 	geoip_close(c->geoip);
 	free(c->geoip_conf.database);
 	free(c->geoip_conf.asn_database);
@@ -1434,6 +1521,12 @@ config_load_common(struct loader *l)
 	apply_defaults(l);
 	l->sect = SEC_LOG;
 	l->target = &c->log;
+	apply_defaults(l);
+	l->sect = SEC_RATELIMIT;
+	l->target = &c->ratelimit;
+	apply_defaults(l);
+	l->sect = SEC_COOKIES;
+	l->target = &c->cookies;
 	apply_defaults(l);
 	l->sect = SEC_NONE;
 	l->target = NULL;

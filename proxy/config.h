@@ -16,6 +16,8 @@
 
 #include "dns/addr.h"
 #include "proxy/stats.h"
+#include "ratelimit/cookie.h"
+#include "ratelimit/rrl.h"
 #include "views/view.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/dnsgate/dnsgate.conf"
@@ -101,6 +103,28 @@ struct log_conf {
 	char *dnstap;  /* Frame Streams socket, or NULL */
 };
 
+enum queries_action {
+	QUERIES_REFUSE = 1,
+	QUERIES_DROP,
+};
+
+/* [ratelimit]: RRL and the per-client query limit (ratelimit/rrl.h). */
+struct ratelimit_conf {
+	struct rrl_config rrl;
+	struct acl exempt; /* exempt-clients */
+	int queries_action; /* enum queries_action */
+	bool enabled;	    /* any rate set */
+};
+
+/* [cookies]: RFC 7873 server cookies, RFC 9018 construction. */
+struct cookies_conf {
+	bool enabled;
+	bool require;
+	bool have_secret, have_previous;
+	struct cookie_secret secret;
+	struct cookie_secret previous;
+};
+
 struct geoip_conf {
 	char *database;	    /* country.iso_code */
 	char *asn_database; /* autonomous_system_number */
@@ -110,6 +134,8 @@ struct geoip_conf {
 struct config {
 	char *path;
 	struct geoip_conf geoip_conf;
+	struct ratelimit_conf ratelimit;
+	struct cookies_conf cookies;
 	struct geoip *geoip; /* opened at load; NULL without [geoip] */
 	struct server_conf server;
 	struct log_conf log;

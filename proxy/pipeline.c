@@ -46,6 +46,9 @@ qctx_init(struct qctx *c, const struct config *conf, uint64_t now_ms)
 	c->conf = conf;
 	c->view = NULL;
 	c->transfer = false;
+	c->cookie = COOKIE_NONE;
+	c->cookie_out_len = 0;
+	c->quiet = false;
 	c->outlen = 0;
 	c->dec.ts_ms = now_ms;
 	c->dec.rcode = -1;
@@ -61,6 +64,8 @@ client_opt(const struct qctx *c)
 	    .udp_size = (uint16_t)c->conf->server.udp_payload_size,
 	    .do_bit = c->q.edns.do_bit,
 	    .ede_code = -1,
+	    .cookie = c->cookie_out,
+	    .cookie_len = c->cookie_out_len,
 	};
 	return o;
 }
@@ -185,6 +190,68 @@ stage_parse(struct qctx *c, enum pipe_verdict *v)
 		return STAGE_DONE;
 	}
 	return STAGE_CONTINUE;
+}
+
+/*
+ * 2. DNS cookies (RFC 7873 5.2, RFC 9018): every answer to a query with a
+ * COOKIE option carries a fresh server cookie; with require = yes, UDP
+ * queries without a valid one get BADCOOKIE (and learn the cookie).
+ */
+static enum stage
+stage_cookie(struct qctx *c, enum pipe_verdict *v)
+{
+	const struct cookies_conf *ck = &c->conf->cookies;
+	uint32_t now = (uint32_t)(c->dec.ts_ms / 1000);
+
+	if (!ck->enabled || !c->q.edns.has_cookie)
+		return STAGE_CONTINUE; /* cookies end here: never forwarded */
+	c->cookie = cookie_check(&ck->secret,
+				 ck->have_previous ? &ck->previous : NULL,
+				 &c->client, c->q.edns.cookie,
+				 c->q.edns.cookie_len, now);
+	trace(c, "cookies", "%s", cookie_status_name(c->cookie));
+	if (c->cookie == COOKIE_MALFORMED) {
+		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1, NULL);
+		return STAGE_DONE;
+	}
+	c->cookie_out_len = cookie_make(&ck->secret, &c->client,
+					c->q.edns.cookie, now, c->cookie_out);
+	if (c->cookie == COOKIE_VALID || !ck->require || c->tcp)
+		return STAGE_CONTINUE;
+	decision_rule(&c->dec, "cookies:require");
+	*v = answer_error(c, ACTION_BADCOOKIE, DNS_RCODE_BADCOOKIE, -1, NULL);
+	return STAGE_DONE;
+}
+
+static bool
+rl_exempt(const struct qctx *c)
+{
+	return acl_allows(&c->conf->ratelimit.exempt, &c->client);
+}
+
+/* 4b. the per-client query limit, before any lookup */
+static enum stage
+stage_qlimit(struct qctx *c, enum pipe_verdict *v)
+{
+	struct rrl_result r;
+
+	if (c->rrl == NULL || c->conf->ratelimit.rrl.queries_ps == 0 ||
+	    rl_exempt(c))
+		return STAGE_CONTINUE;
+	r = rrl_query_account(c->rrl, &c->client, c->dec.ts_ms);
+	if (r.would == RRL_SEND)
+		return STAGE_CONTINUE;
+	decision_rule(&c->dec, "ratelimit:queries-per-second");
+	c->quiet = !r.log;
+	if (r.verdict == RRL_SEND)
+		return STAGE_CONTINUE; /* log-only */
+	if (c->conf->ratelimit.queries_action == QUERIES_DROP) {
+		*v = drop(c, ACTION_DROP);
+		return STAGE_DONE;
+	}
+	*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
+			  DNS_EDE_PROHIBITED, "query rate limit exceeded");
+	return STAGE_DONE;
 }
 
 /* 3. view selection: no view => REFUSED + EDE 18 (as BIND) */
@@ -367,9 +434,13 @@ pipeline_query(struct qctx *c)
 
 	if (stage_parse(c, &v) == STAGE_DONE)
 		return v;
+	if (stage_cookie(c, &v) == STAGE_DONE)
+		return v;
 	if (stage_view(c, &v) == STAGE_DONE)
 		return v;
 	if (stage_acl(c, &v) == STAGE_DONE)
+		return v;
+	if (stage_qlimit(c, &v) == STAGE_DONE)
 		return v;
 	if (stage_transfer(c, &v) == STAGE_DONE)
 		return v;
@@ -493,6 +564,67 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 				      pipeline_client_limit(c));
 	}
 	return PIPE_ANSWER;
+}
+
+/*
+ * A slipped response (BIND): header and question with TC=1, or BADCOOKIE
+ * with a fresh cookie when the query carried a COOKIE option (REFERENCE
+ * 2.4-5), so a real client retries over TCP or with its cookie.
+ */
+static enum pipe_verdict
+rrl_slip(struct qctx *c, enum rrl_kind kind)
+{
+	struct dns_opt_out o = client_opt(c);
+	uint8_t head[DNS_HEADER_LEN + DNS_NAME_MAX + 4];
+	size_t qend = c->q.question_end;
+
+	c->dec.action = ACTION_RATELIMIT_SLIP;
+	if (c->cookie_out_len > 0) {
+		c->outlen = dns_build_error(c->out, c->outcap, &c->q,
+					    DNS_RCODE_BADCOOKIE, true, &o);
+		c->dec.rcode = DNS_RCODE_BADCOOKIE;
+		return c->outlen > 0 ? PIPE_ANSWER : PIPE_DROP;
+	}
+	if (qend > sizeof(head) || qend > c->outlen)
+		return PIPE_DROP;
+	memcpy(head, c->out, qend);
+	c->dec.rcode = kind == RRL_NXDOMAIN ? DNS_RCODE_NXDOMAIN
+					    : DNS_RCODE_NOERROR;
+	c->outlen = dns_truncate(c->out, c->outcap, head, qend, qend,
+				 (unsigned)c->dec.rcode, &o);
+	return c->outlen > 0 ? PIPE_ANSWER : PIPE_DROP;
+}
+
+enum pipe_verdict
+pipeline_respond(struct qctx *c, enum pipe_verdict v)
+{
+	uint8_t name[DNS_NAME_MAX];
+	enum rrl_kind kind;
+	struct rrl_result r;
+
+	/* Exempt (SPEC): TCP proves the source, so does a valid cookie;
+	 * answers before a view (FORMERR...) are not limited (as BIND). */
+	if (v != PIPE_ANSWER || c->rrl == NULL || c->tcp || c->view == NULL ||
+	    c->cookie == COOKIE_VALID || !c->conf->ratelimit.enabled ||
+	    rl_exempt(c))
+		return v;
+	kind = rrl_classify(c->out, c->outlen,
+			    c->q.qname_len > 0 ? c->q.qname : NULL, name);
+	r = rrl_account(c->rrl, &c->client, kind, name, c->q.qtype,
+			c->dec.ts_ms);
+	if (r.would == RRL_SEND)
+		return v;
+	decision_rule(&c->dec, "ratelimit:%s", rrl_kind_rule(r.limited_by));
+	/* The first drop and first slip of an episode are logged, the rest
+	 * only counted: a flood must not turn the log into an amplifier. */
+	c->quiet = !r.log;
+	if (r.verdict == RRL_SEND)
+		return v; /* log-only */
+	if (r.verdict == RRL_SLIP)
+		return rrl_slip(c, kind);
+	c->dec.action = ACTION_RATELIMIT_DROP;
+	c->dec.rcode = -1;
+	return PIPE_DROP;
 }
 
 enum pipe_verdict

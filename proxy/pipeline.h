@@ -19,6 +19,8 @@
 #include "dns/msg.h"
 #include "policy/decision.h"
 #include "proxy/config.h"
+#include "ratelimit/cookie.h"
+#include "ratelimit/rrl.h"
 
 enum pipe_verdict {
 	PIPE_ANSWER = 1, /* send c->out[0..c->outlen) */
@@ -53,6 +55,15 @@ struct qctx {
 	const struct view_conf *view;
 	struct decision dec;
 	char ede_buf[DECISION_RULE_MAX]; /* an EDE text made for this query */
+	/* The worker's RRL table (NULL: no rate limiting, as in explain). */
+	struct rrl_table *rrl;
+	/* DNS cookies (stage 2): what the client's option was, and the
+	 * COOKIE option to put in our answer (length 0: none). */
+	enum cookie_status cookie;
+	uint8_t cookie_out[COOKIE_V1_LEN];
+	size_t cookie_out_len;
+	/* Log only the first limited response of an RRL episode. */
+	bool quiet;
 	/* `dnsgate explain`: told what each stage found (NULL: silent) */
 	void (*trace)(void *arg, const char *stage, const char *text);
 	void *trace_arg;
@@ -78,6 +89,12 @@ size_t pipeline_client_limit(const struct qctx *c);
 enum pipe_verdict pipeline_upstream_answer(struct qctx *c, const uint8_t *resp,
 					   size_t len,
 					   const struct dns_response *r);
+/*
+ * 9. response rate limiting, just before an answer (v == PIPE_ANSWER)
+ * leaves: may turn it into a slip (TC=1 or BADCOOKIE) or a drop. Call it
+ * once per query, whatever produced the answer.
+ */
+enum pipe_verdict pipeline_respond(struct qctx *c, enum pipe_verdict v);
 /* Every attempt failed: SERVFAIL with EDE 22 or 23 (SPEC "Failures"). */
 enum pipe_verdict pipeline_upstream_failed(struct qctx *c,
 					   enum up_failure last);

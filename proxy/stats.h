@@ -33,6 +33,8 @@ struct worker_stats {
 	atomic_ulong nomem;		/* queries lost to allocation */
 	atomic_ulong udp_oversize;	/* datagrams over UDP_SLOT_MAX */
 	atomic_ulong send_errors;	/* answers the socket refused */
+	atomic_ulong rl_drop, rl_slip;	/* RRL and query-limit outcomes */
+	atomic_ulong cookies[6];	/* by enum cookie_status */
 };
 
 /* Per view (parallel to config->views), shared by workers. */

@@ -326,7 +326,7 @@ query_log(struct query *qr)
 	char line[LOG_SLOT_SIZE];
 	size_t n;
 
-	if (lc->decisions == DECISIONS_NONE ||
+	if (lc->decisions == DECISIONS_NONE || qr->c.quiet ||
 	    (lc->decisions == DECISIONS_NON_DEFAULT &&
 	     decision_is_default(&qr->c.dec)))
 		return;
@@ -369,6 +369,13 @@ query_finish(struct query *qr, enum pipe_verdict v)
 	struct worker *w = qr->w;
 	struct decision *d = &qr->c.dec;
 
+	v = pipeline_respond(&qr->c, v);
+	if (d->action == ACTION_RATELIMIT_DROP)
+		STAT_INC(w->stats.rl_drop);
+	else if (d->action == ACTION_RATELIMIT_SLIP)
+		STAT_INC(w->stats.rl_slip);
+	if (qr->c.cookie != COOKIE_NONE && qr->c.cookie < 6)
+		STAT_INC(w->stats.cookies[qr->c.cookie]);
 	/* PIPE_SENT: a relayed transfer already went out message by message. */
 	if (v == PIPE_ANSWER && qr->c.outlen > 0) {
 		send_answer(qr);
@@ -398,6 +405,7 @@ query_received(struct worker *w, struct query *qr, const uint8_t *pkt,
 	topclients_count(w->top, &qr->c.client);
 	qr->start = ev_time();
 	qctx_init(&qr->c, qr->conf, wall_ms());
+	qr->c.rrl = w->rrl;
 	qr->c.pkt = pkt;
 	qr->c.pktlen = len;
 	if (w->tap != NULL) {
@@ -883,6 +891,68 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	return 0;
 }
 
+/* An RRL episode ended: BIND's "stop limiting" summary line. */
+static void
+rrl_episode_end(void *arg, const struct rrl_episode *e)
+{
+	struct worker *w = arg;
+	char text[400], line[600];
+	int n;
+
+	if (rrl_episode_text(e, text, sizeof(text)) < 0)
+		return;
+	if (w->conf->log.format == DECISION_JSON)
+		n = snprintf(line, sizeof(line),
+			     "{\"msg\":\"%sstop limiting %s\",\"dropped\":%llu,"
+			     "\"slipped\":%llu}\n",
+			     e->log_only ? "would " : "", text,
+			     (unsigned long long)e->dropped,
+			     (unsigned long long)e->slipped);
+	else
+		n = snprintf(line, sizeof(line),
+			     "%sstop limiting %s (dropped %llu, slipped %llu)\n",
+			     e->log_only ? "would " : "", text,
+			     (unsigned long long)e->dropped,
+			     (unsigned long long)e->slipped);
+	if (n > 0 && (size_t)n < sizeof(line))
+		log_ring_push(w->log, line, (size_t)n);
+}
+
+static void
+rrl_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+
+	if (w->rrl != NULL)
+		rrl_expire(w->rrl, wall_ms(), rrl_episode_end, w);
+}
+
+/* The worker's table follows the config: made, kept or rebuilt. */
+static void
+worker_rrl_apply(struct worker *w)
+{
+	const struct ratelimit_conf *rc = &w->conf->ratelimit;
+	uint8_t key[16];
+
+	if (w->rrl != NULL && rc->enabled &&
+	    rrl_reconfigure(w->rrl, &rc->rrl) == 0)
+		return;
+	if (w->rrl != NULL) {
+		rrl_expire_all(w->rrl, wall_ms(), rrl_episode_end, w);
+		rrl_free(w->rrl);
+		w->rrl = NULL;
+	}
+	if (!rc->enabled)
+		return;
+	/* A secret hash key: spoofed floods cannot aim at one bucket. */
+	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
+		return;
+	w->rrl = rrl_new(&rc->rrl, key);
+	if (w->rrl == NULL)
+		log_msg(LOG_ERR, "ratelimit: no memory for %u entries",
+			rc->rrl.max_table);
+}
+
 static void
 worker_take_conf(struct worker *w)
 {
@@ -894,6 +964,7 @@ worker_take_conf(struct worker *w)
 	/* Queries in flight keep the config they started with. */
 	config_unref(w->conf);
 	w->conf = c;
+	worker_rrl_apply(w);
 	if (w->id == 0)
 		upstream_health_start(w);
 }
@@ -926,6 +997,7 @@ worker_begin_stop(struct worker *w)
 		tcp_conn_maybe_free(tc);
 	}
 	ev_timer_stop(w->loop, &w->health_timer);
+	ev_timer_stop(w->loop, &w->rrl_timer);
 	if (w->inflight == 0) {
 		ev_break(w->loop, EVBREAK_ONE);
 		return;
@@ -953,6 +1025,10 @@ worker_main(void *arg)
 	ev_async_init(&w->wake, wake_cb);
 	w->wake.data = w;
 	ev_async_start(w->loop, &w->wake);
+	worker_rrl_apply(w);
+	ev_timer_init(&w->rrl_timer, rrl_timer_cb, 1.0, 1.0);
+	w->rrl_timer.data = w;
+	ev_timer_start(w->loop, &w->rrl_timer);
 	ev_prepare_init(&w->flush, flush_cb);
 	w->flush.data = w;
 	ev_prepare_start(w->loop, &w->flush);
@@ -964,6 +1040,8 @@ worker_main(void *arg)
 		ev_run(w->loop, 0);
 	/* Answers of the last iteration (ev_break skips the prepare). */
 	flush_cb(w->loop, &w->flush, 0);
+	if (w->rrl != NULL)
+		rrl_expire_all(w->rrl, wall_ms(), rrl_episode_end, w);
 	return NULL;
 }
 
@@ -1015,6 +1093,7 @@ worker_free(struct worker *w)
 		free(w->listeners[i].out);
 	}
 	free(w->listeners);
+	rrl_free(w->rrl);
 	free(w->rbatch);
 	free(w->top);
 	free(w->out);

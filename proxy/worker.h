@@ -98,6 +98,11 @@ struct worker {
 	struct topclients *top;
 	struct worker_rng rng;
 	struct pool *pools; /* shared upstream sockets (proxy/uppool.c) */
+	/* RRL: one table per worker (SO_REUSEPORT spreads a client's
+	 * queries by 4-tuple, so with N workers a client may get up to N
+	 * times the rates; exact with workers = 1). */
+	struct rrl_table *rrl;
+	ev_timer rrl_timer; /* ends episodes: summary log lines */
 	struct probe *probes; /* health probes in flight (worker 0) */
 	ev_prepare flush; /* sends queued UDP answers before the loop blocks */
 	uint8_t (*rbatch)[UDP_SLOT_MAX]; /* UDP_BATCH receive buffers */

@@ -457,8 +457,8 @@ test_config_several_errors_all_reported(void **state)
 	                           "match-client = bogus\n"    /* 13 */
 	                           "allow = any\n"             /* 14 */
 	                           "bogus-key = 1\n"           /* 15 */
-	                           "[cookies]\n"               /* 16 */
-	                           "enabled = yes\n";          /* 17 */
+	                           "[cache]\n"                 /* 16 */
+	                           "size = 1MB\n";             /* 17 */
 
 	(void)state;
 	load_fails(text,
@@ -473,7 +473,7 @@ test_config_several_errors_all_reported(void **state)
 	           "t.conf:13: match-client: bad address match element at "
 	           "'bogus' (expected [!]CIDR, [!]address, any or none)\n"
 	           "t.conf:15: unknown key 'bogus-key' in [view v]\n"
-	           "t.conf:17: enabled: not supported yet\n");
+	           "t.conf:17: size: not supported yet\n");
 }
 
 static void
@@ -779,12 +779,8 @@ test_config_notyet_keys(void **state)
 		const char *line;
 		const char *key;
 	} cases[] = {
-	    {"[cookies]", "enabled = yes", "enabled"},
-	    {"[cookies]", "secret = 000102030405060708090a0b0c0d0e0f",
-	     "secret"},
-	    {"[ratelimit]", "responses-per-second = 20",
-	     "responses-per-second"},
 	    {"[cache]", "size = 64MB", "size"},
+	    {"[cache]", "serve-stale = yes", "serve-stale"},
 	};
 	char text[256], want[128];
 	size_t i;
