@@ -82,6 +82,34 @@ render_workers(struct daemon *d, FILE *f)
 }
 
 static void
+render_protection(struct daemon *d, FILE *f)
+{
+	unsigned long drop = 0, slip = 0, ck[6] = {0};
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker_stats *s = &d->workers[i].stats;
+
+		drop += STAT_GET(s->rl_drop);
+		slip += STAT_GET(s->rl_slip);
+		for (int k = 0; k < 6; k++)
+			ck[k] += STAT_GET(s->cookies[k]);
+	}
+	fprintf(f,
+		"# HELP dnsgate_ratelimit_total Responses dropped or slipped "
+		"by rate limiting.\n"
+		"# TYPE dnsgate_ratelimit_total counter\n"
+		"dnsgate_ratelimit_total{result=\"drop\"} %lu\n"
+		"dnsgate_ratelimit_total{result=\"slip\"} %lu\n",
+		drop, slip);
+	fprintf(f, "# HELP dnsgate_cookies_total Queries with a COOKIE "
+		   "option, by what it proved.\n"
+		   "# TYPE dnsgate_cookies_total counter\n");
+	for (int k = COOKIE_MALFORMED; k <= COOKIE_VALID; k++)
+		fprintf(f, "dnsgate_cookies_total{result=\"%s\"} %lu\n",
+			cookie_status_name(k), ck[k]);
+}
+
+static void
 render_views(const struct config *c, FILE *f)
 {
 	fprintf(f, "# HELP dnsgate_decisions_total Decisions, by view and "
@@ -173,6 +201,7 @@ metrics_render(struct daemon *d, FILE *f)
 	c = config_ref(d->conf);
 	pthread_mutex_unlock(&d->conf_lock);
 	render_workers(d, f);
+	render_protection(d, f);
 	render_views(c, f);
 	render_upstreams(c, f);
 	config_unref(c);
