@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dns/msg.h"
 #include "proxy/config.h"
@@ -25,9 +26,11 @@ print_stage(void *arg, const char *stage, const char *text)
 	printf("%s: %s\n", stage, text);
 }
 
-/* The query: ID 0, RD, one question, an OPT advertising 1232 bytes. */
+/* The query: ID 0, RD, one question, an OPT advertising 1232 bytes and
+ * carrying cookie[0..cookie_len) as a COOKIE option when cookie_len > 0. */
 static size_t
-build_query(uint8_t *out, size_t cap, const uint8_t *qname, uint16_t qtype)
+build_query(uint8_t *out, size_t cap, const uint8_t *qname, uint16_t qtype,
+	    const uint8_t *cookie, size_t cookie_len)
 {
 	struct wbuf b;
 
@@ -45,7 +48,9 @@ build_query(uint8_t *out, size_t cap, const uint8_t *qname, uint16_t qtype)
 	wbuf_u16(&b, DNS_TYPE_OPT);
 	wbuf_u16(&b, 1232);
 	wbuf_u32(&b, 0);
-	wbuf_u16(&b, 0);
+	wbuf_u16(&b, cookie_len > 0 ? (uint16_t)(4 + cookie_len) : 0);
+	if (cookie_len > 0)
+		dns_opt_cookie_write(&b, cookie, cookie_len);
 	return b.err ? 0 : b.len;
 }
 
@@ -120,11 +125,32 @@ print_verdict(const struct qctx *c, enum pipe_verdict v)
 		       c->dec.ede_text != NULL ? ")" : "");
 }
 
+/*
+ * --cookie: none sends no option; invalid a client cookie with a server
+ * cookie that fails the check; valid one made with the configured secret
+ * for this client now (what a returning client would send).
+ */
+static size_t
+explain_cookie(const struct explain_args *a, const struct config *conf,
+	       const struct qctx *c, uint8_t out[COOKIE_V1_LEN])
+{
+	static const uint8_t client[COOKIE_CLIENT_LEN] = {
+	    0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57};
+	uint32_t now = (uint32_t)time(NULL);
+
+	if (a->cookie == NULL || strcmp(a->cookie, "none") == 0)
+		return 0;
+	cookie_make(&conf->cookies.secret, &c->client, client, now, out);
+	if (strcmp(a->cookie, "invalid") == 0)
+		out[COOKIE_V1_LEN - 1] ^= 0xff; /* spoil the hash */
+	return COOKIE_V1_LEN;
+}
+
 int
 explain_main(int argc, char **argv)
 {
 	struct explain_args a = {.conf = CONFIG_DEFAULT_PATH};
-	uint8_t qname[DNS_NAME_MAX], pkt[512], *out;
+	uint8_t qname[DNS_NAME_MAX], pkt[512], cookie[COOKIE_V1_LEN], *out;
 	struct qctx c = {0};
 	struct config *conf;
 	enum pipe_verdict v;
@@ -151,7 +177,7 @@ explain_main(int argc, char **argv)
 	}
 	c.out = out;
 	c.outcap = DNS_MAX_MSG;
-	qctx_init(&c, conf, 0);
+	qctx_init(&c, conf, (uint64_t)time(NULL) * 1000);
 	c.trace = print_stage;
 	c.tcp = a.tcp;
 	if (ip_addr_parse(a.client, &c.client) < 0 ||
@@ -163,13 +189,11 @@ explain_main(int argc, char **argv)
 	}
 	c.have_dest = a.dest != NULL;
 	c.pkt = pkt;
-	c.pktlen = build_query(pkt, sizeof(pkt), qname, (uint16_t)qtype);
+	c.pktlen = build_query(pkt, sizeof(pkt), qname, (uint16_t)qtype,
+			       cookie, explain_cookie(&a, conf, &c, cookie));
 	printf("query: %s %s from %s%s%s over %s\n", a.qname, a.qtype,
 	       a.client, a.dest != NULL ? " to " : "",
 	       a.dest != NULL ? a.dest : "", a.tcp ? "TCP" : "UDP");
-	if (a.cookie != NULL)
-		printf("cookies: not checked ([cookies] is not supported "
-		       "yet)\n");
 	v = pipeline_query(&c);
 	print_verdict(&c, v);
 	free(out);

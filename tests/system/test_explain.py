@@ -125,3 +125,27 @@ def test_usage_errors(conf):
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 1
     assert "/nonexistent.conf:0:" in p.stderr
+
+
+def test_cookie_cases(tmp_path):
+    conf = tmp_path / "ck.conf"
+    conf.write_text("[cookies]\nenabled = yes\nrequire = yes\n"
+                    "[view v]\nupstream = none\n"
+                    "local-data = www.test. A 192.0.2.1\n")
+    _, _, f = explain(str(conf), "--client", "127.0.0.1", "--cookie",
+                      "valid", "www.test")
+    assert f["cookies"] == "valid"
+    assert f["rcode"] == "NOERROR"
+    _, _, f = explain(str(conf), "--client", "127.0.0.1", "--cookie",
+                      "invalid", "www.test")
+    assert f["cookies"] == "invalid"
+    assert f["rcode"] == "BADCOOKIE"
+    assert f["rule"] == "cookies:require"
+    # require never applies over TCP (SPEC).
+    _, _, f = explain(str(conf), "--client", "127.0.0.1", "--tcp",
+                      "--cookie", "invalid", "www.test")
+    assert f["rcode"] == "NOERROR"
+    _, _, f = explain(str(conf), "--client", "127.0.0.1", "--cookie",
+                      "none", "www.test")
+    assert "cookies" not in f
+    assert f["rcode"] == "NOERROR"
