@@ -801,6 +801,8 @@ static const struct option options[] = {
      "servfail, timeout", OPT_REPEAT},
     {SEC_UPSTREAM, "udp-sockets", parse_uint, UP(udp_sockets), 0, 64, NULL,
      "0", 0},
+    {SEC_UPSTREAM, "cookies", parse_bool, UP(cookies), 0, 0, NULL, "yes",
+     0},
     {SEC_UPSTREAM, "resolv-conf", parse_string, UP(resolv_conf), 0, 0, NULL,
      NULL, 0},
     {SEC_UPSTREAM, "health-check", parse_duration, UP(health_ms), 100,

@@ -65,6 +65,7 @@ struct upstream_conf {
 	uint32_t health_ms;
 	char *resolv_conf; /* servers also read from this resolv.conf */
 	unsigned udp_sockets; /* 0: a socket per attempt; N: a pool of N */
+	bool cookies;	      /* act as a cookie client toward the servers */
 	atomic_uint rr_next; /* round-robin position */
 };
 

@@ -242,6 +242,13 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 							      : UP_FAIL_NETWORK);
 		return;
 	}
+	if (r->rcode == DNS_RCODE_BADCOOKIE && qr->ucookie_sent &&
+	    qr->attempts < qr->up->attempts) {
+		/* The jar just learned the server's cookie: ask again. */
+		upstream_cancel(qr);
+		attempt_next(qr);
+		return;
+	}
 	if (r->rcode == DNS_RCODE_SERVFAIL && (retry & RETRY_SERVFAIL)) {
 		attempt_failed(qr, UP_FAIL_SERVFAIL);
 		return;
@@ -285,6 +292,24 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 		STAT_INC(qr->w->stats.upstream_mismatch);
 		STAT_SHARED_INC(qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
 		return false;
+	}
+	/* RFC 7873 5.3: a cookie that is not ours means an answer from
+	 * someone who never saw the query: ignore it, like a wrong ID. */
+	if (qr->ucookie_sent) {
+		const struct endpoint *ep = &qr->up->servers[qr->server];
+
+		if (cookie_jar_response(&qr->w->jar, &ep->addr, ep->port,
+					qr->ucookie,
+					r->edns.has_cookie ? r->edns.cookie
+							   : NULL,
+					r->edns.cookie_len,
+					(uint32_t)ev_now(qr->w->loop)) ==
+		    COOKIE_JAR_DISCARD) {
+			STAT_INC(qr->w->stats.upstream_mismatch);
+			STAT_SHARED_INC(
+			    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
+			return false;
+		}
 	}
 	return true;
 }
@@ -478,6 +503,33 @@ udp_start(struct query *qr)
 	return 0;
 }
 
+/*
+ * As a cookie client (RFC 7873 5.1, RFC 9018 3): append our COOKIE option
+ * for this server to the OPT that ends qr->uq, and remember what we sent.
+ */
+static void
+add_client_cookie(struct query *qr, const struct endpoint *ep)
+{
+	uint8_t opt[COOKIE_MAX_LEN];
+	size_t n = cookie_jar_request(&qr->w->jar, &ep->addr, ep->port,
+				      (uint32_t)ev_now(qr->w->loop), opt);
+	struct wbuf b;
+
+	qr->ucookie_sent = false;
+	if (n == 0 || qr->uqlen + 4 + n > sizeof(qr->uq))
+		return;
+	wbuf_init(&b, qr->uq, sizeof(qr->uq));
+	b.len = qr->uqlen;
+	dns_opt_cookie_write(&b, opt, n);
+	/* The OPT's RDLENGTH: the last two bytes before its options. */
+	wbuf_put_u16_at(&b, qr->uqlen - 2, (uint16_t)(4 + n));
+	if (b.err)
+		return;
+	qr->uqlen = b.len;
+	memcpy(qr->ucookie, opt, COOKIE_CLIENT_LEN);
+	qr->ucookie_sent = true;
+}
+
 static void
 attempt_next(struct query *qr)
 {
@@ -492,6 +544,8 @@ attempt_next(struct query *qr)
 					     (uint16_t)qr->conf->server
 						 .udp_payload_size);
 	ep = &qr->up->servers[qr->server];
+	if (qr->uqlen > 0 && qr->up->cookies)
+		add_client_cookie(qr, ep);
 	qr->c.dec.have_upstream = true;
 	qr->c.dec.upstream = ep->addr;
 	qr->c.dec.upstream_port = ep->port;

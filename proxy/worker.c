@@ -836,6 +836,14 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 /* ---- worker lifecycle ---- */
 
+static void
+jar_random(void *ctx, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	if (getrandom(buf, len, 0) != (ssize_t)len)
+		abort(); /* never a guessable client cookie */
+}
+
 int
 worker_init(struct worker *w, struct daemon *d, unsigned id,
 	    struct config *conf)
@@ -847,6 +855,7 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	w->id = id;
 	w->d = d;
 	w->conf = config_ref(conf);
+	cookie_jar_init(&w->jar, jar_random, NULL);
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	w->out = malloc(DNS_MAX_MSG);
 	w->rbuf = malloc(DNS_MAX_MSG);

@@ -102,6 +102,8 @@ struct worker {
 	 * queries by 4-tuple, so with N workers a client may get up to N
 	 * times the rates; exact with workers = 1). */
 	struct rrl_table *rrl;
+	/* Our client cookies toward each upstream (RFC 7873 as a client). */
+	struct cookie_jar jar;
 	ev_timer rrl_timer; /* ends episodes: summary log lines */
 	struct probe *probes; /* health probes in flight (worker 0) */
 	ev_prepare flush; /* sends queued UDP answers before the loop blocks */
@@ -157,8 +159,11 @@ struct query {
 	 * its authority section, and a TSIG survives an ID change). */
 	uint8_t *xq;
 	size_t xqlen;
+	/* The client cookie our upstream query carried (cookie client). */
+	uint8_t ucookie[COOKIE_CLIENT_LEN];
+	bool ucookie_sent;
 	/* Last: query_new() clears everything before it. */
-	uint8_t uq[DNS_NAME_MAX + 64]; /* the query we send upstream */
+	uint8_t uq[DNS_NAME_MAX + 128]; /* the query we send upstream */
 };
 
 /* Create sockets for every listen address of conf; 0 / -1 (logged). */
