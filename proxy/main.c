@@ -233,6 +233,11 @@ run(const char *path)
 			goto out;
 		}
 	}
+	if (worker_steer_by_source(dmn.workers, dmn.nworkers) < 0)
+		log_msg(LOG_WARNING,
+			"cannot steer clients to workers by address (%s): "
+			"rate limits apply per worker",
+			strerror(errno));
 	if (control_start(loop, &dmn, reload_logged) < 0 ||
 	    drop_privileges(conf->server.user, conf->server.control_socket) <
 		0) {

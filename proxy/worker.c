@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/filter.h>
 #include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
@@ -832,6 +833,39 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		w->conns = tc;
 		ev_io_start(loop, &tc->rio);
 	}
+}
+
+/*
+ * With several workers, the kernel spreads UDP by 4-tuple, so one client's
+ * queries would meet every worker's rate-limit table. A classic BPF
+ * program on the reuseport group picks the worker from the source address
+ * alone (its last 32 bits, modulo the workers): each client prefix is
+ * counted by exactly one table. Applied to worker 0's socket, it serves
+ * the whole group; on failure the kernel's default spreading stays.
+ */
+int
+worker_steer_by_source(struct worker *workers, unsigned n)
+{
+	if (n < 2)
+		return 0;
+	for (size_t i = 0; i < workers[0].nlisteners; i++) {
+		const struct listener *l = &workers[0].listeners[i];
+		/* IPv4: source at 12; IPv6: its last word at 8 + 12. */
+		uint32_t off = l->ep.addr.v4 ? 12 : 20;
+		struct sock_filter code[] = {
+		    {BPF_LD | BPF_W | BPF_ABS, 0, 0, SKF_NET_OFF + off},
+		    {BPF_ALU | BPF_MOD | BPF_K, 0, 0, n},
+		    {BPF_RET | BPF_A, 0, 0, 0},
+		};
+		struct sock_fprog prog = {.len = 3, .filter = code};
+
+		if (l->tcp)
+			continue;
+		if (setsockopt(l->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF,
+			       &prog, sizeof(prog)) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- worker lifecycle ---- */

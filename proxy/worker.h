@@ -98,9 +98,8 @@ struct worker {
 	struct topclients *top;
 	struct worker_rng rng;
 	struct pool *pools; /* shared upstream sockets (proxy/uppool.c) */
-	/* RRL: one table per worker (SO_REUSEPORT spreads a client's
-	 * queries by 4-tuple, so with N workers a client may get up to N
-	 * times the rates; exact with workers = 1). */
+	/* RRL: one table per worker; worker_steer_by_source() sends each
+	 * client's UDP queries to one worker, so its limits stay exact. */
 	struct rrl_table *rrl;
 	/* Our client cookies toward each upstream (RFC 7873 as a client). */
 	struct cookie_jar jar;
@@ -169,6 +168,8 @@ struct query {
 /* Create sockets for every listen address of conf; 0 / -1 (logged). */
 int worker_init(struct worker *w, struct daemon *d, unsigned id,
 		struct config *conf);
+/* Give each client's UDP queries to one worker (exact rate limits). */
+int worker_steer_by_source(struct worker *workers, unsigned n);
 /* Thread entry point: runs the loop until stopped. */
 void *worker_main(void *arg);
 /* Ask the worker to pick up d->conf (thread-safe). */
