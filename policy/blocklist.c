@@ -22,6 +22,7 @@
 
 #include "dns/rrtext.h"
 #include "policy/blocklist.h"
+#include "policy/fileio.h"
 
 #define ARENA_CHUNK_BITS 20
 #define ARENA_CHUNK      ((size_t)1 << ARENA_CHUNK_BITS)
@@ -156,6 +157,9 @@ struct htab {
 };
 
 /* A parse in progress. */
+/* Longest line a list may have (a hosts line with many names). */
+#define LINE_MAX_LEN 65536
+
 struct loader {
 	struct blocklist *bl;
 	FILE *f;
@@ -359,6 +363,13 @@ line_next(struct loader *ld, bool *failed)
 		return NULL;
 	}
 	ld->lineno++;
+	/* No list line is anywhere near this long: a runaway file is
+	 * refused before it eats the memory (getline would grow forever). */
+	if (n > LINE_MAX_LEN) {
+		*failed = true;
+		errno = EFBIG;
+		return NULL;
+	}
 	while (n > 0 && (ld->line[n - 1] == '\n' || ld->line[n - 1] == '\r'))
 		ld->line[--n] = '\0';
 	/* A UTF-8 byte-order mark before the first line. */
@@ -1203,9 +1214,9 @@ blocklist_load(const char *path, char *err, size_t errlen, int *errline)
 	struct loader ld;
 
 	loader_init(&ld, err, errlen, errline);
-	if ((ld.f = fopen(file, "r")) == NULL) {
+	if ((ld.f = file_open_regular(file)) == NULL) {
 		(void)loader_fail(&ld, 0, "cannot open '%s': %s", file,
-		                  strerror(errno));
+		                  file_error(errno));
 		return NULL;
 	}
 	bl = list_read(&ld, base != NULL ? base + 1 : file, format);

@@ -20,6 +20,7 @@
 
 #include "policy/blocklist.h"
 #include "policy/decision.h"
+#include "policy/fileio.h"
 #include "views/geoip.h"
 
 enum section {
@@ -1172,9 +1173,14 @@ ini_reader_cb(char *str, int num, void *stream)
 		strcpy(str, "\n");
 		return str;
 	}
+	/* A UTF-8 byte-order mark before the first line (inih's too). */
+	if (l->line == 1 && strncmp(str, "\xef\xbb\xbf", 3) == 0)
+		memmove(str, str + 3, strlen(str + 3) + 1);
 	/* Leading blanks are dropped: inih would read an indented line as a
-	 * continuation of the previous value, a trap in a DNS config. */
-	for (p = str; *p == ' ' || *p == '\t'; p++)
+	 * continuation of the previous value, a trap in a DNS config. The
+	 * same blanks as inih's, \r and \f included. */
+	for (p = str; *p != '\0' && *p != '\n' && isspace((unsigned char)*p);
+	     p++)
 		;
 	if (p != str)
 		memmove(str, p, strlen(p) + 1);
@@ -1256,16 +1262,20 @@ load_resolv_conf(struct loader *l, struct upstream_conf *u)
 {
 	static const struct option o = {.key = "resolv-conf"};
 	char buf[4096];
-	FILE *f = fopen(list_path(l, u->resolv_conf, buf, sizeof(buf)), "r");
+	FILE *f = file_open_regular(
+	    list_path(l, u->resolv_conf, buf, sizeof(buf)));
 	char line[256];
 	size_t before = u->nservers;
+	unsigned lines = 0;
 
 	if (f == NULL) {
 		cfg_error(l, u->line, "[upstream %s]: cannot read %s: %s",
-			  u->name, u->resolv_conf, strerror(errno));
+			  u->name, u->resolv_conf, file_error(errno));
 		return;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
+	/* resolv.conf(5) is short; a bounded read keeps a wrong path (a
+	 * huge file) from stalling a reload. */
+	while (lines++ < 4096 && fgets(line, sizeof(line), f) != NULL) {
 		char addr[128];
 		struct endpoint ep;
 
@@ -1556,11 +1566,11 @@ config_load(const char *path, FILE *errs)
 	struct loader l = {.name = path, .errs = errs};
 	struct config *c;
 
-	l.fp = fopen(path, "r");
+	l.fp = file_open_regular(path);
 	if (l.fp == NULL) {
 		if (errs != NULL)
 			fprintf(errs, "%s:0: cannot open: %s\n", path,
-				strerror(errno));
+				file_error(errno));
 		return NULL;
 	}
 	c = config_load_common(&l);
