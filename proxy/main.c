@@ -233,7 +233,11 @@ run(const char *path)
 			goto out;
 		}
 	}
-	if (worker_steer_by_source(dmn.workers, dmn.nworkers) < 0)
+	/* Only with rate limits: otherwise the kernel's spreading balances
+	 * a few heavy clients better. */
+	if (conf->ratelimit.enabled &&
+	    worker_steer_by_source(dmn.workers, dmn.nworkers,
+				   &conf->ratelimit.rrl) < 0)
 		log_msg(LOG_WARNING,
 			"cannot steer clients to workers by address (%s): "
 			"rate limits apply per worker",

@@ -49,6 +49,7 @@ qctx_init(struct qctx *c, const struct config *conf, uint64_t now_ms)
 	c->cookie = COOKIE_NONE;
 	c->cookie_out_len = 0;
 	c->quiet = false;
+	c->limited = 0;
 	c->outlen = 0;
 	c->dec.ts_ms = now_ms;
 	c->dec.rcode = -1;
@@ -243,6 +244,7 @@ stage_qlimit(struct qctx *c, enum pipe_verdict *v)
 		return STAGE_CONTINUE;
 	decision_rule(&c->dec, "ratelimit:queries-per-second");
 	c->quiet = !r.log;
+	c->limited = RRL_DROP;
 	if (r.verdict == RRL_SEND)
 		return STAGE_CONTINUE; /* log-only */
 	if (c->conf->ratelimit.queries_action == QUERIES_DROP) {
@@ -618,8 +620,14 @@ pipeline_respond(struct qctx *c, enum pipe_verdict v)
 	/* The first drop and first slip of an episode are logged, the rest
 	 * only counted: a flood must not turn the log into an amplifier. */
 	c->quiet = !r.log;
-	if (r.verdict == RRL_SEND)
-		return v; /* log-only */
+	c->limited = r.would;
+	if (r.verdict == RRL_SEND) {
+		/* log-only: logged and counted exactly as if limited (SPEC),
+		 * but the answer leaves. */
+		c->dec.action = r.would == RRL_SLIP ? ACTION_RATELIMIT_SLIP
+						    : ACTION_RATELIMIT_DROP;
+		return v;
+	}
 	if (r.verdict == RRL_SLIP)
 		return rrl_slip(c, kind);
 	c->dec.action = ACTION_RATELIMIT_DROP;

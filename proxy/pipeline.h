@@ -64,6 +64,9 @@ struct qctx {
 	size_t cookie_out_len;
 	/* Log only the first limited response of an RRL episode. */
 	bool quiet;
+	/* What rate limiting did or (log-only) would have done, for the
+	 * metrics: 0 nothing, else RRL_DROP or RRL_SLIP. */
+	int limited;
 	/* `dnsgate explain`: told what each stage found (NULL: silent) */
 	void (*trace)(void *arg, const char *stage, const char *text);
 	void *trace_arg;

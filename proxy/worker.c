@@ -371,9 +371,9 @@ query_finish(struct query *qr, enum pipe_verdict v)
 	struct decision *d = &qr->c.dec;
 
 	v = pipeline_respond(&qr->c, v);
-	if (d->action == ACTION_RATELIMIT_DROP)
+	if (qr->c.limited == RRL_DROP)
 		STAT_INC(w->stats.rl_drop);
-	else if (d->action == ACTION_RATELIMIT_SLIP)
+	else if (qr->c.limited == RRL_SLIP)
 		STAT_INC(w->stats.rl_slip);
 	if (qr->c.cookie != COOKIE_NONE && qr->c.cookie < 6)
 		STAT_INC(w->stats.cookies[qr->c.cookie]);
@@ -838,26 +838,33 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 /*
  * With several workers, the kernel spreads UDP by 4-tuple, so one client's
  * queries would meet every worker's rate-limit table. A classic BPF
- * program on the reuseport group picks the worker from the source address
- * alone (its last 32 bits, modulo the workers): each client prefix is
- * counted by exactly one table. Applied to worker 0's socket, it serves
- * the whole group; on failure the kernel's default spreading stays.
+ * program on the reuseport group picks the worker from the client's
+ * rate-limit prefix instead (ipv4-/ipv6-prefix-length: the 32-bit word
+ * holding the prefix's last bits, shifted down to them, modulo the
+ * workers): each prefix is counted by exactly one table. Applied to worker
+ * 0's socket, it serves the whole group; on failure the kernel's default
+ * spreading stays.
  */
 int
-worker_steer_by_source(struct worker *workers, unsigned n)
+worker_steer_by_source(struct worker *workers, unsigned n,
+		       const struct rrl_config *rl)
 {
 	if (n < 2)
 		return 0;
 	for (size_t i = 0; i < workers[0].nlisteners; i++) {
 		const struct listener *l = &workers[0].listeners[i];
-		/* IPv4: source at 12; IPv6: its last word at 8 + 12. */
-		uint32_t off = l->ep.addr.v4 ? 12 : 20;
+		/* IPv4 source at 12; IPv6 source at 8, a /N<=32 in its first
+		 * word, a longer one in its second. */
+		unsigned pfx = l->ep.addr.v4 ? rl->v4_prefix : rl->v6_prefix;
+		uint32_t off = l->ep.addr.v4 ? 12 : pfx <= 32 ? 8 : 12;
+		uint32_t shift = pfx <= 32 ? 32 - pfx : 64 - pfx;
 		struct sock_filter code[] = {
 		    {BPF_LD | BPF_W | BPF_ABS, 0, 0, SKF_NET_OFF + off},
+		    {BPF_ALU | BPF_RSH | BPF_K, 0, 0, shift},
 		    {BPF_ALU | BPF_MOD | BPF_K, 0, 0, n},
 		    {BPF_RET | BPF_A, 0, 0, 0},
 		};
-		struct sock_fprog prog = {.len = 3, .filter = code};
+		struct sock_fprog prog = {.len = 4, .filter = code};
 
 		if (l->tcp)
 			continue;

@@ -169,7 +169,8 @@ struct query {
 int worker_init(struct worker *w, struct daemon *d, unsigned id,
 		struct config *conf);
 /* Give each client's UDP queries to one worker (exact rate limits). */
-int worker_steer_by_source(struct worker *workers, unsigned n);
+int worker_steer_by_source(struct worker *workers, unsigned n,
+			   const struct rrl_config *rl);
 /* Thread entry point: runs the loop until stopped. */
 void *worker_main(void *arg);
 /* Ask the worker to pick up d->conf (thread-safe). */

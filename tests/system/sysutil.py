@@ -270,3 +270,163 @@ def udp_exchange_from(source, host, port, data, timeout=2.0):
             return None
     finally:
         s.close()
+
+
+# -- DNS cookies (RFC 7873, RFC 9018) ----------------------------------------
+
+_M64 = (1 << 64) - 1
+
+
+def _rotl(x, b):
+    return ((x << b) | (x >> (64 - b))) & _M64
+
+
+def siphash24(key, data):
+    """Reference SipHash-2-4 of ``data`` under the 16-byte ``key``: the 8
+    output bytes, little-endian (as RFC 9018 puts them in the cookie)."""
+    k0, k1 = struct.unpack("<QQ", key)
+    v = [k0 ^ 0x736F6D6570736575, k1 ^ 0x646F72616E646F6D,
+         k0 ^ 0x6C7967656E657261, k1 ^ 0x7465646279746573]
+
+    def rounds(n):
+        for _ in range(n):
+            v[0] = (v[0] + v[1]) & _M64
+            v[1] = _rotl(v[1], 13) ^ v[0]
+            v[0] = _rotl(v[0], 32)
+            v[2] = (v[2] + v[3]) & _M64
+            v[3] = _rotl(v[3], 16) ^ v[2]
+            v[0] = (v[0] + v[3]) & _M64
+            v[3] = _rotl(v[3], 21) ^ v[0]
+            v[2] = (v[2] + v[1]) & _M64
+            v[1] = _rotl(v[1], 17) ^ v[2]
+            v[2] = _rotl(v[2], 32)
+
+    end = len(data) - len(data) % 8
+    last = ((len(data) & 0xFF) << 56) | int.from_bytes(data[end:], "little")
+    words = [struct.unpack_from("<Q", data, i)[0] for i in range(0, end, 8)]
+    for m in words + [last]:
+        v[3] ^= m
+        rounds(2)
+        v[0] ^= m
+    v[2] ^= 0xFF
+    rounds(4)
+    return struct.pack("<Q", v[0] ^ v[1] ^ v[2] ^ v[3])
+
+
+def server_cookie(secret, client_cookie, client_ip, ts, reserved=b"\0\0\0",
+                  version=1):
+    """The RFC 9018 version-1 server cookie (16 bytes) for a client: Version
+    | Reserved | Timestamp | SipHash-2-4(ClientCookie | Version | Reserved |
+    Timestamp | Client-IP, secret). ``secret`` is 16 bytes or 32 hex."""
+    if isinstance(secret, str):
+        secret = bytes.fromhex(secret)
+    head = bytes([version]) + reserved + struct.pack("!I", ts & 0xFFFFFFFF)
+    ip = socket.inet_pton(family_of(client_ip), client_ip)
+    return head + siphash24(secret, client_cookie + head + ip)
+
+
+def cookie_option(data):
+    """A COOKIE EDNS option carrying ``data`` verbatim (any length)."""
+    return dns.edns.GenericOption(COOKIE_OPTION, data)
+
+
+def cookie_of(msg):
+    """The data of the first COOKIE option of a message, or None."""
+    for o in msg.options:
+        if int(o.otype) == COOKIE_OPTION:
+            data = o.to_wire()
+            return bytes(data) if data is not None else b""
+    return None
+
+
+# -- floods ------------------------------------------------------------------
+
+
+def udp_flood(host, port, wires, source=None, quiet=0.4, limit=5.0):
+    """Send every message in ``wires`` as fast as one socket can, reading
+    replies as they come, then keep reading until ``quiet`` s pass with
+    nothing (at most ``limit`` s in all).
+
+    Returns (replies, span): the raw replies in arrival order, and the
+    seconds from the first send to the last send or reply, whichever is
+    later (an upper bound on the time the server spent accounting)."""
+    import select
+    s = socket.socket(family_of(host), socket.SOCK_DGRAM)
+    replies = []
+    try:
+        # Big enough that our own buffer never loses a reply (4 MB is
+        # the usual rmem_max; the kernel caps it quietly).
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        if source is not None:
+            s.bind((source, 0))
+        s.connect((host, port))
+        s.setblocking(False)
+
+        def drain():
+            while True:
+                try:
+                    replies.append(s.recv(65535))
+                except (BlockingIOError, ConnectionRefusedError):
+                    return
+                last[0] = time.monotonic()
+
+        start = time.monotonic()
+        last = [start]
+        for w in wires:
+            while True:
+                try:
+                    s.send(w)
+                    break
+                except BlockingIOError:
+                    select.select([s], [s], [], 0.01)
+                    drain()
+            drain()
+        last[0] = max(last[0], time.monotonic())
+        deadline = start + limit
+        while True:
+            now = time.monotonic()
+            wait = min(quiet, deadline - now)
+            if wait <= 0:
+                break
+            r, _, _ = select.select([s], [], [], wait)
+            if not r:
+                break
+            drain()
+        return replies, last[0] - start
+    finally:
+        s.close()
+
+
+def scrape_metrics(addr, timeout=3.0):
+    """GET /metrics from ``addr`` (ip:port): {(name, frozenset of label
+    pairs): value}."""
+    import re
+    host, port = addr.rsplit(":", 1)
+    s = socket.create_connection((host, int(port)), timeout=timeout)
+    s.settimeout(timeout)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    body = data.partition(b"\r\n\r\n")[2].decode()
+    out = {}
+    for line in body.splitlines():
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)$',
+                     line)
+        if m is None or line.startswith("#"):
+            continue
+        labels = frozenset(re.findall(r'([a-zA-Z_]\w*)="([^"]*)"',
+                                      m.group(3) or ""))
+        out[(m.group(1), labels)] = float(m.group(4))
+    return out
+
+
+def metric(samples, name, **labels):
+    """One sample of a scrape; 0 when absent."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
