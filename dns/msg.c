@@ -91,8 +91,10 @@ opt_cookie_read(struct wire *o, uint16_t len, struct dns_edns *e)
 		return 0;
 	}
 	if (len != DNS_COOKIE_CLIENT_LEN &&
-	    (len < COOKIE_MIN_FULL_LEN || len > DNS_COOKIE_MAX_LEN))
+	    (len < COOKIE_MIN_FULL_LEN || len > DNS_COOKIE_MAX_LEN)) {
+		e->cookie_malformed = true;
 		return -1;
+	}
 	wire_read(o, e->cookie, len);
 	e->has_cookie = true;
 	e->cookie_len = (uint8_t)len;
@@ -196,10 +198,13 @@ query_body_parse(struct wire *w, struct dns_query *q)
 	if (q->hdr.qdcount != 1) {
 		/*
 		 * RFC 9619: a QUERY carries exactly one question. The rest is
-		 * still walked so that the FORMERR can carry the OPT.
+		 * still walked so that the FORMERR can carry the OPT. (No
+		 * question and a COOKIE is RFC 7873 5.4's cookie query: see
+		 * below.)
 		 */
 		questions_skip(w, q->hdr.qdcount);
 		bad = true;
+		q->question_end = DNS_HEADER_LEN;
 	} else {
 		q->qname_len =
 		    question_read(w, q->qname, &q->qtype, &q->qclass);
@@ -210,7 +215,10 @@ query_body_parse(struct wire *w, struct dns_query *q)
 	if (w->err || sections_read(w, &q->hdr, &q->edns) != 0)
 		return DNS_PARSE_FORMERR;
 	/* Bytes after the last RR mean the counts lie. */
-	if (bad || wire_left(w) != 0)
+	if (wire_left(w) != 0)
+		return DNS_PARSE_FORMERR;
+	/* RFC 7873 5.4: QDCOUNT 0 with a COOKIE asks for a cookie only. */
+	if (bad && !(q->hdr.qdcount == 0 && q->edns.has_cookie))
 		return DNS_PARSE_FORMERR;
 	/* RFC 6891 6.1.3: only after the whole message was understood. */
 	if (q->edns.present && q->edns.version > 0)

@@ -105,6 +105,7 @@ struct dns_edns {
 	unsigned opt_index;  /* index of the OPT RR within the additional section */
 	/* First COOKIE option only (RFC 7873 5.2); later ones are ignored. */
 	bool has_cookie;
+	bool cookie_malformed; /* a COOKIE of an illegal length (FORMERR) */
 	uint8_t cookie_len;
 	uint8_t cookie[DNS_COOKIE_MAX_LEN];
 };

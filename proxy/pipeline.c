@@ -168,6 +168,8 @@ stage_parse(struct qctx *c, enum pipe_verdict *v)
 		decision_rule(&c->dec, "parse:unanswerable");
 		return STAGE_DONE;
 	case DNS_PARSE_FORMERR:
+		if (c->q.edns.cookie_malformed && c->conf->cookies.enabled)
+			c->cookie = COOKIE_MALFORMED; /* RFC 7873 5.2.2 */
 		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1,
 				  NULL);
 		return STAGE_DONE;
@@ -204,8 +206,15 @@ stage_cookie(struct qctx *c, enum pipe_verdict *v)
 	const struct cookies_conf *ck = &c->conf->cookies;
 	uint32_t now = (uint32_t)(c->dec.ts_ms / 1000);
 
-	if (!ck->enabled || !c->q.edns.has_cookie)
+	if (!ck->enabled || !c->q.edns.has_cookie) {
+		if (c->q.qname_len == 0) {
+			/* A cookie query to a server without cookies. */
+			*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR,
+					  -1, NULL);
+			return STAGE_DONE;
+		}
 		return STAGE_CONTINUE; /* cookies end here: never forwarded */
+	}
 	c->cookie = cookie_check(&ck->secret,
 				 ck->have_previous ? &ck->previous : NULL,
 				 &c->client, c->q.edns.cookie,
@@ -217,6 +226,18 @@ stage_cookie(struct qctx *c, enum pipe_verdict *v)
 	}
 	c->cookie_out_len = cookie_make(&ck->secret, &c->client,
 					c->q.edns.cookie, now, c->cookie_out);
+	if (c->q.qname_len == 0) {
+		/* RFC 7873 5.4: a query for a cookie only: NOERROR and the
+		 * cookie, or BADCOOKIE when the one it showed was bad. */
+		decision_rule(&c->dec, "cookies:no-question");
+		if (c->cookie == COOKIE_BAD)
+			*v = answer_error(c, ACTION_BADCOOKIE,
+					  DNS_RCODE_BADCOOKIE, -1, NULL);
+		else
+			*v = answer_error(c, ACTION_LOCAL, DNS_RCODE_NOERROR,
+					  -1, NULL);
+		return STAGE_DONE;
+	}
 	if (c->cookie == COOKIE_VALID || !ck->require || c->tcp)
 		return STAGE_CONTINUE;
 	decision_rule(&c->dec, "cookies:require");

@@ -94,7 +94,9 @@ fuzz_query(const uint8_t *data, size_t size, struct dns_query *q)
 		check(r.rcode == rcode_for(res));
 		check(dns_response_matches(&r, q->hdr.id, q));
 	}
-	if (res != DNS_PARSE_OK)
+	/* A cookie-only query (no question, RFC 7873 5.4) is answered by
+	 * the proxy itself, never forwarded. */
+	if (res != DNS_PARSE_OK || q->qname_len == 0)
 		return;
 	n = dns_build_upstream_query(out, sizeof(out), q, 0xbeef, 1232);
 	check(n > 0);

@@ -429,11 +429,6 @@ def test_ipv6_client_cookie(dnsgate_conf):
     assert r.rcode() == dns.rcode.BADCOOKIE
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "RFC 7873 5.4 (REFERENCE.md 1.3, as BIND): a query with QDCOUNT=0 and "
-    "a COOKIE option asks for a server cookie and gets NOERROR with one; "
-    "dnsgate's parser rejects QDCOUNT != 1 first, so it answers FORMERR "
-    "without a cookie"))
 def test_qdcount_zero_gets_server_cookie(dnsgate_conf):
     gate = cookie_gate(dnsgate_conf)
     cc = client_cookie()
@@ -550,10 +545,6 @@ def test_cookie_metrics(dnsgate_conf):
                                       "invalid": [bytes(bad)] * 4})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "dnsgate_cookies_total{result=\"malformed\"} never moves: dns/msg.c "
-    "opt_cookie_read turns a bad COOKIE length into FORMERR at parse time, "
-    "so stage_cookie never sees COOKIE_MALFORMED"))
 def test_cookie_metrics_malformed(dnsgate_conf):
     gate, addr = metrics_gate(dnsgate_conf)
     assert_cookie_counts(gate, addr, {"malformed": [b"\0" * 5, b"\1" * 12]})

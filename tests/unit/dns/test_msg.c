@@ -259,6 +259,15 @@ static const uint8_t m_trailing[] = {
     0x00, /* one byte no section accounts for */
 };
 
+/* RFC 7873 5.4: no question, a client cookie: a cookie query, not FORMERR. */
+static const uint8_t m_qdcount0_cookie[] = {
+    HDR(0x01, 0x00, 0, 0, 0, 1), /* QDCOUNT 0, ARCOUNT 1 */
+    OPT(0, 0x00, 12),
+    0x00, 0x0a,             /* COOKIE */
+    0x00, 0x08,             /* length 8: client cookie only */
+    1, 2, 3, 4, 5, 6, 7, 8, /* client cookie */
+};
+
 static const uint8_t m_cookie7[] = {
     HDR(0x01, 0x00, 1, 0, 0, 1),
     QUESTION,
@@ -380,6 +389,7 @@ static const struct malformed malformed[] = {
     CASE(m_opcode_status, DNS_PARSE_NOTIMP, true, false),
     CASE(m_opcode_garbage, DNS_PARSE_NOTIMP, false, false),
     CASE(m_qdcount0, DNS_PARSE_FORMERR, false, false),
+    CASE(m_qdcount0_cookie, DNS_PARSE_OK, false, true),
     CASE(m_qdcount2, DNS_PARSE_FORMERR, false, false),
     CASE(m_pointer_loop, DNS_PARSE_FORMERR, false, false),
     CASE(m_pointer_forward, DNS_PARSE_FORMERR, false, false),
