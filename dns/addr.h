@@ -17,7 +17,7 @@ struct ip_addr {
 };
 
 /* Longest text form of an ip_addr / an "ip:port" or "[ip]:port". */
-#define IP_ADDR_TEXT_MAX 48
+#define IP_ADDR_TEXT_MAX     48
 #define IP_ENDPOINT_TEXT_MAX 56
 
 /* Parse "192.0.2.1" or "2001:db8::1"; 0 / -1. */
@@ -26,9 +26,9 @@ int ip_addr_parse(const char *text, struct ip_addr *a);
 const char *ip_addr_format(const struct ip_addr *a, char *out, size_t cap);
 /* From / to a sockaddr (AF_INET or AF_INET6; v4-mapped v6 counts as v4). */
 int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *a,
-			  uint16_t *port);
+                          uint16_t *port);
 socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port,
-			      struct sockaddr_storage *ss);
+                              struct sockaddr_storage *ss);
 bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b);
 /* True for 0.0.0.0 and :: (a wildcard listen address). */
 bool ip_addr_is_unspecified(const struct ip_addr *a);
@@ -38,15 +38,15 @@ bool ip_addr_is_unspecified(const struct ip_addr *a);
  * "2001:db8::1" (bare IPv6 takes the default port). Returns 0 / -1.
  */
 int ip_endpoint_parse(const char *text, uint16_t default_port,
-		      struct ip_addr *a, uint16_t *port);
+                      struct ip_addr *a, uint16_t *port);
 /* "192.0.2.1:53" or "[2001:db8::1]:53"; returns out. */
 const char *ip_endpoint_format(const struct ip_addr *a, uint16_t port,
-			       char *out, size_t cap);
+                               char *out, size_t cap);
 
 /* A network: address plus prefix length (0..32 for v4, 0..128 for v6). */
 struct ip_prefix {
 	struct ip_addr addr; /* host bits cleared */
-	uint8_t len;	     /* in the address family's own bits */
+	uint8_t len;         /* in the address family's own bits */
 };
 
 /* Parse "10.0.0.0/8", "2001:db8::/32" or a bare address (full length). */

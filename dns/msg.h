@@ -17,13 +17,13 @@
 #define DNS_MAX_MSG    65535
 
 /* Header flag bits (RFC 1035 4.1.1, RFC 4035 for AD/CD). */
-#define DNS_FLAG_QR 0x8000
-#define DNS_FLAG_AA 0x0400
-#define DNS_FLAG_TC 0x0200
-#define DNS_FLAG_RD 0x0100
-#define DNS_FLAG_RA 0x0080
-#define DNS_FLAG_AD 0x0020
-#define DNS_FLAG_CD 0x0010
+#define DNS_FLAG_QR       0x8000
+#define DNS_FLAG_AA       0x0400
+#define DNS_FLAG_TC       0x0200
+#define DNS_FLAG_RD       0x0100
+#define DNS_FLAG_RA       0x0080
+#define DNS_FLAG_AD       0x0020
+#define DNS_FLAG_CD       0x0010
 #define DNS_OPCODE(flags) (((flags) >> 11) & 0xf)
 #define DNS_RCODE(flags)  ((flags)&0xf)
 
@@ -39,7 +39,7 @@ enum dns_rcode {
 	DNS_RCODE_NXRRSET = 8,
 	DNS_RCODE_NOTAUTH = 9,
 	DNS_RCODE_NOTZONE = 10,
-	DNS_RCODE_BADVERS = 16, /* extended: needs OPT (RFC 6891 6.1.3) */
+	DNS_RCODE_BADVERS = 16,   /* extended: needs OPT (RFC 6891 6.1.3) */
 	DNS_RCODE_BADCOOKIE = 23, /* extended: needs OPT (RFC 7873 8) */
 };
 
@@ -97,12 +97,13 @@ struct dns_header {
 /* What the OPT record of a received message said (RFC 6891 6.1.2). */
 struct dns_edns {
 	bool present;
-	uint16_t udp_size;   /* as sent; callers apply the 512 floor */
-	uint8_t ext_rcode;   /* upper 8 bits of the 12-bit RCODE */
+	uint16_t udp_size; /* as sent; callers apply the 512 floor */
+	uint8_t ext_rcode; /* upper 8 bits of the 12-bit RCODE */
 	uint8_t version;
 	bool do_bit;
-	size_t opt_offset;   /* offset of the OPT RR's owner name */
-	unsigned opt_index;  /* index of the OPT RR within the additional section */
+	size_t opt_offset; /* offset of the OPT RR's owner name */
+	unsigned
+	    opt_index; /* index of the OPT RR within the additional section */
 	/* First COOKIE option only (RFC 7873 5.2); later ones are ignored. */
 	bool has_cookie;
 	bool cookie_malformed; /* a COOKIE of an illegal length (FORMERR) */
@@ -114,7 +115,7 @@ struct dns_edns {
 struct dns_query {
 	struct dns_header hdr;
 	uint8_t qname[DNS_NAME_MAX]; /* case as received */
-	size_t qname_len;	     /* 0 when the question was not read */
+	size_t qname_len;            /* 0 when the question was not read */
 	uint16_t qtype;
 	uint16_t qclass;
 	size_t question_end; /* offset just past the question */
@@ -123,7 +124,7 @@ struct dns_query {
 
 enum dns_parse_result {
 	DNS_PARSE_OK = 0,
-	DNS_PARSE_DROP,	   /* shorter than a header, or QR=1: never answer */
+	DNS_PARSE_DROP,    /* shorter than a header, or QR=1: never answer */
 	DNS_PARSE_FORMERR, /* header readable, rest malformed */
 	DNS_PARSE_NOTIMP,  /* opcode other than QUERY */
 	DNS_PARSE_BADVERS, /* EDNS version > 0 */
@@ -142,7 +143,7 @@ enum dns_parse_result {
  * Unknown EDNS options are skipped.
  */
 enum dns_parse_result dns_query_parse(const uint8_t *pkt, size_t len,
-				      struct dns_query *q);
+                                      struct dns_query *q);
 
 /* One resource record as walked by dns_rr_next. */
 struct dns_rr {
@@ -188,17 +189,18 @@ int dns_response_parse(const uint8_t *pkt, size_t len, struct dns_response *r);
  * case), QTYPE and QCLASS.
  */
 bool dns_response_matches(const struct dns_response *r, uint16_t id,
-			  const struct dns_query *q);
+                          const struct dns_query *q);
 
 /* The OPT record and options the proxy puts into a message it sends. */
 struct dns_opt_out {
-	bool present;	   /* no OPT in the query => none in the answer */
+	bool present;      /* no OPT in the query => none in the answer */
 	uint16_t udp_size; /* what we advertise */
 	bool do_bit;
 	/* Extended DNS Error (RFC 8914); ede_code < 0 means none. */
 	int ede_code;
 	const char *ede_text; /* NULL or "" for none */
-	/* COOKIE option to send (client + server cookie), cookie_len 0 = none. */
+	/* COOKIE option to send (client + server cookie), cookie_len 0 = none.
+	 */
 	const uint8_t *cookie;
 	size_t cookie_len;
 };
@@ -209,7 +211,7 @@ struct dns_opt_out {
  * !o->present.
  */
 void dns_opt_write(struct wbuf *b, const struct dns_opt_out *o,
-		   unsigned ext_rcode);
+                   unsigned ext_rcode);
 /* Encode one EDNS option: COOKIE (RFC 7873 4) and EDE (RFC 8914 2). */
 void dns_opt_cookie_write(struct wbuf *b, const uint8_t *cookie, size_t len);
 void dns_opt_ede_write(struct wbuf *b, uint16_t code, const char *text);
@@ -222,7 +224,7 @@ void dns_opt_ede_write(struct wbuf *b, uint16_t code, const char *text);
  * too small.
  */
 size_t dns_build_error(uint8_t *out, size_t cap, const struct dns_query *q,
-		       unsigned rcode, bool ra, const struct dns_opt_out *o);
+                       unsigned rcode, bool ra, const struct dns_opt_out *o);
 
 /*
  * Build the query we send upstream for q: the given ID, opcode QUERY, RD and
@@ -232,8 +234,8 @@ size_t dns_build_error(uint8_t *out, size_t cap, const struct dns_query *q,
  * length, or 0 when cap is too small.
  */
 size_t dns_build_upstream_query(uint8_t *out, size_t cap,
-				const struct dns_query *q, uint16_t id,
-				uint16_t udp_size);
+                                const struct dns_query *q, uint16_t id,
+                                uint16_t udp_size);
 
 /*
  * Turn an upstream answer into the client's: the client's ID, the upstream's
@@ -243,16 +245,16 @@ size_t dns_build_upstream_query(uint8_t *out, size_t cap,
  * question + OPT with TC=1. Returns the length written to out, 0 on error.
  */
 size_t dns_response_finish(uint8_t *out, size_t cap, const uint8_t *resp,
-			   const struct dns_response *r, uint16_t client_id,
-			   const struct dns_opt_out *o, size_t limit);
+                           const struct dns_response *r, uint16_t client_id,
+                           const struct dns_opt_out *o, size_t limit);
 
 /*
  * Truncate a complete message we built (header + question first) to header +
  * question + OPT from o, with TC=1. Used when an answer does not fit.
  */
 size_t dns_truncate(uint8_t *out, size_t cap, const uint8_t *msg, size_t len,
-		    size_t question_end, unsigned rcode,
-		    const struct dns_opt_out *o);
+                    size_t question_end, unsigned rcode,
+                    const struct dns_opt_out *o);
 
 /* Mnemonics for logs: "NOERROR", "BADCOOKIE", "TYPE65"... (static or buf). */
 const char *dns_rcode_name(unsigned rcode);

@@ -181,9 +181,8 @@ dns_name_lower(uint8_t *name)
 		name[i] = ascii_lower(name[i]);
 }
 
-/* Offsets of the labels of name, leftmost first; returns their number. */
-static unsigned
-name_label_offsets(const uint8_t *name, uint8_t off[DNS_NAME_MAX / 2])
+unsigned
+dns_name_label_offsets(const uint8_t *name, uint8_t off[DNS_NAME_MAX / 2])
 {
 	unsigned n = 0;
 	size_t pos = 0;
@@ -214,7 +213,8 @@ int
 dns_name_compare(const uint8_t *a, const uint8_t *b)
 {
 	uint8_t oa[DNS_NAME_MAX / 2], ob[DNS_NAME_MAX / 2];
-	unsigned na = name_label_offsets(a, oa), nb = name_label_offsets(b, ob);
+	unsigned na = dns_name_label_offsets(a, oa);
+	unsigned nb = dns_name_label_offsets(b, ob);
 	int d;
 
 	/* RFC 4034 6.1: compare from the rightmost label leftwards. */

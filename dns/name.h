@@ -14,8 +14,8 @@
 
 #include "dns/wire.h"
 
-#define DNS_NAME_MAX	  255
-#define DNS_LABEL_MAX	  63
+#define DNS_NAME_MAX  255
+#define DNS_LABEL_MAX 63
 /* Longest presentation form: every byte escaped as \DDD, plus dots. */
 #define DNS_NAME_TEXT_MAX 1024
 /* Compression pointers followed per name before giving up (RFC 1035 4.1.4
@@ -43,6 +43,9 @@ int dns_name_skip(struct wire *w);
 size_t dns_name_len(const uint8_t *name);
 /* Number of labels, not counting the root. */
 unsigned dns_name_labels(const uint8_t *name);
+/* Offsets of the labels of name, leftmost first; returns their number. */
+unsigned dns_name_label_offsets(const uint8_t *name,
+                                uint8_t off[DNS_NAME_MAX / 2]);
 /* True when a and b are the same name, ignoring ASCII case. */
 bool dns_name_equal(const uint8_t *a, const uint8_t *b);
 /* True when name equals parent or lies below it (case-insensitive). */
@@ -59,8 +62,8 @@ int dns_name_compare(const uint8_t *a, const uint8_t *b);
 
 /*
  * Presentation form ("www.example.com." — the root is "."), escaping '.',
- * '\\', '"', ';', '(', ')', '@', '$' as \c and bytes outside 0x21..0x7e as \DDD.
- * Returns the text length, or -1 when cap is too small.
+ * '\\', '"', ';', '(', ')', '@', '$' as \c and bytes outside 0x21..0x7e as
+ * \DDD. Returns the text length, or -1 when cap is too small.
  */
 int dns_name_to_text(const uint8_t *name, char *out, size_t cap);
 /*
@@ -71,6 +74,6 @@ int dns_name_to_text(const uint8_t *name, char *out, size_t cap);
  * name (empty label, label > 63, name > 255, bad escape).
  */
 size_t dns_name_from_text(const char *text, const uint8_t *origin,
-			  uint8_t *out);
+                          uint8_t *out);
 
 #endif

@@ -5,7 +5,7 @@
 
 struct acl_verdict
 acl_rules_check(const struct acl_rule *rules, size_t n,
-		const struct ip_addr *client)
+                const struct ip_addr *client)
 {
 	struct acl_verdict v = {.action = ACL_ACTION_ALLOW, .rule = 0};
 

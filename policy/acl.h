@@ -32,7 +32,7 @@ struct acl_verdict {
  * No rules: allow. Rules but none applies: refuse (rule 0).
  */
 struct acl_verdict acl_rules_check(const struct acl_rule *rules, size_t n,
-				   const struct ip_addr *client);
+                                   const struct ip_addr *client);
 const char *acl_action_name(enum acl_action a);
 
 #endif

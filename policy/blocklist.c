@@ -226,20 +226,6 @@ arena_free(struct arena *a)
 
 /* ---- names ---- */
 
-/* Offsets of the labels of name, leftmost first; returns their number. */
-static unsigned
-name_labels(const uint8_t *name, uint8_t off[DNS_NAME_MAX / 2])
-{
-	unsigned n = 0;
-	size_t pos = 0;
-
-	while (name[pos] != 0 && n < DNS_NAME_MAX / 2) {
-		off[n++] = (uint8_t)pos;
-		pos += 1 + (size_t)name[pos];
-	}
-	return n;
-}
-
 static uint64_t
 hash_label(uint64_t h, const uint8_t *label)
 {
@@ -263,7 +249,7 @@ static uint32_t
 name_hash(const uint8_t *name)
 {
 	uint8_t off[DNS_NAME_MAX / 2];
-	unsigned n = name_labels(name, off);
+	unsigned n = dns_name_label_offsets(name, off);
 	uint64_t h = FNV64_INIT;
 
 	while (n > 0)
@@ -1621,7 +1607,7 @@ blockset_lookup(const struct blockset *set, const uint8_t *qname,
 		return false;
 	memcpy(name, qname, len);
 	dns_name_lower(name);
-	n = name_labels(name, off);
+	n = dns_name_label_offsets(name, off);
 	/*
 	 * From the root down to the QNAME: at suffix k the rule "below" a
 	 * listed name applies, at the QNAME itself the rule "self". An equal

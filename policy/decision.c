@@ -63,8 +63,7 @@ struct out {
 	bool full;
 };
 
-static void
-out_printf(struct out *o, const char *fmt, ...)
+static void out_printf(struct out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -135,20 +134,21 @@ fields_fill(const struct decision *d, struct fields *f)
 		char tmp[16];
 
 		snprintf(f->qtype, sizeof(f->qtype), "%s",
-			 dns_type_name(d->qtype, tmp, sizeof(tmp)));
+		         dns_type_name(d->qtype, tmp, sizeof(tmp)));
 	}
 	f->upstream[0] = '\0';
 	if (d->have_upstream)
 		ip_endpoint_format(&d->upstream, d->upstream_port, f->upstream,
-				   sizeof(f->upstream));
+		                   sizeof(f->upstream));
 }
 
 static void
 format_json(const struct decision *d, const struct fields *f, struct out *o)
 {
-	out_printf(o, "{\"ts\":\"%s\",\"client\":\"%s\",\"port\":%u,"
-		      "\"proto\":\"%s\",\"id\":%u",
-		   f->ts, f->client, d->port, d->tcp ? "tcp" : "udp", d->id);
+	out_printf(o,
+	           "{\"ts\":\"%s\",\"client\":\"%s\",\"port\":%u,"
+	           "\"proto\":\"%s\",\"id\":%u",
+	           f->ts, f->client, d->port, d->tcp ? "tcp" : "udp", d->id);
 	if (d->have_question) {
 		out_printf(o, ",\"qname\":\"");
 		out_json_str(o, f->qname);
@@ -167,7 +167,7 @@ format_json(const struct decision *d, const struct fields *f, struct out *o)
 	}
 	if (d->rcode >= 0)
 		out_printf(o, ",\"rcode\":\"%s\"",
-			   dns_rcode_name((unsigned)d->rcode));
+		           dns_rcode_name((unsigned)d->rcode));
 	if (d->ede >= 0)
 		out_printf(o, ",\"ede\":%d", d->ede);
 	if (d->have_upstream)
@@ -181,11 +181,11 @@ static void
 format_text(const struct decision *d, const struct fields *f, struct out *o)
 {
 	out_printf(o, "%s %s#%u %s id=%u", f->ts, f->client, d->port,
-		   d->tcp ? "tcp" : "udp", d->id);
+	           d->tcp ? "tcp" : "udp", d->id);
 	if (d->have_question)
 		out_printf(o, " %s %s", f->qname, f->qtype);
 	out_printf(o, " view=%s action=%s", d->view != NULL ? d->view : "-",
-		   decision_action_name(d->action));
+	           decision_action_name(d->action));
 	if (d->rule[0] != '\0')
 		out_printf(o, " rule=%s", d->rule);
 	if (d->rcode >= 0)
@@ -201,7 +201,7 @@ format_text(const struct decision *d, const struct fields *f, struct out *o)
 
 size_t
 decision_format(const struct decision *d, enum decision_format fmt, char *buf,
-		size_t cap)
+                size_t cap)
 {
 	struct out o = {.buf = buf, .cap = cap};
 	struct fields f;

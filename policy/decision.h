@@ -54,9 +54,9 @@ struct decision {
 	const char *view; /* NULL: none chosen */
 	enum decision_action action;
 	char rule[DECISION_RULE_MAX]; /* "" when the default decided */
-	int rcode;		      /* -1: nothing sent */
-	int ede;		      /* -1: none sent */
-	const char *ede_text;	      /* its reason (static), or NULL */
+	int rcode;                    /* -1: nothing sent */
+	int ede;                      /* -1: none sent */
+	const char *ede_text;         /* its reason (static), or NULL */
 	bool have_upstream;
 	struct ip_addr upstream;
 	uint16_t upstream_port;
@@ -76,6 +76,6 @@ void decision_rule(struct decision *d, const char *fmt, ...)
  * terminated. Returns the length, or 0 when cap is too small.
  */
 size_t decision_format(const struct decision *d, enum decision_format f,
-		       char *out, size_t cap);
+                       char *out, size_t cap);
 
 #endif

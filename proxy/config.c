@@ -9,14 +9,14 @@
 #include "proxy/config.h"
 
 #include <ctype.h>
-#include <ifaddrs.h>
-#include <sys/random.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <ini.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "policy/blocklist.h"
 #include "policy/decision.h"
@@ -36,14 +36,14 @@ enum section {
 	SEC_UNKNOWN,
 };
 
-#define OPT_REPEAT	0x1u /* may be given many times; each call appends */
+#define OPT_REPEAT      0x1u /* may be given many times; each call appends */
 #define OPT_UNSUPPORTED 0x2u /* in SPEC.md, not built yet: rejected by -t */
 
 struct loader;
 struct option;
 
 typedef int (*opt_parser)(struct loader *l, const struct option *o, void *dst,
-			  const char *value);
+                          const char *value);
 
 struct option {
 	enum section sect;
@@ -52,7 +52,7 @@ struct option {
 	size_t off;
 	long long min, max;
 	const char *const *names; /* for parse_enum: index+1 is the value */
-	const char *def;	  /* applied when the section starts */
+	const char *def;          /* applied when the section starts */
 	unsigned flags;
 };
 
@@ -63,11 +63,11 @@ struct loader {
 	struct config *cfg;
 	FILE *errs;
 	unsigned nerrors;
-	int line;	/* line being parsed */
+	int line; /* line being parsed */
 	enum section sect;
-	void *target;	 /* struct the current section's options fill */
-	int seen[64];	 /* line where each option was first set */
-	bool first;	 /* parsing the first explicit line of a key */
+	void *target; /* struct the current section's options fill */
+	int seen[64]; /* line where each option was first set */
+	bool first;   /* parsing the first explicit line of a key */
 	bool have[SEC_UNKNOWN + 1];
 	/* reader state */
 	const char *text;
@@ -75,8 +75,7 @@ struct loader {
 	FILE *fp;
 };
 
-static void
-cfg_error(struct loader *l, int line, const char *fmt, ...)
+static void cfg_error(struct loader *l, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -102,8 +101,8 @@ config_parse_duration(const char *text, uint32_t *ms)
 	static const struct {
 		const char *suffix;
 		uint64_t mult;
-	} units[] = {{"ms", 1},		{"s", 1000},	    {"m", 60000},
-		     {"h", 3600000},	{"d", 86400000},    {"", 1000}};
+	} units[] = {{"ms", 1},      {"s", 1000},     {"m", 60000},
+	             {"h", 3600000}, {"d", 86400000}, {"", 1000}};
 	char *end;
 	unsigned long long v;
 
@@ -131,9 +130,9 @@ config_parse_size(const char *text, uint64_t *bytes)
 		const char *suffix;
 		uint64_t mult;
 	} units[] = {{"", 1},
-		     {"KB", 1024},
-		     {"MB", 1024 * 1024},
-		     {"GB", 1024 * 1024 * 1024}};
+	             {"KB", 1024},
+	             {"MB", 1024 * 1024},
+	             {"GB", 1024 * 1024 * 1024}};
 	char *end;
 	unsigned long long v;
 
@@ -156,7 +155,7 @@ config_parse_size(const char *text, uint64_t *bytes)
 
 static int
 parse_uint(struct loader *l, const struct option *o, void *dst,
-	   const char *value)
+           const char *value)
 {
 	char *end;
 	long long v;
@@ -166,7 +165,7 @@ parse_uint(struct loader *l, const struct option *o, void *dst,
 	if (!isdigit((unsigned char)*value) || *end != '\0' || errno != 0 ||
 	    v < o->min || v > o->max) {
 		cfg_error(l, l->line, "%s: expected a number from %lld to %lld",
-			  o->key, o->min, o->max);
+		          o->key, o->min, o->max);
 		return -1;
 	}
 	*(unsigned *)dst = (unsigned)v;
@@ -175,16 +174,16 @@ parse_uint(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_duration(struct loader *l, const struct option *o, void *dst,
-	       const char *value)
+               const char *value)
 {
 	uint32_t ms;
 
 	if (config_parse_duration(value, &ms) < 0 || ms < o->min ||
 	    ms > o->max) {
 		cfg_error(l, l->line,
-			  "%s: expected a duration from %lldms to %llds "
-			  "(number with ms, s, m, h or d)",
-			  o->key, o->min, o->max / 1000);
+		          "%s: expected a duration from %lldms to %llds "
+		          "(number with ms, s, m, h or d)",
+		          o->key, o->min, o->max / 1000);
 		return -1;
 	}
 	*(uint32_t *)dst = ms;
@@ -193,7 +192,7 @@ parse_duration(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_bool(struct loader *l, const struct option *o, void *dst,
-	   const char *value)
+           const char *value)
 {
 	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 ||
 	    strcmp(value, "1") == 0 || strcasecmp(value, "on") == 0) {
@@ -211,7 +210,7 @@ parse_bool(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_enum(struct loader *l, const struct option *o, void *dst,
-	   const char *value)
+           const char *value)
 {
 	char expect[160] = "";
 
@@ -222,17 +221,18 @@ parse_enum(struct loader *l, const struct option *o, void *dst,
 		}
 		if (i > 0)
 			strncat(expect, " | ",
-				sizeof(expect) - strlen(expect) - 1);
-		strncat(expect, o->names[i], sizeof(expect) - strlen(expect) - 1);
+			        sizeof(expect) - strlen(expect) - 1);
+		strncat(expect, o->names[i],
+		        sizeof(expect) - strlen(expect) - 1);
 	}
 	cfg_error(l, l->line, "%s: '%s' is not one of %s", o->key, value,
-		  expect);
+	          expect);
 	return -1;
 }
 
 static int
 parse_string(struct loader *l, const struct option *o, void *dst,
-	     const char *value)
+             const char *value)
 {
 	char **s = dst;
 
@@ -254,13 +254,13 @@ grow(void *arr, size_t n, size_t size)
 
 static int
 endpoint_set(struct loader *l, const struct option *o, const char *value,
-	     uint16_t default_port, struct endpoint *ep)
+             uint16_t default_port, struct endpoint *ep)
 {
 	if (ip_endpoint_parse(value, default_port, &ep->addr, &ep->port) < 0) {
 		cfg_error(l, l->line,
-			  "%s: '%s' is not an address (ip, ip:port or "
-			  "[ipv6]:port)",
-			  o->key, value);
+		          "%s: '%s' is not an address (ip, ip:port or "
+		          "[ipv6]:port)",
+		          o->key, value);
 		return -1;
 	}
 	ip_endpoint_format(&ep->addr, ep->port, ep->text, sizeof(ep->text));
@@ -269,11 +269,11 @@ endpoint_set(struct loader *l, const struct option *o, const char *value,
 
 /* Lists are comma-separated or repeated keys (SPEC.md). */
 typedef int (*item_fn)(struct loader *l, const struct option *o, void *dst,
-		       const char *item);
+                       const char *item);
 
 static int
 for_each_item(struct loader *l, const struct option *o, void *dst,
-	      const char *value, item_fn fn)
+              const char *value, item_fn fn)
 {
 	char buf[256];
 	const char *p = value;
@@ -296,7 +296,7 @@ for_each_item(struct loader *l, const struct option *o, void *dst,
 			n--;
 		if (n == 0 || n >= sizeof(buf)) {
 			cfg_error(l, l->line, "%s: empty or overlong element",
-				  o->key);
+			          o->key);
 			return -1;
 		}
 		memcpy(buf, p, n);
@@ -308,7 +308,7 @@ for_each_item(struct loader *l, const struct option *o, void *dst,
 		p = comma + 1;
 		if (*p == '\0') {
 			cfg_error(l, l->line, "%s: empty element after ','",
-				  o->key);
+			          o->key);
 			return -1;
 		}
 	}
@@ -317,7 +317,7 @@ for_each_item(struct loader *l, const struct option *o, void *dst,
 
 static int
 listen_item(struct loader *l, const struct option *o, void *dst,
-	    const char *item)
+            const char *item)
 {
 	struct server_conf *s = dst;
 	struct endpoint ep;
@@ -339,14 +339,14 @@ listen_item(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_listen(struct loader *l, const struct option *o, void *dst,
-	     const char *value)
+             const char *value)
 {
 	return for_each_item(l, o, dst, value, listen_item);
 }
 
 static int
 parse_metrics(struct loader *l, const struct option *o, void *dst,
-	      const char *value)
+              const char *value)
 {
 	struct server_conf *s = dst;
 
@@ -358,7 +358,7 @@ parse_metrics(struct loader *l, const struct option *o, void *dst,
 
 static int
 server_item(struct loader *l, const struct option *o, void *dst,
-	    const char *item)
+            const char *item)
 {
 	struct upstream_conf *u = dst;
 	struct endpoint ep;
@@ -368,7 +368,7 @@ server_item(struct loader *l, const struct option *o, void *dst,
 
 	if (u->nservers == UPSTREAM_MAX_SERVERS) {
 		cfg_error(l, l->line, "%s: at most %d servers per upstream",
-			  o->key, UPSTREAM_MAX_SERVERS);
+		          o->key, UPSTREAM_MAX_SERVERS);
 		return -1;
 	}
 	if (endpoint_set(l, o, item, 53, &ep) < 0)
@@ -393,14 +393,14 @@ server_item(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_server(struct loader *l, const struct option *o, void *dst,
-	     const char *value)
+             const char *value)
 {
 	return for_each_item(l, o, dst, value, server_item);
 }
 
 static int
 retry_item(struct loader *l, const struct option *o, void *dst,
-	   const char *item)
+           const char *item)
 {
 	unsigned *bits = dst;
 
@@ -412,9 +412,9 @@ retry_item(struct loader *l, const struct option *o, void *dst,
 		*bits |= RETRY_REFUSED;
 	else if (strcasecmp(item, "none") != 0) {
 		cfg_error(l, l->line,
-			  "%s: '%s' is not one of servfail, timeout, refused, "
-			  "none",
-			  o->key, item);
+		          "%s: '%s' is not one of servfail, timeout, refused, "
+		          "none",
+		          o->key, item);
 		return -1;
 	}
 	return 0;
@@ -422,7 +422,7 @@ retry_item(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_retry_on(struct loader *l, const struct option *o, void *dst,
-	       const char *value)
+               const char *value)
 {
 	if (l->first)
 		*(unsigned *)dst = 0;
@@ -431,21 +431,21 @@ parse_retry_on(struct loader *l, const struct option *o, void *dst,
 
 static int
 acl_set(struct loader *l, const struct option *o, struct acl *acl,
-	const char *value)
+        const char *value)
 {
 	const char *bad = value;
 
 	if (value[strspn(value, " \t")] == '\0') {
 		cfg_error(l, l->line,
-			  "%s: empty address match list (write none or any)",
-			  o->key);
+		          "%s: empty address match list (write none or any)",
+		          o->key);
 		return -1;
 	}
 	if (acl_parse_append(acl, value, &bad) < 0) {
 		cfg_error(l, l->line,
-			  "%s: bad address match element at '%.40s' "
-			  "(expected [!]CIDR, [!]address, any or none)",
-			  o->key, bad);
+		          "%s: bad address match element at '%.40s' "
+		          "(expected [!]CIDR, [!]address, any or none)",
+		          o->key, bad);
 		return -1;
 	}
 	return 0;
@@ -453,7 +453,7 @@ acl_set(struct loader *l, const struct option *o, struct acl *acl,
 
 static int
 parse_match_client(struct loader *l, const struct option *o, void *dst,
-		   const char *value)
+                   const char *value)
 {
 	struct view_conf *v = l->target;
 
@@ -464,7 +464,7 @@ parse_match_client(struct loader *l, const struct option *o, void *dst,
 /* A plain address match list (allow-transfer). */
 static int
 parse_acl_key(struct loader *l, const struct option *o, void *dst,
-	      const char *value)
+              const char *value)
 {
 	return acl_set(l, o, dst, value);
 }
@@ -472,7 +472,7 @@ parse_acl_key(struct loader *l, const struct option *o, void *dst,
 /* The local address the query arrived on (IP_PKTINFO / getsockname). */
 static int
 parse_match_destination(struct loader *l, const struct option *o, void *dst,
-			const char *value)
+                        const char *value)
 {
 	struct view_conf *v = l->target;
 
@@ -483,15 +483,15 @@ parse_match_destination(struct loader *l, const struct option *o, void *dst,
 /* A duration stored in whole seconds (RRL window). */
 static int
 parse_seconds(struct loader *l, const struct option *o, void *dst,
-	      const char *value)
+              const char *value)
 {
 	uint32_t ms;
 
 	if (config_parse_duration(value, &ms) < 0 || ms % 1000 != 0 ||
 	    ms / 1000 < o->min || ms / 1000 > o->max) {
 		cfg_error(l, l->line,
-			  "%s: expected whole seconds from %llds to %llds",
-			  o->key, o->min, o->max);
+		          "%s: expected whole seconds from %llds to %llds",
+		          o->key, o->min, o->max);
 		return -1;
 	}
 	*(unsigned *)dst = ms / 1000;
@@ -501,7 +501,7 @@ parse_seconds(struct loader *l, const struct option *o, void *dst,
 /* secret / previous-secret: 128 bits as 32 hex digits (RFC 9018 4.4). */
 static int
 parse_secret(struct loader *l, const struct option *o, void *dst,
-	     const char *value)
+             const char *value)
 {
 	struct cookies_conf *ck = l->target;
 
@@ -512,7 +512,7 @@ parse_secret(struct loader *l, const struct option *o, void *dst,
 	}
 	if (cookie_secret_parse(value, dst) < 0) {
 		cfg_error(l, l->line, "%s: expected 32 hexadecimal digits",
-			  o->key);
+		          o->key);
 		return -1;
 	}
 	if (dst == &ck->secret)
@@ -525,7 +525,7 @@ parse_secret(struct loader *l, const struct option *o, void *dst,
 /* blocklist / allowlist = [rpz:|hosts:|domains:]FILE, loaded at the end. */
 static int
 parse_list_file(struct loader *l, const struct option *o, void *dst,
-		const char *value)
+                const char *value)
 {
 	struct view_conf *v = dst;
 	bool allow = strcmp(o->key, "allowlist") == 0;
@@ -553,16 +553,16 @@ parse_list_file(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_block_action(struct loader *l, const struct option *o, void *dst,
-		   const char *value)
+                   const char *value)
 {
 	struct view_conf *v = dst;
 	enum block_policy p;
 
 	if (block_policy_parse(value, &p, &v->block_redirect) < 0) {
 		cfg_error(l, l->line,
-			  "%s: expected nxdomain, nodata, refuse, drop or "
-			  "redirect IP",
-			  o->key);
+		          "%s: expected nxdomain, nodata, refuse, drop or "
+		          "redirect IP",
+		          o->key);
 		return -1;
 	}
 	v->block_policy = (int)p;
@@ -571,7 +571,7 @@ parse_block_action(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_geoip_path(struct loader *l, const struct option *o, void *dst,
-		 const char *value)
+                 const char *value)
 {
 	if (l->cfg->geoip_conf.line == 0)
 		l->cfg->geoip_conf.line = l->line;
@@ -580,7 +580,7 @@ parse_geoip_path(struct loader *l, const struct option *o, void *dst,
 
 static int
 country_item(struct loader *l, const struct option *o, void *dst,
-	     const char *item)
+             const char *item)
 {
 	struct view_conf *v = dst;
 	char(*n)[3];
@@ -588,8 +588,8 @@ country_item(struct loader *l, const struct option *o, void *dst,
 
 	if (!geoip_cc_parse(item, strlen(item), cc)) {
 		cfg_error(l, l->line,
-			  "%s: '%s' is not an ISO 3166 two-letter code", o->key,
-			  item);
+		          "%s: '%s' is not an ISO 3166 two-letter code", o->key,
+		          item);
 		return -1;
 	}
 	n = grow(v->countries, v->ncountries, sizeof(*n));
@@ -602,14 +602,13 @@ country_item(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_match_country(struct loader *l, const struct option *o, void *dst,
-		    const char *value)
+                    const char *value)
 {
 	return for_each_item(l, o, dst, value, country_item);
 }
 
 static int
-asn_item(struct loader *l, const struct option *o, void *dst,
-	 const char *item)
+asn_item(struct loader *l, const struct option *o, void *dst, const char *item)
 {
 	struct view_conf *v = dst;
 	const char *num = item;
@@ -625,7 +624,7 @@ asn_item(struct loader *l, const struct option *o, void *dst,
 	if (!isdigit((unsigned char)*num) || *end != '\0' || errno != 0 ||
 	    asn > UINT32_MAX) {
 		cfg_error(l, l->line, "%s: '%s' is not an AS number", o->key,
-			  item);
+		          item);
 		return -1;
 	}
 	n = grow(v->asns, v->nasns, sizeof(*n));
@@ -638,7 +637,7 @@ asn_item(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_match_asn(struct loader *l, const struct option *o, void *dst,
-		const char *value)
+                const char *value)
 {
 	return for_each_item(l, o, dst, value, asn_item);
 }
@@ -646,7 +645,7 @@ parse_match_asn(struct loader *l, const struct option *o, void *dst,
 /* allow / refuse / drop: one ordered rule per line (SPEC "View ACL"). */
 static int
 parse_acl_rule(struct loader *l, const struct option *o, void *dst,
-	       const char *value)
+               const char *value)
 {
 	struct view_conf *v = l->target;
 	struct acl_rule *n;
@@ -675,7 +674,7 @@ parse_acl_rule(struct loader *l, const struct option *o, void *dst,
 /* local-data / local-zone: handed to views/local.c line by line. */
 static int
 parse_local(struct loader *l, const struct option *o, void *dst,
-	    const char *value)
+            const char *value)
 {
 	struct view_conf *v = l->target;
 	char err[200];
@@ -693,12 +692,12 @@ parse_local(struct loader *l, const struct option *o, void *dst,
 /* A UNIX socket path: absolute, and short enough for sun_path. */
 static int
 parse_socket_path(struct loader *l, const struct option *o, void *dst,
-		  const char *value)
+                  const char *value)
 {
 	if (value[0] != '/' || strlen(value) >= 108) {
 		cfg_error(l, l->line,
-			  "%s: expected an absolute path under 108 bytes",
-			  o->key);
+		          "%s: expected an absolute path under 108 bytes",
+		          o->key);
 		return -1;
 	}
 	return parse_string(l, o, dst, value);
@@ -706,7 +705,7 @@ parse_socket_path(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_log_target(struct loader *l, const struct option *o, void *dst,
-		 const char *value)
+                 const char *value)
 {
 	struct log_conf *lc = dst;
 
@@ -721,9 +720,9 @@ parse_log_target(struct loader *l, const struct option *o, void *dst,
 		lc->path = strdup(value);
 	} else {
 		cfg_error(l, l->line,
-			  "%s: expected stderr, syslog or an absolute file "
-			  "path",
-			  o->key);
+		          "%s: expected stderr, syslog or an absolute file "
+		          "path",
+		          o->key);
 		return -1;
 	}
 	return 0;
@@ -731,7 +730,7 @@ parse_log_target(struct loader *l, const struct option *o, void *dst,
 
 static int
 parse_unsupported(struct loader *l, const struct option *o, void *dst,
-		  const char *value)
+                  const char *value)
 {
 	cfg_error(l, l->line, "%s: not supported yet", o->key);
 	return -1;
@@ -740,28 +739,28 @@ parse_unsupported(struct loader *l, const struct option *o, void *dst,
 /* ---- the option table ---- */
 
 static const char *const selection_names[] = {"ordered", "round-robin",
-					      "fastest", NULL};
+                                              "fastest", NULL};
 static const char *const format_names[] = {"json", "text", NULL};
 static const char *const decisions_names[] = {"all", "non-default", "none",
-					      NULL};
+                                              NULL};
 static const char *const queries_action_names[] = {"refuse", "drop", NULL};
 
-#define SRV(f) offsetof(struct server_conf, f)
-#define LOG(f) offsetof(struct log_conf, f)
-#define UP(f)  offsetof(struct upstream_conf, f)
+#define SRV(f)  offsetof(struct server_conf, f)
+#define LOG(f)  offsetof(struct log_conf, f)
+#define UP(f)   offsetof(struct upstream_conf, f)
 #define VIEW(f) offsetof(struct view_conf, f)
-#define GEO(f)	offsetof(struct geoip_conf, f)
-#define RL(f)	offsetof(struct ratelimit_conf, f)
-#define CK(f)	offsetof(struct cookies_conf, f)
-#define NOTYET(s, k)                                                           \
-	{                                                                      \
-		s, k, parse_unsupported, 0, 0, 0, NULL, NULL, OPT_UNSUPPORTED  \
+#define GEO(f)  offsetof(struct geoip_conf, f)
+#define RL(f)   offsetof(struct ratelimit_conf, f)
+#define CK(f)   offsetof(struct cookies_conf, f)
+#define NOTYET(s, k)                                                          \
+	{                                                                     \
+		s, k, parse_unsupported, 0, 0, 0, NULL, NULL, OPT_UNSUPPORTED \
 	}
 #define MS_MAX 86400000LL
 
 static const struct option options[] = {
-    {SEC_SERVER, "listen", parse_listen, 0, 0, 0, NULL,
-     "127.0.0.1:53", OPT_REPEAT},
+    {SEC_SERVER, "listen", parse_listen, 0, 0, 0, NULL, "127.0.0.1:53",
+     OPT_REPEAT},
     {SEC_SERVER, "workers", parse_uint, SRV(workers), 0, 64, NULL, "1", 0},
     {SEC_SERVER, "user", parse_string, SRV(user), 0, 0, NULL, NULL, 0},
     {SEC_SERVER, "control-socket", parse_socket_path, SRV(control_socket), 0, 0,
@@ -775,39 +774,34 @@ static const struct option options[] = {
      1000000, NULL, "1024", 0},
     {SEC_SERVER, "tcp-max-queries", parse_uint, SRV(tcp_max_queries), 0,
      1000000000, NULL, "0", 0},
-    {SEC_SERVER, "ede-text", parse_bool, SRV(ede_text), 0, 0, NULL, "yes",
-     0},
+    {SEC_SERVER, "ede-text", parse_bool, SRV(ede_text), 0, 0, NULL, "yes", 0},
 
     {SEC_LOG, "target", parse_log_target, 0, 0, 0, NULL, "stderr", 0},
-    {SEC_LOG, "format", parse_enum, LOG(format), 0, 0, format_names, "json",
-     0},
+    {SEC_LOG, "format", parse_enum, LOG(format), 0, 0, format_names, "json", 0},
     {SEC_LOG, "decisions", parse_enum, LOG(decisions), 0, 0, decisions_names,
      "all", 0},
     {SEC_LOG, "dnstap", parse_socket_path, LOG(dnstap), 0, 0, NULL, NULL, 0},
 
-    {SEC_GEOIP, "database", parse_geoip_path, GEO(database), 0, 0, NULL,
+    {SEC_GEOIP, "database", parse_geoip_path, GEO(database), 0, 0, NULL, NULL,
+     0},
+    {SEC_GEOIP, "asn-database", parse_geoip_path, GEO(asn_database), 0, 0, NULL,
      NULL, 0},
-    {SEC_GEOIP, "asn-database", parse_geoip_path, GEO(asn_database), 0, 0,
-     NULL, NULL, 0},
 
-    {SEC_UPSTREAM, "server", parse_server, 0, 0, 0, NULL, NULL,
-     OPT_REPEAT},
+    {SEC_UPSTREAM, "server", parse_server, 0, 0, 0, NULL, NULL, OPT_REPEAT},
     {SEC_UPSTREAM, "selection", parse_enum, UP(selection), 0, 0,
      selection_names, "ordered", 0},
-    {SEC_UPSTREAM, "timeout", parse_duration, UP(timeout_ms), 10, 60000,
-     NULL, "1500ms", 0},
-    {SEC_UPSTREAM, "attempts", parse_uint, UP(attempts), 1, 20, NULL, "3",
-     0},
+    {SEC_UPSTREAM, "timeout", parse_duration, UP(timeout_ms), 10, 60000, NULL,
+     "1500ms", 0},
+    {SEC_UPSTREAM, "attempts", parse_uint, UP(attempts), 1, 20, NULL, "3", 0},
     {SEC_UPSTREAM, "retry-on", parse_retry_on, UP(retry_on), 0, 0, NULL,
      "servfail, timeout", OPT_REPEAT},
-    {SEC_UPSTREAM, "udp-sockets", parse_uint, UP(udp_sockets), 0, 64, NULL,
-     "0", 0},
-    {SEC_UPSTREAM, "cookies", parse_bool, UP(cookies), 0, 0, NULL, "yes",
+    {SEC_UPSTREAM, "udp-sockets", parse_uint, UP(udp_sockets), 0, 64, NULL, "0",
      0},
+    {SEC_UPSTREAM, "cookies", parse_bool, UP(cookies), 0, 0, NULL, "yes", 0},
     {SEC_UPSTREAM, "resolv-conf", parse_string, UP(resolv_conf), 0, 0, NULL,
      NULL, 0},
-    {SEC_UPSTREAM, "health-check", parse_duration, UP(health_ms), 100,
-     MS_MAX, NULL, "5s", 0},
+    {SEC_UPSTREAM, "health-check", parse_duration, UP(health_ms), 100, MS_MAX,
+     NULL, "5s", 0},
 
     {SEC_VIEW, "match-client", parse_match_client, VIEW(match_client), 0, 0,
      NULL, NULL, OPT_REPEAT},
@@ -815,49 +809,46 @@ static const struct option options[] = {
      VIEW(match_destination), 0, 0, NULL, NULL, OPT_REPEAT},
     {SEC_VIEW, "match-country", parse_match_country, 0, 0, 0, NULL, NULL,
      OPT_REPEAT},
-    {SEC_VIEW, "match-asn", parse_match_asn, 0, 0, 0, NULL, NULL,
-     OPT_REPEAT},
-    {SEC_VIEW, "upstream", parse_string, VIEW(upstream_name), 0, 0, NULL,
-     NULL, 0},
+    {SEC_VIEW, "match-asn", parse_match_asn, 0, 0, 0, NULL, NULL, OPT_REPEAT},
+    {SEC_VIEW, "upstream", parse_string, VIEW(upstream_name), 0, 0, NULL, NULL,
+     0},
     {SEC_VIEW, "allow", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
     {SEC_VIEW, "refuse", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
     {SEC_VIEW, "drop", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
     {SEC_VIEW, "local-data", parse_local, 0, 0, 0, NULL, NULL, OPT_REPEAT},
     {SEC_VIEW, "local-zone", parse_local, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "blocklist", parse_list_file, 0, 0, 0, NULL, NULL,
-     OPT_REPEAT},
-    {SEC_VIEW, "allowlist", parse_list_file, 0, 0, 0, NULL, NULL,
-     OPT_REPEAT},
-    {SEC_VIEW, "block-action", parse_block_action, 0, 0, 0, NULL,
-     "nxdomain", 0},
-    {SEC_VIEW, "rebind-protection", parse_bool, VIEW(rebind_protection), 0,
-     0, NULL, "no", 0},
+    {SEC_VIEW, "blocklist", parse_list_file, 0, 0, 0, NULL, NULL, OPT_REPEAT},
+    {SEC_VIEW, "allowlist", parse_list_file, 0, 0, 0, NULL, NULL, OPT_REPEAT},
+    {SEC_VIEW, "block-action", parse_block_action, 0, 0, 0, NULL, "nxdomain",
+     0},
+    {SEC_VIEW, "rebind-protection", parse_bool, VIEW(rebind_protection), 0, 0,
+     NULL, "no", 0},
     {SEC_VIEW, "allow-transfer", parse_acl_key, VIEW(allow_transfer), 0, 0,
      NULL, NULL, OPT_REPEAT},
 
-    {SEC_RATELIMIT, "responses-per-second", parse_uint,
-     RL(rrl.responses_ps), 0, RRL_RATE_MAX, NULL, "0", 0},
-    {SEC_RATELIMIT, "nxdomains-per-second", parse_uint, RL(rrl.nxdomains_ps),
-     0, RRL_RATE_MAX, NULL, "0", 0},
+    {SEC_RATELIMIT, "responses-per-second", parse_uint, RL(rrl.responses_ps), 0,
+     RRL_RATE_MAX, NULL, "0", 0},
+    {SEC_RATELIMIT, "nxdomains-per-second", parse_uint, RL(rrl.nxdomains_ps), 0,
+     RRL_RATE_MAX, NULL, "0", 0},
     {SEC_RATELIMIT, "nodata-per-second", parse_uint, RL(rrl.nodata_ps), 0,
      RRL_RATE_MAX, NULL, "0", 0},
     {SEC_RATELIMIT, "errors-per-second", parse_uint, RL(rrl.errors_ps), 0,
      RRL_RATE_MAX, NULL, "0", 0},
-    {SEC_RATELIMIT, "all-per-second", parse_uint, RL(rrl.all_ps), 0, RRL_RATE_MAX,
-     NULL, "0", 0},
+    {SEC_RATELIMIT, "all-per-second", parse_uint, RL(rrl.all_ps), 0,
+     RRL_RATE_MAX, NULL, "0", 0},
     {SEC_RATELIMIT, "window", parse_seconds, RL(rrl.window_s), 1, 3600, NULL,
      "15s", 0},
     {SEC_RATELIMIT, "slip", parse_uint, RL(rrl.slip), 0, 10, NULL, "2", 0},
-    {SEC_RATELIMIT, "ipv4-prefix-length", parse_uint, RL(rrl.v4_prefix), 8,
-     32, NULL, "24", 0},
-    {SEC_RATELIMIT, "ipv6-prefix-length", parse_uint, RL(rrl.v6_prefix), 16,
-     64, NULL, "56", 0},
+    {SEC_RATELIMIT, "ipv4-prefix-length", parse_uint, RL(rrl.v4_prefix), 8, 32,
+     NULL, "24", 0},
+    {SEC_RATELIMIT, "ipv6-prefix-length", parse_uint, RL(rrl.v6_prefix), 16, 64,
+     NULL, "56", 0},
     {SEC_RATELIMIT, "exempt-clients", parse_acl_key, RL(exempt), 0, 0, NULL,
      NULL, OPT_REPEAT},
     {SEC_RATELIMIT, "max-table-size", parse_uint, RL(rrl.max_table),
      RRL_TABLE_MIN, RRL_TABLE_MAX, NULL, "20000", 0},
-    {SEC_RATELIMIT, "log-only", parse_bool, RL(rrl.log_only), 0, 0, NULL,
-     "no", 0},
+    {SEC_RATELIMIT, "log-only", parse_bool, RL(rrl.log_only), 0, 0, NULL, "no",
+     0},
     {SEC_RATELIMIT, "queries-per-second", parse_uint, RL(rrl.queries_ps), 0,
      1000000, NULL, "0", 0},
     {SEC_RATELIMIT, "queries-action", parse_enum, RL(queries_action), 0, 0,
@@ -888,15 +879,15 @@ static const struct {
 	enum section sect;
 	bool named; /* [upstream NAME] */
 } sections[] = {
-    {"server", SEC_SERVER, false},     {"log", SEC_LOG, false},
-    {"geoip", SEC_GEOIP, false},       {"upstream", SEC_UPSTREAM, true},
-    {"view", SEC_VIEW, true},	       {"ratelimit", SEC_RATELIMIT, false},
-    {"cookies", SEC_COOKIES, false},   {"cache", SEC_CACHE, false},
+    {"server", SEC_SERVER, false},   {"log", SEC_LOG, false},
+    {"geoip", SEC_GEOIP, false},     {"upstream", SEC_UPSTREAM, true},
+    {"view", SEC_VIEW, true},        {"ratelimit", SEC_RATELIMIT, false},
+    {"cookies", SEC_COOKIES, false}, {"cache", SEC_CACHE, false},
 };
 
 static void apply_defaults(struct loader *l);
 static const char *list_path(const struct loader *l, const char *value,
-			     char *buf, size_t cap);
+                             char *buf, size_t cap);
 
 static struct upstream_conf *
 config_find_upstream(const struct config *c, const char *name)
@@ -926,11 +917,11 @@ section_new_named(struct loader *l, enum section sect, const char *name)
 
 		if (config_find_upstream(c, name) != NULL)
 			cfg_error(l, l->line, "[upstream %s] defined twice",
-				  name);
+			          name);
 		if (strcmp(name, "none") == 0)
 			cfg_error(l, l->line,
-				  "[upstream none]: 'none' means no upstream "
-				  "(upstream = none); choose another name");
+			          "[upstream none]: 'none' means no upstream "
+			          "(upstream = none); choose another name");
 		n = grow(c->upstreams, c->nupstreams, sizeof(*n));
 		u = calloc(1, sizeof(*u));
 		if (n == NULL || u == NULL) {
@@ -968,8 +959,8 @@ valid_section_name(const char *name)
 	if (*name == '\0')
 		return false;
 	for (; *name != '\0'; name++)
-		if (!isalnum((unsigned char)*name) && strchr("-_.", *name) ==
-							      NULL)
+		if (!isalnum((unsigned char)*name) &&
+		    strchr("-_.", *name) == NULL)
 			return false;
 	return true;
 }
@@ -1001,11 +992,12 @@ section_begin(struct loader *l, const char *header)
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
 		if (strcmp(word, sections[i].name) != 0)
 			continue;
-		if (sections[i].named && (n != 2 || !valid_section_name(name))) {
+		if (sections[i].named &&
+		    (n != 2 || !valid_section_name(name))) {
 			cfg_error(l, l->line,
-				  "[%s] needs a name: [%s NAME] (letters, "
-				  "digits, '-', '_', '.')",
-				  word, word);
+			          "[%s] needs a name: [%s NAME] (letters, "
+			          "digits, '-', '_', '.')",
+			          word, word);
 			return;
 		}
 		if (!sections[i].named && n != 1) {
@@ -1059,7 +1051,7 @@ apply_defaults(struct loader *l)
 		l->first = false;
 		if (o->parse(l, o, (char *)l->target + o->off, o->def) < 0)
 			cfg_error(l, l->line, "internal: bad default for %s",
-				  o->key);
+			          o->key);
 	}
 }
 
@@ -1078,7 +1070,7 @@ option_find(enum section sect, const char *key, size_t *idx)
 
 static int
 ini_handler_cb(void *user, const char *section, const char *key,
-	       const char *value)
+               const char *value)
 {
 	struct loader *l = user;
 	const struct option *o;
@@ -1102,7 +1094,7 @@ ini_handler_cb(void *user, const char *section, const char *key,
 	}
 	if (!(o->flags & OPT_REPEAT) && l->seen[idx] != 0) {
 		cfg_error(l, l->line, "%s: already set on line %d", key,
-			  l->seen[idx]);
+		          l->seen[idx]);
 		return 1;
 	}
 	if (l->seen[idx] == 0)
@@ -1169,7 +1161,8 @@ ini_reader_cb(char *str, int num, void *stream)
 		return NULL;
 	l->line++;
 	if (str[0] == '\0') {
-		cfg_error(l, l->line, "line longer than %d characters", num - 2);
+		cfg_error(l, l->line, "line longer than %d characters",
+		          num - 2);
 		strcpy(str, "\n");
 		return str;
 	}
@@ -1190,7 +1183,7 @@ ini_reader_cb(char *str, int num, void *stream)
 	if (strchr(";#[\r\n", *p) == NULL &&
 	    (strchr(p, '=') == NULL || *strpbrk(p, "=:") == ':')) {
 		cfg_error(l, l->line,
-			  "syntax error (expected [section] or key = value)");
+		          "syntax error (expected [section] or key = value)");
 		strcpy(str, "\n");
 		return str;
 	}
@@ -1262,15 +1255,15 @@ load_resolv_conf(struct loader *l, struct upstream_conf *u)
 {
 	static const struct option o = {.key = "resolv-conf"};
 	char buf[4096];
-	FILE *f = file_open_regular(
-	    list_path(l, u->resolv_conf, buf, sizeof(buf)));
+	FILE *f =
+	    file_open_regular(list_path(l, u->resolv_conf, buf, sizeof(buf)));
 	char line[256];
 	size_t before = u->nservers;
 	unsigned lines = 0;
 
 	if (f == NULL) {
 		cfg_error(l, u->line, "[upstream %s]: cannot read %s: %s",
-			  u->name, u->resolv_conf, file_error(errno));
+		          u->name, u->resolv_conf, file_error(errno));
 		return;
 	}
 	/* resolv.conf(5) is short; a bounded read keeps a wrong path (a
@@ -1290,9 +1283,9 @@ load_resolv_conf(struct loader *l, struct upstream_conf *u)
 	fclose(f);
 	if (u->nservers == before && l->errs != NULL)
 		fprintf(l->errs,
-			"%s:%d: warning: [upstream %s]: no usable nameserver "
-			"in %s\n",
-			l->name, u->line, u->name, u->resolv_conf);
+		        "%s:%d: warning: [upstream %s]: no usable nameserver "
+		        "in %s\n",
+		        l->name, u->line, u->name, u->resolv_conf);
 }
 
 /* [geoip]: open the databases now, so a bad file fails the check. */
@@ -1310,10 +1303,10 @@ check_geoip(struct loader *l)
 	}
 	if (want_cc && gc->database == NULL)
 		cfg_error(l, l->line,
-			  "match-country needs [geoip] database = FILE");
+		          "match-country needs [geoip] database = FILE");
 	if (want_asn && gc->asn_database == NULL)
 		cfg_error(l, l->line,
-			  "match-asn needs [geoip] asn-database = FILE");
+		          "match-asn needs [geoip] asn-database = FILE");
 	if (gc->database == NULL && gc->asn_database == NULL)
 		return;
 	{
@@ -1343,15 +1336,15 @@ list_path(const struct loader *l, const char *value, char *buf, size_t cap)
 	size_t plen = 0;
 
 	if (colon != NULL && (strncmp(value, "rpz:", 4) == 0 ||
-			      strncmp(value, "hosts:", 6) == 0 ||
-			      strncmp(value, "domains:", 8) == 0)) {
+	                      strncmp(value, "hosts:", 6) == 0 ||
+	                      strncmp(value, "domains:", 8) == 0)) {
 		file = colon + 1;
 		plen = (size_t)(file - value);
 	}
 	if (file[0] == '/' || slash == NULL)
 		return value;
 	snprintf(buf, cap, "%.*s%.*s%s", (int)plen, value,
-		 (int)(slash - l->name + 1), l->name, file);
+	         (int)(slash - l->name + 1), l->name, file);
 	return buf;
 }
 
@@ -1368,8 +1361,8 @@ list_load(struct loader *l, const char *key, const char *value, int line)
 		return bl;
 	/* The file's own place, without a format prefix like "rpz:". */
 	for (size_t i = 0; i < 3; i++) {
-		static const char *const prefixes[] = {"rpz:", "hosts:",
-						       "domains:"};
+		static const char *const prefixes[] = {
+		    "rpz:", "hosts:", "domains:"};
 		size_t n = strlen(prefixes[i]);
 
 		if (strncmp(path, prefixes[i], n) == 0)
@@ -1397,19 +1390,17 @@ check_lists(struct loader *l, struct view_conf *v)
 	/* Every list is read, so -t reports every bad one. */
 	for (size_t i = 0; b != NULL && i < nb; i++)
 		ok &= (b[i] = list_load(l, "blocklist", v->blocklists[i],
-					v->blocklist_lines[i])) != NULL;
+		                        v->blocklist_lines[i])) != NULL;
 	for (size_t i = 0; b != NULL && i < na; i++)
 		ok &= (b[nb + i] = list_load(l, "allowlist", v->allowlists[i],
-					     v->allowlist_lines[i])) != NULL;
+		                             v->allowlist_lines[i])) != NULL;
 	if (ok) {
-		v->blocks = blockset_create((const struct blocklist *const *)b,
-					    nb,
-					    (const struct blocklist *const *)b +
-						nb,
-					    na);
+		v->blocks = blockset_create(
+		    (const struct blocklist *const *)b, nb,
+		    (const struct blocklist *const *)b + nb, na);
 		if (v->blocks == NULL)
 			cfg_error(l, v->line, "[view %s]: out of memory",
-				  v->name);
+			          v->name);
 	}
 	for (size_t i = 0; b != NULL && i < nb + na; i++)
 		blocklist_free(b[i]);
@@ -1424,14 +1415,14 @@ check_ratelimit_cookies(struct loader *l)
 	const char *why = NULL;
 
 	c->ratelimit.enabled = r->responses_ps || r->nxdomains_ps ||
-			       r->nodata_ps || r->errors_ps || r->all_ps ||
-			       r->queries_ps;
+	                       r->nodata_ps || r->errors_ps || r->all_ps ||
+	                       r->queries_ps;
 	if (rrl_config_check(r, &why) < 0)
 		cfg_error(l, l->line, "[ratelimit]: %s", why);
 	/* BIND's cookie-secret default: random at every start or reload. */
 	if (c->cookies.enabled && !c->cookies.have_secret &&
 	    getrandom(c->cookies.secret.key, sizeof(c->cookies.secret.key),
-		      0) != (ssize_t)sizeof(c->cookies.secret.key))
+	              0) != (ssize_t)sizeof(c->cookies.secret.key))
 		cfg_error(l, l->line, "[cookies]: no random secret");
 }
 
@@ -1447,8 +1438,8 @@ check_config(struct loader *l)
 			check_lists(l, c->views[i]);
 	if (c->nviews == 0)
 		cfg_error(l, l->line,
-			  "no [view NAME] section: every query would be "
-			  "refused");
+		          "no [view NAME] section: every query would be "
+		          "refused");
 	for (size_t i = 0; i < c->nupstreams; i++) {
 		struct upstream_conf *u = c->upstreams[i];
 
@@ -1456,16 +1447,16 @@ check_config(struct loader *l)
 			load_resolv_conf(l, u);
 		else if (u->nservers == 0)
 			cfg_error(l, u->line,
-				  "[upstream %s] has no server (add server = "
-				  "IP[:PORT] or resolv-conf = FILE)",
-				  u->name);
+			          "[upstream %s] has no server (add server = "
+			          "IP[:PORT] or resolv-conf = FILE)",
+			          u->name);
 	}
 	for (size_t i = 0; i < c->nviews; i++) {
 		struct view_conf *v = c->views[i];
 
 		if (local_finish(&v->local) < 0)
 			cfg_error(l, v->line, "[view %s]: out of memory",
-				  v->name);
+			          v->name);
 		if (v->upstream_name != NULL &&
 		    strcmp(v->upstream_name, "none") == 0) {
 			v->upstream = NULL; /* local data only */
@@ -1473,16 +1464,16 @@ check_config(struct loader *l)
 			v->upstream = config_find_upstream(c, v->upstream_name);
 			if (v->upstream == NULL)
 				cfg_error(l, v->line,
-					  "[view %s]: upstream '%s' is not "
-					  "defined",
-					  v->name, v->upstream_name);
+				          "[view %s]: upstream '%s' is not "
+				          "defined",
+				          v->name, v->upstream_name);
 		} else if (c->nupstreams == 1) {
 			v->upstream = c->upstreams[0];
 		} else if (c->nupstreams > 1) {
 			cfg_error(l, v->line,
-				  "[view %s]: needs 'upstream = NAME' "
-				  "(there are %zu upstreams)",
-				  v->name, c->nupstreams);
+			          "[view %s]: needs 'upstream = NAME' "
+			          "(there are %zu upstreams)",
+			          v->name, c->nupstreams);
 		}
 	}
 }
@@ -1545,8 +1536,9 @@ config_load_common(struct loader *l)
 
 	rc = ini_parse_stream(ini_reader_cb, l, ini_handler_cb, l);
 	if (rc > 0)
-		cfg_error(l, rc, "syntax error (expected [section] or "
-				 "key = value)");
+		cfg_error(l, rc,
+		          "syntax error (expected [section] or "
+		          "key = value)");
 	else if (rc < 0)
 		cfg_error(l, 0, "cannot parse");
 	check_config(l);
@@ -1570,7 +1562,7 @@ config_load(const char *path, FILE *errs)
 	if (l.fp == NULL) {
 		if (errs != NULL)
 			fprintf(errs, "%s:0: cannot open: %s\n", path,
-				file_error(errno));
+			        file_error(errno));
 		return NULL;
 	}
 	c = config_load_common(&l);

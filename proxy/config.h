@@ -45,7 +45,7 @@ struct server_health {
 	atomic_bool down;
 	atomic_uint srtt_us; /* smoothed RTT; 0 = not measured yet */
 	double last_probe;   /* ev_now() of the last probe (worker 0 only) */
-	bool probing;	     /* a probe is in flight (worker 0 only) */
+	bool probing;        /* a probe is in flight (worker 0 only) */
 };
 
 /* Servers per [upstream] group. */
@@ -63,10 +63,10 @@ struct upstream_conf {
 	unsigned attempts;
 	unsigned retry_on; /* RETRY_* bits */
 	uint32_t health_ms;
-	char *resolv_conf; /* servers also read from this resolv.conf */
+	char *resolv_conf;    /* servers also read from this resolv.conf */
 	unsigned udp_sockets; /* 0: a socket per attempt; N: a pool of N */
-	bool cookies;	      /* act as a cookie client toward the servers */
-	atomic_uint rr_next; /* round-robin position */
+	bool cookies;         /* act as a cookie client toward the servers */
+	atomic_uint rr_next;  /* round-robin position */
 };
 
 enum log_target {
@@ -97,9 +97,9 @@ struct server_conf {
 };
 
 struct log_conf {
-	int target; /* enum log_target */
-	char *path; /* LOGT_FILE */
-	int format; /* enum decision_format */
+	int target;    /* enum log_target */
+	char *path;    /* LOGT_FILE */
+	int format;    /* enum decision_format */
 	int decisions; /* enum log_decisions */
 	char *dnstap;  /* Frame Streams socket, or NULL */
 };
@@ -112,9 +112,9 @@ enum queries_action {
 /* [ratelimit]: RRL and the per-client query limit (ratelimit/rrl.h). */
 struct ratelimit_conf {
 	struct rrl_config rrl;
-	struct acl exempt; /* exempt-clients */
+	struct acl exempt;  /* exempt-clients */
 	int queries_action; /* enum queries_action */
-	bool enabled;	    /* any rate set */
+	bool enabled;       /* any rate set */
 };
 
 /* [cookies]: RFC 7873 server cookies, RFC 9018 construction. */
@@ -127,9 +127,9 @@ struct cookies_conf {
 };
 
 struct geoip_conf {
-	char *database;	    /* country.iso_code */
+	char *database;     /* country.iso_code */
 	char *asn_database; /* autonomous_system_number */
-	int line;	    /* of the first key, for open errors */
+	int line;           /* of the first key, for open errors */
 };
 
 struct config {
@@ -156,7 +156,7 @@ struct config {
 struct config *config_load(const char *path, FILE *errs);
 /* Same, from text (tests and fuzzing); name is used in messages. */
 struct config *config_load_string(const char *name, const char *text,
-				  FILE *errs);
+                                  FILE *errs);
 struct config *config_ref(struct config *c);
 /* Drop one reference; frees on the last. NULL is ignored. */
 void config_unref(struct config *c);

@@ -17,7 +17,7 @@
 #include "dns/msg.h"
 #include "proxy/dnstap.h"
 
-#define REQ_MAX	    4096
+#define REQ_MAX     4096
 #define CLIENT_IDLE 5.0 /* seconds a client may take to send its request */
 
 struct ctl_client {
@@ -54,31 +54,35 @@ render_workers(struct daemon *d, FILE *f)
 		for (int r = 0; r < STATS_RCODES; r++)
 			rc[r] += STAT_GET(s->responses[r]);
 	}
-	fprintf(f, "# HELP dnsgate_queries_total Queries received.\n"
-		   "# TYPE dnsgate_queries_total counter\n"
-		   "dnsgate_queries_total{proto=\"udp\"} %lu\n"
-		   "dnsgate_queries_total{proto=\"tcp\"} %lu\n",
-		udp, tcp);
+	fprintf(f,
+	        "# HELP dnsgate_queries_total Queries received.\n"
+	        "# TYPE dnsgate_queries_total counter\n"
+	        "dnsgate_queries_total{proto=\"udp\"} %lu\n"
+	        "dnsgate_queries_total{proto=\"tcp\"} %lu\n",
+	        udp, tcp);
 	fprintf(f, "# HELP dnsgate_responses_total Responses sent, by RCODE.\n"
-		   "# TYPE dnsgate_responses_total counter\n");
+	           "# TYPE dnsgate_responses_total counter\n");
 	for (int r = 0; r < STATS_RCODES; r++)
 		if (rc[r] > 0 || r <= DNS_RCODE_REFUSED)
-			fprintf(f, "dnsgate_responses_total{rcode=\"%s\"} %lu\n",
-				dns_rcode_name((unsigned)r), rc[r]);
-	fprintf(f, "# HELP dnsgate_tcp_connections Open client TCP "
-		   "connections.\n"
-		   "# TYPE dnsgate_tcp_connections gauge\n"
-		   "dnsgate_tcp_connections %u\n",
-		atomic_load(&d->tcp_clients));
-	fprintf(f, "# HELP dnsgate_log_dropped_total Log lines dropped "
-		   "because the log ring was full.\n"
-		   "# TYPE dnsgate_log_dropped_total counter\n"
-		   "dnsgate_log_dropped_total %lu\n"
-		   "# HELP dnsgate_dnstap_dropped_total dnstap messages "
-		   "dropped.\n"
-		   "# TYPE dnsgate_dnstap_dropped_total counter\n"
-		   "dnsgate_dnstap_dropped_total %lu\n",
-		log_dropped_total(), dnstap_dropped_total());
+			fprintf(f,
+			        "dnsgate_responses_total{rcode=\"%s\"} %lu\n",
+			        dns_rcode_name((unsigned)r), rc[r]);
+	fprintf(f,
+	        "# HELP dnsgate_tcp_connections Open client TCP "
+	        "connections.\n"
+	        "# TYPE dnsgate_tcp_connections gauge\n"
+	        "dnsgate_tcp_connections %u\n",
+	        atomic_load(&d->tcp_clients));
+	fprintf(f,
+	        "# HELP dnsgate_log_dropped_total Log lines dropped "
+	        "because the log ring was full.\n"
+	        "# TYPE dnsgate_log_dropped_total counter\n"
+	        "dnsgate_log_dropped_total %lu\n"
+	        "# HELP dnsgate_dnstap_dropped_total dnstap messages "
+	        "dropped.\n"
+	        "# TYPE dnsgate_dnstap_dropped_total counter\n"
+	        "dnsgate_dnstap_dropped_total %lu\n",
+	        log_dropped_total(), dnstap_dropped_total());
 }
 
 static void
@@ -95,38 +99,37 @@ render_protection(struct daemon *d, FILE *f)
 			ck[k] += STAT_GET(s->cookies[k]);
 	}
 	fprintf(f,
-		"# HELP dnsgate_ratelimit_total Responses dropped or slipped "
-		"by rate limiting.\n"
-		"# TYPE dnsgate_ratelimit_total counter\n"
-		"dnsgate_ratelimit_total{result=\"drop\"} %lu\n"
-		"dnsgate_ratelimit_total{result=\"slip\"} %lu\n",
-		drop, slip);
+	        "# HELP dnsgate_ratelimit_total Responses dropped or slipped "
+	        "by rate limiting.\n"
+	        "# TYPE dnsgate_ratelimit_total counter\n"
+	        "dnsgate_ratelimit_total{result=\"drop\"} %lu\n"
+	        "dnsgate_ratelimit_total{result=\"slip\"} %lu\n",
+	        drop, slip);
 	fprintf(f, "# HELP dnsgate_cookies_total Queries with a COOKIE "
-		   "option, by what it proved.\n"
-		   "# TYPE dnsgate_cookies_total counter\n");
+	           "option, by what it proved.\n"
+	           "# TYPE dnsgate_cookies_total counter\n");
 	for (int k = COOKIE_MALFORMED; k <= COOKIE_VALID; k++)
 		fprintf(f, "dnsgate_cookies_total{result=\"%s\"} %lu\n",
-			cookie_status_name(k), ck[k]);
+		        cookie_status_name(k), ck[k]);
 }
 
 static void
 render_views(const struct config *c, FILE *f)
 {
 	fprintf(f, "# HELP dnsgate_decisions_total Decisions, by view and "
-		   "action.\n"
-		   "# TYPE dnsgate_decisions_total counter\n");
+	           "action.\n"
+	           "# TYPE dnsgate_decisions_total counter\n");
 	/* view_stats[nviews] counts queries that never reached a view. */
 	for (size_t v = 0; v <= c->nviews; v++)
 		for (int a = 1; a < ACTION_COUNT_; a++) {
-			unsigned long n =
-			    STAT_GET(c->view_stats[v].actions[a]);
+			unsigned long n = STAT_GET(c->view_stats[v].actions[a]);
 
 			if (n > 0)
 				fprintf(f,
-					"dnsgate_decisions_total{view=\"%s\","
-					"action=\"%s\"} %lu\n",
-					v < c->nviews ? c->views[v]->name : "",
-					decision_action_name(a), n);
+				        "dnsgate_decisions_total{view=\"%s\","
+				        "action=\"%s\"} %lu\n",
+				        v < c->nviews ? c->views[v]->name : "",
+				        decision_action_name(a), n);
 		}
 }
 
@@ -144,49 +147,51 @@ render_histogram(const struct upstream_conf *u, size_t s, FILE *f)
 			snprintf(le, sizeof(le), "+Inf");
 		else
 			snprintf(le, sizeof(le), "%g", latency_bounds[b]);
-		fprintf(f,
-			"dnsgate_upstream_latency_seconds_bucket{upstream=\"%s\","
-			"server=\"%s\",le=\"%s\"} %lu\n",
-			u->name, u->servers[s].text, le, cum);
+		fprintf(
+		    f,
+		    "dnsgate_upstream_latency_seconds_bucket{upstream=\"%s\","
+		    "server=\"%s\",le=\"%s\"} %lu\n",
+		    u->name, u->servers[s].text, le, cum);
 	}
 	fprintf(f,
-		"dnsgate_upstream_latency_seconds_sum{upstream=\"%s\","
-		"server=\"%s\"} %.6f\n"
-		"dnsgate_upstream_latency_seconds_count{upstream=\"%s\","
-		"server=\"%s\"} %lu\n",
-		u->name, u->servers[s].text,
-		STAT_GET(st->latency_sum_us) / 1e6, u->name,
-		u->servers[s].text, cum);
+	        "dnsgate_upstream_latency_seconds_sum{upstream=\"%s\","
+	        "server=\"%s\"} %.6f\n"
+	        "dnsgate_upstream_latency_seconds_count{upstream=\"%s\","
+	        "server=\"%s\"} %lu\n",
+	        u->name, u->servers[s].text, STAT_GET(st->latency_sum_us) / 1e6,
+	        u->name, u->servers[s].text, cum);
 }
 
 static void
 render_upstreams(const struct config *c, FILE *f)
 {
 	fprintf(f, "# TYPE dnsgate_upstream_queries_total counter\n"
-		   "# TYPE dnsgate_upstream_errors_total counter\n"
-		   "# TYPE dnsgate_upstream_up gauge\n"
-		   "# TYPE dnsgate_upstream_latency_seconds histogram\n");
+	           "# TYPE dnsgate_upstream_errors_total counter\n"
+	           "# TYPE dnsgate_upstream_up gauge\n"
+	           "# TYPE dnsgate_upstream_latency_seconds histogram\n");
 	for (size_t i = 0; i < c->nupstreams; i++) {
 		const struct upstream_conf *u = c->upstreams[i];
 
 		for (size_t s = 0; s < u->nservers; s++) {
 			const char *srv = u->servers[s].text;
 
-			fprintf(f,
-				"dnsgate_upstream_queries_total{upstream=\"%s\","
-				"server=\"%s\"} %lu\n",
-				u->name, srv, STAT_GET(u->stats[s].queries));
+			fprintf(
+			    f,
+			    "dnsgate_upstream_queries_total{upstream=\"%s\","
+			    "server=\"%s\"} %lu\n",
+			    u->name, srv, STAT_GET(u->stats[s].queries));
 			for (int k = 0; k < UPERR_COUNT_; k++)
-				fprintf(f,
-					"dnsgate_upstream_errors_total{upstream="
-					"\"%s\",server=\"%s\",kind=\"%s\"} %lu\n",
-					u->name, srv, up_error_name(k),
-					STAT_GET(u->stats[s].errors[k]));
+				fprintf(
+				    f,
+				    "dnsgate_upstream_errors_total{upstream="
+				    "\"%s\",server=\"%s\",kind=\"%s\"} %lu\n",
+				    u->name, srv, up_error_name(k),
+				    STAT_GET(u->stats[s].errors[k]));
 			fprintf(f,
-				"dnsgate_upstream_up{upstream=\"%s\","
-				"server=\"%s\"} %d\n",
-				u->name, srv,
-				atomic_load(&u->health[s].down) ? 0 : 1);
+			        "dnsgate_upstream_up{upstream=\"%s\","
+			        "server=\"%s\"} %d\n",
+			        u->name, srv,
+			        atomic_load(&u->health[s].down) ? 0 : 1);
 			render_histogram(u, s, f);
 		}
 	}
@@ -213,7 +218,7 @@ static void
 cmd_stats(struct daemon *d, FILE *f)
 {
 	unsigned long mism = 0, garb = 0, refused = 0, nomem = 0, senderr = 0,
-		      oversize = 0;
+	              oversize = 0;
 
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker_stats *s = &d->workers[i].stats;
@@ -227,10 +232,10 @@ cmd_stats(struct daemon *d, FILE *f)
 	}
 	metrics_render(d, f);
 	fprintf(f,
-		"# internal\nupstream_mismatch %lu\nupstream_garbage %lu\n"
-		"tcp_refused %lu\nnomem %lu\nsend_errors %lu\n"
-		"udp_oversize %lu\n",
-		mism, garb, refused, nomem, senderr, oversize);
+	        "# internal\nupstream_mismatch %lu\nupstream_garbage %lu\n"
+	        "tcp_refused %lu\nnomem %lu\nsend_errors %lu\n"
+	        "udp_oversize %lu\n",
+	        mism, garb, refused, nomem, senderr, oversize);
 }
 
 static void
@@ -246,15 +251,15 @@ cmd_upstreams(struct daemon *d, FILE *f)
 
 		for (size_t s = 0; s < u->nservers; s++)
 			fprintf(f,
-				"%s %s %s srtt=%.1fms fails=%u queries=%lu "
-				"timeouts=%lu servfails=%lu\n",
-				u->name, u->servers[s].text,
-				atomic_load(&u->health[s].down) ? "down" : "up",
-				atomic_load(&u->health[s].srtt_us) / 1000.0,
-				atomic_load(&u->health[s].fails),
-				STAT_GET(u->stats[s].queries),
-				STAT_GET(u->stats[s].errors[UPERR_TIMEOUT]),
-				STAT_GET(u->stats[s].errors[UPERR_SERVFAIL]));
+			        "%s %s %s srtt=%.1fms fails=%u queries=%lu "
+			        "timeouts=%lu servfails=%lu\n",
+			        u->name, u->servers[s].text,
+			        atomic_load(&u->health[s].down) ? "down" : "up",
+			        atomic_load(&u->health[s].srtt_us) / 1000.0,
+			        atomic_load(&u->health[s].fails),
+			        STAT_GET(u->stats[s].queries),
+			        STAT_GET(u->stats[s].errors[UPERR_TIMEOUT]),
+			        STAT_GET(u->stats[s].errors[UPERR_SERVFAIL]));
 	}
 	config_unref(c);
 }
@@ -298,9 +303,9 @@ cmd_top_clients(struct daemon *d, FILE *f)
 				continue;
 			memcpy(e[k].addr.b, &hi, 8);
 			memcpy(e[k].addr.b + 8, &lo, 8);
-			e[k].addr.v4 = memcmp(e[k].addr.b,
-					      "\0\0\0\0\0\0\0\0\0\0\xff\xff",
-					      12) == 0;
+			e[k].addr.v4 =
+			    memcmp(e[k].addr.b, "\0\0\0\0\0\0\0\0\0\0\xff\xff",
+			           12) == 0;
 			k++;
 		}
 	/* A client served by several workers appears once per worker. */
@@ -319,15 +324,15 @@ cmd_top_clients(struct daemon *d, FILE *f)
 		char txt[IP_ADDR_TEXT_MAX];
 
 		fprintf(f, "%s %lu\n",
-			ip_addr_format(&e[i].addr, txt, sizeof(txt)),
-			e[i].count);
+		        ip_addr_format(&e[i].addr, txt, sizeof(txt)),
+		        e[i].count);
 	}
 	free(e);
 }
 
 int
 control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
-		FILE *f)
+                FILE *f)
 {
 	if (strcmp(cmd, "reload") == 0) {
 		char *errs = NULL;
@@ -339,11 +344,13 @@ control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
 			fclose(ef);
 		/* The verdict comes first: the client reads it from line 1. */
 		if (rc < 0)
-			fprintf(f, "error: reload failed; the running "
-				   "configuration stays\n%s",
-				errs != NULL ? errs : "");
+			fprintf(f,
+			        "error: reload failed; the running "
+			        "configuration stays\n%s",
+			        errs != NULL ? errs : "");
 		else
-			fprintf(f, "ok: reloaded\n%s", errs != NULL ? errs : "");
+			fprintf(f, "ok: reloaded\n%s",
+			        errs != NULL ? errs : "");
 		free(errs);
 		return rc;
 	}
@@ -355,11 +362,12 @@ control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
 		cmd_top_clients(d, f);
 	} else if (strcmp(cmd, "flush-cache") == 0) {
 		fprintf(f, "ok: no cache configured (the cache is not "
-			   "supported yet)\n");
+		           "supported yet)\n");
 	} else {
-		fprintf(f, "error: unknown command '%s' (reload, stats, "
-			   "upstreams, top-clients, flush-cache)\n",
-			cmd);
+		fprintf(f,
+		        "error: unknown command '%s' (reload, stats, "
+		        "upstreams, top-clients, flush-cache)\n",
+		        cmd);
 		return -1;
 	}
 	return 0;
@@ -384,7 +392,7 @@ client_write_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	while (cl->replyoff < cl->replylen) {
 		ssize_t n = write(cl->fd, cl->reply + cl->replyoff,
-				  cl->replylen - cl->replyoff);
+		                  cl->replylen - cl->replyoff);
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
@@ -402,7 +410,7 @@ build_http_reply(struct ctl_client *cl, FILE *f)
 	size_t bodylen = 0;
 	FILE *bf = open_memstream(&body, &bodylen);
 	bool ok = strncmp(cl->req, "GET /metrics ", 13) == 0 ||
-		  strncmp(cl->req, "GET /metrics?", 13) == 0;
+	          strncmp(cl->req, "GET /metrics?", 13) == 0;
 
 	if (bf == NULL)
 		return;
@@ -412,10 +420,10 @@ build_http_reply(struct ctl_client *cl, FILE *f)
 		fprintf(bf, "not found: try GET /metrics\n");
 	fclose(bf);
 	fprintf(f,
-		"HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4; "
-		"charset=utf-8\r\nContent-Length: %zu\r\nConnection: "
-		"close\r\n\r\n",
-		ok ? "200 OK" : "404 Not Found", bodylen);
+	        "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4; "
+	        "charset=utf-8\r\nContent-Length: %zu\r\nConnection: "
+	        "close\r\n\r\n",
+	        ok ? "200 OK" : "404 Not Found", bodylen);
 	fwrite(body, 1, bodylen, f);
 	free(body);
 }
@@ -448,7 +456,7 @@ client_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct ctl_client *cl = io->data;
 	ssize_t n = read(cl->fd, cl->req + cl->reqlen,
-			 sizeof(cl->req) - 1 - cl->reqlen);
+	                 sizeof(cl->req) - 1 - cl->reqlen);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -541,7 +549,7 @@ control_start(struct ev_loop *loop, struct daemon *d, control_reload_fn rl)
 		cs.metrics_fd = socket_listen(&s->metrics, true, false);
 		if (cs.metrics_fd < 0) {
 			log_msg(LOG_ERR, "metrics-listen %s: %s",
-				s->metrics.text, strerror(errno));
+			        s->metrics.text, strerror(errno));
 			return -1;
 		}
 		ev_io_init(&cs.metrics_io, accept_cb, cs.metrics_fd, EV_READ);
@@ -551,7 +559,7 @@ control_start(struct ev_loop *loop, struct daemon *d, control_reload_fn rl)
 		cs.ctl_fd = unix_listen(s->control_socket);
 		if (cs.ctl_fd < 0) {
 			log_msg(LOG_ERR, "control-socket %s: %s",
-				s->control_socket, strerror(errno));
+			        s->control_socket, strerror(errno));
 			return -1;
 		}
 		cs.ctl_path = strdup(s->control_socket);

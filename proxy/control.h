@@ -19,11 +19,10 @@ typedef int (*control_reload_fn)(FILE *errs);
 void metrics_render(struct daemon *d, FILE *f);
 /* Answer one control command ("stats", "upstreams"...) into f; 0 / -1. */
 int control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
-		    FILE *f);
+                    FILE *f);
 
 /* Start the listeners the config asks for; 0 / -1 (logged). */
-int control_start(struct ev_loop *loop, struct daemon *d,
-		  control_reload_fn rl);
+int control_start(struct ev_loop *loop, struct daemon *d, control_reload_fn rl);
 /* Close them (and unlink the control socket). */
 void control_stop(struct ev_loop *loop);
 

@@ -30,7 +30,7 @@ print_stage(void *arg, const char *stage, const char *text)
  * carrying cookie[0..cookie_len) as a COOKIE option when cookie_len > 0. */
 static size_t
 build_query(uint8_t *out, size_t cap, const uint8_t *qname, uint16_t qtype,
-	    const uint8_t *cookie, size_t cookie_len)
+            const uint8_t *cookie, size_t cookie_len)
 {
 	struct wbuf b;
 
@@ -132,7 +132,7 @@ print_verdict(const struct qctx *c, enum pipe_verdict v)
  */
 static size_t
 explain_cookie(const struct explain_args *a, const struct config *conf,
-	       const struct qctx *c, uint8_t out[COOKIE_V1_LEN])
+               const struct qctx *c, uint8_t out[COOKIE_V1_LEN])
 {
 	static const uint8_t client[COOKIE_CLIENT_LEN] = {
 	    0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57};
@@ -157,9 +157,10 @@ explain_main(int argc, char **argv)
 	int qtype;
 
 	if (parse_args(argc, argv, &a) < 0) {
-		fprintf(stderr,
-			"usage: dnsgate explain -c FILE --client IP [--dest IP] "
-			"[--tcp] [--cookie valid|invalid|none] QNAME [QTYPE]\n");
+		fprintf(
+		    stderr,
+		    "usage: dnsgate explain -c FILE --client IP [--dest IP] "
+		    "[--tcp] [--cookie valid|invalid|none] QNAME [QTYPE]\n");
 		return 2;
 	}
 	qtype = dns_type_from_text(a.qtype);
@@ -189,11 +190,11 @@ explain_main(int argc, char **argv)
 	}
 	c.have_dest = a.dest != NULL;
 	c.pkt = pkt;
-	c.pktlen = build_query(pkt, sizeof(pkt), qname, (uint16_t)qtype,
-			       cookie, explain_cookie(&a, conf, &c, cookie));
-	printf("query: %s %s from %s%s%s over %s\n", a.qname, a.qtype,
-	       a.client, a.dest != NULL ? " to " : "",
-	       a.dest != NULL ? a.dest : "", a.tcp ? "TCP" : "UDP");
+	c.pktlen = build_query(pkt, sizeof(pkt), qname, (uint16_t)qtype, cookie,
+	                       explain_cookie(&a, conf, &c, cookie));
+	printf("query: %s %s from %s%s%s over %s\n", a.qname, a.qtype, a.client,
+	       a.dest != NULL ? " to " : "", a.dest != NULL ? a.dest : "",
+	       a.tcp ? "TCP" : "UDP");
 	v = pipeline_query(&c);
 	print_verdict(&c, v);
 	free(out);

@@ -18,9 +18,9 @@
 
 static struct {
 	pthread_mutex_t lock; /* target, rings[] registration, log_msg */
-	int target;	      /* enum log_target */
-	int fd;		      /* stderr or the file */
-	int format;	      /* enum decision_format */
+	int target;           /* enum log_target */
+	int fd;               /* stderr or the file */
+	int format;           /* enum decision_format */
 	char *path;
 	struct log_ring *rings[MAX_RINGS];
 	atomic_size_t nrings;
@@ -91,12 +91,12 @@ report_drops(void)
 		return;
 	if (lg.format == DECISION_JSON)
 		n = snprintf(line, sizeof(line),
-			     "{\"msg\":\"log overflow\",\"dropped\":%lu}\n",
-			     total - lg.reported_drops);
+		             "{\"msg\":\"log overflow\",\"dropped\":%lu}\n",
+		             total - lg.reported_drops);
 	else
 		n = snprintf(line, sizeof(line),
-			     "log: dropped %lu lines (ring full)\n",
-			     total - lg.reported_drops);
+		             "log: dropped %lu lines (ring full)\n",
+		             total - lg.reported_drops);
 	lg.reported_drops = total;
 	emit(LOG_WARNING, line, (size_t)n);
 }
@@ -139,7 +139,7 @@ target_open(const struct log_conf *lc)
 
 	if (lc->target == LOGT_FILE) {
 		fd = open(lc->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-			  0640);
+		          0640);
 		if (fd < 0)
 			return -1;
 	}
@@ -236,7 +236,7 @@ log_dropped_total(void)
 
 	for (size_t i = 0; i < n; i++)
 		total += atomic_load_explicit(&lg.rings[i]->dropped,
-					      memory_order_relaxed);
+		                              memory_order_relaxed);
 	return total;
 }
 
@@ -262,18 +262,18 @@ log_msg(int prio, const char *fmt, ...)
 				esc[j++] = '\\';
 			if ((unsigned char)*p < 0x20) {
 				j += (size_t)snprintf(esc + j, 7, "\\u%04x",
-						      (unsigned char)*p);
+				                      (unsigned char)*p);
 				continue;
 			}
 			esc[j++] = *p;
 		}
 		esc[j] = '\0';
 		n = snprintf(line, sizeof(line),
-			     "{\"level\":\"%s\",\"msg\":\"%s\"}\n",
-			     prio <= LOG_ERR ? "error"
-			     : prio == LOG_WARNING ? "warning"
-						   : "info",
-			     esc);
+		             "{\"level\":\"%s\",\"msg\":\"%s\"}\n",
+		             prio <= LOG_ERR       ? "error"
+		             : prio == LOG_WARNING ? "warning"
+		                                   : "info",
+		             esc);
 	} else {
 		n = snprintf(line, sizeof(line), "dnsgate: %s\n", msg);
 	}

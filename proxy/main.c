@@ -22,16 +22,17 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-		"usage: dnsgate [-c FILE]          run in the foreground\n"
-		"       dnsgate -t [-c FILE]       check FILE and exit\n"
-		"       dnsgate explain -c FILE --client IP [--dest IP] [--tcp]\n"
-		"               [--cookie valid|invalid|none] QNAME [QTYPE]\n"
-		"       dnsgate ctl [-s SOCKET | -c FILE] reload|stats|upstreams|"
-		"top-clients|flush-cache\n"
-		"       dnsgate --version | -h\n"
-		"default FILE: %s\n",
-		CONFIG_DEFAULT_PATH);
+	fprintf(
+	    f,
+	    "usage: dnsgate [-c FILE]          run in the foreground\n"
+	    "       dnsgate -t [-c FILE]       check FILE and exit\n"
+	    "       dnsgate explain -c FILE --client IP [--dest IP] [--tcp]\n"
+	    "               [--cookie valid|invalid|none] QNAME [QTYPE]\n"
+	    "       dnsgate ctl [-s SOCKET | -c FILE] reload|stats|upstreams|"
+	    "top-clients|flush-cache\n"
+	    "       dnsgate --version | -h\n"
+	    "default FILE: %s\n",
+	    CONFIG_DEFAULT_PATH);
 }
 
 static unsigned
@@ -52,14 +53,14 @@ drop_privileges(const char *user, const char *control_socket)
 
 	if (geteuid() != 0) {
 		if (user != NULL)
-			log_msg(LOG_WARNING,
-				"not root: ignoring user = %s", user);
+			log_msg(LOG_WARNING, "not root: ignoring user = %s",
+			        user);
 		return 0;
 	}
 	if (user == NULL) {
 		log_msg(LOG_WARNING,
-			"running as root: set [server] user = NAME to drop "
-			"privileges after binding");
+		        "running as root: set [server] user = NAME to drop "
+		        "privileges after binding");
 		return 0;
 	}
 	pw = getpwnam(user);
@@ -72,16 +73,14 @@ drop_privileges(const char *user, const char *control_socket)
 	if (control_socket != NULL &&
 	    chown(control_socket, pw->pw_uid, pw->pw_gid) < 0)
 		log_msg(LOG_WARNING, "chown %s: %s", control_socket,
-			strerror(errno));
+		        strerror(errno));
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
-		log_msg(LOG_ERR, "cannot become %s: %s", user,
-			strerror(errno));
+		log_msg(LOG_ERR, "cannot become %s: %s", user, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
-
 
 static bool
 same_listens(const struct server_conf *a, const struct server_conf *b)
@@ -121,18 +120,18 @@ reload(FILE *errs)
 	    !same_string(nc->log.dnstap, dmn.conf->log.dnstap) ||
 	    !same_string(nc->server.user, dmn.conf->server.user) ||
 	    !same_string(nc->server.control_socket,
-			 dmn.conf->server.control_socket) ||
+	                 dmn.conf->server.control_socket) ||
 	    nc->server.has_metrics != dmn.conf->server.has_metrics ||
 	    nc->server.metrics.port != dmn.conf->server.metrics.port ||
 	    !ip_addr_equal(&nc->server.metrics.addr,
-			   &dmn.conf->server.metrics.addr))
+	                   &dmn.conf->server.metrics.addr))
 		fprintf(errs,
-			"warning: listen, workers, user, control-socket, "
-			"metrics-listen and dnstap changes take effect at the "
-			"next restart\n");
+		        "warning: listen, workers, user, control-socket, "
+		        "metrics-listen and dnstap changes take effect at the "
+		        "next restart\n");
 	if (log_reconfigure(&nc->log) < 0)
 		fprintf(errs, "warning: cannot open the new log target: %s\n",
-			strerror(errno));
+		        strerror(errno));
 	pthread_mutex_lock(&dmn.conf_lock);
 	old = dmn.conf;
 	dmn.conf = nc;
@@ -162,9 +161,9 @@ reload_logged(FILE *reply)
 	fclose(ef);
 	if (rc < 0)
 		log_msg(LOG_ERR,
-			"reload of %s failed; keeping the running "
-			"configuration:\n%s",
-			conf_path, errs);
+		        "reload of %s failed; keeping the running "
+		        "configuration:\n%s",
+		        conf_path, errs);
 	else if (errs[0] != '\0')
 		log_msg(LOG_WARNING, "reload: %s", errs);
 	if (reply != NULL)
@@ -209,7 +208,7 @@ run(const char *path)
 	signal(SIGPIPE, SIG_IGN);
 	if (log_start(&conf->log) < 0) {
 		fprintf(stderr, "dnsgate: cannot open log target: %s\n",
-			strerror(errno));
+		        strerror(errno));
 		return 1;
 	}
 	/* The writer connects (and reconnects) by itself; a missing
@@ -217,7 +216,7 @@ run(const char *path)
 	if (conf->log.dnstap != NULL &&
 	    dnstap_start(conf->log.dnstap, NULL) < 0) {
 		log_msg(LOG_ERR, "dnstap %s: %s", conf->log.dnstap,
-			strerror(errno));
+		        strerror(errno));
 		return 1;
 	}
 	loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
@@ -237,26 +236,26 @@ run(const char *path)
 	 * a few heavy clients better. */
 	if (conf->ratelimit.enabled &&
 	    worker_steer_by_source(dmn.workers, dmn.nworkers,
-				   &conf->ratelimit.rrl) < 0)
+	                           &conf->ratelimit.rrl) < 0)
 		log_msg(LOG_WARNING,
-			"cannot steer clients to workers by address (%s): "
-			"rate limits apply per worker",
-			strerror(errno));
+		        "cannot steer clients to workers by address (%s): "
+		        "rate limits apply per worker",
+		        strerror(errno));
 	if (control_start(loop, &dmn, reload_logged) < 0 ||
 	    drop_privileges(conf->server.user, conf->server.control_socket) <
-		0) {
+	        0) {
 		rc = 1;
 		goto out;
 	}
 	for (; started < dmn.nworkers; started++)
 		if (pthread_create(&dmn.workers[started].thread, NULL,
-				   worker_main, &dmn.workers[started]) != 0) {
+		                   worker_main, &dmn.workers[started]) != 0) {
 			rc = 1;
 			goto stop;
 		}
 	log_msg(LOG_NOTICE,
-		"dnsgate %s started: %zu listen addresses, %u workers",
-		DNSGATE_VERSION, conf->server.nlistens, dmn.nworkers);
+	        "dnsgate %s started: %zu listen addresses, %u workers",
+	        DNSGATE_VERSION, conf->server.nlistens, dmn.nworkers);
 	ev_signal_init(&sig_hup, sighup_cb, SIGHUP);
 	ev_signal_init(&sig_term, sigterm_cb, SIGTERM);
 	ev_signal_init(&sig_int, sigterm_cb, SIGINT);
@@ -300,9 +299,9 @@ ctl_main(int argc, char **argv)
 				return 1;
 			if (c->server.control_socket == NULL) {
 				fprintf(stderr,
-					"dnsgate ctl: %s sets no "
-					"control-socket\n",
-					optarg);
+				        "dnsgate ctl: %s sets no "
+				        "control-socket\n",
+				        optarg);
 				config_unref(c);
 				return 1;
 			}

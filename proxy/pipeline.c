@@ -4,8 +4,8 @@
 #include "proxy/pipeline.h"
 
 #include <stdarg.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "policy/acl.h"
@@ -14,8 +14,7 @@
 #include "views/view.h"
 
 /* Tell `dnsgate explain` what a stage found; free when nobody listens. */
-static void
-trace(const struct qctx *c, const char *stage, const char *fmt, ...)
+static void trace(const struct qctx *c, const char *stage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -77,7 +76,7 @@ client_opt(const struct qctx *c)
  */
 static enum pipe_verdict
 answer_error(struct qctx *c, enum decision_action action, unsigned rcode,
-	     int ede, const char *text)
+             int ede, const char *text)
 {
 	struct dns_opt_out o = client_opt(c);
 
@@ -141,7 +140,7 @@ fit_answer(struct qctx *c)
 		return PIPE_DROP;
 	memcpy(head, c->out, qend);
 	c->outlen = dns_truncate(c->out, c->outcap, head, qend, qend,
-				 (unsigned)c->dec.rcode, &o);
+	                         (unsigned)c->dec.rcode, &o);
 	decision_rule(&c->dec, "size:%zu", limit);
 	c->dec.action = ACTION_TRUNCATE;
 	return c->outlen > 0 ? PIPE_ANSWER : PIPE_DROP;
@@ -155,11 +154,11 @@ stage_parse(struct qctx *c, enum pipe_verdict *v)
 
 	record_query(c);
 	trace(c, "parse", "%s",
-	      r == DNS_PARSE_OK	       ? "well formed"
+	      r == DNS_PARSE_OK        ? "well formed"
 	      : r == DNS_PARSE_DROP    ? "unanswerable (short or QR=1): drop"
 	      : r == DNS_PARSE_FORMERR ? "malformed: FORMERR"
 	      : r == DNS_PARSE_NOTIMP  ? "opcode is not QUERY: NOTIMP"
-				       : "EDNS version above 0: BADVERS");
+	                               : "EDNS version above 0: BADVERS");
 	switch (r) {
 	case DNS_PARSE_OK:
 		break;
@@ -171,7 +170,7 @@ stage_parse(struct qctx *c, enum pipe_verdict *v)
 		if (c->q.edns.cookie_malformed && c->conf->cookies.enabled)
 			c->cookie = COOKIE_MALFORMED; /* RFC 7873 5.2.2 */
 		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1,
-				  NULL);
+		                  NULL);
 		return STAGE_DONE;
 	case DNS_PARSE_NOTIMP:
 		*v = answer_error(c, ACTION_NOTIMP, DNS_RCODE_NOTIMP, -1, NULL);
@@ -180,7 +179,7 @@ stage_parse(struct qctx *c, enum pipe_verdict *v)
 		/* RFC 6891 6.1.3: BADVERS needs our OPT, version 0. */
 		c->q.edns.present = true;
 		*v = answer_error(c, ACTION_BADVERS, DNS_RCODE_BADVERS, -1,
-				  NULL);
+		                  NULL);
 		return STAGE_DONE;
 	}
 	/* Zone transfers are multi-message TCP exchanges (RFC 5936 4.2). */
@@ -189,7 +188,7 @@ stage_parse(struct qctx *c, enum pipe_verdict *v)
 		decision_rule(&c->dec, "transfer:udp");
 		trace(c, "transfer", "AXFR/IXFR over UDP: FORMERR");
 		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1,
-				  NULL);
+		                  NULL);
 		return STAGE_DONE;
 	}
 	return STAGE_CONTINUE;
@@ -210,32 +209,32 @@ stage_cookie(struct qctx *c, enum pipe_verdict *v)
 		if (c->q.qname_len == 0) {
 			/* A cookie query to a server without cookies. */
 			*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR,
-					  -1, NULL);
+			                  -1, NULL);
 			return STAGE_DONE;
 		}
 		return STAGE_CONTINUE; /* cookies end here: never forwarded */
 	}
-	c->cookie = cookie_check(&ck->secret,
-				 ck->have_previous ? &ck->previous : NULL,
-				 &c->client, c->q.edns.cookie,
-				 c->q.edns.cookie_len, now);
+	c->cookie = cookie_check(
+	    &ck->secret, ck->have_previous ? &ck->previous : NULL, &c->client,
+	    c->q.edns.cookie, c->q.edns.cookie_len, now);
 	trace(c, "cookies", "%s", cookie_status_name(c->cookie));
 	if (c->cookie == COOKIE_MALFORMED) {
-		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1, NULL);
+		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1,
+		                  NULL);
 		return STAGE_DONE;
 	}
 	c->cookie_out_len = cookie_make(&ck->secret, &c->client,
-					c->q.edns.cookie, now, c->cookie_out);
+	                                c->q.edns.cookie, now, c->cookie_out);
 	if (c->q.qname_len == 0) {
 		/* RFC 7873 5.4: a query for a cookie only: NOERROR and the
 		 * cookie, or BADCOOKIE when the one it showed was bad. */
 		decision_rule(&c->dec, "cookies:no-question");
 		if (c->cookie == COOKIE_BAD)
 			*v = answer_error(c, ACTION_BADCOOKIE,
-					  DNS_RCODE_BADCOOKIE, -1, NULL);
+			                  DNS_RCODE_BADCOOKIE, -1, NULL);
 		else
 			*v = answer_error(c, ACTION_LOCAL, DNS_RCODE_NOERROR,
-					  -1, NULL);
+			                  -1, NULL);
 		return STAGE_DONE;
 	}
 	if (c->cookie == COOKIE_VALID || !ck->require || c->tcp)
@@ -273,7 +272,7 @@ stage_qlimit(struct qctx *c, enum pipe_verdict *v)
 		return STAGE_DONE;
 	}
 	*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
-			  DNS_EDE_PROHIBITED, "query rate limit exceeded");
+	                  DNS_EDE_PROHIBITED, "query rate limit exceeded");
 	return STAGE_DONE;
 }
 
@@ -282,17 +281,18 @@ static enum stage
 stage_view(struct qctx *c, enum pipe_verdict *v)
 {
 	c->view = view_select(c->conf->views, c->conf->nviews, &c->client,
-			      c->have_dest ? &c->dest : NULL, c->conf->geoip);
+	                      c->have_dest ? &c->dest : NULL, c->conf->geoip);
 	if (c->view == NULL) {
 		trace(c, "views", "none of %zu views matches", c->conf->nviews);
 		decision_rule(&c->dec, "view:none");
 		*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
-				  DNS_EDE_PROHIBITED, "no view matches");
+		                  DNS_EDE_PROHIBITED, "no view matches");
 		return STAGE_DONE;
 	}
 	c->dec.view = c->view->name;
-	trace(c, "views", "'%s' (first of %zu views whose match lists accept "
-		     "the query; [view %s] on line %d)",
+	trace(c, "views",
+	      "'%s' (first of %zu views whose match lists accept "
+	      "the query; [view %s] on line %d)",
 	      c->view->name, c->conf->nviews, c->view->name, c->view->line);
 	return STAGE_CONTINUE;
 }
@@ -307,12 +307,12 @@ stage_acl(struct qctx *c, enum pipe_verdict *v)
 	if (a.rule == 0)
 		trace(c, "acl", "%s",
 		      c->view->nrules == 0 ? "no ACL lines: allowed"
-					   : "no ACL line matches: refused");
+		                           : "no ACL line matches: refused");
 	else
 		trace(c, "acl", "%s by acl:%s:%d (line %d)",
 		      a.action == ACL_ACTION_ALLOW    ? "allowed"
 		      : a.action == ACL_ACTION_REFUSE ? "refused"
-						      : "dropped",
+		                                      : "dropped",
 		      c->view->name, a.rule, c->view->rules[a.rule - 1].line);
 	if (a.action == ACL_ACTION_ALLOW)
 		return STAGE_CONTINUE;
@@ -322,7 +322,7 @@ stage_acl(struct qctx *c, enum pipe_verdict *v)
 		return STAGE_DONE;
 	}
 	*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
-			  DNS_EDE_PROHIBITED, "refused by the view's ACL");
+	                  DNS_EDE_PROHIBITED, "refused by the view's ACL");
 	return STAGE_DONE;
 }
 
@@ -336,15 +336,15 @@ stage_local(struct qctx *c, enum pipe_verdict *v)
 	    [LOCAL_NODATA] = ACTION_NODATA,
 	};
 	const struct local_zone *zone = NULL;
-	enum local_result r = local_lookup(&c->view->local, c->q.qname,
-					   c->q.qtype, &zone);
+	enum local_result r =
+	    local_lookup(&c->view->local, c->q.qname, c->q.qtype, &zone);
 	char zname[DNS_NAME_TEXT_MAX] = "";
 	struct dns_opt_out o;
 
 	if (c->q.qclass != DNS_CLASS_IN)
 		return STAGE_CONTINUE; /* local data is class IN */
-	if (zone != NULL && dns_name_to_text(zone->name, zname,
-					     sizeof(zname)) > 1)
+	if (zone != NULL &&
+	    dns_name_to_text(zone->name, zname, sizeof(zname)) > 1)
 		zname[strlen(zname) - 1] = '\0'; /* "corp.example", as SPEC */
 	if (r == LOCAL_PASS) {
 		trace(c, "local", "no local zone or data decides: go on");
@@ -352,30 +352,30 @@ stage_local(struct qctx *c, enum pipe_verdict *v)
 	}
 	trace(c, "local", "%s zone %s decides: %s",
 	      local_zone_type_name(zone != NULL ? zone->type : 0), zname,
-	      r == LOCAL_ANSWER	    ? "answer from local data"
+	      r == LOCAL_ANSWER     ? "answer from local data"
 	      : r == LOCAL_NXDOMAIN ? "NXDOMAIN"
 	      : r == LOCAL_NODATA   ? "NODATA"
 	      : r == LOCAL_REFUSE   ? "REFUSED"
-				    : "drop");
+	                            : "drop");
 	decision_rule(&c->dec, "%s:%s",
-		      zone != NULL && zone->implicit ? "local-data"
-						     : "local-zone",
-		      zname);
+	              zone != NULL && zone->implicit ? "local-data"
+	                                             : "local-zone",
+	              zname);
 	if (r == LOCAL_DROP) {
 		*v = drop(c, ACTION_DROP);
 		return STAGE_DONE;
 	}
 	if (r == LOCAL_REFUSE) {
 		*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
-				  DNS_EDE_PROHIBITED, "refused by local-zone");
+		                  DNS_EDE_PROHIBITED, "refused by local-zone");
 		return STAGE_DONE;
 	}
 	o = client_opt(c);
 	c->outlen = local_build_answer(c->out, c->outcap, &c->q,
-				       &c->view->local, zone, r, &o);
+	                               &c->view->local, zone, r, &o);
 	c->dec.action = actions[r];
-	c->dec.rcode = r == LOCAL_NXDOMAIN ? DNS_RCODE_NXDOMAIN
-					   : DNS_RCODE_NOERROR;
+	c->dec.rcode =
+	    r == LOCAL_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
 	*v = fit_answer(c);
 	return STAGE_DONE;
 }
@@ -402,9 +402,9 @@ stage_block(struct qctx *c, enum pipe_verdict *v)
 	out = blockset_outcome(&m, view->block_policy, c->tcp);
 	trace(c, "blocklist", "%s by %s: %s", block_action_name(m.action),
 	      m.list,
-	      out == BLOCK_OUT_DROP	 ? "drop"
+	      out == BLOCK_OUT_DROP     ? "drop"
 	      : out == BLOCK_OUT_ANSWER ? "blocked"
-					: "go on (TCP)");
+	                                : "go on (TCP)");
 	if (out == BLOCK_OUT_CONTINUE)
 		return STAGE_CONTINUE;
 	decision_rule(&c->dec, "blocklist:%s", m.list);
@@ -416,15 +416,15 @@ stage_block(struct qctx *c, enum pipe_verdict *v)
 	if (o.present) {
 		/* RFC 8914 4.16: Blocked, by the operator's policy. */
 		snprintf(c->ede_buf, sizeof(c->ede_buf), "blocked by %s",
-			 m.list);
+		         m.list);
 		o.ede_code = DNS_EDE_BLOCKED;
 		o.ede_text = c->conf->server.ede_text ? c->ede_buf : NULL;
 		c->dec.ede = DNS_EDE_BLOCKED;
 		c->dec.ede_text = o.ede_text;
 	}
 	c->outlen = blockset_build_answer(c->out, c->outcap, &c->q, &m,
-					  view->block_policy,
-					  &view->block_redirect, &o);
+	                                  view->block_policy,
+	                                  &view->block_redirect, &o);
 	c->dec.action = ACTION_BLOCK;
 	c->dec.rcode = c->outlen >= DNS_HEADER_LEN ? DNS_RCODE(c->out[3]) : -1;
 	*v = fit_answer(c);
@@ -446,7 +446,7 @@ stage_transfer(struct qctx *c, enum pipe_verdict *v)
 	}
 	trace(c, "transfer", "client not in allow-transfer: REFUSED");
 	*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
-			  DNS_EDE_PROHIBITED, "zone transfer not allowed");
+	                  DNS_EDE_PROHIBITED, "zone transfer not allowed");
 	return STAGE_DONE;
 }
 
@@ -476,11 +476,12 @@ pipeline_query(struct qctx *c)
 		trace(c, "forward", "the view has no upstream: REFUSED");
 		decision_rule(&c->dec, "view:%s:no-upstream", c->view->name);
 		return answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
-				    DNS_EDE_NOT_AUTHORITATIVE,
-				    "no upstream in this view");
+		                    DNS_EDE_NOT_AUTHORITATIVE,
+		                    "no upstream in this view");
 	}
-	trace(c, "forward", "to [upstream %s]: %zu servers, %u attempts, "
-			    "timeout %ums",
+	trace(c, "forward",
+	      "to [upstream %s]: %zu servers, %u attempts, "
+	      "timeout %ums",
 	      c->view->upstream->name, c->view->upstream->nservers,
 	      c->view->upstream->attempts, c->view->upstream->timeout_ms);
 	c->dec.action = ACTION_FORWARD;
@@ -513,7 +514,7 @@ pipeline_client_limit(const struct qctx *c)
  */
 static enum rebind_result
 stage_rebind(struct qctx *c, const uint8_t *resp, size_t len,
-	     uint8_t **filtered, struct dns_response *fr)
+             uint8_t **filtered, struct dns_response *fr)
 {
 	enum rebind_result rr;
 	unsigned removed = 0;
@@ -540,7 +541,7 @@ stage_rebind(struct qctx *c, const uint8_t *resp, size_t len,
 
 enum pipe_verdict
 pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
-			 const struct dns_response *r)
+                         const struct dns_response *r)
 {
 	struct dns_opt_out o = client_opt(c);
 	struct dns_response fr;
@@ -557,8 +558,8 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 		r = &fr;
 		if (o.present) {
 			o.ede_code = DNS_EDE_FILTERED;
-			o.ede_text = c->conf->server.ede_text ? REBIND_TEXT
-							      : NULL;
+			o.ede_text =
+			    c->conf->server.ede_text ? REBIND_TEXT : NULL;
 			c->dec.ede = DNS_EDE_FILTERED;
 			c->dec.ede_text = o.ede_text;
 		}
@@ -566,11 +567,11 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 	default:
 		free(filtered);
 		return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
-				    DNS_EDE_INVALID_DATA,
-				    "upstream answer could not be filtered");
+		                    DNS_EDE_INVALID_DATA,
+		                    "upstream answer could not be filtered");
 	}
 	c->outlen = dns_response_finish(c->out, c->outcap, resp, r, c->q.hdr.id,
-					&o, pipeline_client_limit(c));
+	                                &o, pipeline_client_limit(c));
 	free(filtered);
 	if (c->outlen == 0)
 		return pipeline_upstream_failed(c, UP_FAIL_SERVFAIL);
@@ -584,7 +585,7 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 		/* A rebind rule says more than the size that cut the rest. */
 		if (c->dec.rule[0] == '\0')
 			decision_rule(&c->dec, "size:%zu",
-				      pipeline_client_limit(c));
+			              pipeline_client_limit(c));
 	}
 	return PIPE_ANSWER;
 }
@@ -604,17 +605,17 @@ rrl_slip(struct qctx *c, enum rrl_kind kind)
 	c->dec.action = ACTION_RATELIMIT_SLIP;
 	if (c->cookie_out_len > 0) {
 		c->outlen = dns_build_error(c->out, c->outcap, &c->q,
-					    DNS_RCODE_BADCOOKIE, true, &o);
+		                            DNS_RCODE_BADCOOKIE, true, &o);
 		c->dec.rcode = DNS_RCODE_BADCOOKIE;
 		return c->outlen > 0 ? PIPE_ANSWER : PIPE_DROP;
 	}
 	if (qend > sizeof(head) || qend > c->outlen)
 		return PIPE_DROP;
 	memcpy(head, c->out, qend);
-	c->dec.rcode = kind == RRL_NXDOMAIN ? DNS_RCODE_NXDOMAIN
-					    : DNS_RCODE_NOERROR;
+	c->dec.rcode =
+	    kind == RRL_NXDOMAIN ? DNS_RCODE_NXDOMAIN : DNS_RCODE_NOERROR;
 	c->outlen = dns_truncate(c->out, c->outcap, head, qend, qend,
-				 (unsigned)c->dec.rcode, &o);
+	                         (unsigned)c->dec.rcode, &o);
 	return c->outlen > 0 ? PIPE_ANSWER : PIPE_DROP;
 }
 
@@ -632,9 +633,9 @@ pipeline_respond(struct qctx *c, enum pipe_verdict v)
 	    rl_exempt(c))
 		return v;
 	kind = rrl_classify(c->out, c->outlen,
-			    c->q.qname_len > 0 ? c->q.qname : NULL, name);
+	                    c->q.qname_len > 0 ? c->q.qname : NULL, name);
 	r = rrl_account(c->rrl, &c->client, kind, name, c->q.qtype,
-			c->dec.ts_ms);
+	                c->dec.ts_ms);
 	if (r.would == RRL_SEND)
 		return v;
 	decision_rule(&c->dec, "ratelimit:%s", rrl_kind_rule(r.limited_by));
@@ -646,7 +647,7 @@ pipeline_respond(struct qctx *c, enum pipe_verdict v)
 		/* log-only: logged and counted exactly as if limited (SPEC),
 		 * but the answer leaves. */
 		c->dec.action = r.would == RRL_SLIP ? ACTION_RATELIMIT_SLIP
-						    : ACTION_RATELIMIT_DROP;
+		                                    : ACTION_RATELIMIT_DROP;
 		return v;
 	}
 	if (r.verdict == RRL_SLIP)
@@ -663,11 +664,11 @@ pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 	if (last == UP_FAIL_TIMEOUT || last == UP_FAIL_NETWORK ||
 	    last == UP_FAIL_LOCAL)
 		return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
-				    DNS_EDE_NETWORK_ERROR,
-				    last == UP_FAIL_TIMEOUT
-					? "upstream timed out"
-					: "upstream unreachable");
+		                    DNS_EDE_NETWORK_ERROR,
+		                    last == UP_FAIL_TIMEOUT
+		                        ? "upstream timed out"
+		                        : "upstream unreachable");
 	return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
-			    DNS_EDE_NO_REACHABLE_AUTHORITY,
-			    "every upstream attempt failed");
+	                    DNS_EDE_NO_REACHABLE_AUTHORITY,
+	                    "every upstream attempt failed");
 }

@@ -24,9 +24,9 @@
 
 enum pipe_verdict {
 	PIPE_ANSWER = 1, /* send c->out[0..c->outlen) */
-	PIPE_DROP,	 /* send nothing */
-	PIPE_FORWARD,	 /* ask c->view->upstream, then resume */
-	PIPE_SENT,	 /* the answer already left (a relayed transfer) */
+	PIPE_DROP,       /* send nothing */
+	PIPE_FORWARD,    /* ask c->view->upstream, then resume */
+	PIPE_SENT,       /* the answer already left (a relayed transfer) */
 };
 
 /* Why an upstream exchange failed (the last failure decides the EDE). */
@@ -90,8 +90,8 @@ size_t pipeline_client_limit(const struct qctx *c);
  * rewrite it for the client and fit it to its size.
  */
 enum pipe_verdict pipeline_upstream_answer(struct qctx *c, const uint8_t *resp,
-					   size_t len,
-					   const struct dns_response *r);
+                                           size_t len,
+                                           const struct dns_response *r);
 /*
  * 9. response rate limiting, just before an answer (v == PIPE_ANSWER)
  * leaves: may turn it into a slip (TC=1 or BADCOOKIE) or a drop. Call it
@@ -100,6 +100,6 @@ enum pipe_verdict pipeline_upstream_answer(struct qctx *c, const uint8_t *resp,
 enum pipe_verdict pipeline_respond(struct qctx *c, enum pipe_verdict v);
 /* Every attempt failed: SERVFAIL with EDE 22 or 23 (SPEC "Failures"). */
 enum pipe_verdict pipeline_upstream_failed(struct qctx *c,
-					   enum up_failure last);
+                                           enum up_failure last);
 
 #endif

@@ -26,8 +26,8 @@ server_stats_latency(struct server_stats *s, double seconds)
 		i++;
 	STAT_SHARED_INC(s->latency[i]);
 	atomic_fetch_add_explicit(&s->latency_sum_us,
-				  (unsigned long)(seconds * 1e6),
-				  memory_order_relaxed);
+	                          (unsigned long)(seconds * 1e6),
+	                          memory_order_relaxed);
 }
 
 void
@@ -48,7 +48,7 @@ topclients_count(struct topclients *t, const struct ip_addr *a)
 	}
 	if (STAT_GET(s->count) > 0) {
 		atomic_store_explicit(&s->count, STAT_GET(s->count) - 1,
-				      memory_order_relaxed);
+		                      memory_order_relaxed);
 		return;
 	}
 	atomic_store_explicit(&s->hi, hi, memory_order_relaxed);

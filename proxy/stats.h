@@ -15,12 +15,13 @@
 #include "dns/addr.h"
 #include "policy/decision.h"
 
-#define STAT_INC(x)                                                            \
-	atomic_store_explicit(                                                 \
-	    &(x), atomic_load_explicit(&(x), memory_order_relaxed) + 1,        \
+#define STAT_INC(x)                                                     \
+	atomic_store_explicit(                                          \
+	    &(x), atomic_load_explicit(&(x), memory_order_relaxed) + 1, \
 	    memory_order_relaxed)
-#define STAT_SHARED_INC(x) atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
-#define STAT_GET(x)	   atomic_load_explicit(&(x), memory_order_relaxed)
+#define STAT_SHARED_INC(x) \
+	atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
+#define STAT_GET(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
 #define STATS_RCODES 24 /* 0..23: up to BADCOOKIE */
 
@@ -28,13 +29,13 @@ struct worker_stats {
 	atomic_ulong queries_udp, queries_tcp;
 	atomic_ulong responses[STATS_RCODES];
 	atomic_ulong upstream_mismatch; /* ignored answers: ID/question */
-	atomic_ulong upstream_garbage;	/* unparseable answers */
-	atomic_ulong tcp_refused;	/* over tcp-max-clients */
-	atomic_ulong nomem;		/* queries lost to allocation */
-	atomic_ulong udp_oversize;	/* datagrams over UDP_SLOT_MAX */
-	atomic_ulong send_errors;	/* answers the socket refused */
-	atomic_ulong rl_drop, rl_slip;	/* RRL and query-limit outcomes */
-	atomic_ulong cookies[6];	/* by enum cookie_status */
+	atomic_ulong upstream_garbage;  /* unparseable answers */
+	atomic_ulong tcp_refused;       /* over tcp-max-clients */
+	atomic_ulong nomem;             /* queries lost to allocation */
+	atomic_ulong udp_oversize;      /* datagrams over UDP_SLOT_MAX */
+	atomic_ulong send_errors;       /* answers the socket refused */
+	atomic_ulong rl_drop, rl_slip;  /* RRL and query-limit outcomes */
+	atomic_ulong cookies[6];        /* by enum cookie_status */
 };
 
 /* Per view (parallel to config->views), shared by workers. */

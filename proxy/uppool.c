@@ -12,9 +12,9 @@
 
 /* In-flight table per socket: open addressing on the ID, kept at most
  * half full so probes stay short. */
-#define SLOTS	   1024
-#define MAX_LOAD   (SLOTS / 2)
-#define POOL_MAX   64
+#define SLOTS    1024
+#define MAX_LOAD (SLOTS / 2)
+#define POOL_MAX 64
 
 struct pool_sock {
 	struct pool *pool;
@@ -59,7 +59,8 @@ slot_remove(struct pool_sock *s, size_t i)
 			return;
 		home = s->q[j]->uid & (SLOTS - 1);
 		/* Move q[j] into the hole unless its home lies in (i, j]. */
-		if ((i <= j) ? (home <= i || home > j) : (home <= i && home > j)) {
+		if ((i <= j) ? (home <= i || home > j)
+		             : (home <= i && home > j)) {
 			s->q[i] = s->q[j];
 			s->q[j] = NULL;
 			i = j;
@@ -153,8 +154,8 @@ sock_new(struct pool *p)
 		return NULL;
 	s->pool = p;
 	/* connect() binds a random ephemeral port and filters sources. */
-	s->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		       0);
+	s->fd =
+	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0 || connect(s->fd, (struct sockaddr *)&ss, sl) < 0) {
 		if (s->fd >= 0)
 			close(s->fd);

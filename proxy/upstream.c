@@ -44,7 +44,7 @@ health_answered(const struct upstream_conf *u, int server, double rtt)
 		atomic_store(&h->srtt_us, old == 0 ? us : (old * 7 + us) / 8);
 	if (atomic_exchange(&h->down, false))
 		log_msg(LOG_NOTICE, "upstream %s server %s is up again",
-			u->name, u->servers[server].text);
+		        u->name, u->servers[server].text);
 }
 
 static void
@@ -61,8 +61,8 @@ health_failed(const struct upstream_conf *u, int server, bool timeout)
 	if (atomic_fetch_add(&h->fails, 1) + 1 >= DOWN_AFTER &&
 	    !atomic_exchange(&h->down, true))
 		log_msg(LOG_WARNING,
-			"upstream %s server %s is down after %d failures",
-			u->name, u->servers[server].text, DOWN_AFTER);
+		        "upstream %s server %s is down after %d failures",
+		        u->name, u->servers[server].text, DOWN_AFTER);
 }
 
 /*
@@ -94,7 +94,8 @@ pick_server(const struct query *qr)
 			size_t j = i;
 
 			while (j > 0 &&
-			       atomic_load(&u->health[cand[j - 1]].srtt_us) > rc) {
+			       atomic_load(&u->health[cand[j - 1]].srtt_us) >
+			           rc) {
 				cand[j] = cand[j - 1];
 				j--;
 			}
@@ -133,9 +134,9 @@ finish(struct query *qr, enum pipe_verdict v)
 static void
 attempt_failed(struct query *qr, enum up_failure why)
 {
-	unsigned need = why == UP_FAIL_SERVFAIL	 ? RETRY_SERVFAIL
-			: why == UP_FAIL_REFUSED ? RETRY_REFUSED
-						 : RETRY_TIMEOUT;
+	unsigned need = why == UP_FAIL_SERVFAIL  ? RETRY_SERVFAIL
+	                : why == UP_FAIL_REFUSED ? RETRY_REFUSED
+	                                         : RETRY_TIMEOUT;
 
 	static const enum up_error_kind kind[] = {
 	    [UP_FAIL_TIMEOUT] = UPERR_TIMEOUT,
@@ -191,8 +192,8 @@ tcp_start(struct query *qr)
 	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
 
 	upstream_cancel(qr);
-	qr->ufd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			 0);
+	qr->ufd =
+	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (qr->ufd < 0)
 		return -1;
 	if (connect(qr->ufd, (struct sockaddr *)&ss, sl) < 0 &&
@@ -222,7 +223,7 @@ tcp_start(struct query *qr)
 	/* The TCP retry is not an attempt, but it gets a full timeout; a
 	 * transfer gets one per message (ev_timer_again needs the repeat). */
 	ev_timer_init(&qr->utimer, timeout_cb, qr->up->timeout_ms / 1000.0,
-		      qr->c.transfer ? qr->up->timeout_ms / 1000.0 : 0);
+	              qr->c.transfer ? qr->up->timeout_ms / 1000.0 : 0);
 	qr->utimer.data = qr;
 	ev_timer_start(w->loop, &qr->utimer);
 	return 0;
@@ -231,15 +232,16 @@ tcp_start(struct query *qr)
 /* A matching answer arrived (over UDP or TCP). */
 static void
 handle_answer(struct query *qr, const uint8_t *resp, size_t len,
-	      const struct dns_response *r)
+              const struct dns_response *r)
 {
 	unsigned retry = qr->up->retry_on;
 
 	if (!qr->utcp && (r->hdr.flags & DNS_FLAG_TC)) {
 		/* Truncated: ask the same server over TCP (SPEC). */
 		if (tcp_start(qr) < 0)
-			attempt_failed(qr, local_error(errno) ? UP_FAIL_LOCAL
-							      : UP_FAIL_NETWORK);
+			attempt_failed(qr, local_error(errno)
+			                       ? UP_FAIL_LOCAL
+			                       : UP_FAIL_NETWORK);
 		return;
 	}
 	if (r->rcode == DNS_RCODE_BADCOOKIE && qr->ucookie_sent &&
@@ -258,13 +260,14 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 		return;
 	}
 	server_stats_latency(&qr->up->stats[qr->server],
-			     ev_time() - qr->attempt_start);
+	                     ev_time() - qr->attempt_start);
 	if (r->rcode == DNS_RCODE_SERVFAIL) {
-		STAT_SHARED_INC(qr->up->stats[qr->server].errors[UPERR_SERVFAIL]);
+		STAT_SHARED_INC(
+		    qr->up->stats[qr->server].errors[UPERR_SERVFAIL]);
 		health_failed(qr->up, qr->server, false);
 	} else {
 		health_answered(qr->up, qr->server,
-				ev_time() - qr->attempt_start);
+		                ev_time() - qr->attempt_start);
 	}
 	finish(qr, pipeline_upstream_answer(&qr->c, resp, len, r));
 }
@@ -272,25 +275,27 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 /* Parse and check an answer; false (and counted) when it is not ours. */
 static bool
 answer_valid(struct query *qr, const uint8_t *buf, size_t len,
-	     struct dns_response *r)
+             struct dns_response *r)
 {
 	if (dns_response_parse(buf, len, r) < 0) {
 		/* Some servers truncate without fixing the counts: a TC=1
 		 * answer with our ID is enough to go to TCP (RFC 7766 5). */
 		if (!qr->utcp && len >= DNS_HEADER_LEN &&
-		    (buf[0] << 8 | buf[1]) == qr->uid &&
-		    (buf[2] & 0x80) && (buf[2] & 0x02)) {
+		    (buf[0] << 8 | buf[1]) == qr->uid && (buf[2] & 0x80) &&
+		    (buf[2] & 0x02)) {
 			memset(r, 0, sizeof(*r));
 			r->hdr.flags = DNS_FLAG_QR | DNS_FLAG_TC;
 			return true;
 		}
 		STAT_INC(qr->w->stats.upstream_garbage);
-		STAT_SHARED_INC(qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
+		STAT_SHARED_INC(
+		    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
 		return false;
 	}
 	if (!dns_response_matches(r, qr->uid, &qr->c.q)) {
 		STAT_INC(qr->w->stats.upstream_mismatch);
-		STAT_SHARED_INC(qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
+		STAT_SHARED_INC(
+		    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
 		return false;
 	}
 	/* RFC 7873 5.3: a cookie that is not ours means an answer from
@@ -298,13 +303,11 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 	if (qr->ucookie_sent) {
 		const struct endpoint *ep = &qr->up->servers[qr->server];
 
-		if (cookie_jar_response(&qr->w->jar, &ep->addr, ep->port,
-					qr->ucookie,
-					r->edns.has_cookie ? r->edns.cookie
-							   : NULL,
-					r->edns.cookie_len,
-					(uint32_t)ev_now(qr->w->loop)) ==
-		    COOKIE_JAR_DISCARD) {
+		if (cookie_jar_response(
+		        &qr->w->jar, &ep->addr, ep->port, qr->ucookie,
+		        r->edns.has_cookie ? r->edns.cookie : NULL,
+		        r->edns.cookie_len,
+		        (uint32_t)ev_now(qr->w->loop)) == COOKIE_JAR_DISCARD) {
 			STAT_INC(qr->w->stats.upstream_mismatch);
 			STAT_SHARED_INC(
 			    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
@@ -377,7 +380,7 @@ xfr_relay(struct query *qr)
 	}
 	if (s == XFR_DONE) {
 		health_answered(qr->up, qr->server,
-				ev_time() - qr->attempt_start);
+		                ev_time() - qr->attempt_start);
 		qr->c.dec.action = ACTION_FORWARD;
 		finish(qr, PIPE_SENT);
 		return false;
@@ -417,8 +420,8 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 	if (qr->ubuflen > 0) {
 		/* Sending the length-prefixed query. */
-		n = send(qr->ufd, qr->ubuf + qr->uboff,
-			 qr->ubuflen - qr->uboff, MSG_NOSIGNAL);
+		n = send(qr->ufd, qr->ubuf + qr->uboff, qr->ubuflen - qr->uboff,
+		         MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				attempt_failed(qr, UP_FAIL_NETWORK);
@@ -435,10 +438,11 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	for (;;) {
-		size_t want = qr->uboff < 2 ? 2 - qr->uboff
-					    : 2 + ((size_t)qr->ubuf[0] << 8 |
-						   qr->ubuf[1]) -
-						  qr->uboff;
+		size_t want =
+		    qr->uboff < 2
+		        ? 2 - qr->uboff
+		        : 2 + ((size_t)qr->ubuf[0] << 8 | qr->ubuf[1]) -
+		              qr->uboff;
 
 		n = recv(qr->ufd, qr->ubuf + qr->uboff, want, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -489,8 +493,8 @@ udp_start(struct query *qr)
 	}
 	/* A new socket per attempt: the kernel binds a random ephemeral
 	 * source port, and connect() makes it accept only this server. */
-	qr->ufd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			 0);
+	qr->ufd =
+	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (qr->ufd < 0)
 		return -1;
 	ev_io_init(&qr->uio, udp_io_cb, qr->ufd, EV_READ);
@@ -512,7 +516,7 @@ add_client_cookie(struct query *qr, const struct endpoint *ep)
 {
 	uint8_t opt[COOKIE_MAX_LEN];
 	size_t n = cookie_jar_request(&qr->w->jar, &ep->addr, ep->port,
-				      (uint32_t)ev_now(qr->w->loop), opt);
+	                              (uint32_t)ev_now(qr->w->loop), opt);
 	struct wbuf b;
 
 	qr->ucookie_sent = false;
@@ -539,10 +543,9 @@ attempt_next(struct query *qr)
 	qr->attempts++;
 	/* Never the client's ID: a fresh random one per attempt. */
 	qr->uid = worker_random16(qr->w);
-	qr->uqlen = dns_build_upstream_query(qr->uq, sizeof(qr->uq), &qr->c.q,
-					     qr->uid,
-					     (uint16_t)qr->conf->server
-						 .udp_payload_size);
+	qr->uqlen = dns_build_upstream_query(
+	    qr->uq, sizeof(qr->uq), &qr->c.q, qr->uid,
+	    (uint16_t)qr->conf->server.udp_payload_size);
 	ep = &qr->up->servers[qr->server];
 	if (qr->uqlen > 0 && qr->up->cookies)
 		add_client_cookie(qr, ep);
@@ -559,14 +562,15 @@ attempt_next(struct query *qr)
 		/* Zone transfers are TCP only (RFC 5936 4.2). */
 		STAT_SHARED_INC(qr->up->stats[qr->server].queries);
 		if (tcp_start(qr) < 0)
-			attempt_failed(qr, local_error(errno) ? UP_FAIL_LOCAL
-							      : UP_FAIL_NETWORK);
+			attempt_failed(qr, local_error(errno)
+			                       ? UP_FAIL_LOCAL
+			                       : UP_FAIL_NETWORK);
 		return;
 	}
 	STAT_SHARED_INC(qr->up->stats[qr->server].queries);
 	if (udp_start(qr) < 0)
 		attempt_failed(qr, local_error(errno) ? UP_FAIL_LOCAL
-						      : UP_FAIL_NETWORK);
+		                                      : UP_FAIL_NETWORK);
 }
 
 void
@@ -578,7 +582,7 @@ upstream_forward(struct query *qr)
 		qr->xq = malloc(qr->c.pktlen);
 		if (qr->xq == NULL) {
 			finish(qr, pipeline_upstream_failed(&qr->c,
-							    UP_FAIL_NETWORK));
+			                                    UP_FAIL_NETWORK));
 			return;
 		}
 		memcpy(qr->xq, qr->c.pkt, qr->c.pktlen);
@@ -590,7 +594,8 @@ upstream_forward(struct query *qr)
 		return;
 	}
 	qr->attempts = 0;
-	qr->rr_start = atomic_fetch_add(&((struct upstream_conf *)qr->up)->rr_next, 1);
+	qr->rr_start =
+	    atomic_fetch_add(&((struct upstream_conf *)qr->up)->rr_next, 1);
 	qr->last_failure = UP_FAIL_NETWORK;
 	attempt_next(qr);
 }
@@ -654,8 +659,8 @@ static void
 probe_send(struct worker *w, const struct upstream_conf *u, int server)
 {
 	const struct endpoint *ep = &u->servers[server];
-	struct dns_query q = {.qname_len = 1, .qtype = DNS_TYPE_NS,
-			      .qclass = DNS_CLASS_IN};
+	struct dns_query q = {
+	    .qname_len = 1, .qtype = DNS_TYPE_NS, .qclass = DNS_CLASS_IN};
 	struct sockaddr_storage ss;
 	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
 	uint8_t msg[64];
@@ -665,11 +670,11 @@ probe_send(struct worker *w, const struct upstream_conf *u, int server)
 	if (p == NULL)
 		return;
 	p->id = worker_random16(w);
-	len = dns_build_upstream_query(msg, sizeof(msg), &q, p->id,
-				       (uint16_t)w->conf->server
-					   .udp_payload_size);
-	p->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		       0);
+	len = dns_build_upstream_query(
+	    msg, sizeof(msg), &q, p->id,
+	    (uint16_t)w->conf->server.udp_payload_size);
+	p->fd =
+	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (p->fd < 0 || len == 0 ||
 	    connect(p->fd, (struct sockaddr *)&ss, sl) < 0 ||
 	    send(p->fd, msg, len, 0) < 0) {

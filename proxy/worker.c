@@ -6,12 +6,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <linux/filter.h>
-#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,9 +59,9 @@ struct tcp_conn {
 	struct query *paused; /* a transfer waiting for wq to drain */
 	unsigned inflight;
 	unsigned nqueries;
-	bool reading;	/* read watcher wanted */
+	bool reading;   /* read watcher wanted */
 	bool read_done; /* EOF, error, query limit or stopping */
-	bool closed;	/* fd closed; freed when inflight reaches 0 */
+	bool closed;    /* fd closed; freed when inflight reaches 0 */
 };
 
 static void tcp_conn_close(struct tcp_conn *tc);
@@ -74,8 +74,8 @@ socket_listen(const struct endpoint *ep, bool tcp, bool reuseport)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
-	int type = (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
-		   SOCK_CLOEXEC;
+	int type =
+	    (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
 	int fd = socket(ss.ss_family, type, 0);
 	int one = 1;
 
@@ -91,7 +91,7 @@ socket_listen(const struct endpoint *ep, bool tcp, bool reuseport)
 		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	else if (!tcp)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one,
-			   sizeof(one));
+		           sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
 		goto fail;
 	if (tcp) {
@@ -125,7 +125,8 @@ query_new(struct worker *w)
 		w->all_queries = qr;
 	}
 	memset(qr, 0, offsetof(struct query, next_alloc));
-	memset(&qr->c, 0, offsetof(struct query, uq) - offsetof(struct query, c));
+	memset(&qr->c, 0,
+	       offsetof(struct query, uq) - offsetof(struct query, c));
 	qr->w = w;
 	qr->ufd = -1;
 	qr->server = -1;
@@ -389,9 +390,9 @@ query_finish(struct query *qr, enum pipe_verdict v)
 	if (d->ms < 0)
 		d->ms = 0;
 	STAT_SHARED_INC(qr->conf
-			    ->view_stats[qr->c.view != NULL ? qr->c.view->index
-							    : qr->conf->nviews]
-			    .actions[d->action]);
+	                    ->view_stats[qr->c.view != NULL ? qr->c.view->index
+	                                                    : qr->conf->nviews]
+	                    .actions[d->action]);
 	query_log(qr);
 	query_free(qr);
 }
@@ -399,7 +400,7 @@ query_finish(struct query *qr, enum pipe_verdict v)
 /* A complete message arrived from a client. */
 static void
 query_received(struct worker *w, struct query *qr, const uint8_t *pkt,
-	       size_t len)
+               size_t len)
 {
 	enum pipe_verdict v;
 
@@ -437,17 +438,17 @@ udp_dest(struct query *qr, struct msghdr *mh)
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
 			sin.sin_addr = pi.ipi_addr;
 			ip_addr_from_sockaddr((struct sockaddr *)&sin,
-					      &qr->c.dest, NULL);
+			                      &qr->c.dest, NULL);
 			qr->c.have_dest = true;
 		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
-			   cm->cmsg_type == IPV6_PKTINFO) {
+		           cm->cmsg_type == IPV6_PKTINFO) {
 			struct in6_pktinfo pi;
 			struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
 
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
 			sin6.sin6_addr = pi.ipi6_addr;
 			ip_addr_from_sockaddr((struct sockaddr *)&sin6,
-					      &qr->c.dest, NULL);
+			                      &qr->c.dest, NULL);
 			qr->ifindex = pi.ipi6_ifindex;
 			qr->c.have_dest = true;
 		}
@@ -475,7 +476,7 @@ udp_query(struct listener *l, struct mmsghdr *m, uint8_t *buf)
 	memcpy(&qr->peer, m->msg_hdr.msg_name, m->msg_hdr.msg_namelen);
 	qr->peerlen = m->msg_hdr.msg_namelen;
 	ip_addr_from_sockaddr((struct sockaddr *)&qr->peer, &qr->c.client,
-			      &qr->c.client_port);
+	                      &qr->c.client_port);
 	udp_dest(qr, &m->msg_hdr);
 	qr->c.dest_port = l->ep.port;
 	if (!qr->c.have_dest)
@@ -522,8 +523,8 @@ tcp_update_reading(struct tcp_conn *tc)
 {
 	struct worker *w = tc->w;
 	bool want = !tc->closed && !tc->read_done &&
-		    tc->inflight < TCP_MAX_INFLIGHT &&
-		    tc->wq_bytes < TCP_MAX_QUEUED;
+	            tc->inflight < TCP_MAX_INFLIGHT &&
+	            tc->wq_bytes < TCP_MAX_QUEUED;
 
 	if (want && !ev_is_active(&tc->rio))
 		ev_io_start(w->loop, &tc->rio);
@@ -594,7 +595,7 @@ tcp_flush(struct tcp_conn *tc)
 	while (tc->wq != NULL) {
 		struct outbuf *o = tc->wq;
 		ssize_t n = send(tc->fd, o->data + o->off, o->len - o->off,
-				 MSG_NOSIGNAL);
+		                 MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -710,15 +711,15 @@ tcp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	/* Queries answered synchronously may close the connection; this
 	 * pseudo-reference keeps tc alive until the loop is done. */
 	tc->inflight++;
-	for (int batch = 0; batch < TCP_READ_BATCH && !tc->closed &&
-			    !tc->read_done &&
-			    tc->inflight <= TCP_MAX_INFLIGHT &&
-			    tc->wq_bytes < TCP_MAX_QUEUED;
+	for (int batch = 0;
+	     batch < TCP_READ_BATCH && !tc->closed && !tc->read_done &&
+	     tc->inflight <= TCP_MAX_INFLIGHT && tc->wq_bytes < TCP_MAX_QUEUED;
 	     batch++) {
-		size_t want = tc->rlen < 2 ? 2 - tc->rlen
-					   : 2 + ((size_t)tc->rbuf[0] << 8 |
-						  tc->rbuf[1]) -
-						 tc->rlen;
+		size_t want =
+		    tc->rlen < 2
+		        ? 2 - tc->rlen
+		        : 2 + ((size_t)tc->rbuf[0] << 8 | tc->rbuf[1]) -
+		              tc->rlen;
 		ssize_t n = recv(tc->fd, tc->rbuf + tc->rlen, want, 0);
 		size_t msglen;
 
@@ -782,7 +783,7 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		struct sockaddr_storage peer;
 		socklen_t peerlen = sizeof(peer);
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &peerlen,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct tcp_conn *tc;
 		double idle = w->conf->server.tcp_idle_ms / 1000.0;
 
@@ -815,16 +816,17 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		tc->w = w;
 		tc->fd = fd;
 		ip_addr_from_sockaddr((struct sockaddr *)&peer, &tc->ip,
-				      &tc->port);
+		                      &tc->port);
 		peerlen = sizeof(peer);
 		if (getsockname(fd, (struct sockaddr *)&peer, &peerlen) == 0)
 			ip_addr_from_sockaddr((struct sockaddr *)&peer,
-					      &tc->local, &tc->local_port);
+			                      &tc->local, &tc->local_port);
 		ev_io_init(&tc->rio, tcp_read_cb, fd, EV_READ);
 		ev_io_init(&tc->wio, tcp_write_cb, fd, EV_WRITE);
 		tc->rio.data = tc->wio.data = tc;
 		/* RFC 7766 6.2.3: an idle timeout of 0 closes at once. */
-		ev_timer_init(&tc->idle, tcp_idle_cb, idle, idle > 0 ? idle : 0.001);
+		ev_timer_init(&tc->idle, tcp_idle_cb, idle,
+		              idle > 0 ? idle : 0.001);
 		tc->idle.data = tc;
 		ev_timer_again(loop, &tc->idle);
 		tc->next = w->conns;
@@ -847,7 +849,7 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
  */
 int
 worker_steer_by_source(struct worker *workers, unsigned n,
-		       const struct rrl_config *rl)
+                       const struct rrl_config *rl)
 {
 	if (n < 2)
 		return 0;
@@ -869,7 +871,7 @@ worker_steer_by_source(struct worker *workers, unsigned n,
 		if (l->tcp)
 			continue;
 		if (setsockopt(l->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF,
-			       &prog, sizeof(prog)) < 0)
+		               &prog, sizeof(prog)) < 0)
 			return -1;
 	}
 	return 0;
@@ -887,7 +889,7 @@ jar_random(void *ctx, uint8_t *buf, size_t len)
 
 int
 worker_init(struct worker *w, struct daemon *d, unsigned id,
-	    struct config *conf)
+            struct config *conf)
 {
 	const struct server_conf *s = &conf->server;
 	bool reuse = d->nworkers > 1;
@@ -909,8 +911,9 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	}
 	w->top = calloc(1, sizeof(*w->top));
 	w->rbatch = malloc(UDP_BATCH * sizeof(*w->rbatch));
-	if (w->top == NULL || w->rbatch == NULL || w->loop == NULL || w->out == NULL || w->rbuf == NULL ||
-	    w->listeners == NULL || w->log == NULL)
+	if (w->top == NULL || w->rbatch == NULL || w->loop == NULL ||
+	    w->out == NULL || w->rbuf == NULL || w->listeners == NULL ||
+	    w->log == NULL)
 		return -1;
 	for (size_t i = 0; i < s->nlistens * 2; i++) {
 		struct listener *l = &w->listeners[i];
@@ -922,13 +925,13 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 		l->fd = socket_listen(&l->ep, l->tcp, reuse);
 		if (l->fd < 0) {
 			log_msg(LOG_ERR, "cannot listen on %s/%s: %s",
-				l->ep.text, l->tcp ? "tcp" : "udp",
-				strerror(errno));
+			        l->ep.text, l->tcp ? "tcp" : "udp",
+			        strerror(errno));
 			return -1;
 		}
 		w->nlisteners++;
 		ev_io_init(&l->io, l->tcp ? tcp_accept_cb : udp_read_cb, l->fd,
-			   EV_READ);
+		           EV_READ);
 		l->io.data = l;
 		ev_timer_init(&l->retry, accept_retry_cb, 0.1, 0);
 		l->retry.data = l;
@@ -953,17 +956,18 @@ rrl_episode_end(void *arg, const struct rrl_episode *e)
 		return;
 	if (w->conf->log.format == DECISION_JSON)
 		n = snprintf(line, sizeof(line),
-			     "{\"msg\":\"%sstop limiting %s\",\"dropped\":%llu,"
-			     "\"slipped\":%llu}\n",
-			     e->log_only ? "would " : "", text,
-			     (unsigned long long)e->dropped,
-			     (unsigned long long)e->slipped);
+		             "{\"msg\":\"%sstop limiting %s\",\"dropped\":%llu,"
+		             "\"slipped\":%llu}\n",
+		             e->log_only ? "would " : "", text,
+		             (unsigned long long)e->dropped,
+		             (unsigned long long)e->slipped);
 	else
-		n = snprintf(line, sizeof(line),
-			     "%sstop limiting %s (dropped %llu, slipped %llu)\n",
-			     e->log_only ? "would " : "", text,
-			     (unsigned long long)e->dropped,
-			     (unsigned long long)e->slipped);
+		n = snprintf(
+		    line, sizeof(line),
+		    "%sstop limiting %s (dropped %llu, slipped %llu)\n",
+		    e->log_only ? "would " : "", text,
+		    (unsigned long long)e->dropped,
+		    (unsigned long long)e->slipped);
 	if (n > 0 && (size_t)n < sizeof(line))
 		log_ring_push(w->log, line, (size_t)n);
 }
@@ -1000,7 +1004,7 @@ worker_rrl_apply(struct worker *w)
 	w->rrl = rrl_new(&rc->rrl, key);
 	if (w->rrl == NULL)
 		log_msg(LOG_ERR, "ratelimit: no memory for %u entries",
-			rc->rrl.max_table);
+		        rc->rrl.max_table);
 }
 
 static void
@@ -1034,7 +1038,8 @@ worker_begin_stop(struct worker *w)
 
 		ev_io_stop(w->loop, &l->io);
 		ev_timer_stop(w->loop, &l->retry);
-		/* UDP sockets stay open: in-flight answers leave through them. */
+		/* UDP sockets stay open: in-flight answers leave through them.
+		 */
 		if (l->tcp) {
 			close(l->fd);
 			l->fd = -1;

@@ -43,8 +43,8 @@ struct listener {
 	bool tcp;
 	bool wildcard; /* bound to 0.0.0.0 or ::: replies need PKTINFO */
 	ev_io io;
-	ev_timer retry;	     /* TCP: accept again after running out of fds */
-	unsigned nout;	     /* queued answers in out[] */
+	ev_timer retry;      /* TCP: accept again after running out of fds */
+	unsigned nout;       /* queued answers in out[] */
 	struct udp_out *out; /* UDP_BATCH slots (UDP listeners only) */
 	struct endpoint ep;
 };
@@ -92,8 +92,8 @@ struct worker {
 	struct tcp_conn *conns; /* open client connections */
 	struct log_ring *log;
 	struct dnstap_ring *tap; /* NULL without [log] dnstap */
-	uint8_t *out;  /* response being built (DNS_MAX_MSG) */
-	uint8_t *rbuf; /* datagram being read (DNS_MAX_MSG) */
+	uint8_t *out;            /* response being built (DNS_MAX_MSG) */
+	uint8_t *rbuf;           /* datagram being read (DNS_MAX_MSG) */
 	struct worker_stats stats;
 	struct topclients *top;
 	struct worker_rng rng;
@@ -103,7 +103,7 @@ struct worker {
 	struct rrl_table *rrl;
 	/* Our client cookies toward each upstream (RFC 7873 as a client). */
 	struct cookie_jar jar;
-	ev_timer rrl_timer; /* ends episodes: summary log lines */
+	ev_timer rrl_timer;   /* ends episodes: summary log lines */
 	struct probe *probes; /* health probes in flight (worker 0) */
 	ev_prepare flush; /* sends queued UDP answers before the loop blocks */
 	uint8_t (*rbatch)[UDP_SLOT_MAX]; /* UDP_BATCH receive buffers */
@@ -116,7 +116,7 @@ uint16_t worker_random16(struct worker *w);
 struct xfr_state {
 	unsigned messages; /* relayed to the client */
 	unsigned records;  /* answer records seen */
-	unsigned seen;	   /* sightings of the first SOA's serial */
+	unsigned seen;     /* sightings of the first SOA's serial */
 	uint32_t serial;
 	bool incremental;
 };
@@ -126,7 +126,7 @@ struct query {
 	struct worker *w;
 	struct query *next_free;
 	struct query *next_alloc; /* every query the worker allocated */
-	struct config *conf; /* reference held for the query's life */
+	struct config *conf;      /* reference held for the query's life */
 	struct qctx c;
 	ev_tstamp start;
 	struct timespec qtime; /* arrival, for dnstap */
@@ -138,9 +138,9 @@ struct query {
 	struct tcp_conn *conn;
 	/* the upstream exchange (proxy/upstream.c) */
 	const struct upstream_conf *up;
-	unsigned attempts;    /* attempts made */
-	unsigned rr_start;    /* round-robin start position */
-	int server;	      /* index of the server being asked */
+	unsigned attempts; /* attempts made */
+	unsigned rr_start; /* round-robin start position */
+	int server;        /* index of the server being asked */
 	enum up_failure last_failure;
 	int ufd;
 	bool utcp;
@@ -167,10 +167,10 @@ struct query {
 
 /* Create sockets for every listen address of conf; 0 / -1 (logged). */
 int worker_init(struct worker *w, struct daemon *d, unsigned id,
-		struct config *conf);
+                struct config *conf);
 /* Give each client's UDP queries to one worker (exact rate limits). */
 int worker_steer_by_source(struct worker *workers, unsigned n,
-			   const struct rrl_config *rl);
+                           const struct rrl_config *rl);
 /* Thread entry point: runs the loop until stopped. */
 void *worker_main(void *arg);
 /* Ask the worker to pick up d->conf (thread-safe). */

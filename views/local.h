@@ -38,8 +38,8 @@ enum local_zone_type {
 
 struct local_zone {
 	uint8_t name[DNS_NAME_MAX]; /* lower case */
-	int type;		    /* enum local_zone_type */
-	bool implicit;		    /* made for local-data without a zone */
+	int type;                   /* enum local_zone_type */
+	bool implicit;              /* made for local-data without a zone */
 };
 
 struct local_rr {
@@ -61,12 +61,12 @@ struct local_data {
 };
 
 enum local_result {
-	LOCAL_PASS = 0,	 /* not in a local zone (or transparent miss) */
-	LOCAL_ANSWER,	 /* records found: NOERROR with data */
-	LOCAL_NXDOMAIN,	 /* NXDOMAIN + SOA */
-	LOCAL_NODATA,	 /* NOERROR, no answer, SOA */
-	LOCAL_REFUSE,	 /* REFUSED */
-	LOCAL_DROP,	 /* send nothing */
+	LOCAL_PASS = 0, /* not in a local zone (or transparent miss) */
+	LOCAL_ANSWER,   /* records found: NOERROR with data */
+	LOCAL_NXDOMAIN, /* NXDOMAIN + SOA */
+	LOCAL_NODATA,   /* NOERROR, no answer, SOA */
+	LOCAL_REFUSE,   /* REFUSED */
+	LOCAL_DROP,     /* send nothing */
 };
 
 /*
@@ -76,10 +76,10 @@ enum local_result {
  * the caller adds it).
  */
 int local_add_data(struct local_data *ld, const char *text, char *err,
-		   size_t errlen);
+                   size_t errlen);
 /* Add one local-zone line ("corp.example static"); same error convention. */
 int local_add_zone(struct local_data *ld, const char *text, char *err,
-		   size_t errlen);
+                   size_t errlen);
 /* Sort and index after the last add; 0 / -1 (out of memory). */
 int local_finish(struct local_data *ld);
 /* Free everything ld owns (not ld itself). */
@@ -90,8 +90,8 @@ void local_free(struct local_data *ld);
  * "local-zone:NAME"), or NULL for LOCAL_PASS.
  */
 enum local_result local_lookup(const struct local_data *ld,
-			       const uint8_t *qname, uint16_t qtype,
-			       const struct local_zone **zone);
+                               const uint8_t *qname, uint16_t qtype,
+                               const struct local_zone **zone);
 
 /*
  * Build the response for a LOCAL_ANSWER / LOCAL_NXDOMAIN / LOCAL_NODATA
@@ -105,10 +105,10 @@ enum local_result local_lookup(const struct local_data *ld,
  * compressed, either is fine. Returns the length, 0 when cap is too small.
  */
 size_t local_build_answer(uint8_t *out, size_t cap, const struct dns_query *q,
-			  const struct local_data *ld,
-			  const struct local_zone *zone,
-			  enum local_result result,
-			  const struct dns_opt_out *o);
+                          const struct local_data *ld,
+                          const struct local_zone *zone,
+                          enum local_result result,
+                          const struct dns_opt_out *o);
 /* True when name is at or under one of ld's zones (for rebind checks). */
 bool local_covers(const struct local_data *ld, const uint8_t *name);
 const char *local_zone_type_name(int type);

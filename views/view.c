@@ -12,7 +12,7 @@
 /* match-country: the client's country (from [geoip] database) is listed. */
 static bool
 view_country_matches(const struct view_conf *v, const struct geoip *geo,
-		     const struct ip_addr *client)
+                     const struct ip_addr *client)
 {
 	char cc[3];
 
@@ -26,7 +26,7 @@ view_country_matches(const struct view_conf *v, const struct geoip *geo,
 
 static bool
 view_asn_matches(const struct view_conf *v, const struct geoip *geo,
-		 const struct ip_addr *client)
+                 const struct ip_addr *client)
 {
 	uint32_t asn;
 
@@ -40,7 +40,7 @@ view_asn_matches(const struct view_conf *v, const struct geoip *geo,
 
 static bool
 view_matches(const struct view_conf *v, const struct ip_addr *client,
-	     const struct ip_addr *dest, const struct geoip *geo)
+             const struct ip_addr *dest, const struct geoip *geo)
 {
 	if (v->has_match_client && !acl_allows(&v->match_client, client))
 		return false;
@@ -56,8 +56,8 @@ view_matches(const struct view_conf *v, const struct ip_addr *client,
 
 const struct view_conf *
 view_select(struct view_conf *const *views, size_t n,
-	    const struct ip_addr *client, const struct ip_addr *dest,
-	    const struct geoip *geo)
+            const struct ip_addr *client, const struct ip_addr *dest,
+            const struct geoip *geo)
 {
 	for (size_t i = 0; i < n; i++)
 		if (view_matches(views[i], client, dest, geo))

@@ -29,7 +29,7 @@ struct view_conf {
 	size_t nasns;
 	char *upstream_name;
 	struct upstream_conf *upstream; /* resolved after parsing */
-	struct acl_rule *rules;		/* allow / refuse / drop, in order */
+	struct acl_rule *rules;         /* allow / refuse / drop, in order */
 	size_t nrules;
 	struct local_data local; /* local-zone and local-data */
 	bool rebind_protection;
@@ -53,9 +53,9 @@ struct view_conf {
  * NULL when no view uses match-country / match-asn.
  */
 const struct view_conf *view_select(struct view_conf *const *views, size_t n,
-				    const struct ip_addr *client,
-				    const struct ip_addr *dest,
-				    const struct geoip *geo);
+                                    const struct ip_addr *client,
+                                    const struct ip_addr *dest,
+                                    const struct geoip *geo);
 /* Free what the view owns, and the view. */
 void view_free(struct view_conf *v);
 

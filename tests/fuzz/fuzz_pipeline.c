@@ -89,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (dns_response_parse(data + 3 + qlen, size - 3 - qlen, &r) == 0)
 		v = pipeline_upstream_answer(&c, data + 3 + qlen,
-					     size - 3 - qlen, &r);
+		                             size - 3 - qlen, &r);
 	else
 		v = pipeline_upstream_failed(&c, UP_FAIL_TIMEOUT);
 	if (v == PIPE_ANSWER)

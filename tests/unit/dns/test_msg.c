@@ -263,9 +263,18 @@ static const uint8_t m_trailing[] = {
 static const uint8_t m_qdcount0_cookie[] = {
     HDR(0x01, 0x00, 0, 0, 0, 1), /* QDCOUNT 0, ARCOUNT 1 */
     OPT(0, 0x00, 12),
-    0x00, 0x0a,             /* COOKIE */
-    0x00, 0x08,             /* length 8: client cookie only */
-    1, 2, 3, 4, 5, 6, 7, 8, /* client cookie */
+    0x00,
+    0x0a, /* COOKIE */
+    0x00,
+    0x08, /* length 8: client cookie only */
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8, /* client cookie */
 };
 
 static const uint8_t m_cookie7[] = {

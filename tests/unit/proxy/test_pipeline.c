@@ -1071,10 +1071,10 @@ test_pipeline_upstream_answer_rewritten(void **state)
 	assert_int_equal(
 	    dns_response_parse(upstream_answer, sizeof(upstream_answer), &resp),
 	    0);
-	assert_int_equal(
-	    pipeline_upstream_answer(&r->c, upstream_answer,
-	                             sizeof(upstream_answer), &resp),
-	    PIPE_ANSWER);
+	assert_int_equal(pipeline_upstream_answer(&r->c, upstream_answer,
+	                                          sizeof(upstream_answer),
+	                                          &resp),
+	                 PIPE_ANSWER);
 	resp_decode(r->out, r->c.outlen, &r->r);
 	/* The client's ID, not the upstream's. */
 	assert_int_equal(r->r.h.id, 0xabcd);
@@ -1101,10 +1101,10 @@ test_pipeline_upstream_answer_rewritten(void **state)
 	s.edns_udp = NO_EDNS;
 	s.id = 0x0001;
 	forward(r, fx(state)->corp, &s);
-	assert_int_equal(
-	    pipeline_upstream_answer(&r->c, upstream_answer,
-	                             sizeof(upstream_answer), &resp),
-	    PIPE_ANSWER);
+	assert_int_equal(pipeline_upstream_answer(&r->c, upstream_answer,
+	                                          sizeof(upstream_answer),
+	                                          &resp),
+	                 PIPE_ANSWER);
 	resp_decode(r->out, r->c.outlen, &r->r);
 	assert_int_equal(r->r.h.id, 0x0001);
 	assert_int_equal(r->r.h.ancount, 1);
