@@ -17,10 +17,11 @@
 #define MAX_RINGS 128
 
 static struct {
-	pthread_mutex_t lock; /* target, rings[] registration, log_msg */
-	int target;           /* enum log_target */
-	int fd;               /* stderr or the file */
-	int format;           /* enum decision_format */
+	pthread_mutex_t lock;  /* target, rings[] registration, log_msg */
+	int target;            /* enum log_target */
+	int fd;                /* stderr or the file */
+	int format;            /* enum decision_format */
+	atomic_int format_now; /* the same, for threads without the lock */
 	char *path;
 	struct log_ring *rings[MAX_RINGS];
 	atomic_size_t nrings;
@@ -33,6 +34,7 @@ static struct {
     .target = LOGT_STDERR,
     .fd = 2,
     .format = DECISION_JSON,
+    .format_now = DECISION_JSON,
 };
 
 static void
@@ -152,6 +154,7 @@ target_open(const struct log_conf *lc)
 	lg.fd = fd;
 	lg.target = lc->target;
 	lg.format = lc->format;
+	atomic_store(&lg.format_now, lc->format);
 	return 0;
 }
 
@@ -240,20 +243,15 @@ log_dropped_total(void)
 	return total;
 }
 
-void
-log_msg(int prio, const char *fmt, ...)
+/* One daemon message as a log line in the target's format. */
+static size_t
+format_msg(int prio, const char *msg, char *line, size_t cap)
 {
-	char msg[900], line[900 * 6 + 64];
-	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&lg.lock);
-	if (lg.format == DECISION_JSON) {
+	if (atomic_load(&lg.format_now) == DECISION_JSON) {
 		/* \u00XX is the worst case: six bytes per byte. */
-		char esc[sizeof(msg) * 6 + 1];
+		char esc[900 * 6 + 1];
 		size_t j = 0;
 
 		for (const char *p = msg; *p != '\0' && j < sizeof(esc) - 7;
@@ -268,17 +266,43 @@ log_msg(int prio, const char *fmt, ...)
 			esc[j++] = *p;
 		}
 		esc[j] = '\0';
-		n = snprintf(line, sizeof(line),
-		             "{\"level\":\"%s\",\"msg\":\"%s\"}\n",
+		n = snprintf(line, cap, "{\"level\":\"%s\",\"msg\":\"%s\"}\n",
 		             prio <= LOG_ERR       ? "error"
 		             : prio == LOG_WARNING ? "warning"
 		                                   : "info",
 		             esc);
 	} else {
-		n = snprintf(line, sizeof(line), "dnsgate: %s\n", msg);
+		n = snprintf(line, cap, "dnsgate: %s\n", msg);
 	}
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	emit(prio, line, (size_t)n);
+	if (n < 0)
+		return 0;
+	return (size_t)n > cap - 1 ? cap - 1 : (size_t)n;
+}
+
+void
+log_msg(int prio, const char *fmt, ...)
+{
+	char msg[900], line[900 * 6 + 64];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = format_msg(prio, msg, line, sizeof(line));
+	pthread_mutex_lock(&lg.lock);
+	emit(prio, line, n);
 	pthread_mutex_unlock(&lg.lock);
+}
+
+void
+log_ring_msg(struct log_ring *r, int prio, const char *fmt, ...)
+{
+	char msg[300], line[LOG_SLOT_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_ring_push(r, line, format_msg(prio, msg, line, sizeof(line)));
 }

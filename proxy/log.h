@@ -47,6 +47,14 @@ void log_ring_push(struct log_ring *ring, const char *line, size_t len);
 unsigned long log_dropped_total(void);
 
 /*
+ * A daemon message from a worker thread (a server going down or up):
+ * formatted like log_msg's and queued on the worker's ring, so the
+ * datapath never waits on the log. Only ring's owner may call it.
+ */
+void log_ring_msg(struct log_ring *r, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
  * Daemon messages (start, reload, errors): rare, so written directly under
  * a lock. prio is a syslog priority. Before log_start() they go to stderr.
  */

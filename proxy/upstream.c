@@ -31,7 +31,8 @@ local_error(int err)
 static void tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 
 static void
-health_answered(const struct upstream_conf *u, int server, double rtt)
+health_answered(struct worker *w, const struct upstream_conf *u, int server,
+                double rtt)
 {
 	struct server_health *h = &u->health[server];
 	unsigned us = (unsigned)(rtt * 1e6);
@@ -43,12 +44,14 @@ health_answered(const struct upstream_conf *u, int server, double rtt)
 	if (rtt >= 0)
 		atomic_store(&h->srtt_us, old == 0 ? us : (old * 7 + us) / 8);
 	if (atomic_exchange(&h->down, false))
-		log_msg(LOG_NOTICE, "upstream %s server %s is up again",
-		        u->name, u->servers[server].text);
+		log_ring_msg(w->log, LOG_NOTICE,
+		             "upstream %s server %s is up again", u->name,
+		             u->servers[server].text);
 }
 
 static void
-health_failed(const struct upstream_conf *u, int server, bool timeout)
+health_failed(struct worker *w, const struct upstream_conf *u, int server,
+              bool timeout)
 {
 	struct server_health *h = &u->health[server];
 
@@ -150,7 +153,8 @@ attempt_failed(struct query *qr, enum up_failure why)
 	/* SPEC: timeouts and SERVFAILs take a server down; so does an
 	 * unreachable one. Running out of our own fds says nothing of it. */
 	if (why != UP_FAIL_REFUSED && why != UP_FAIL_LOCAL)
-		health_failed(qr->up, qr->server, why == UP_FAIL_TIMEOUT);
+		health_failed(qr->w, qr->up, qr->server,
+		              why == UP_FAIL_TIMEOUT);
 	qr->last_failure = why;
 	upstream_cancel(qr);
 	if (!(qr->up->retry_on & need) || qr->attempts >= qr->up->attempts) {
@@ -264,9 +268,9 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 	if (r->rcode == DNS_RCODE_SERVFAIL) {
 		STAT_SHARED_INC(
 		    qr->up->stats[qr->server].errors[UPERR_SERVFAIL]);
-		health_failed(qr->up, qr->server, false);
+		health_failed(qr->w, qr->up, qr->server, false);
 	} else {
-		health_answered(qr->up, qr->server,
+		health_answered(qr->w, qr->up, qr->server,
 		                ev_time() - qr->attempt_start);
 	}
 	finish(qr, pipeline_upstream_answer(&qr->c, resp, len, r));
@@ -379,7 +383,7 @@ xfr_relay(struct query *qr)
 		return true;
 	}
 	if (s == XFR_DONE) {
-		health_answered(qr->up, qr->server,
+		health_answered(qr->w, qr->up, qr->server,
 		                ev_time() - qr->attempt_start);
 		qr->c.dec.action = ACTION_FORWARD;
 		finish(qr, PIPE_SENT);
@@ -645,7 +649,7 @@ probe_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	 * it is a SERVFAIL: that is what took it down. */
 	if (n > 0 && dns_response_parse(buf, (size_t)n, &r) == 0 &&
 	    r.hdr.id == p->id && r.rcode != DNS_RCODE_SERVFAIL)
-		health_answered(p->up, p->server, -1.0);
+		health_answered(p->w, p->up, p->server, -1.0);
 	probe_free(p);
 }
 
