@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dns/htab.h"
 #include "dns/rrtext.h"
 #include "policy/blocklist.h"
 #include "policy/fileio.h"
@@ -145,18 +146,7 @@ struct blocklist {
 	uint16_t soa_rdlength;
 };
 
-/* Open addressing table of entry indexes + 1 (RPZ duplicate triggers). */
-struct htab_slot {
-	uint32_t hash;
-	uint32_t idx1;
-};
-
-struct htab {
-	struct htab_slot *slot;
-	size_t cap, n;
-};
-
-/* A parse in progress. */
+/* A parse in progress (its triggers index finds RPZ duplicates). */
 /* Longest line a list may have (a hosts line with many names). */
 #define LINE_MAX_LEN 65536
 
@@ -697,32 +687,6 @@ trigger_eq(const struct blocklist *bl, uint32_t idx, const uint8_t *name,
 	       memcmp(entry_name(bl, e), name, dns_name_len(name)) == 0;
 }
 
-/* Make room for one more, keeping the load at most one half. */
-static int
-htab_reserve(struct htab *t)
-{
-	struct htab_slot *s;
-	size_t cap, i, j;
-
-	if (2 * (t->n + 1) <= t->cap)
-		return 0;
-	cap = t->cap > 0 ? 2 * t->cap : TABLE_MIN;
-	if ((s = calloc(cap, sizeof(*s))) == NULL)
-		return -1;
-	for (i = 0; i < t->cap; i++) {
-		if (t->slot[i].idx1 == 0)
-			continue;
-		for (j = t->slot[i].hash & (cap - 1); s[j].idx1 != 0;
-		     j = (j + 1) & (cap - 1))
-			;
-		s[j] = t->slot[i];
-	}
-	free(t->slot);
-	t->slot = s;
-	t->cap = cap;
-	return 0;
-}
-
 /*
  * The entry for trigger (name, match), made with action when new
  * (*created then true). NULL when out of memory.
@@ -737,7 +701,7 @@ trigger_get(struct loader *ld, const uint8_t *name, uint8_t match,
 	size_t i, idx;
 
 	*created = false;
-	if (htab_reserve(t) != 0)
+	if (htab_reserve(t, TABLE_MIN) != 0)
 		return NULL;
 	for (i = h & (t->cap - 1); t->slot[i].idx1 != 0;
 	     i = (i + 1) & (t->cap - 1)) {

@@ -17,6 +17,8 @@
 #include "dns/rrtext.h"
 #include "views/local.h"
 
+#include "dns/htab.h"
+
 /* local-data without a TTL (views/local.h). */
 #define LOCAL_DEFAULT_TTL 3600
 /* CNAMEs followed within local data for one answer (views/local.h). */
@@ -53,17 +55,6 @@ static const char *const zone_type_names[] = {
 #define ZONE_TYPES_LEN (sizeof(zone_type_names) / sizeof(zone_type_names[0]))
 
 /* Open addressing, linear probing; idx1 is an array index + 1, 0 = empty. */
-struct hslot {
-	uint32_t hash;
-	uint32_t idx1;
-};
-
-struct htab {
-	struct hslot *slot;
-	size_t cap; /* a power of two, or 0 */
-	size_t n;
-};
-
 /* What an owner name holds so far, for the CNAME rule. */
 struct owner_info {
 	size_t rr; /* one RR with this owner: its name is the key */
@@ -114,34 +105,8 @@ hash_rr(const struct local_rr *rr)
 	return hash_bytes(h, rr->rdata, rr->rdlength);
 }
 
-/* Make room for one more entry, keeping the load at most one half. */
-static int
-htab_reserve(struct htab *t)
-{
-	size_t cap, i, j;
-	struct hslot *s;
-
-	if (2 * (t->n + 1) <= t->cap)
-		return 0;
-	cap = t->cap > 0 ? 2 * t->cap : HTAB_MIN_CAP;
-	if ((s = calloc(cap, sizeof(*s))) == NULL)
-		return -1;
-	for (i = 0; i < t->cap; i++) {
-		if (t->slot[i].idx1 == 0)
-			continue;
-		for (j = t->slot[i].hash & (cap - 1); s[j].idx1 != 0;
-		     j = (j + 1) & (cap - 1))
-			;
-		s[j] = t->slot[i];
-	}
-	free(t->slot);
-	t->slot = s;
-	t->cap = cap;
-	return 0;
-}
-
 /* The slot holding key, or the empty slot where it belongs (cap > 0). */
-static struct hslot *
+static struct htab_slot *
 htab_probe(const struct htab *t, uint32_t hash, htab_eq_fn eq,
            const struct local_data *ld, const void *key)
 {
@@ -153,22 +118,6 @@ htab_probe(const struct htab *t, uint32_t hash, htab_eq_fn eq,
 		if (t->slot[i].hash == hash && eq(ld, t->slot[i].idx1 - 1, key))
 			return &t->slot[i];
 	}
-}
-
-static void
-htab_set(struct htab *t, struct hslot *s, uint32_t hash, size_t idx)
-{
-	s->hash = hash;
-	s->idx1 = (uint32_t)(idx + 1);
-	t->n++;
-}
-
-static void
-htab_free(struct htab *t)
-{
-	free(t->slot);
-	t->slot = NULL;
-	t->cap = t->n = 0;
 }
 
 static bool
@@ -299,10 +248,10 @@ zone_insert(struct local_data *ld, const uint8_t *name, int type, char *err,
 	struct local_index *ix = local_index_get(ld);
 	uint8_t key[DNS_NAME_MAX];
 	char text[DNS_NAME_TEXT_MAX];
-	struct hslot *slot;
+	struct htab_slot *slot;
 	uint32_t h;
 
-	if (ix == NULL || htab_reserve(&ix->zone_tab) != 0)
+	if (ix == NULL || htab_reserve(&ix->zone_tab, HTAB_MIN_CAP) != 0)
 		return local_fail(err, errlen, "out of memory");
 	if (ix->finished)
 		return local_fail(err, errlen, "local data already finished");
@@ -398,7 +347,7 @@ rr_append(struct local_data *ld, const struct local_rr *rr)
 
 /* Record rr (just appended at index i) under its owner. */
 static int
-owner_note(struct local_data *ld, struct hslot *slot, uint32_t h, size_t i)
+owner_note(struct local_data *ld, struct htab_slot *slot, uint32_t h, size_t i)
 {
 	struct local_index *ix = ld->index;
 	struct owner_info *info;
@@ -425,11 +374,11 @@ rr_insert(struct local_data *ld, const struct local_rr *rr, char *err,
           size_t errlen)
 {
 	struct local_index *ix = local_index_get(ld);
-	struct hslot *rslot, *oslot;
+	struct htab_slot *rslot, *oslot;
 	uint32_t rh, oh;
 
-	if (ix == NULL || htab_reserve(&ix->rr_tab) != 0 ||
-	    htab_reserve(&ix->owner_tab) != 0)
+	if (ix == NULL || htab_reserve(&ix->rr_tab, HTAB_MIN_CAP) != 0 ||
+	    htab_reserve(&ix->owner_tab, HTAB_MIN_CAP) != 0)
 		return local_fail(err, errlen, "out of memory");
 	if (ix->finished)
 		return local_fail(err, errlen, "local data already finished");

@@ -1,0 +1,47 @@
+/*
+ * dns/htab.c — see htab.h.
+ */
+#include "dns/htab.h"
+
+#include <stdlib.h>
+
+int
+htab_reserve(struct htab *t, size_t min_cap)
+{
+	struct htab_slot *s;
+	size_t cap, i, j;
+
+	if (2 * (t->n + 1) <= t->cap)
+		return 0;
+	cap = t->cap > 0 ? 2 * t->cap : min_cap;
+	if ((s = calloc(cap, sizeof(*s))) == NULL)
+		return -1;
+	for (i = 0; i < t->cap; i++) {
+		if (t->slot[i].idx1 == 0)
+			continue;
+		for (j = t->slot[i].hash & (cap - 1); s[j].idx1 != 0;
+		     j = (j + 1) & (cap - 1))
+			;
+		s[j] = t->slot[i];
+	}
+	free(t->slot);
+	t->slot = s;
+	t->cap = cap;
+	return 0;
+}
+
+void
+htab_set(struct htab *t, struct htab_slot *s, uint32_t hash, size_t idx)
+{
+	s->hash = hash;
+	s->idx1 = (uint32_t)(idx + 1);
+	t->n++;
+}
+
+void
+htab_free(struct htab *t)
+{
+	free(t->slot);
+	t->slot = NULL;
+	t->cap = t->n = 0;
+}

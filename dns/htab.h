@@ -1,0 +1,35 @@
+/*
+ * dns/htab.h — the open-addressing index the name tables use (local data,
+ * blocklists): slots of (hash, index + 1), linear probing, at most half
+ * full. The keys live in the caller's arrays; the caller probes with its
+ * own equality, so only growth and bookkeeping are shared.
+ */
+#ifndef DNS_HTAB_H
+#define DNS_HTAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct htab_slot {
+	uint32_t hash;
+	uint32_t idx1; /* index + 1 into the caller's array; 0 = empty */
+};
+
+struct htab {
+	struct htab_slot *slot;
+	size_t cap; /* a power of two, or 0 */
+	size_t n;
+};
+
+/*
+ * Make room for one more entry, keeping the load at most one half (the
+ * first table has min_cap slots, a power of two); 0 / -1 out of memory,
+ * the table unchanged.
+ */
+int htab_reserve(struct htab *t, size_t min_cap);
+/* Fill the empty slot s with (hash, idx). */
+void htab_set(struct htab *t, struct htab_slot *s, uint32_t hash, size_t idx);
+/* Free the slots; t is empty and reusable afterwards. */
+void htab_free(struct htab *t);
+
+#endif
