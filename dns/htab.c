@@ -38,6 +38,24 @@ htab_set(struct htab *t, struct htab_slot *s, uint32_t hash, size_t idx)
 	t->n++;
 }
 
+int
+htab_array_reserve(void **arr, size_t *cap, size_t n, size_t size,
+                   size_t min_cap)
+{
+	size_t ncap;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	ncap = *cap > 0 ? 2 * *cap : min_cap;
+	if (ncap > UINT32_MAX || ncap > SIZE_MAX / size ||
+	    (p = realloc(*arr, ncap * size)) == NULL)
+		return -1;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
 void
 htab_free(struct htab *t)
 {

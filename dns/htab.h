@@ -32,4 +32,12 @@ void htab_set(struct htab *t, struct htab_slot *s, uint32_t hash, size_t idx);
 /* Free the slots; t is empty and reusable afterwards. */
 void htab_free(struct htab *t);
 
+/*
+ * Grow *arr (of size-byte elements, *cap of them) to hold one more than n:
+ * doubling, starting at min_cap, never past what a slot's 32-bit index can
+ * name. 0 / -1 out of memory (the array unchanged).
+ */
+int htab_array_reserve(void **arr, size_t *cap, size_t n, size_t size,
+                       size_t min_cap);
+
 #endif

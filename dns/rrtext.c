@@ -566,8 +566,8 @@ rdata_caa(struct rr_parse *p, struct wbuf *b)
 	return 0;
 }
 
-static int
-hex_value(char c)
+int
+dns_hex_value(char c)
 {
 	if (is_digit(c))
 		return c - '0';
@@ -591,7 +591,7 @@ generic_hex(struct rr_parse *p, struct wbuf *b, int *half)
 			return parse_fail(p, "bad hex \"%.*s%s\" in \\# RDATA",
 			                  TOKEN_ARG(&t));
 		for (i = 0; i < t.len; i++) {
-			if ((v = hex_value(t.s[i])) < 0)
+			if ((v = dns_hex_value(t.s[i])) < 0)
 				return parse_fail(
 				    p, "bad hex " TOKEN_FMT " in \\# RDATA",
 				    TOKEN_ARG(&t));

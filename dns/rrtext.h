@@ -86,4 +86,7 @@ int dns_rdata_to_text(uint16_t type, const uint8_t *rdata, size_t len,
 int dns_rr_to_text(const uint8_t *owner, uint16_t type, uint32_t ttl,
                    const uint8_t *rdata, size_t len, char *out, size_t cap);
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int dns_hex_value(char c);
+
 #endif

@@ -275,24 +275,6 @@ loader_oom(struct loader *ld)
 
 /* ---- the list being built ---- */
 
-/* Grow *arr (of size-byte elements, *cap of them) to hold one more than n. */
-static int
-array_reserve(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap > 0 ? 2 * *cap : 64;
-	if (ncap > UINT32_MAX || ncap > SIZE_MAX / size ||
-	    (p = realloc(*arr, ncap * size)) == NULL)
-		return -1;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* Append an entry for name (lower case); its index in *idx. */
 static int
 entry_append(struct blocklist *bl, const uint8_t *name, uint8_t match,
@@ -301,8 +283,8 @@ entry_append(struct blocklist *bl, const uint8_t *name, uint8_t match,
 	struct bl_entry *e;
 	uint32_t off;
 
-	if (array_reserve((void **)&bl->entries, &bl->entries_cap, bl->nentries,
-	                  sizeof(*bl->entries)) != 0 ||
+	if (htab_array_reserve((void **)&bl->entries, &bl->entries_cap,
+	                       bl->nentries, sizeof(*bl->entries), 64) != 0 ||
 	    arena_put(&bl->bytes, name, dns_name_len(name), &off) != 0)
 		return -1;
 	e = &bl->entries[bl->nentries];
@@ -771,8 +753,8 @@ rpz_rr_append(struct loader *ld, size_t entry, const struct dns_rr_text *rr,
 	struct bl_rr *r;
 	uint32_t off;
 
-	if (array_reserve((void **)&bl->rrs, &bl->rrs_cap, bl->nrrs,
-	                  sizeof(*bl->rrs)) != 0 ||
+	if (htab_array_reserve((void **)&bl->rrs, &bl->rrs_cap, bl->nrrs,
+	                       sizeof(*bl->rrs), 64) != 0 ||
 	    arena_put(&bl->bytes, rr->rdata + skip,
 	              rr->rdlength > skip ? rr->rdlength - skip : 1, &off) != 0)
 		return loader_oom(ld);
@@ -1329,8 +1311,8 @@ static int
 rule_new(struct blockset *set, uint16_t source, enum block_action action,
          uint32_t *idx1)
 {
-	if (array_reserve((void **)&set->rules, &set->rules_cap, set->nrules,
-	                  sizeof(*set->rules)) != 0)
+	if (htab_array_reserve((void **)&set->rules, &set->rules_cap,
+	                       set->nrules, sizeof(*set->rules), 64) != 0)
 		return -1;
 	set->rules[set->nrules] =
 	    (struct bs_rule){.source = source, .action = (uint8_t)action};
@@ -1355,8 +1337,8 @@ rule_local_data(struct blockset *set, uint16_t source,
 	rule->rr_first = (uint32_t)set->nrrs;
 	for (i = 0; i < e->rr_count; i++) {
 		r = &bl->rrs[e->rr_first + i];
-		if (array_reserve((void **)&set->rrs, &set->rrs_cap, set->nrrs,
-		                  sizeof(*set->rrs)) != 0 ||
+		if (htab_array_reserve((void **)&set->rrs, &set->rrs_cap,
+		                       set->nrrs, sizeof(*set->rrs), 64) != 0 ||
 		    arena_put(&set->bytes, arena_at(&bl->bytes, r->rdata),
 		              r->rdlength > 0 ? r->rdlength : 1, &off) != 0)
 			return -1;

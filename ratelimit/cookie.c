@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dns/msg.h"
+#include "dns/rrtext.h"
 #include "dns/wire.h"
 #include "ratelimit/siphash.h"
 
@@ -24,27 +25,15 @@ _Static_assert(sizeof(((struct cookie_secret *)0)->key) == SIPHASH_KEY_LEN,
 /* That, plus a 16-byte client address. */
 #define V1_INPUT_MAX (V1_HASHED_LEN + 16)
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 cookie_secret_parse(const char *hex, struct cookie_secret *s)
 {
 	struct cookie_secret tmp;
 
 	for (size_t i = 0; i < sizeof tmp.key; i++) {
-		/* Short strings stop at the NUL: hex_digit('\0') is -1. */
-		int hi = hex_digit(hex[2 * i]);
-		int lo = hi < 0 ? -1 : hex_digit(hex[2 * i + 1]);
+		/* Short strings stop at the NUL: dns_hex_value('\0') is -1. */
+		int hi = dns_hex_value(hex[2 * i]);
+		int lo = hi < 0 ? -1 : dns_hex_value(hex[2 * i + 1]);
 
 		if (lo < 0)
 			return -1;

@@ -167,31 +167,14 @@ local_index_get(struct local_data *ld)
 	return ld->index;
 }
 
-/* Grow *arr (of size elements, *cap of them) to hold one more than n. */
-static int
-array_reserve(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap > 0 ? 2 * *cap : 16;
-	if (ncap > SIZE_MAX / size || (p = realloc(*arr, ncap * size)) == NULL)
-		return -1;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 static int
 zone_append(struct local_data *ld, const uint8_t *name, int type, bool implicit)
 {
 	struct local_index *ix = ld->index;
 	struct local_zone *z;
 
-	if (array_reserve((void **)&ld->zones, &ix->zones_cap, ld->nzones,
-	                  sizeof(*ld->zones)) != 0)
+	if (htab_array_reserve((void **)&ld->zones, &ix->zones_cap, ld->nzones,
+	                       sizeof(*ld->zones), 16) != 0)
 		return -1;
 	z = &ld->zones[ld->nzones++];
 	memcpy(z->name, name, dns_name_len(name));
@@ -332,8 +315,8 @@ rr_append(struct local_data *ld, const struct local_rr *rr)
 	struct local_rr *copy;
 	uint8_t *rdata;
 
-	if (array_reserve((void **)&ld->rrs, &ix->rrs_cap, ld->nrrs,
-	                  sizeof(*ld->rrs)) != 0)
+	if (htab_array_reserve((void **)&ld->rrs, &ix->rrs_cap, ld->nrrs,
+	                       sizeof(*ld->rrs), 16) != 0)
 		return -1;
 	/* At least one byte, so rdata is never NULL (memcmp, memcpy). */
 	if ((rdata = malloc(rr->rdlength > 0 ? rr->rdlength : 1)) == NULL)
@@ -353,8 +336,9 @@ owner_note(struct local_data *ld, struct htab_slot *slot, uint32_t h, size_t i)
 	struct owner_info *info;
 
 	if (slot->idx1 == 0) {
-		if (array_reserve((void **)&ix->owners, &ix->owners_cap,
-		                  ix->nowners, sizeof(*ix->owners)) != 0)
+		if (htab_array_reserve((void **)&ix->owners, &ix->owners_cap,
+		                       ix->nowners, sizeof(*ix->owners),
+		                       16) != 0)
 			return -1;
 		info = &ix->owners[ix->nowners];
 		*info = (struct owner_info){.rr = i};
