@@ -64,7 +64,7 @@ struct upstream_conf {
 	unsigned retry_on; /* RETRY_* bits */
 	uint32_t health_ms;
 	char *resolv_conf;    /* servers also read from this resolv.conf */
-	unsigned udp_sockets; /* 0: a socket per attempt; N: a pool of N */
+	unsigned udp_sockets; /* 0: a port per attempt; N: a pool of N */
 	bool cookies;         /* act as a cookie client toward the servers */
 	atomic_uint rr_next;  /* round-robin position */
 };

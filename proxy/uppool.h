@@ -4,9 +4,9 @@
  * per server, each bound by the kernel to its own random port, and matches
  * answers to queries by ID (plus question and source, as always).
  *
- * The default (udp-sockets = 0) is a fresh socket, hence a fresh random
- * source port, per attempt: 16 bits of ID and ~15 bits of port for a
- * spoofer to guess, at the price of socket()/close() per query. The pool
+ * The default (udp-sockets = 0) is a fresh random source port per attempt
+ * (proxy/usock.c): 16 bits of ID and ~15 bits of port for a spoofer to
+ * guess, at the price of a port change per query. The pool
  * trades the per-query port for speed: ID + a choice among N ports.
  */
 #ifndef PROXY_UPPOOL_H

@@ -12,6 +12,7 @@
 
 #include "dns/msg.h"
 #include "proxy/uppool.h"
+#include "proxy/usock.h"
 #include "proxy/worker.h"
 
 /* A server is down after this many timeouts/SERVFAILs in a row (SPEC). */
@@ -117,6 +118,10 @@ upstream_cancel(struct query *qr)
 
 	ev_timer_stop(w->loop, &qr->utimer);
 	uppool_forget(qr);
+	if (qr->usock != NULL) {
+		usock_release(qr->usock);
+		qr->usock = NULL;
+	}
 	if (qr->ufd < 0)
 		return;
 	ev_io_stop(w->loop, &qr->uio);
@@ -337,17 +342,23 @@ upstream_udp_error(struct query *qr)
 }
 
 static void
-udp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
+udp_read(struct usock *s)
 {
-	struct query *qr = io->data;
+	struct query *qr = s->qr;
 	struct worker *w = qr->w;
+	const struct endpoint *ep = &qr->up->servers[qr->server];
 	struct dns_response r;
 
-	/* The socket is connected: the kernel drops datagrams from any other
-	 * address or port. ID and question are checked here; anything else
-	 * is ignored and the attempt keeps waiting (anti-spoofing). */
+	/* Only the server's address and port may answer; ID and question
+	 * are checked too. Anything else is ignored and counted, and the
+	 * attempt keeps waiting (anti-spoofing). */
 	for (int i = 0; i < 16; i++) {
-		ssize_t n = recv(qr->ufd, w->rbuf, DNS_MAX_MSG, 0);
+		struct sockaddr_storage from;
+		socklen_t fromlen = sizeof(from);
+		struct ip_addr src;
+		uint16_t port;
+		ssize_t n = recvfrom(s->fd, w->rbuf, DNS_MAX_MSG, 0,
+		                     (struct sockaddr *)&from, &fromlen);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -355,7 +366,17 @@ udp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 			attempt_failed(qr, UP_FAIL_NETWORK);
 			return;
 		}
+		if (ip_addr_from_sockaddr((struct sockaddr *)&from, &src,
+		                          &port) < 0 ||
+		    port != ep->port || !ip_addr_equal(&src, &ep->addr)) {
+			STAT_INC(w->stats.upstream_mismatch);
+			STAT_SHARED_INC(
+			    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
+			continue;
+		}
 		if (answer_valid(qr, w->rbuf, (size_t)n, &r)) {
+			/* Nothing else is expected on it: it may be reused. */
+			s->answered = true;
 			handle_answer(qr, w->rbuf, (size_t)n, &r);
 			return;
 		}
@@ -495,18 +516,11 @@ udp_start(struct query *qr)
 		if (errno != EBUSY)
 			return -1;
 	}
-	/* A new socket per attempt: the kernel binds a random ephemeral
-	 * source port, and connect() makes it accept only this server. */
-	qr->ufd =
-	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (qr->ufd < 0)
+	/* A socket of its own, hence a fresh random source port. */
+	qr->usock = usock_open(w, qr, ss.ss_family, udp_read);
+	if (qr->usock == NULL || sendto(qr->usock->fd, qr->uq, qr->uqlen, 0,
+	                                (struct sockaddr *)&ss, sl) < 0)
 		return -1;
-	ev_io_init(&qr->uio, udp_io_cb, qr->ufd, EV_READ);
-	qr->uio.data = qr;
-	if (connect(qr->ufd, (struct sockaddr *)&ss, sl) < 0 ||
-	    send(qr->ufd, qr->uq, qr->uqlen, 0) < 0)
-		return -1;
-	ev_io_start(w->loop, &qr->uio);
 	ev_timer_start(w->loop, &qr->utimer);
 	return 0;
 }

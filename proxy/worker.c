@@ -18,6 +18,7 @@
 #include "dns/msg.h"
 #include "proxy/dnstap.h"
 #include "proxy/uppool.h"
+#include "proxy/usock.h"
 
 /*
  * Pipelined queries one connection may have in flight before we stop
@@ -1142,6 +1143,7 @@ worker_free(struct worker *w)
 		free(qr);
 	}
 	uppool_free_all(w);
+	usock_free_all(w);
 	for (size_t i = 0; i < w->nlisteners; i++) {
 		if (w->listeners[i].fd >= 0)
 			close(w->listeners[i].fd);

@@ -27,6 +27,7 @@ struct tcp_conn;
 struct pool;
 struct pool_sock;
 struct probe;
+struct usock;
 
 /* State shared by all workers and the main thread. */
 struct daemon {
@@ -98,6 +99,9 @@ struct worker {
 	struct topclients *top;
 	struct worker_rng rng;
 	struct pool *pools; /* shared upstream sockets (proxy/uppool.c) */
+	/* Spare per-attempt upstream sockets, IPv4 and IPv6 (usock.c). */
+	struct usock *usock_spare[2];
+	unsigned usock_nspare;
 	/* RRL: one table per worker; worker_steer_by_source() sends each
 	 * client's UDP queries to one worker, so its limits stay exact. */
 	struct rrl_table *rrl;
@@ -142,7 +146,8 @@ struct query {
 	unsigned rr_start; /* round-robin start position */
 	int server;        /* index of the server being asked */
 	enum up_failure last_failure;
-	int ufd;
+	int ufd;             /* TCP */
+	struct usock *usock; /* UDP, own socket (proxy/usock.c) */
 	bool utcp;
 	bool uconnected;
 	ev_io uio;

@@ -22,6 +22,7 @@ spoof                        the right ID and question, A 192.0.2.66, sent
                              from another socket (another source port) first,
                              then the right answer from the right socket
 slow-MS                      the ok answer after MS milliseconds
+dup                          the ok answer twice, back to back
 
 Anything else is answered as ``ok``. Every received message is recorded
 (name, type, transport, ID, EDNS options) so tests can check what the proxy
@@ -53,7 +54,7 @@ BAD_A = "192.0.2.66"
 DELAY = 0.1  # seconds between a bogus answer and the real one
 
 BEHAVIOURS = ("ok", "servfail", "refused", "timeout", "tc", "wrongid",
-              "wrongq", "garbage", "spoof", "slow")
+              "wrongq", "garbage", "spoof", "slow", "dup")
 
 
 class Received:
@@ -224,6 +225,8 @@ class FaultServer:
         good = self._reply(query).to_wire()
         if kind == "ok":
             return [(0, good, False)]
+        if kind == "dup":  # the answer twice, as a duplicating path would
+            return [(0, good, False), (0, good, False)]
         if kind == "slow":
             return [(delay, good, False)]
         if kind == "servfail":
