@@ -23,7 +23,7 @@ endif
 OPT      ?= -O2 -g
 CPPFLAGS += -I. -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) -pthread
-LDLIBS   += -lev -linih -lmaxminddb -lpthread
+LDLIBS   += -lev -linih -lmaxminddb -luring -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -31,7 +31,7 @@ endif
 
 # Debian packages the build, the tests and the benchmark need. `make deps`
 # installs whichever are missing, so a fresh machine needs nothing by hand.
-DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev
+DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev liburing-dev
 DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
               libmaxmind-db-writer-perl fstrm-bin
@@ -101,13 +101,19 @@ configs: $(BIN)
 		$(BIN) -t -c $$f || fail=1; \
 	done; exit $$fail
 
-# The upstream-facing suites run a second time with pooled upstream sockets.
+# The upstream-facing suites run a second time with pooled upstream sockets,
+# and the per-attempt socket suites a third time with plain sendto() (no
+# io_uring, as on a kernel that refuses it).
 POOLED_SUITES := test_forwarding test_retry test_antispoof test_truncation \
                  test_edns test_tcp
+SENDTO_SUITES := test_upstream_sockets test_retry test_antispoof
 system: $(BIN)
 	DNSGATE_BIN=$(abspath $(BIN)) DNSGATE_TEST_UDP_SOCKETS=4 \
 		$(PYTHON) -m pytest -q -p no:cacheprovider \
 		$(POOLED_SUITES:%=tests/system/%.py)
+	DNSGATE_BIN=$(abspath $(BIN)) DNSGATE_TEST_IO_URING=no \
+		$(PYTHON) -m pytest -q -p no:cacheprovider \
+		$(SENDTO_SUITES:%=tests/system/%.py)
 	DNSGATE_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
 
 check: deps

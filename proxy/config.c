@@ -66,7 +66,7 @@ struct loader {
 	int line; /* line being parsed */
 	enum section sect;
 	void *target; /* struct the current section's options fill */
-	int seen[64]; /* line where each option was first set */
+	int seen[96]; /* line where each option was first set */
 	bool first;   /* parsing the first explicit line of a key */
 	bool have[SEC_UNKNOWN + 1];
 	/* reader state */
@@ -775,6 +775,7 @@ static const struct option options[] = {
     {SEC_SERVER, "tcp-max-queries", parse_uint, SRV(tcp_max_queries), 0,
      1000000000, NULL, "0", 0},
     {SEC_SERVER, "ede-text", parse_bool, SRV(ede_text), 0, 0, NULL, "yes", 0},
+    {SEC_SERVER, "io-uring", parse_bool, SRV(io_uring), 0, 0, NULL, "yes", 0},
 
     {SEC_LOG, "target", parse_log_target, 0, 0, 0, NULL, "stderr", 0},
     {SEC_LOG, "format", parse_enum, LOG(format), 0, 0, format_names, "json", 0},
@@ -870,7 +871,7 @@ static const struct option options[] = {
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
-_Static_assert(NOPTIONS <= 64, "loader.seen[] is too small");
+_Static_assert(NOPTIONS <= 96, "loader.seen[] is too small");
 
 /* ---- sections ---- */
 

@@ -91,6 +91,7 @@ struct server_conf {
 	unsigned tcp_max_clients;
 	unsigned tcp_max_queries; /* per connection; 0 = unlimited */
 	bool ede_text;
+	bool io_uring; /* batch upstream sends through io_uring when possible */
 	char *control_socket;
 	bool has_metrics;
 	struct endpoint metrics;

@@ -383,6 +383,16 @@ udp_read(struct usock *s)
 	}
 }
 
+/* A send queued for io_uring failed, as sendto() would have. */
+static void
+udp_send_failed(struct usock *s)
+{
+	struct query *qr = s->qr;
+
+	attempt_failed(qr,
+	               local_error(errno) ? UP_FAIL_LOCAL : UP_FAIL_NETWORK);
+}
+
 /*
  * One complete message of a transfer sits in ubuf: relay it. Returns true
  * when the caller should read on, false when the query has finished.
@@ -517,9 +527,9 @@ udp_start(struct query *qr)
 			return -1;
 	}
 	/* A socket of its own, hence a fresh random source port. */
-	qr->usock = usock_open(w, qr, ss.ss_family, udp_read);
-	if (qr->usock == NULL || sendto(qr->usock->fd, qr->uq, qr->uqlen, 0,
-	                                (struct sockaddr *)&ss, sl) < 0)
+	qr->usock = usock_open(w, qr, ss.ss_family, udp_read, udp_send_failed);
+	if (qr->usock == NULL || usock_send(qr->usock, qr->uq, qr->uqlen,
+	                                    (struct sockaddr *)&ss, sl) < 0)
 		return -1;
 	ev_timer_start(w->loop, &qr->utimer);
 	return 0;

@@ -1,16 +1,33 @@
 /*
  * proxy/usock.c — per-attempt upstream UDP sockets, reused with a fresh
- * port (see usock.h).
+ * port, and their sends batched through io_uring (see usock.h).
  */
 #include "proxy/usock.h"
 
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <liburing.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "proxy/worker.h"
+
+/* Entries in the submission queue: a loop iteration rarely queues more
+ * (one client batch); a full queue is submitted at once. */
+#define RING_ENTRIES 256
+
+/*
+ * A send's user_data is its socket's address with the attempt number in
+ * the low bits (allocations are aligned far beyond that), so that the
+ * completion of an earlier attempt's send is never blamed on a later one.
+ */
+#define GEN_BITS 4
+#define GEN_MASK ((1u << GEN_BITS) - 1)
+_Static_assert(_Alignof(max_align_t) >= (1u << GEN_BITS),
+               "usock tags need aligned allocations");
 
 static struct usock **
 spare_list(struct worker *w, int family)
@@ -19,10 +36,42 @@ spare_list(struct worker *w, int family)
 }
 
 static void
+orphan_remove(struct worker *w, struct usock *s)
+{
+	for (struct usock **pp = &w->usock_orphans; *pp != NULL;
+	     pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			return;
+		}
+	}
+}
+
+/*
+ * Close s. Its memory stays while io_uring may still read it: a send not
+ * completed yet makes it an orphan, freed with its last completion.
+ */
+static void
 usock_close(struct usock *s)
 {
-	ev_io_stop(s->w->loop, &s->io);
-	close(s->fd);
+	struct worker *w = s->w;
+
+	if (s->fd >= 0) {
+		/* A queued send names the descriptor: it must leave before the
+		 * number can be given to another socket. */
+		if (s->sending > 0 && w->ring_queued > 0) {
+			io_uring_submit(w->ring);
+			w->ring_queued = 0;
+		}
+		ev_io_stop(w->loop, &s->io);
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->sending > 0) {
+		s->next = w->usock_orphans;
+		w->usock_orphans = s;
+		return;
+	}
 	free(s);
 }
 
@@ -58,7 +107,8 @@ read_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 struct usock *
 usock_open(struct worker *w, struct query *qr, int family,
-           void (*on_read)(struct usock *))
+           void (*on_read)(struct usock *),
+           void (*on_send_error)(struct usock *))
 {
 	struct usock **spare = spare_list(w, family);
 	struct usock *s = *spare;
@@ -71,14 +121,15 @@ usock_open(struct worker *w, struct query *qr, int family,
 		s = calloc(1, sizeof(*s));
 		if (s == NULL)
 			return NULL;
-		s->fd =
-		    socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		s->fd = socket(family,
+		               SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		/* ICMP errors (port unreachable) fail the attempt at once,
 		 * as on a connected socket. */
 		if (s->fd < 0 ||
-		    setsockopt(s->fd, family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
-		               family == AF_INET6 ? IPV6_RECVERR : IP_RECVERR, &on,
-		               sizeof(on)) < 0) {
+		    setsockopt(s->fd,
+		               family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		               family == AF_INET6 ? IPV6_RECVERR : IP_RECVERR,
+		               &on, sizeof(on)) < 0) {
 			int err = errno;
 
 			if (s->fd >= 0)
@@ -95,9 +146,48 @@ usock_open(struct worker *w, struct query *qr, int family,
 	}
 	s->qr = qr;
 	s->on_read = on_read;
+	s->on_send_error = on_send_error;
 	s->answered = false;
+	s->gen++;
 	s->next = NULL;
 	return s;
+}
+
+int
+usock_send(struct usock *s, const uint8_t *msg, size_t len,
+           const struct sockaddr *sa, socklen_t salen)
+{
+	struct worker *w = s->w;
+	struct io_uring_sqe *sqe;
+
+	if (w->ring == NULL || !w->ring_on || len > sizeof(s->buf) ||
+	    salen > sizeof(s->peer))
+		return sendto(s->fd, msg, len, 0, sa, salen) < 0 ? -1 : 0;
+	sqe = io_uring_get_sqe(w->ring);
+	if (sqe == NULL) {
+		io_uring_submit(w->ring);
+		w->ring_queued = 0;
+		sqe = io_uring_get_sqe(w->ring);
+		if (sqe == NULL)
+			return sendto(s->fd, msg, len, 0, sa, salen) < 0 ? -1
+			                                                 : 0;
+	}
+	/* Copies: the query may be gone before the send completes. */
+	memcpy(s->buf, msg, len);
+	memcpy(&s->peer, sa, salen);
+	s->iov.iov_base = s->buf;
+	s->iov.iov_len = len;
+	memset(&s->msg, 0, sizeof(s->msg));
+	s->msg.msg_name = &s->peer;
+	s->msg.msg_namelen = salen;
+	s->msg.msg_iov = &s->iov;
+	s->msg.msg_iovlen = 1;
+	io_uring_prep_sendmsg(sqe, s->fd, &s->msg, 0);
+	io_uring_sqe_set_data64(sqe,
+	                        (uint64_t)(uintptr_t)s | (s->gen & GEN_MASK));
+	s->sending++;
+	w->ring_queued++;
+	return 0;
 }
 
 void
@@ -109,9 +199,9 @@ usock_release(struct usock *s)
 
 	s->qr = NULL;
 	/* Disconnecting unbinds the kernel-chosen port: nothing more can
-	 * arrive, and the next connect() picks a new one. */
-	if (!s->answered || w->usock_nspare >= USOCK_SPARE_MAX ||
-	    w->stopping || connect(s->fd, &unspec, sizeof(unspec)) < 0) {
+	 * arrive, and the next send binds a new one. */
+	if (!s->answered || w->usock_nspare >= USOCK_SPARE_MAX || w->stopping ||
+	    connect(s->fd, &unspec, sizeof(unspec)) < 0) {
 		usock_close(s);
 		return;
 	}
@@ -120,14 +210,122 @@ usock_release(struct usock *s)
 	w->usock_nspare++;
 }
 
+/* Take the completions in: free orphans, report failed sends. */
+static void
+ring_reap(struct worker *w)
+{
+	struct io_uring_cqe *cqe;
+
+	/* One at a time: an error callback may queue or close sockets. */
+	while (io_uring_peek_cqe(w->ring, &cqe) == 0) {
+		uint64_t tag = cqe->user_data;
+		int res = cqe->res;
+		struct usock *s =
+		    (struct usock *)(uintptr_t)(tag & ~(uint64_t)GEN_MASK);
+
+		io_uring_cqe_seen(w->ring, cqe);
+		s->sending--;
+		if (s->fd < 0) {
+			if (s->sending == 0) {
+				orphan_remove(w, s);
+				free(s);
+			}
+			continue;
+		}
+		if (res < 0 && s->qr != NULL &&
+		    (s->gen & GEN_MASK) == (tag & GEN_MASK)) {
+			errno = -res;
+			s->on_send_error(s);
+		}
+	}
+}
+
+static void
+ring_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	(void)loop;
+	(void)revents;
+	ring_reap(io->data);
+}
+
+void
+usock_flush(struct worker *w)
+{
+	/* A failed send may start the next attempt, which queues again. */
+	for (int i = 0; i < 4 && w->ring != NULL; i++) {
+		if (w->ring_queued > 0) {
+			io_uring_submit(w->ring);
+			w->ring_queued = 0;
+		}
+		ring_reap(w);
+		if (w->ring_queued == 0)
+			break;
+	}
+}
+
+void
+usock_ring_update(struct worker *w, bool want)
+{
+	struct io_uring_params p;
+	int err;
+
+	w->ring_on = want;
+	if (!want || w->ring != NULL || w->ring_failed)
+		return;
+	w->ring = calloc(1, sizeof(*w->ring));
+	if (w->ring == NULL)
+		return;
+	/* The worker thread alone submits; completions need no interrupt.
+	 * Kernels before 6.0 know neither flag: try again without. */
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
+	          IORING_SETUP_SINGLE_ISSUER;
+	err = io_uring_queue_init_params(RING_ENTRIES, w->ring, &p);
+	if (err == -EINVAL) {
+		memset(&p, 0, sizeof(p));
+		err = io_uring_queue_init_params(RING_ENTRIES, w->ring, &p);
+	}
+	if (err < 0) {
+		/* Not built in, disabled (kernel.io_uring_disabled), or
+		 * refused by a seccomp filter: plain sendto() it is. */
+		free(w->ring);
+		w->ring = NULL;
+		w->ring_failed = true;
+		if (w->id == 0)
+			log_ring_msg(w->log, LOG_NOTICE,
+			             "io_uring unavailable (%s): upstream "
+			             "queries are sent one by one",
+			             strerror(-err));
+		return;
+	}
+	ev_io_init(&w->ring_io, ring_cb, w->ring->ring_fd, EV_READ);
+	w->ring_io.data = w;
+	ev_io_start(w->loop, &w->ring_io);
+}
+
 void
 usock_free_all(struct worker *w)
 {
+	if (w->ring != NULL) {
+		usock_flush(w);
+		ev_io_stop(w->loop, &w->ring_io);
+		/* Waits for what is in flight: orphans can go after it. */
+		io_uring_queue_exit(w->ring);
+		free(w->ring);
+		w->ring = NULL;
+	}
+	while (w->usock_orphans != NULL) {
+		struct usock *s = w->usock_orphans;
+
+		w->usock_orphans = s->next;
+		free(s);
+	}
 	for (int f = 0; f < 2; f++) {
 		while (w->usock_spare[f] != NULL) {
 			struct usock *s = w->usock_spare[f];
 
 			w->usock_spare[f] = s->next;
+			s->sending = 0;
 			usock_close(s);
 		}
 	}

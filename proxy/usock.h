@@ -7,8 +7,8 @@
  * The socket is never bound by hand, so the first sendto() binds it to a
  * random ephemeral port chosen by the kernel; when the attempt has ended
  * cleanly, connect(AF_UNSPEC) unbinds that port again (Linux unhashes a
- * socket whose port it chose itself), and the next attempt's sendto() gets
- * a new random one, exactly as a new socket would. The socket stays
+ * socket whose port it chose itself), and the next attempt's send gets a
+ * new random one, exactly as a new socket would. The socket stays
  * registered with the event loop meanwhile.
  *
  * The socket is not connected (connect() would cost one more system call
@@ -17,41 +17,72 @@
  * attempt that ended any other way than by its answer (timeout, network
  * error, cancelled while waiting) closes its socket: something could still
  * be queued on it.
+ *
+ * Sending: with io_uring ([server] io-uring = yes, and a kernel that allows
+ * it), the queries of one loop iteration go out in one system call just
+ * before the loop waits (usock_flush). Besides the calls saved, the
+ * upstream then sees a batch at once rather than being woken per query.
+ * Without it, each query is sent at once with sendto().
  */
 #ifndef PROXY_USOCK_H
 #define PROXY_USOCK_H
 
 #include <ev.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "dns/name.h"
 
 struct worker;
 struct query;
 
+/* The largest query usock_send() takes (struct query's uq). */
+#define USOCK_MSG_MAX (DNS_NAME_MAX + 128)
+
 struct usock {
 	struct worker *w;
 	struct query *qr;   /* the attempt waiting on it; NULL when spare */
-	struct usock *next; /* spare list */
-	int fd;
+	struct usock *next; /* spare or orphan list */
+	int fd;             /* -1 once closed (an orphan) */
 	int family;
-	bool answered; /* the attempt read its answer: the socket is clean */
-	void (*on_read)(struct usock *); /* readable, while qr is set */
+	bool answered;    /* the attempt read its answer: the socket is clean */
+	uint16_t gen;     /* attempt number, to match send completions */
+	unsigned sending; /* io_uring sends not completed yet */
+	void (*on_read)(struct usock *);       /* readable, while qr is set */
+	void (*on_send_error)(struct usock *); /* a queued send failed */
 	ev_io io;
+	/* What an io_uring send reads, kept until it has completed. */
+	struct msghdr msg;
+	struct iovec iov;
+	struct sockaddr_storage peer;
+	uint8_t buf[USOCK_MSG_MAX];
 };
 
 /* Spare sockets kept per worker; beyond this they are closed. */
 #define USOCK_SPARE_MAX 512
 
 /*
- * A socket for qr with no port yet: the caller's first sendto() binds a
- * random one. It is watched for reading: on_read(s) runs when it is
- * readable. NULL with errno set on failure.
+ * A socket for qr with no port yet: usock_send() binds a random one. It
+ * is watched for reading: on_read(s) runs when it is readable, and
+ * on_send_error(s) when a send queued for io_uring failed (with errno
+ * set). NULL with errno set on failure.
  */
 struct usock *usock_open(struct worker *w, struct query *qr, int family,
-                         void (*on_read)(struct usock *));
+                         void (*on_read)(struct usock *),
+                         void (*on_send_error)(struct usock *));
+/* Send msg to sa: at once, or queued until usock_flush(). 0 or -1. */
+int usock_send(struct usock *s, const uint8_t *msg, size_t len,
+               const struct sockaddr *sa, socklen_t salen);
 /* The attempt on s is over: keep s as a spare (answered) or close it. */
 void usock_release(struct usock *s);
-/* Close every spare socket of w (worker exit). */
+
+/* Set up or drop w's io_uring as its configuration says (worker thread). */
+void usock_ring_update(struct worker *w, bool want);
+/* Send everything queued (before the loop waits). */
+void usock_flush(struct worker *w);
+/* Close every spare socket of w and its io_uring (worker exit). */
 void usock_free_all(struct worker *w);
 
 #endif

@@ -308,6 +308,8 @@ flush_cb(struct ev_loop *loop, ev_prepare *c, int revents)
 	for (size_t i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i].nout > 0)
 			udp_flush(&w->listeners[i]);
+	/* Then the upstream queries of this iteration, in one batch. */
+	usock_flush(w);
 }
 
 static void
@@ -1020,6 +1022,7 @@ worker_take_conf(struct worker *w)
 	config_unref(w->conf);
 	w->conf = c;
 	worker_rrl_apply(w);
+	usock_ring_update(w, c->server.io_uring);
 	if (w->id == 0)
 		upstream_health_start(w);
 }
@@ -1085,6 +1088,7 @@ worker_main(void *arg)
 	ev_timer_init(&w->rrl_timer, rrl_timer_cb, 1.0, 1.0);
 	w->rrl_timer.data = w;
 	ev_timer_start(w->loop, &w->rrl_timer);
+	usock_ring_update(w, w->conf->server.io_uring);
 	ev_prepare_init(&w->flush, flush_cb);
 	w->flush.data = w;
 	ev_prepare_start(w->loop, &w->flush);

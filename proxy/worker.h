@@ -28,6 +28,7 @@ struct pool;
 struct pool_sock;
 struct probe;
 struct usock;
+struct io_uring;
 
 /* State shared by all workers and the main thread. */
 struct daemon {
@@ -58,7 +59,7 @@ struct worker_rng {
 };
 
 /* UDP answers queued during one loop iteration, sent with sendmmsg. */
-#define UDP_BATCH    16
+#define UDP_BATCH    64
 #define UDP_SLOT_MAX 4096 /* udp-payload-size is at most 4096 */
 
 struct udp_out {
@@ -67,7 +68,7 @@ struct udp_out {
 	size_t ctllen;
 	union {
 		char buf[64]; /* CMSG_SPACE(sizeof(struct in6_pktinfo)) */
-		struct cmsghdr align;
+		size_t align; /* as struct cmsghdr (its cmsg_len is a size_t) */
 	} ctl;
 	size_t len;
 	uint8_t msg[UDP_SLOT_MAX];
@@ -102,6 +103,12 @@ struct worker {
 	/* Spare per-attempt upstream sockets, IPv4 and IPv6 (usock.c). */
 	struct usock *usock_spare[2];
 	unsigned usock_nspare;
+	struct usock *usock_orphans; /* closed, a send still in io_uring */
+	struct io_uring *ring;       /* NULL: sendto() (usock.c) */
+	ev_io ring_io;               /* completions */
+	unsigned ring_queued;        /* sends not submitted yet */
+	bool ring_on;                /* [server] io-uring */
+	bool ring_failed;            /* the kernel refused: don't ask again */
 	/* RRL: one table per worker; worker_steer_by_source() sends each
 	 * client's UDP queries to one worker, so its limits stay exact. */
 	struct rrl_table *rrl;

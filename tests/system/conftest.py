@@ -418,6 +418,9 @@ def build_config(listen, servers, upstream=None, server=None, log=None):
     """A dnsgate INI config: one upstream group "up", one catch-all view."""
     srv = [("listen", sysutil.addr_text(h, p)) for h, p in listen]
     opts = {"workers": "1"}
+    # make check runs the upstream suites once more without io_uring.
+    if os.environ.get("DNSGATE_TEST_IO_URING"):
+        opts["io-uring"] = os.environ["DNSGATE_TEST_IO_URING"]
     opts.update(dict(_items(server)))
     text = _ini_section("server", srv + list(opts.items()))
     lg = {"target": "stderr", "format": "json", "decisions": "all"}

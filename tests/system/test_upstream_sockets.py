@@ -119,3 +119,36 @@ def test_port_unreachable_fails_the_attempt_at_once(dnsgate, fault_server):
     r, _ = only_dead.udp(make_query(name, "A", edns=0), timeout=10)
     assert r.rcode() == dns.rcode.SERVFAIL
     assert sysutil.ede_codes(r) == [23]
+
+
+def io_uring_fds(gate):
+    fd_dir = "/proc/%d/fd" % gate.proc.pid
+    n = 0
+    for fd in os.listdir(fd_dir):
+        try:
+            if os.readlink(os.path.join(fd_dir, fd)) == "anon_inode:[io_uring]":
+                n += 1
+        except OSError:
+            pass
+    return n
+
+
+def io_uring_allowed():
+    try:
+        with open("/proc/sys/kernel/io_uring_disabled") as f:
+            return f.read().strip() == "0"
+    except OSError:
+        return True  # kernels before 6.6 have no such switch
+
+
+@pytest.mark.skipif(os.environ.get("DNSGATE_TEST_IO_URING") == "no",
+                    reason="this run turns io_uring off")
+@pytest.mark.skipif(not io_uring_allowed(), reason="io_uring disabled")
+def test_io_uring_on_by_default_and_off_on_request(dnsgate, fault):
+    on = dnsgate([fault.addr])
+    fresh_ports(on, fault, 3)
+    assert io_uring_fds(on) == 1
+    off = dnsgate([fault.addr], server={"io-uring": "no"})
+    ports = fresh_ports(off, fault, 10)
+    assert io_uring_fds(off) == 0
+    assert len(set(ports)) >= 9
