@@ -36,6 +36,7 @@ DNSDIST=${DNSDIST:-/usr/bin/dnsdist}
 DNSPERF=${DNSPERF:-dnsperf}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/bench/results}
 DNSGATE_UPSTREAM_EXTRA=${BENCH_DNSGATE_UPSTREAM:-}  # extra [upstream] lines, e.g. "udp-sockets = 8"
+DNSGATE_SERVER_EXTRA=${BENCH_DNSGATE_SERVER:-}      # extra [server] lines, e.g. "io-uring = no"
 KEEP=${BENCH_KEEP:-0}                     # 1: keep the temp dir (configs, logs)
 POLICY=${BENCH_POLICY:-0}                 # 1: a view, an ACL and a blocklist active on both proxies
 BLOCK_NAMES=${BENCH_BLOCKLIST_NAMES:-1000}  # policy mode: names on the blocklist
@@ -297,6 +298,7 @@ dnsgate_conf() { # port [metrics-port]: the configuration on stdout
 listen = 127.0.0.1:$1
 workers = 1
 ${2:+metrics-listen = 127.0.0.1:$2}
+$DNSGATE_SERVER_EXTRA
 
 [log]
 target = $TMP/dnsgate/dnsgate.log
