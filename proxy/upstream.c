@@ -361,14 +361,21 @@ udp_read(struct usock *s)
 		                     (struct sockaddr *)&from, &fromlen);
 
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno == EINTR)
 				return;
-			attempt_failed(qr, UP_FAIL_NETWORK);
+			/* An ICMP error, or nothing (EAGAIN). Either way its
+			 * queue is drained; only "unreachable" for the server
+			 * itself ends the attempt. */
+			if (usock_icmp_error(s, &ep->addr, ep->port))
+				attempt_failed(qr, UP_FAIL_NETWORK);
 			return;
 		}
+		/* Both sides hold IPv4 mapped (an upstream may be written
+		 * [::ffff:a.b.c.d]): all 16 bytes compare. */
 		if (ip_addr_from_sockaddr((struct sockaddr *)&from, &src,
 		                          &port) < 0 ||
-		    port != ep->port || !ip_addr_equal(&src, &ep->addr)) {
+		    port != ep->port ||
+		    memcmp(src.b, ep->addr.b, sizeof(src.b)) != 0) {
 			STAT_INC(w->stats.upstream_mismatch);
 			STAT_SHARED_INC(
 			    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);

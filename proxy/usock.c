@@ -4,7 +4,10 @@
  */
 #include "proxy/usock.h"
 
+#include <linux/errqueue.h>
+#include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <netinet/ip_icmp.h>
 
 #include <errno.h>
 #include <liburing.h>
@@ -48,30 +51,24 @@ orphan_remove(struct worker *w, struct usock *s)
 }
 
 /*
- * Close s. Its memory stays while io_uring may still read it: a send not
- * completed yet makes it an orphan, freed with its last completion.
+ * Close s. While io_uring has a send of it not completed yet, s becomes an
+ * orphan: its memory and its descriptor stay until the last completion
+ * (ring_reap), so the number can never be given to another socket while a
+ * send still names it.
  */
 static void
 usock_close(struct usock *s)
 {
 	struct worker *w = s->w;
 
-	if (s->fd >= 0) {
-		/* A queued send names the descriptor: it must leave before the
-		 * number can be given to another socket. */
-		if (s->sending > 0 && w->ring_queued > 0) {
-			io_uring_submit(w->ring);
-			w->ring_queued = 0;
-		}
-		ev_io_stop(w->loop, &s->io);
-		close(s->fd);
-		s->fd = -1;
-	}
+	ev_io_stop(w->loop, &s->io);
 	if (s->sending > 0) {
+		s->orphan = true;
 		s->next = w->usock_orphans;
 		w->usock_orphans = s;
 		return;
 	}
+	close(s->fd);
 	free(s);
 }
 
@@ -79,7 +76,6 @@ static void
 read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct usock *s = io->data;
-	char junk[1];
 
 	(void)loop;
 	(void)revents;
@@ -87,13 +83,10 @@ read_cb(struct ev_loop *loop, ev_io *io, int revents)
 		s->on_read(s);
 		return;
 	}
-	/* A spare: only a datagram queued before the disconnect can be
-	 * here (a duplicate answer). Nobody wants it. */
-	for (int i = 0; i < 64; i++)
-		if (recv(s->fd, junk, sizeof(junk), MSG_DONTWAIT) < 0 &&
-		    errno != EINTR)
-			return;
-	/* Still readable after that many: not worth keeping. */
+	/* A spare is unbound and gets nothing new: only a duplicate queued
+	 * before the disconnect, or an ICMP error that came in between the
+	 * answer and the disconnect, can wake it. Either would stay (an
+	 * error queue entry keeps the socket readable for good): close it. */
 	for (struct usock **pp = spare_list(s->w, s->family); *pp != NULL;
 	     pp = &(*pp)->next) {
 		if (*pp == s) {
@@ -103,6 +96,60 @@ read_cb(struct ev_loop *loop, ev_io *io, int revents)
 		}
 	}
 	usock_close(s);
+}
+
+bool
+usock_icmp_error(struct usock *s, const struct ip_addr *server, uint16_t port)
+{
+	bool hit = false;
+
+	/* IP_RECVERR queues each ICMP error with the packet's original
+	 * destination. Drained here (a non-empty queue keeps the socket
+	 * readable); only "destination unreachable" for the server itself
+	 * counts, as on a connected socket. */
+	for (int i = 0; i < 8; i++) {
+		struct sockaddr_storage dst;
+		union {
+			char buf[CMSG_SPACE(sizeof(struct sock_extended_err) +
+			                    sizeof(struct sockaddr_in6))];
+			size_t align;
+		} ctl;
+		char junk[1];
+		struct iovec iov = {.iov_base = junk, .iov_len = sizeof(junk)};
+		struct msghdr m = {.msg_name = &dst,
+		                   .msg_namelen = sizeof(dst),
+		                   .msg_iov = &iov,
+		                   .msg_iovlen = 1,
+		                   .msg_control = ctl.buf,
+		                   .msg_controllen = sizeof(ctl.buf)};
+		struct ip_addr a;
+		uint16_t p;
+
+		if (recvmsg(s->fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+			break;
+		if (ip_addr_from_sockaddr((struct sockaddr *)&dst, &a, &p) <
+		        0 ||
+		    p != port || memcmp(a.b, server->b, sizeof(a.b)) != 0)
+			continue;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL;
+		     c = CMSG_NXTHDR(&m, c)) {
+			const struct sock_extended_err *ee =
+			    (const struct sock_extended_err *)CMSG_DATA(c);
+
+			if (!((c->cmsg_level == IPPROTO_IP &&
+			       c->cmsg_type == IP_RECVERR) ||
+			      (c->cmsg_level == IPPROTO_IPV6 &&
+			       c->cmsg_type == IPV6_RECVERR)))
+				continue;
+			if ((ee->ee_origin == SO_EE_ORIGIN_ICMP &&
+			     ee->ee_type == ICMP_DEST_UNREACH &&
+			     ee->ee_code != ICMP_FRAG_NEEDED) ||
+			    (ee->ee_origin == SO_EE_ORIGIN_ICMP6 &&
+			     ee->ee_type == ICMP6_DST_UNREACH))
+				hit = true;
+		}
+	}
+	return hit;
 }
 
 struct usock *
@@ -153,6 +200,14 @@ usock_open(struct worker *w, struct query *qr, int family,
 	return s;
 }
 
+/* Submit what is queued; what the kernel did not take stays counted. */
+static void
+ring_submit(struct worker *w)
+{
+	io_uring_submit(w->ring);
+	w->ring_queued = io_uring_sq_ready(w->ring);
+}
+
 int
 usock_send(struct usock *s, const uint8_t *msg, size_t len,
            const struct sockaddr *sa, socklen_t salen)
@@ -165,8 +220,7 @@ usock_send(struct usock *s, const uint8_t *msg, size_t len,
 		return sendto(s->fd, msg, len, 0, sa, salen) < 0 ? -1 : 0;
 	sqe = io_uring_get_sqe(w->ring);
 	if (sqe == NULL) {
-		io_uring_submit(w->ring);
-		w->ring_queued = 0;
+		ring_submit(w);
 		sqe = io_uring_get_sqe(w->ring);
 		if (sqe == NULL)
 			return sendto(s->fd, msg, len, 0, sa, salen) < 0 ? -1
@@ -225,9 +279,10 @@ ring_reap(struct worker *w)
 
 		io_uring_cqe_seen(w->ring, cqe);
 		s->sending--;
-		if (s->fd < 0) {
+		if (s->orphan) {
 			if (s->sending == 0) {
 				orphan_remove(w, s);
+				close(s->fd);
 				free(s);
 			}
 			continue;
@@ -251,14 +306,21 @@ ring_cb(struct ev_loop *loop, ev_io *io, int revents)
 void
 usock_flush(struct worker *w)
 {
-	/* A failed send may start the next attempt, which queues again. */
-	for (int i = 0; i < 4 && w->ring != NULL; i++) {
-		if (w->ring_queued > 0) {
-			io_uring_submit(w->ring);
-			w->ring_queued = 0;
+	if (w->ring == NULL)
+		return;
+	/* A failed send may start the next attempt, which queues again:
+	 * round after round until nothing is left (each failure uses up an
+	 * attempt, so this ends). A kernel that takes nothing stops it. */
+	for (;;) {
+		unsigned before = w->ring_queued;
+		bool stuck = false;
+
+		if (before > 0) {
+			ring_submit(w);
+			stuck = w->ring_queued >= before;
 		}
 		ring_reap(w);
-		if (w->ring_queued == 0)
+		if (w->ring_queued == 0 || stuck)
 			break;
 	}
 }
@@ -275,11 +337,11 @@ usock_ring_update(struct worker *w, bool want)
 	w->ring = calloc(1, sizeof(*w->ring));
 	if (w->ring == NULL)
 		return;
-	/* The worker thread alone submits; completions need no interrupt.
-	 * Kernels before 6.0 know neither flag: try again without. */
+	/* The worker thread alone submits. (Not COOP_TASKRUN: a send the
+	 * kernel finishes later must wake a worker waiting in epoll.)
+	 * Kernels before 6.0 know SINGLE_ISSUER not: try again without. */
 	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
-	          IORING_SETUP_SINGLE_ISSUER;
+	p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER;
 	err = io_uring_queue_init_params(RING_ENTRIES, w->ring, &p);
 	if (err == -EINVAL) {
 		memset(&p, 0, sizeof(p));
@@ -306,10 +368,10 @@ usock_ring_update(struct worker *w, bool want)
 void
 usock_free_all(struct worker *w)
 {
+	/* Called after the worker thread has ended: its exit made the kernel
+	 * finish or cancel every request of the ring, so orphans can go. */
 	if (w->ring != NULL) {
-		usock_flush(w);
 		ev_io_stop(w->loop, &w->ring_io);
-		/* Waits for what is in flight: orphans can go after it. */
 		io_uring_queue_exit(w->ring);
 		free(w->ring);
 		w->ring = NULL;
@@ -318,6 +380,7 @@ usock_free_all(struct worker *w)
 		struct usock *s = w->usock_orphans;
 
 		w->usock_orphans = s->next;
+		close(s->fd);
 		free(s);
 	}
 	for (int f = 0; f < 2; f++) {

@@ -13,7 +13,8 @@
  *
  * The socket is not connected (connect() would cost one more system call
  * per attempt): the reader checks each datagram's source, and IP_RECVERR
- * reports ICMP errors (port unreachable) as a connected socket would. An
+ * reports ICMP errors, of which "destination unreachable" for the server
+ * ends the attempt, as on a connected socket (usock_icmp_error). An
  * attempt that ended any other way than by its answer (timeout, network
  * error, cancelled while waiting) closes its socket: something could still
  * be queued on it.
@@ -33,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "dns/addr.h"
 #include "dns/name.h"
 
 struct worker;
@@ -45,9 +47,10 @@ struct usock {
 	struct worker *w;
 	struct query *qr;   /* the attempt waiting on it; NULL when spare */
 	struct usock *next; /* spare or orphan list */
-	int fd;             /* -1 once closed (an orphan) */
+	int fd;
 	int family;
 	bool answered;    /* the attempt read its answer: the socket is clean */
+	bool orphan;      /* closed, but a send is still in io_uring */
 	uint16_t gen;     /* attempt number, to match send completions */
 	unsigned sending; /* io_uring sends not completed yet */
 	void (*on_read)(struct usock *);       /* readable, while qr is set */
@@ -75,6 +78,12 @@ struct usock *usock_open(struct worker *w, struct query *qr, int family,
 /* Send msg to sa: at once, or queued until usock_flush(). 0 or -1. */
 int usock_send(struct usock *s, const uint8_t *msg, size_t len,
                const struct sockaddr *sa, socklen_t salen);
+/*
+ * After a failed read: drain the ICMP errors queued on s and tell whether
+ * one says the server (server, port) is unreachable.
+ */
+bool usock_icmp_error(struct usock *s, const struct ip_addr *server,
+                      uint16_t port);
 /* The attempt on s is over: keep s as a spare (answered) or close it. */
 void usock_release(struct usock *s);
 

@@ -305,11 +305,13 @@ flush_cb(struct ev_loop *loop, ev_prepare *c, int revents)
 {
 	struct worker *w = c->data;
 
+	/* The upstream queries of this iteration, in one batch, first: a
+	 * send that fails there can still answer its client (SERVFAIL) in
+	 * the flush below. */
+	usock_flush(w);
 	for (size_t i = 0; i < w->nlisteners; i++)
 		if (w->listeners[i].nout > 0)
 			udp_flush(&w->listeners[i]);
-	/* Then the upstream queries of this iteration, in one batch. */
-	usock_flush(w);
 }
 
 static void

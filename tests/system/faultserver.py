@@ -21,6 +21,9 @@ garbage                      random bytes and a header-only junk packet
 spoof                        the right ID and question, A 192.0.2.66, sent
                              from another socket (another source port) first,
                              then the right answer from the right socket
+spoofaddr                    like spoof, but the bogus answer comes from the
+                             server's port on another address (127.0.0.2;
+                             IPv4 servers on 127.0.0.1 only, else plain ok)
 slow-MS                      the ok answer after MS milliseconds
 dup                          the ok answer twice, back to back
 
@@ -54,7 +57,7 @@ BAD_A = "192.0.2.66"
 DELAY = 0.1  # seconds between a bogus answer and the real one
 
 BEHAVIOURS = ("ok", "servfail", "refused", "timeout", "tc", "wrongid",
-              "wrongq", "garbage", "spoof", "slow", "dup")
+              "wrongq", "garbage", "spoof", "spoofaddr", "slow", "dup")
 
 
 class Received:
@@ -136,6 +139,15 @@ class FaultServer:
             # The spoofer: same address, another source port.
             self.spoofer = socket.socket(family, socket.SOCK_DGRAM)
             self.spoofer.bind((self.host, 0))
+            # The address spoofer: the same port, another address.
+            self.spoofer_addr = None
+            if self.host == "127.0.0.1":
+                other = socket.socket(family, socket.SOCK_DGRAM)
+                try:
+                    other.bind(("127.0.0.2", port))
+                    self.spoofer_addr = other
+                except OSError:
+                    other.close()
             return
         raise RuntimeError("no free port for the fault server")
 
@@ -167,8 +179,9 @@ class FaultServer:
             except OSError:
                 pass
             c.close()
-        for s in (self.udp, self.tcp, self.spoofer):
-            s.close()
+        for s in (self.udp, self.tcp, self.spoofer, self.spoofer_addr):
+            if s is not None:
+                s.close()
 
     # -- what tests read ----------------------------------------------------
 
@@ -260,6 +273,11 @@ class FaultServer:
             junk = struct.pack("!HHHHHH", query.id, 0x8180, 1, 3, 0, 0) + \
                 os.urandom(7)
             return [(0, rnd, False), (0, junk, False), (DELAY, good, False)]
+        if kind == "spoofaddr":
+            bad = self._reply(query, address=BAD_A).to_wire()
+            if transport == "udp" and self.spoofer_addr is not None:
+                return [(0, bad, "addr"), (DELAY, good, False)]
+            return [(0, good, False)]
         if kind == "spoof":
             bad = self._reply(query, address=BAD_A).to_wire()
             if transport == "udp":
@@ -307,7 +325,10 @@ class FaultServer:
         for delay, wire, spoofed in plan:
             if delay and self._stop.wait(delay):
                 return
-            sock = self.spoofer if spoofed else self.udp
+            if spoofed == "addr":
+                sock = self.spoofer_addr
+            else:
+                sock = self.spoofer if spoofed else self.udp
             try:
                 sock.sendto(wire, peer)
             except OSError:

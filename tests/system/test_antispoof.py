@@ -20,7 +20,8 @@ def gate(dnsgate, fault):
     return dnsgate([fault.addr], upstream={"timeout": "2s"})
 
 
-@pytest.mark.parametrize("kind", ["wrongid", "wrongq", "garbage", "spoof"])
+@pytest.mark.parametrize("kind", ["wrongid", "wrongq", "garbage", "spoof",
+                                  "spoofaddr"])
 def test_mismatched_answer_ignored(gate, fault, kind):
     name = fault_name(kind, sysutil.token())
     q = make_query(name, "A", edns=0)

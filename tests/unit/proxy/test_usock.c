@@ -34,6 +34,9 @@ struct fixture {
 	bool ring;
 	int send_errors;
 	int last_errno;
+	/* on_send_error acts as upstream.c does: release, ask again. */
+	bool retry_on_error;
+	struct usock *retried;
 };
 
 static struct fixture *current;
@@ -47,9 +50,20 @@ on_read(struct usock *s)
 static void
 on_send_error(struct usock *s)
 {
-	(void)s;
-	current->send_errors++;
-	current->last_errno = errno;
+	struct fixture *f = current;
+
+	f->send_errors++;
+	f->last_errno = errno;
+	if (!f->retry_on_error)
+		return;
+	usock_release(s);
+	f->retried = usock_open(&f->w, (struct query *)f, AF_INET, on_read,
+	                        on_send_error);
+	assert_non_null(f->retried);
+	assert_int_equal(usock_send(f->retried, (const uint8_t *)"retry", 5,
+	                            (struct sockaddr *)&f->addr,
+	                            sizeof(f->addr)),
+	                 0);
 }
 
 static int
@@ -124,8 +138,7 @@ received_port(struct fixture *f, char *payload, size_t cap)
 
 	if (poll(&p, 1, 1000) != 1)
 		return 0;
-	n = recvfrom(f->server, payload, cap, 0, (struct sockaddr *)&from,
-	             &fl);
+	n = recvfrom(f->server, payload, cap, 0, (struct sockaddr *)&from, &fl);
 	if (n <= 0)
 		return 0;
 	payload[n < (ssize_t)cap ? n : (ssize_t)cap - 1] = '\0';
@@ -143,8 +156,8 @@ nothing_received(struct fixture *f)
 static struct usock *
 open_and_send(struct fixture *f, const char *text)
 {
-	struct usock *s = usock_open(&f->w, (struct query *)f, AF_INET,
-	                             on_read, on_send_error);
+	struct usock *s = usock_open(&f->w, (struct query *)f, AF_INET, on_read,
+	                             on_send_error);
 
 	assert_non_null(s);
 	assert_int_equal(usock_send(s, (const uint8_t *)text, strlen(text),
@@ -188,8 +201,6 @@ test_reused_socket_new_port(void **state)
 	/* Random ephemeral ports: 20 draws from ~28,000 almost never
 	 * collide; a port kept across attempts would give 1. */
 	assert_true(distinct >= 19);
-	for (int i = 1; i < 20; i++)
-		assert_int_not_equal(ports[i], ports[i - 1]);
 }
 
 static void
@@ -233,17 +244,21 @@ test_close_before_flush_sends_first(void **state)
 	char buf[64];
 	struct usock *s = open_and_send(f, "cancelled");
 	struct usock *other;
+	unsigned p1, p2;
 
-	/* Cancelled in the round it was queued: the send leaves before the
-	 * descriptor is closed, and a socket opened next (which may get the
-	 * same number) sends only its own query. */
+	/* Cancelled in the round it was queued: the socket stays open until
+	 * its send has left, so a socket opened next never shares its
+	 * descriptor, and each query leaves from its own port. */
 	usock_release(s);
 	other = open_and_send(f, "next");
 	usock_flush(&f->w);
-	assert_true(received_port(f, buf, sizeof(buf)) != 0);
+	p1 = received_port(f, buf, sizeof(buf));
+	assert_true(p1 != 0);
 	assert_string_equal(buf, "cancelled");
-	assert_true(received_port(f, buf, sizeof(buf)) != 0);
+	p2 = received_port(f, buf, sizeof(buf));
+	assert_true(p2 != 0);
 	assert_string_equal(buf, "next");
+	assert_int_not_equal(p1, p2);
 	assert_true(nothing_received(f));
 	other->answered = true;
 	usock_release(other);
@@ -255,47 +270,156 @@ test_failed_send_reported(void **state)
 {
 	struct fixture *f = fixture(state);
 	struct sockaddr_in bad = f->addr;
-	struct usock *s = usock_open(&f->w, (struct query *)f, AF_INET,
-	                             on_read, on_send_error);
+	struct usock *s = usock_open(&f->w, (struct query *)f, AF_INET, on_read,
+	                             on_send_error);
+	char buf[64];
 	int rc;
 
 	assert_non_null(s);
-	/* Port 0 cannot be sent to. */
-	bad.sin_port = 0;
+	/* Broadcast without SO_BROADCAST: the kernel refuses (EACCES). */
+	bad.sin_addr.s_addr = htonl(INADDR_BROADCAST);
 	rc = usock_send(s, (const uint8_t *)"x", 1, (struct sockaddr *)&bad,
 	                sizeof(bad));
-	if (f->ring) {
-		assert_int_equal(rc, 0);
-		usock_flush(&f->w);
-		assert_int_equal(f->send_errors, 1);
-	} else {
+	if (!f->ring) {
 		assert_int_equal(rc, -1);
-		assert_int_equal(f->send_errors, 0);
+		assert_int_equal(errno, EACCES);
+		usock_release(s);
+		return;
 	}
-	usock_release(s);
+	assert_int_equal(rc, 0);
+	/* The callback gives up the socket and asks again, from inside the
+	 * flush: the retry leaves in the same flush. */
+	f->retry_on_error = true;
+	usock_flush(&f->w);
+	assert_int_equal(f->send_errors, 1);
+	assert_int_equal(f->last_errno, EACCES);
+	assert_int_equal(f->w.ring_queued, 0);
+	assert_true(received_port(f, buf, sizeof(buf)) != 0);
+	assert_string_equal(buf, "retry");
+	f->retried->answered = true;
+	usock_release(f->retried);
 }
 
 static void
 test_spares_are_capped(void **state)
 {
 	struct fixture *f = fixture(state);
-	struct usock *s[8];
+	enum { N = USOCK_SPARE_MAX + 8 };
+	struct usock **s = calloc(N, sizeof(*s));
+	char buf[64];
 
-	for (int i = 0; i < 8; i++)
+	assert_non_null(s);
+	/* In rounds of 8, read as they come: the server's receive buffer
+	 * holds a few hundred datagrams at most. */
+	for (int i = 0; i < N; i++) {
 		s[i] = open_and_send(f, "many");
-	usock_flush(&f->w);
-	for (int i = 0; i < 8; i++) {
+		if (i % 8 == 7 || i == N - 1) {
+			usock_flush(&f->w);
+			for (int j = i - i % 8; j <= i; j++)
+				assert_true(
+				    received_port(f, buf, sizeof(buf)) != 0);
+		}
+	}
+	for (int i = 0; i < N; i++) {
 		s[i]->answered = true;
 		usock_release(s[i]);
 	}
-	assert_int_equal(f->w.usock_nspare, 8);
+	/* Beyond the cap, answered sockets are closed all the same. */
+	assert_int_equal(f->w.usock_nspare, USOCK_SPARE_MAX);
 	/* While stopping, nothing is kept. */
 	s[0] = open_and_send(f, "stop");
 	usock_flush(&f->w);
+	assert_true(received_port(f, buf, sizeof(buf)) != 0);
 	f->w.stopping = true;
 	s[0]->answered = true;
 	usock_release(s[0]);
-	assert_int_equal(f->w.usock_nspare, 7);
+	assert_int_equal(f->w.usock_nspare, USOCK_SPARE_MAX - 1);
+	free(s);
+}
+
+/* A port nobody listens on: bound, then closed. */
+static struct sockaddr_in
+dead_port(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return a;
+}
+
+/* Wait until s has an ICMP error queued. */
+static void
+wait_error(struct usock *s)
+{
+	struct pollfd p = {.fd = s->fd, .events = 0};
+
+	assert_int_equal(poll(&p, 1, 1000), 1);
+	assert_true(p.revents & POLLERR);
+}
+
+static void
+test_icmp_unreachable_for_the_server(void **state)
+{
+	struct fixture *f = fixture(state);
+	struct sockaddr_in dead = dead_port();
+	struct ip_addr server, other;
+	uint16_t port, other_port;
+	struct usock *s = usock_open(&f->w, (struct query *)f, AF_INET, on_read,
+	                             on_send_error);
+	struct pollfd p;
+
+	assert_non_null(s);
+	assert_int_equal(usock_send(s, (const uint8_t *)"q", 1,
+	                            (struct sockaddr *)&dead, sizeof(dead)),
+	                 0);
+	usock_flush(&f->w);
+	wait_error(s);
+	assert_int_equal(
+	    ip_addr_from_sockaddr((struct sockaddr *)&dead, &server, &port), 0);
+	other = server;
+	other_port = (uint16_t)(port ^ 1);
+	/* An error about someone else: not ours, but drained all the same,
+	 * so the socket stops being readable. */
+	assert_false(usock_icmp_error(s, &other, other_port));
+	p = (struct pollfd){.fd = s->fd, .events = POLLIN};
+	assert_int_equal(poll(&p, 1, 0), 0);
+	/* Again, for the server: port unreachable ends the attempt. */
+	assert_int_equal(usock_send(s, (const uint8_t *)"q", 1,
+	                            (struct sockaddr *)&dead, sizeof(dead)),
+	                 0);
+	usock_flush(&f->w);
+	wait_error(s);
+	assert_true(usock_icmp_error(s, &server, port));
+	usock_release(s);
+}
+
+static void
+test_spare_with_late_error_is_closed(void **state)
+{
+	struct fixture *f = fixture(state);
+	struct sockaddr_in dead = dead_port();
+	struct usock *s = usock_open(&f->w, (struct query *)f, AF_INET, on_read,
+	                             on_send_error);
+
+	/* An ICMP error that lands between the answer and the release: the
+	 * spare wakes once and is closed, rather than waking for ever. */
+	assert_non_null(s);
+	assert_int_equal(usock_send(s, (const uint8_t *)"q", 1,
+	                            (struct sockaddr *)&dead, sizeof(dead)),
+	                 0);
+	usock_flush(&f->w);
+	wait_error(s);
+	s->answered = true;
+	usock_release(s);
+	assert_int_equal(f->w.usock_nspare, 1);
+	ev_run(f->w.loop, EVRUN_NOWAIT);
+	assert_int_equal(f->w.usock_nspare, 0);
+	assert_null(f->w.usock_spare[0]);
 }
 
 int
@@ -314,6 +438,10 @@ main(void)
 	                                    setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_spares_are_capped, setup_ring,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_icmp_unreachable_for_the_server, setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_spare_with_late_error_is_closed, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_reused_socket_new_port,
 	                                    setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_queued_until_flush,
@@ -324,6 +452,10 @@ main(void)
 	                                    setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_send_reported,
 	                                    setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_icmp_unreachable_for_the_server, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_spare_with_late_error_is_closed, setup_plain, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
