@@ -38,16 +38,17 @@ spare_list(struct worker *w, int family)
 	return &w->usock_spare[family == AF_INET6];
 }
 
-static void
-orphan_remove(struct worker *w, struct usock *s)
+/* Take s off a list (spares or orphans); false when it was not on it. */
+static bool
+unlink_from(struct usock **head, struct usock *s)
 {
-	for (struct usock **pp = &w->usock_orphans; *pp != NULL;
-	     pp = &(*pp)->next) {
+	for (struct usock **pp = head; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
-			return;
+			return true;
 		}
 	}
+	return false;
 }
 
 /*
@@ -87,14 +88,8 @@ read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	 * before the disconnect, or an ICMP error that came in between the
 	 * answer and the disconnect, can wake it. Either would stay (an
 	 * error queue entry keeps the socket readable for good): close it. */
-	for (struct usock **pp = spare_list(s->w, s->family); *pp != NULL;
-	     pp = &(*pp)->next) {
-		if (*pp == s) {
-			*pp = s->next;
-			s->w->usock_nspare--;
-			break;
-		}
-	}
+	if (unlink_from(spare_list(s->w, s->family), s))
+		s->w->usock_nspare--;
 	usock_close(s);
 }
 
@@ -281,7 +276,7 @@ ring_reap(struct worker *w)
 		s->sending--;
 		if (s->orphan) {
 			if (s->sending == 0) {
-				orphan_remove(w, s);
+				unlink_from(&w->usock_orphans, s);
 				close(s->fd);
 				free(s);
 			}
