@@ -162,6 +162,17 @@ ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b)
 }
 
 bool
+ip_sockaddr_is(const struct sockaddr *sa, const struct ip_addr *a,
+               uint16_t port)
+{
+	struct ip_addr s;
+	uint16_t p;
+
+	return ip_addr_from_sockaddr(sa, &s, &p) == 0 && p == port &&
+	       memcmp(s.b, a->b, sizeof(s.b)) == 0;
+}
+
+bool
 ip_addr_is_unspecified(const struct ip_addr *a)
 {
 	size_t off = addr_offset(a);

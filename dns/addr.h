@@ -30,6 +30,13 @@ int ip_addr_from_sockaddr(const struct sockaddr *sa, struct ip_addr *a,
 socklen_t ip_addr_to_sockaddr(const struct ip_addr *a, uint16_t port,
                               struct sockaddr_storage *ss);
 bool ip_addr_equal(const struct ip_addr *a, const struct ip_addr *b);
+/*
+ * True when sa is address a, port port. All 16 bytes compare, so an
+ * address written [::ffff:a.b.c.d] matches the IPv4-mapped source a
+ * dual-stack socket reports for it.
+ */
+bool ip_sockaddr_is(const struct sockaddr *sa, const struct ip_addr *a,
+                    uint16_t port);
 /* True for 0.0.0.0 and :: (a wildcard listen address). */
 bool ip_addr_is_unspecified(const struct ip_addr *a);
 

@@ -355,8 +355,6 @@ udp_read(struct usock *s)
 	for (int i = 0; i < 16; i++) {
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
-		struct ip_addr src;
-		uint16_t port;
 		ssize_t n = recvfrom(s->fd, w->rbuf, DNS_MAX_MSG, 0,
 		                     (struct sockaddr *)&from, &fromlen);
 
@@ -370,12 +368,8 @@ udp_read(struct usock *s)
 				attempt_failed(qr, UP_FAIL_NETWORK);
 			return;
 		}
-		/* Both sides hold IPv4 mapped (an upstream may be written
-		 * [::ffff:a.b.c.d]): all 16 bytes compare. */
-		if (ip_addr_from_sockaddr((struct sockaddr *)&from, &src,
-		                          &port) < 0 ||
-		    port != ep->port ||
-		    memcmp(src.b, ep->addr.b, sizeof(src.b)) != 0) {
+		if (!ip_sockaddr_is((struct sockaddr *)&from, &ep->addr,
+		                    ep->port)) {
 			STAT_INC(w->stats.upstream_mismatch);
 			STAT_SHARED_INC(
 			    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);

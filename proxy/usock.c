@@ -117,14 +117,10 @@ usock_icmp_error(struct usock *s, const struct ip_addr *server, uint16_t port)
 		                   .msg_iovlen = 1,
 		                   .msg_control = ctl.buf,
 		                   .msg_controllen = sizeof(ctl.buf)};
-		struct ip_addr a;
-		uint16_t p;
 
 		if (recvmsg(s->fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
 			break;
-		if (ip_addr_from_sockaddr((struct sockaddr *)&dst, &a, &p) <
-		        0 ||
-		    p != port || memcmp(a.b, server->b, sizeof(a.b)) != 0)
+		if (!ip_sockaddr_is((struct sockaddr *)&dst, server, port))
 			continue;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL;
 		     c = CMSG_NXTHDR(&m, c)) {

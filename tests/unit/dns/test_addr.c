@@ -384,6 +384,36 @@ test_addr_sockaddr_v6(void **state)
 
 /* A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d: IPv4. */
 static void
+test_addr_sockaddr_is(void **state)
+{
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+	struct ip_addr v4 = addr("10.1.2.3"), mapped, other = addr("10.1.2.4");
+
+	(void)state;
+	memset(&in, 0, sizeof in);
+	in.sin_family = AF_INET;
+	in.sin_port = htons(53);
+	assert_int_equal(inet_pton(AF_INET, "10.1.2.3", &in.sin_addr), 1);
+	assert_true(ip_sockaddr_is((const struct sockaddr *)&in, &v4, 53));
+	assert_false(ip_sockaddr_is((const struct sockaddr *)&in, &v4, 54));
+	assert_false(ip_sockaddr_is((const struct sockaddr *)&in, &other, 53));
+	/* Written [::ffff:10.1.2.3] (v4 flag unset), answered from the
+	 * mapped source of a dual-stack socket, or from plain IPv4. */
+	assert_int_equal(ip_addr_parse("::ffff:10.1.2.3", &mapped), 0);
+	memset(&in6, 0, sizeof in6);
+	in6.sin6_family = AF_INET6;
+	in6.sin6_port = htons(53);
+	assert_int_equal(inet_pton(AF_INET6, "::ffff:10.1.2.3", &in6.sin6_addr),
+	                 1);
+	assert_true(ip_sockaddr_is((const struct sockaddr *)&in6, &mapped, 53));
+	assert_true(ip_sockaddr_is((const struct sockaddr *)&in, &mapped, 53));
+	assert_true(ip_sockaddr_is((const struct sockaddr *)&in6, &v4, 53));
+	in6.sin6_family = AF_UNIX;
+	assert_false(ip_sockaddr_is((const struct sockaddr *)&in6, &v4, 53));
+}
+
+static void
 test_addr_sockaddr_v4_mapped(void **state)
 {
 	struct sockaddr_in6 in6;
@@ -828,6 +858,7 @@ main(void)
 	    cmocka_unit_test(test_addr_sockaddr_v4),
 	    cmocka_unit_test(test_addr_sockaddr_v6),
 	    cmocka_unit_test(test_addr_sockaddr_v4_mapped),
+	    cmocka_unit_test(test_addr_sockaddr_is),
 	    cmocka_unit_test(test_addr_sockaddr_bad_family),
 	    cmocka_unit_test(test_addr_prefix_parse),
 	    cmocka_unit_test(test_addr_prefix_parse_rejects),

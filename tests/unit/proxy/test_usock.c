@@ -352,12 +352,18 @@ dead_port(void)
 	return a;
 }
 
-/* Wait until s has an ICMP error queued. */
+/* Send to a dead port from s and wait until the ICMP error is queued. */
 static void
-wait_error(struct usock *s)
+send_until_error(struct fixture *f, struct usock *s,
+                 const struct sockaddr_in *dead)
 {
 	struct pollfd p = {.fd = s->fd, .events = 0};
 
+	assert_int_equal(usock_send(s, (const uint8_t *)"q", 1,
+	                            (const struct sockaddr *)dead,
+	                            sizeof(*dead)),
+	                 0);
+	usock_flush(&f->w);
 	assert_int_equal(poll(&p, 1, 1000), 1);
 	assert_true(p.revents & POLLERR);
 }
@@ -374,11 +380,7 @@ test_icmp_unreachable_for_the_server(void **state)
 	struct pollfd p;
 
 	assert_non_null(s);
-	assert_int_equal(usock_send(s, (const uint8_t *)"q", 1,
-	                            (struct sockaddr *)&dead, sizeof(dead)),
-	                 0);
-	usock_flush(&f->w);
-	wait_error(s);
+	send_until_error(f, s, &dead);
 	assert_int_equal(
 	    ip_addr_from_sockaddr((struct sockaddr *)&dead, &server, &port), 0);
 	other = server;
@@ -389,11 +391,7 @@ test_icmp_unreachable_for_the_server(void **state)
 	p = (struct pollfd){.fd = s->fd, .events = POLLIN};
 	assert_int_equal(poll(&p, 1, 0), 0);
 	/* Again, for the server: port unreachable ends the attempt. */
-	assert_int_equal(usock_send(s, (const uint8_t *)"q", 1,
-	                            (struct sockaddr *)&dead, sizeof(dead)),
-	                 0);
-	usock_flush(&f->w);
-	wait_error(s);
+	send_until_error(f, s, &dead);
 	assert_true(usock_icmp_error(s, &server, port));
 	usock_release(s);
 }
@@ -409,11 +407,7 @@ test_spare_with_late_error_is_closed(void **state)
 	/* An ICMP error that lands between the answer and the release: the
 	 * spare wakes once and is closed, rather than waking for ever. */
 	assert_non_null(s);
-	assert_int_equal(usock_send(s, (const uint8_t *)"q", 1,
-	                            (struct sockaddr *)&dead, sizeof(dead)),
-	                 0);
-	usock_flush(&f->w);
-	wait_error(s);
+	send_until_error(f, s, &dead);
 	s->answered = true;
 	usock_release(s);
 	assert_int_equal(f->w.usock_nspare, 1);
