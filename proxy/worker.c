@@ -299,19 +299,28 @@ udp_send(struct query *qr, const uint8_t *msg, size_t len)
 		udp_flush(l);
 }
 
+static void
+udp_flush_all(struct worker *w)
+{
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i].nout > 0)
+			udp_flush(&w->listeners[i]);
+}
+
 /* Before the loop blocks: everything answered in this iteration leaves. */
 static void
 flush_cb(struct ev_loop *loop, ev_prepare *c, int revents)
 {
 	struct worker *w = c->data;
 
-	/* The upstream queries of this iteration, in one batch, first: a
-	 * send that fails there can still answer its client (SERVFAIL) in
-	 * the flush below. */
+	/* The answers first: handing the upstream queries over in one batch
+	 * wakes the upstream, and one on the same machine (an authoritative
+	 * server behind us) takes the CPU for its whole turn; the answers
+	 * would wait for it. Then the answers of sends that failed in the
+	 * batch (SERVFAIL) leave too. */
+	udp_flush_all(w);
 	usock_flush(w);
-	for (size_t i = 0; i < w->nlisteners; i++)
-		if (w->listeners[i].nout > 0)
-			udp_flush(&w->listeners[i]);
+	udp_flush_all(w);
 }
 
 static void
