@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dns/wire.h"
+#include "proxy/doorbell.h"
 #include "proxy/log.h"
 
 #include "proxy/version.h"
@@ -80,7 +81,9 @@ enum fs_control {
 #define STOP_FLUSH_MS  1000
 #define FINISH_WAIT_MS 250
 #define POLL_SLICE_MS  100
-#define IDLE_NS        (5 * 1000 * 1000)
+#define IDLE_NS        (5 * 1000 * 1000) /* between looks while busy */
+#define IDLE_POLLS     20   /* empty looks before sleeping on the doorbell */
+#define IDLE_WAIT_MS   1000 /* asleep: still look (and check the peer) */
 #define REPORT_MS      10000
 #define NO_DEADLINE    UINT64_MAX
 
@@ -292,6 +295,7 @@ static struct {
 	bool started;
 	atomic_uint_least64_t stop_at; /* ms, monotonic; 0 while running */
 	atomic_ulong lost;             /* in failed sends, or unsent at stop */
+	struct doorbell bell;          /* rung by producers and by stop */
 	/* Below: the writer thread's alone. */
 	bool final_phase; /* ignore stop_at: the stop sequence runs */
 	int fd;
@@ -391,6 +395,7 @@ dnstap_message(struct dnstap_ring *r, const struct dnstap_msg *m)
 		return;
 	}
 	atomic_store_explicit(&r->head, head + rec, memory_order_release);
+	doorbell_ring(&tap.bell);
 }
 
 unsigned long
@@ -794,10 +799,38 @@ tap_finish(void)
 	tap_close(NULL);
 }
 
+/* Nothing was sent: nap while messages may still come, then sleep until a
+ * producer rings (connected) or until the next connection attempt. */
+static void
+tap_idle(unsigned *empty, uint64_t next_try)
+{
+	uint64_t now = now_ms();
+	unsigned ms = IDLE_WAIT_MS;
+
+	if (*empty < IDLE_POLLS) {
+		struct timespec ts = {0, IDLE_NS};
+
+		(*empty)++;
+		nanosleep(&ts, NULL);
+		return;
+	}
+	if (tap.fd < 0 && next_try > now && next_try - now < ms)
+		ms = (unsigned)(next_try - now);
+	if (tap.fd < 0 && next_try <= now)
+		return;
+	/* Disconnected, messages cannot go anywhere: only stop wakes. */
+	doorbell_arm(&tap.bell, tap.fd >= 0 ? DOORBELL_WORK : DOORBELL_TIMER);
+	if (atomic_load(&tap.stop_at) != 0 || (tap.fd >= 0 && rings_pending()))
+		doorbell_disarm(&tap.bell);
+	else
+		doorbell_wait(&tap.bell, ms);
+}
+
 static void *
 tap_main(void *arg)
 {
 	uint64_t next_try = 0;
+	unsigned empty = 0;
 
 	(void)arg;
 	while (atomic_load(&tap.stop_at) == 0) {
@@ -813,12 +846,10 @@ tap_main(void *arg)
 		if (tap.fd >= 0 && sent == 0 && peer_gone())
 			tap_close("connection closed by the collector");
 		report_drops(now, false);
-		if (sent <= 0) {
-			/* Polling keeps producers free of any lock or call. */
-			struct timespec ts = {0, IDLE_NS};
-
-			nanosleep(&ts, NULL);
-		}
+		if (sent > 0)
+			empty = 0;
+		else
+			tap_idle(&empty, next_try);
 	}
 	tap_finish();
 	report_drops(now_ms(), true);
@@ -885,6 +916,7 @@ dnstap_stop(void)
 
 	if (tap.started) {
 		atomic_store(&tap.stop_at, now_ms() + STOP_FLUSH_MS);
+		doorbell_wake(&tap.bell);
 		pthread_join(tap.thread, NULL);
 		tap.started = false;
 	}

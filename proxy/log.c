@@ -13,8 +13,16 @@
 #include <unistd.h>
 
 #include "policy/decision.h"
+#include "proxy/doorbell.h"
 
 #define MAX_RINGS 128
+/* While lines come, the logger looks at the rings every POLL_NS (the
+ * producers make no system call); after IDLE_POLLS empty looks it sleeps
+ * until a producer rings its doorbell, waking at least every IDLE_WAIT_MS.
+ * An idle daemon then makes no wake-ups, and a busy one no futex calls. */
+#define POLL_NS      (5 * 1000 * 1000)
+#define IDLE_POLLS   20
+#define IDLE_WAIT_MS 1000
 
 static struct {
 	pthread_mutex_t lock;  /* target, rings[] registration, log_msg */
@@ -27,6 +35,7 @@ static struct {
 	atomic_size_t nrings;
 	pthread_t thread;
 	atomic_bool running;
+	struct doorbell bell; /* rung by producers, by log_stop */
 	bool started;
 	unsigned long reported_drops;
 } lg = {
@@ -117,17 +126,43 @@ drain_all(void)
 	return any;
 }
 
+static bool
+rings_pending(void)
+{
+	size_t n = atomic_load(&lg.nrings);
+
+	for (size_t i = 0; i < n; i++)
+		if (atomic_load_explicit(&lg.rings[i]->head,
+		                         memory_order_acquire) !=
+		    atomic_load_explicit(&lg.rings[i]->tail,
+		                         memory_order_relaxed))
+			return true;
+	return false;
+}
+
 static void *
 logger_main(void *arg)
 {
+	unsigned empty = 0;
+
 	(void)arg;
 	while (atomic_load(&lg.running)) {
-		/* Polling keeps producers free of any lock or syscall. */
-		if (!drain_all()) {
-			struct timespec ts = {0, 5 * 1000 * 1000};
-
-			nanosleep(&ts, NULL);
+		if (drain_all()) {
+			empty = 0;
+			continue;
 		}
+		if (empty < IDLE_POLLS) {
+			struct timespec ts = {0, POLL_NS};
+
+			empty++;
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		doorbell_arm(&lg.bell, DOORBELL_WORK);
+		if (!atomic_load(&lg.running) || rings_pending())
+			doorbell_disarm(&lg.bell);
+		else
+			doorbell_wait(&lg.bell, IDLE_WAIT_MS);
 	}
 	drain_all();
 	return NULL;
@@ -189,6 +224,7 @@ log_stop(void)
 	if (!lg.started)
 		return;
 	atomic_store(&lg.running, false);
+	doorbell_wake(&lg.bell);
 	pthread_join(lg.thread, NULL);
 	lg.started = false;
 }
@@ -223,12 +259,14 @@ log_ring_push(struct log_ring *r, const char *line, size_t len)
 
 	if (head - tail >= LOG_RING_SLOTS || len > LOG_SLOT_SIZE) {
 		atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
+		doorbell_ring(&lg.bell); /* the drop gets reported */
 		return;
 	}
 	i = head & (LOG_RING_SLOTS - 1);
 	memcpy(r->slot[i], line, len);
 	r->len[i] = (uint16_t)len;
 	atomic_store_explicit(&r->head, head + 1, memory_order_release);
+	doorbell_ring(&lg.bell);
 }
 
 unsigned long

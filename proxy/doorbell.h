@@ -1,0 +1,48 @@
+/*
+ * proxy/doorbell.h — wake a sleeping consumer thread without costing the
+ * producers a system call.
+ *
+ * The logger and dnstap threads drain lock-free rings that the workers
+ * fill. Polling the rings every few milliseconds kept an idle daemon
+ * waking 200 times a second. With a doorbell, a consumer that found
+ * nothing announces that it is about to sleep (doorbell_arm), looks at
+ * its rings once more, and sleeps on a futex (doorbell_wait) until a
+ * producer rings or a timeout passes. A producer rings after publishing:
+ * while the consumer is awake that is one fence and one load; only the
+ * producer that finds it asleep makes the futex call.
+ *
+ * Why nothing is lost: the producer publishes, then (fence) reads the
+ * state; the consumer writes the state, then (fence) reads the rings.
+ * With both fences, at least one of them sees the other's write.
+ */
+#ifndef PROXY_DOORBELL_H
+#define PROXY_DOORBELL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+enum doorbell_state {
+	DOORBELL_AWAKE = 0,
+	DOORBELL_WORK = 1,  /* asleep until work comes, or the timeout */
+	DOORBELL_TIMER = 2, /* asleep until the timeout; only stop wakes it */
+};
+
+struct doorbell {
+	atomic_int state;    /* enum doorbell_state */
+	atomic_ulong wakes;  /* futex wakes made, for tests */
+};
+
+/* Producer, after publishing: wakes a consumer asleep for work. */
+void doorbell_ring(struct doorbell *d);
+/* Stop: wakes the consumer whatever it sleeps for. */
+void doorbell_wake(struct doorbell *d);
+/* Consumer: announce the sleep (DOORBELL_WORK or DOORBELL_TIMER), then
+ * look for work once more: found some, doorbell_disarm(); none, wait. */
+void doorbell_arm(struct doorbell *d, enum doorbell_state how);
+void doorbell_disarm(struct doorbell *d);
+/* Sleep until rung (or woken) or timeout_ms passed; awake afterwards.
+ * true: rung or woken (also before it slept); false: the timeout ended it
+ * (a signal ends it too, and counts as rung only if the state changed). */
+bool doorbell_wait(struct doorbell *d, unsigned timeout_ms);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * tests/unit/proxy/test_doorbell.c — the doorbell of the log and dnstap
+ * threads: a ring while the consumer is awake makes no wake-up; an armed
+ * consumer is woken by a ring, a timer sleep only by a stop; and a producer
+ * and a consumer racing over many items lose no wake-up (a lost one would
+ * show as a sleep that ended by its timeout).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <sched.h>
+
+#include "proxy/doorbell.h"
+
+static void
+test_ring_while_awake_is_free(void **state)
+{
+	struct doorbell d = {0};
+
+	(void)state;
+	for (int i = 0; i < 1000; i++)
+		doorbell_ring(&d);
+	assert_int_equal(atomic_load(&d.wakes), 0);
+	assert_int_equal(atomic_load(&d.state), DOORBELL_AWAKE);
+}
+
+static void
+test_armed_consumer_is_rung(void **state)
+{
+	struct doorbell d = {0};
+
+	(void)state;
+	doorbell_arm(&d, DOORBELL_WORK);
+	doorbell_ring(&d);
+	doorbell_ring(&d); /* the second finds it awake */
+	assert_int_equal(atomic_load(&d.wakes), 1);
+	/* Rung before it slept: the wait returns at once, as rung. */
+	assert_true(doorbell_wait(&d, 10000));
+	assert_int_equal(atomic_load(&d.state), DOORBELL_AWAKE);
+}
+
+static void
+test_timeout_without_ring(void **state)
+{
+	struct doorbell d = {0};
+
+	(void)state;
+	doorbell_arm(&d, DOORBELL_WORK);
+	assert_false(doorbell_wait(&d, 1));
+	assert_int_equal(atomic_load(&d.state), DOORBELL_AWAKE);
+}
+
+static void
+test_disarm(void **state)
+{
+	struct doorbell d = {0};
+
+	(void)state;
+	doorbell_arm(&d, DOORBELL_WORK);
+	doorbell_disarm(&d);
+	doorbell_ring(&d);
+	assert_int_equal(atomic_load(&d.wakes), 0);
+}
+
+static void
+test_timer_sleep_ignores_rings_not_stop(void **state)
+{
+	struct doorbell d = {0};
+
+	(void)state;
+	doorbell_arm(&d, DOORBELL_TIMER);
+	doorbell_ring(&d);
+	assert_int_equal(atomic_load(&d.wakes), 0);
+	assert_int_equal(atomic_load(&d.state), DOORBELL_TIMER);
+	doorbell_wake(&d);
+	assert_int_equal(atomic_load(&d.wakes), 1);
+	assert_true(doorbell_wait(&d, 10000));
+	doorbell_wake(&d); /* awake: nothing to do */
+	assert_int_equal(atomic_load(&d.wakes), 1);
+}
+
+/* A producer publishes ITEMS items one by one, ringing after each; the
+ * consumer takes what is published and sleeps when nothing is. Before
+ * every FORCE-th item the producer waits until the consumer has gone to
+ * sleep, so that path is taken thousands of times, not only by chance. */
+#define ITEMS 200000
+#define FORCE 64
+
+struct race {
+	struct doorbell d;
+	atomic_ulong published;
+	atomic_bool failed; /* stops the producer */
+	unsigned long taken;
+	unsigned long arms, sleeps, timeouts;
+};
+
+static void *
+producer(void *arg)
+{
+	struct race *r = arg;
+
+	for (unsigned long i = 1; i <= ITEMS && !atomic_load(&r->failed);
+	     i++) {
+		for (long spin = 0; i % FORCE == 0 && spin < 10000000 &&
+		                    atomic_load(&r->d.state) == DOORBELL_AWAKE;
+		     spin++)
+			sched_yield();
+		atomic_store_explicit(&r->published, i, memory_order_release);
+		doorbell_ring(&r->d);
+	}
+	return NULL;
+}
+
+static void
+test_no_lost_wakeup(void **state)
+{
+	static struct race r;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(pthread_create(&t, NULL, producer, &r), 0);
+	while (r.taken < ITEMS) {
+		unsigned long p = atomic_load_explicit(&r.published,
+		                                       memory_order_acquire);
+
+		if (p > r.taken) {
+			r.taken = p;
+			continue;
+		}
+		doorbell_arm(&r.d, DOORBELL_WORK);
+		r.arms++;
+		if (atomic_load(&r.published) > r.taken) {
+			doorbell_disarm(&r.d);
+			continue;
+		}
+		r.sleeps++;
+		/* A lost wake-up would end this sleep by its timeout. */
+		if (!doorbell_wait(&r.d, 2000)) {
+			r.timeouts++;
+			atomic_store(&r.failed, true);
+			break;
+		}
+	}
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(r.timeouts, 0);
+	assert_int_equal(r.taken, ITEMS);
+	assert_true(r.sleeps >= ITEMS / FORCE);
+	/* One wake at most per announced sleep. */
+	assert_true(atomic_load(&r.d.wakes) <= r.arms);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ring_while_awake_is_free),
+	    cmocka_unit_test(test_armed_consumer_is_rung),
+	    cmocka_unit_test(test_timeout_without_ring),
+	    cmocka_unit_test(test_disarm),
+	    cmocka_unit_test(test_timer_sleep_ignores_rings_not_stop),
+	    cmocka_unit_test(test_no_lost_wakeup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
