@@ -638,6 +638,9 @@ parse() {
 	R[$k.cpu_pct]=$(awk -v c="${R[$k.cpu_s]}" -v w="${R[$k.wall_s]}" 'BEGIN { printf "%.0f", 100 * c / w }')
 	R[$k.q_per_cpu_s]=$(awk -v q="${R[$k.completed]}" -v c="${R[$k.cpu_s]}" \
 		'BEGIN { if (c > 0) printf "%.0f", q / c; else print "n/a" }')
+	# Little's law: the queries dnsperf had in flight on average. Of its -q
+	# slots, the rest sat in dnsperf between an answer and the next query.
+	R[$k.inflight]=$(awk -v q="${R[$k.qps]}" -v m="${R[$k.measured_mean_ms]}" 'BEGIN { printf "%.1f", q * m / 1000 }')
 }
 
 WARNINGS=()
@@ -652,7 +655,7 @@ for c in $(printf '%s\n' "$SERVER_CPU" "$CLIENT_CPU" "$NSD_CPU" | sort -u); do
 	[ "$b" != n/a ] && [ "$b" -gt 10 ] && WARNINGS+=("CPU $c was $b% busy before the benchmark started: other load distorts the figures")
 done
 
-METRICS="qps mean_ms p50_ms p99_ms p999_ms max_ms sent completed lost rss_kb cpu_s cpu_pct q_per_cpu_s threads server_cpu_busy_pct client_cpu_busy_pct"
+METRICS="qps mean_ms p50_ms p99_ms p999_ms max_ms inflight sent completed lost rss_kb cpu_s cpu_pct q_per_cpu_s threads server_cpu_busy_pct client_cpu_busy_pct"
 EXTRA="measured_mean_ms p90_ms latency_samples wall_s"
 ORDER=$SERVERS
 for r in $(seq "$ROUNDS"); do
@@ -685,6 +688,7 @@ ratio() { # a b: a/b with 2 decimals, n/a when not computable
 declare -A LABEL=(
 	[qps]="queries/s" [mean_ms]="mean latency (ms)" [p50_ms]="p50 latency (ms)"
 	[p99_ms]="p99 latency (ms)" [p999_ms]="p99.9 latency (ms)" [max_ms]="max latency (ms)"
+	[inflight]="queries in flight (mean)"
 	[sent]="queries sent" [completed]="queries completed" [lost]="queries lost"
 	[rss_kb]="peak RSS (KiB, VmHWM)" [cpu_s]="server CPU time (s)" [cpu_pct]="server CPU (% of a core)"
 	[q_per_cpu_s]="queries per server CPU-s" [threads]="server threads"
