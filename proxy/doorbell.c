@@ -67,8 +67,8 @@ doorbell_wait(struct doorbell *d, unsigned timeout_ms)
 
 	if (armed == DOORBELL_AWAKE)
 		return true;
-	rc = syscall(SYS_futex, &d->state, FUTEX_WAIT_PRIVATE, armed, &ts,
-	             NULL, 0);
+	rc = syscall(SYS_futex, &d->state, FUTEX_WAIT_PRIVATE, armed, &ts, NULL,
+	             0);
 	if (rc < 0 && errno == ETIMEDOUT) {
 		atomic_store(&d->state, DOORBELL_AWAKE);
 		return false;

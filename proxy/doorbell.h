@@ -28,8 +28,8 @@ enum doorbell_state {
 };
 
 struct doorbell {
-	atomic_int state;    /* enum doorbell_state */
-	atomic_ulong wakes;  /* futex wakes made, for tests */
+	atomic_int state;   /* enum doorbell_state */
+	atomic_ulong wakes; /* futex wakes made, for tests */
 };
 
 /* Producer, after publishing: wakes a consumer asleep for work. */

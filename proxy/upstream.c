@@ -17,6 +17,9 @@
 
 /* A server is down after this many timeouts/SERVFAILs in a row (SPEC). */
 #define DOWN_AFTER 3
+/* Worker 0's health tick (s): while a server is down, and otherwise. */
+#define HEALTH_TICK_DOWN 0.1
+#define HEALTH_TICK_UP   1.0
 /* Cap on servers considered per group; config.c enforces it. */
 #define MAX_SERVERS UPSTREAM_MAX_SERVERS
 
@@ -735,6 +738,7 @@ health_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct worker *w = t->data;
 	const struct config *c = w->conf;
 	double now = ev_now(loop);
+	bool any_down = false;
 
 	for (size_t i = 0; i < c->nupstreams; i++) {
 		struct upstream_conf *u = c->upstreams[i];
@@ -742,13 +746,20 @@ health_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		for (size_t s = 0; s < u->nservers; s++) {
 			struct server_health *h = &u->health[s];
 
-			if (!atomic_load(&h->down) || h->probing ||
+			if (!atomic_load(&h->down))
+				continue;
+			any_down = true;
+			if (h->probing ||
 			    now - h->last_probe < u->health_ms / 1000.0)
 				continue;
 			h->last_probe = now;
 			probe_send(w, u, (int)s);
 		}
 	}
+	/* Fine-grained only while a server is down: an idle daemon with
+	 * healthy upstreams wakes for this once a second, not ten times. */
+	t->repeat = any_down ? HEALTH_TICK_DOWN : HEALTH_TICK_UP;
+	ev_timer_again(loop, t);
 }
 
 void
@@ -763,7 +774,8 @@ upstream_health_start(struct worker *w)
 {
 	ev_timer_stop(w->loop, &w->health_timer);
 	/* A coarse tick; each server is probed at its group's interval. */
-	ev_timer_init(&w->health_timer, health_cb, 0.1, 0.1);
+	ev_timer_init(&w->health_timer, health_cb, HEALTH_TICK_DOWN,
+	              HEALTH_TICK_DOWN);
 	w->health_timer.data = w;
 	ev_timer_start(w->loop, &w->health_timer);
 }

@@ -104,8 +104,7 @@ producer(void *arg)
 {
 	struct race *r = arg;
 
-	for (unsigned long i = 1; i <= ITEMS && !atomic_load(&r->failed);
-	     i++) {
+	for (unsigned long i = 1; i <= ITEMS && !atomic_load(&r->failed); i++) {
 		for (long spin = 0; i % FORCE == 0 && spin < 10000000 &&
 		                    atomic_load(&r->d.state) == DOORBELL_AWAKE;
 		     spin++)
@@ -125,8 +124,8 @@ test_no_lost_wakeup(void **state)
 	(void)state;
 	assert_int_equal(pthread_create(&t, NULL, producer, &r), 0);
 	while (r.taken < ITEMS) {
-		unsigned long p = atomic_load_explicit(&r.published,
-		                                       memory_order_acquire);
+		unsigned long p =
+		    atomic_load_explicit(&r.published, memory_order_acquire);
 
 		if (p > r.taken) {
 			r.taken = p;
