@@ -841,6 +841,11 @@ tap_main(void *arg)
 			tap_connect(now + HANDSHAKE_MS);
 			next_try = now + RETRY_MS;
 		}
+		/* After a sleep, first see whether the collector went away
+		 * meanwhile: what came in stays queued for the next one
+		 * instead of going down a dead socket. */
+		if (tap.fd >= 0 && empty >= IDLE_POLLS && peer_gone())
+			tap_close("connection closed by the collector");
 		if (tap.fd >= 0)
 			sent = tap_flush(NO_DEADLINE);
 		if (tap.fd >= 0 && sent == 0 && peer_gone())

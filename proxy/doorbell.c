@@ -69,9 +69,6 @@ doorbell_wait(struct doorbell *d, unsigned timeout_ms)
 		return true;
 	rc = syscall(SYS_futex, &d->state, FUTEX_WAIT_PRIVATE, armed, &ts, NULL,
 	             0);
-	if (rc < 0 && errno == ETIMEDOUT) {
-		atomic_store(&d->state, DOORBELL_AWAKE);
-		return false;
-	}
-	return atomic_exchange(&d->state, DOORBELL_AWAKE) != armed;
+	atomic_store(&d->state, DOORBELL_AWAKE);
+	return !(rc < 0 && errno == ETIMEDOUT);
 }

@@ -27,9 +27,11 @@ enum doorbell_state {
 	DOORBELL_TIMER = 2, /* asleep until the timeout; only stop wakes it */
 };
 
+/* A cache line of its own: every producer reads state, and the consumer's
+ * own busy fields must not share its line. */
 struct doorbell {
-	atomic_int state;   /* enum doorbell_state */
-	atomic_ulong wakes; /* futex wakes made, for tests */
+	_Alignas(64) atomic_int state; /* enum doorbell_state */
+	atomic_ulong wakes;            /* futex wakes made, for tests */
 };
 
 /* Producer, after publishing: wakes a consumer asleep for work. */
@@ -41,8 +43,9 @@ void doorbell_wake(struct doorbell *d);
 void doorbell_arm(struct doorbell *d, enum doorbell_state how);
 void doorbell_disarm(struct doorbell *d);
 /* Sleep until rung (or woken) or timeout_ms passed; awake afterwards.
- * true: rung or woken (also before it slept); false: the timeout ended it
- * (a signal ends it too, and counts as rung only if the state changed). */
+ * false: the timeout ended the sleep; true otherwise (rung, also before it
+ * slept; a late wake meant for an earlier sleep; a signal). The caller
+ * looks for work either way. */
 bool doorbell_wait(struct doorbell *d, unsigned timeout_ms);
 
 #endif

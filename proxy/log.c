@@ -126,11 +126,14 @@ drain_all(void)
 	return any;
 }
 
+/* Lines to write or drops to report (the logger thread's own view). */
 static bool
-rings_pending(void)
+work_pending(void)
 {
 	size_t n = atomic_load(&lg.nrings);
 
+	if (log_dropped_total() != lg.reported_drops)
+		return true;
 	for (size_t i = 0; i < n; i++)
 		if (atomic_load_explicit(&lg.rings[i]->head,
 		                         memory_order_acquire) !=
@@ -159,7 +162,7 @@ logger_main(void *arg)
 			continue;
 		}
 		doorbell_arm(&lg.bell, DOORBELL_WORK);
-		if (!atomic_load(&lg.running) || rings_pending())
+		if (!atomic_load(&lg.running) || work_pending())
 			doorbell_disarm(&lg.bell);
 		else
 			doorbell_wait(&lg.bell, IDLE_WAIT_MS);

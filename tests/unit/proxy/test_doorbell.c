@@ -3,7 +3,8 @@
  * threads: a ring while the consumer is awake makes no wake-up; an armed
  * consumer is woken by a ring, a timer sleep only by a stop; and a producer
  * and a consumer racing over many items lose no wake-up (a lost one would
- * show as a sleep that ended by its timeout).
+ * show as a sleep that ended by its timeout). What this race cannot show
+ * is a missing fence: on x86 the reordering it allows is too rare to hit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,8 +13,13 @@
 
 #include <cmocka.h>
 
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "proxy/doorbell.h"
 
@@ -84,6 +90,46 @@ test_timer_sleep_ignores_rings_not_stop(void **state)
 	assert_int_equal(atomic_load(&d.wakes), 1);
 }
 
+/* A futex wake meant for an earlier sleep (its producer was slow) ends a
+ * later one: that is no timeout, and the consumer just looks again. */
+struct stale {
+	struct doorbell *d;
+	atomic_bool done;
+};
+
+static void *
+stale_waker(void *arg)
+{
+	struct stale *st = arg;
+
+	while (!atomic_load(&st->done)) {
+		struct timespec ms = {0, 1000000};
+
+		syscall(SYS_futex, &st->d->state, FUTEX_WAKE_PRIVATE, 1, NULL,
+		        NULL, 0);
+		nanosleep(&ms, NULL);
+	}
+	return NULL;
+}
+
+static void
+test_stale_wake_is_not_a_timeout(void **state)
+{
+	struct doorbell d = {0};
+	struct stale st = {.d = &d};
+	pthread_t t;
+	bool rung;
+
+	(void)state;
+	doorbell_arm(&d, DOORBELL_WORK);
+	assert_int_equal(pthread_create(&t, NULL, stale_waker, &st), 0);
+	rung = doorbell_wait(&d, 30000);
+	atomic_store(&st.done, true);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_true(rung);
+	assert_int_equal(atomic_load(&d.state), DOORBELL_AWAKE);
+}
+
 /* A producer publishes ITEMS items one by one, ringing after each; the
  * consumer takes what is published and sleeps when nothing is. Before
  * every FORCE-th item the producer waits until the consumer has gone to
@@ -96,7 +142,7 @@ struct race {
 	atomic_ulong published;
 	atomic_bool failed; /* stops the producer */
 	unsigned long taken;
-	unsigned long arms, sleeps, timeouts;
+	unsigned long sleeps, timeouts;
 };
 
 static void *
@@ -132,7 +178,6 @@ test_no_lost_wakeup(void **state)
 			continue;
 		}
 		doorbell_arm(&r.d, DOORBELL_WORK);
-		r.arms++;
 		if (atomic_load(&r.published) > r.taken) {
 			doorbell_disarm(&r.d);
 			continue;
@@ -149,8 +194,6 @@ test_no_lost_wakeup(void **state)
 	assert_int_equal(r.timeouts, 0);
 	assert_int_equal(r.taken, ITEMS);
 	assert_true(r.sleeps >= ITEMS / FORCE);
-	/* One wake at most per announced sleep. */
-	assert_true(atomic_load(&r.d.wakes) <= r.arms);
 }
 
 int
@@ -162,6 +205,7 @@ main(void)
 	    cmocka_unit_test(test_timeout_without_ring),
 	    cmocka_unit_test(test_disarm),
 	    cmocka_unit_test(test_timer_sleep_ignores_rings_not_stop),
+	    cmocka_unit_test(test_stale_wake_is_not_a_timeout),
 	    cmocka_unit_test(test_no_lost_wakeup),
 	};
 
