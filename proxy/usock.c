@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "proxy/worker.h"
@@ -21,6 +22,8 @@
 /* Entries in the submission queue: a loop iteration rarely queues more
  * (one client batch); a full queue is submitted at once. */
 #define RING_ENTRIES 256
+/* Ready sockets taken per wake-up (more wait for the next round). */
+#define EP_BATCH 256
 
 /*
  * A send's user_data is its socket's address with the attempt number in
@@ -62,7 +65,9 @@ usock_close(struct usock *s)
 {
 	struct worker *w = s->w;
 
-	ev_io_stop(w->loop, &s->io);
+	epoll_ctl(w->usock_ep, EPOLL_CTL_DEL, s->fd, NULL);
+	/* A ready list being handled may still name s: it is skipped. */
+	s->dead = true;
 	if (s->sending > 0) {
 		s->orphan = true;
 		s->next = w->usock_orphans;
@@ -70,16 +75,17 @@ usock_close(struct usock *s)
 		return;
 	}
 	close(s->fd);
+	if (w->usock_dispatching) {
+		s->next = w->usock_dead;
+		w->usock_dead = s;
+		return;
+	}
 	free(s);
 }
 
 static void
-read_cb(struct ev_loop *loop, ev_io *io, int revents)
+dispatch(struct usock *s)
 {
-	struct usock *s = io->data;
-
-	(void)loop;
-	(void)revents;
 	if (s->qr != NULL) {
 		s->on_read(s);
 		return;
@@ -91,6 +97,48 @@ read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	if (unlink_from(spare_list(s->w, s->family), s))
 		s->w->usock_nspare--;
 	usock_close(s);
+}
+
+/* The sockets that became readable, in the order they did. */
+static void
+ep_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker *w = io->data;
+	struct epoll_event ev[EP_BATCH];
+	int n;
+
+	(void)loop;
+	(void)revents;
+	n = epoll_wait(w->usock_ep, ev, EP_BATCH, 0);
+	w->usock_dispatching = true;
+	for (int i = 0; i < n; i++) {
+		struct usock *s = ev[i].data.ptr;
+
+		if (!s->dead)
+			dispatch(s);
+	}
+	w->usock_dispatching = false;
+	while (w->usock_dead != NULL) {
+		struct usock *s = w->usock_dead;
+
+		w->usock_dead = s->next;
+		free(s);
+	}
+}
+
+static int
+ep_open(struct worker *w)
+{
+	if (w->usock_ep_open)
+		return 0;
+	w->usock_ep = epoll_create1(EPOLL_CLOEXEC);
+	if (w->usock_ep < 0)
+		return -1;
+	w->usock_ep_open = true;
+	ev_io_init(&w->usock_ep_io, ep_cb, w->usock_ep, EV_READ);
+	w->usock_ep_io.data = w;
+	ev_io_start(w->loop, &w->usock_ep_io);
+	return 0;
 }
 
 bool
@@ -156,9 +204,14 @@ usock_open(struct worker *w, struct query *qr, int family,
 		*spare = s->next;
 		w->usock_nspare--;
 	} else {
+		struct epoll_event ev = {.events = EPOLLIN};
+
+		if (ep_open(w) < 0)
+			return NULL;
 		s = calloc(1, sizeof(*s));
 		if (s == NULL)
 			return NULL;
+		ev.data.ptr = s;
 		s->fd = socket(family,
 		               SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		/* ICMP errors (port unreachable) fail the attempt at once,
@@ -167,7 +220,8 @@ usock_open(struct worker *w, struct query *qr, int family,
 		    setsockopt(s->fd,
 		               family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
 		               family == AF_INET6 ? IPV6_RECVERR : IP_RECVERR,
-		               &on, sizeof(on)) < 0) {
+		               &on, sizeof(on)) < 0 ||
+		    epoll_ctl(w->usock_ep, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
 			int err = errno;
 
 			if (s->fd >= 0)
@@ -178,9 +232,6 @@ usock_open(struct worker *w, struct query *qr, int family,
 		}
 		s->w = w;
 		s->family = family;
-		ev_io_init(&s->io, read_cb, s->fd, EV_READ);
-		s->io.data = s;
-		ev_io_start(w->loop, &s->io);
 	}
 	s->qr = qr;
 	s->on_read = on_read;
@@ -384,4 +435,9 @@ usock_free_all(struct worker *w)
 		}
 	}
 	w->usock_nspare = 0;
+	if (w->usock_ep_open) {
+		ev_io_stop(w->loop, &w->usock_ep_io);
+		close(w->usock_ep);
+		w->usock_ep_open = false;
+	}
 }

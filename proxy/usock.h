@@ -19,6 +19,12 @@
  * error, cancelled while waiting) closes its socket: something could still
  * be queued on it.
  *
+ * Reading: the sockets are not watched one by one but through an epoll of
+ * their own, whose ready list the loop hands over in the order the
+ * answers arrived. (libev runs the callbacks of one wake-up last-in
+ * first-out: of a batch of upstream answers the oldest, whose queries
+ * have waited longest, were answered last.)
+ *
  * Sending: with io_uring ([server] io-uring = yes, and a kernel that allows
  * it), the queries of one loop iteration go out in one system call just
  * before the loop waits (usock_flush). Besides the calls saved, the
@@ -51,11 +57,11 @@ struct usock {
 	int family;
 	bool answered;    /* the attempt read its answer: the socket is clean */
 	bool orphan;      /* closed, but a send is still in io_uring */
+	bool dead;        /* closed while its readiness was being handled */
 	uint16_t gen;     /* attempt number, to match send completions */
 	unsigned sending; /* io_uring sends not completed yet */
 	void (*on_read)(struct usock *);       /* readable, while qr is set */
 	void (*on_send_error)(struct usock *); /* a queued send failed */
-	ev_io io;
 	/* What an io_uring send reads, kept until it has completed. */
 	struct msghdr msg;
 	struct iovec iov;

@@ -104,11 +104,18 @@ struct worker {
 	struct usock *usock_spare[2];
 	unsigned usock_nspare;
 	struct usock *usock_orphans; /* closed, a send still in io_uring */
-	struct io_uring *ring;       /* NULL: sendto() (usock.c) */
-	ev_io ring_io;               /* completions */
-	unsigned ring_queued;        /* sends not submitted yet */
-	bool ring_on;                /* [server] io-uring */
-	bool ring_failed;            /* the kernel refused: don't ask again */
+	/* Every per-attempt socket sits in one epoll of its own, read in
+	 * arrival order (usock.c); its descriptor is watched by the loop. */
+	int usock_ep;
+	bool usock_ep_open;
+	ev_io usock_ep_io;
+	bool usock_dispatching;   /* usock_ep's ready list is being handled */
+	struct usock *usock_dead; /* closed meanwhile: freed afterwards */
+	struct io_uring *ring;    /* NULL: sendto() (usock.c) */
+	ev_io ring_io;            /* completions */
+	unsigned ring_queued;     /* sends not submitted yet */
+	bool ring_on;             /* [server] io-uring */
+	bool ring_failed;         /* the kernel refused: don't ask again */
 	/* RRL: one table per worker; worker_steer_by_source() sends each
 	 * client's UDP queries to one worker, so its limits stay exact. */
 	struct rrl_table *rrl;

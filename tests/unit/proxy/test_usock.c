@@ -41,10 +41,24 @@ struct fixture {
 
 static struct fixture *current;
 
+/* The sockets on_read ran for, in order; on_read of close_on_read closes
+ * close_victim (as a finished attempt could close another socket). */
+static struct usock *read_order[8];
+static int nread;
+static struct usock *close_on_read, *close_victim;
+
 static void
 on_read(struct usock *s)
 {
-	(void)s;
+	char buf[64];
+
+	if (nread < 8)
+		read_order[nread++] = s;
+	(void)recv(s->fd, buf, sizeof(buf), 0);
+	if (s == close_on_read && close_victim != NULL) {
+		usock_release(close_victim); /* not answered: closed */
+		close_victim = NULL;
+	}
 }
 
 static void
@@ -165,6 +179,96 @@ open_and_send(struct fixture *f, const char *text)
 	                            sizeof(f->addr)),
 	                 0);
 	return s;
+}
+
+/* Three attempts whose queries reached the server; their ports in order. */
+static void
+three_in_flight(struct fixture *f, struct usock *s[3], unsigned port[3])
+{
+	char buf[64];
+
+	nread = 0;
+	close_on_read = close_victim = NULL;
+	for (int i = 0; i < 3; i++)
+		s[i] = open_and_send(f, "q");
+	usock_flush(&f->w);
+	for (int i = 0; i < 3; i++) {
+		port[i] = received_port(f, buf, sizeof(buf));
+		assert_true(port[i] != 0);
+	}
+}
+
+/* The server answers the socket on port p. */
+static void
+answer_port(struct fixture *f, unsigned p)
+{
+	struct sockaddr_in to = f->addr;
+
+	to.sin_port = htons((uint16_t)p);
+	assert_int_equal(
+	    sendto(f->server, "a", 1, 0, (struct sockaddr *)&to, sizeof(to)),
+	    1);
+}
+
+/* Which of s[] read_order[i] is; -1 if none. */
+static int
+which(struct usock *s[3], int i)
+{
+	for (int k = 0; k < 3; k++)
+		if (read_order[i] == s[k])
+			return k;
+	return -1;
+}
+
+static void
+test_answers_read_in_arrival_order(void **state)
+{
+	struct fixture *f = fixture(state);
+	struct usock *s[3];
+	unsigned port[3];
+
+	/* The first three sends leave from three sockets; the server's
+	 * answers come in the order 2, 0, 1 and are read in that order in
+	 * one loop round (libev's own order would be 1, 0, 2). */
+	three_in_flight(f, s, port);
+	answer_port(f, port[2]);
+	answer_port(f, port[0]);
+	answer_port(f, port[1]);
+	ev_run(f->w.loop, EVRUN_NOWAIT);
+	assert_int_equal(nread, 3);
+	assert_int_equal(which(s, 0), 2);
+	assert_int_equal(which(s, 1), 0);
+	assert_int_equal(which(s, 2), 1);
+	for (int i = 0; i < 3; i++) {
+		s[i]->answered = true;
+		usock_release(s[i]);
+	}
+}
+
+static void
+test_closed_while_ready_is_skipped(void **state)
+{
+	struct fixture *f = fixture(state);
+	struct usock *s[3];
+	unsigned port[3];
+
+	/* All three are readable in one round; reading the first closes the
+	 * third (its answer waits in the same ready list): it is not read,
+	 * and its memory is not touched after the close (ASan). */
+	three_in_flight(f, s, port);
+	answer_port(f, port[0]);
+	answer_port(f, port[1]);
+	answer_port(f, port[2]);
+	close_on_read = s[0];
+	close_victim = s[2];
+	ev_run(f->w.loop, EVRUN_NOWAIT);
+	assert_int_equal(nread, 2);
+	assert_int_equal(which(s, 0), 0);
+	assert_int_equal(which(s, 1), 1);
+	for (int i = 0; i < 2; i++) {
+		s[i]->answered = true;
+		usock_release(s[i]);
+	}
 }
 
 static void
@@ -437,6 +541,14 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_spare_with_late_error_is_closed, setup_ring, teardown),
 	    cmocka_unit_test_setup_teardown(test_reused_socket_new_port,
+	                                    setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_answers_read_in_arrival_order,
+	                                    setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_answers_read_in_arrival_order,
+	                                    setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_closed_while_ready_is_skipped,
+	                                    setup_ring, teardown),
+	    cmocka_unit_test_setup_teardown(test_closed_while_ready_is_skipped,
 	                                    setup_plain, teardown),
 	    cmocka_unit_test_setup_teardown(test_queued_until_flush,
 	                                    setup_plain, teardown),
