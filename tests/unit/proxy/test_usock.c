@@ -210,6 +210,18 @@ answer_port(struct fixture *f, unsigned p)
 	    1);
 }
 
+/* Wait until each of s[] holds its answer: the loop round that follows
+ * must see all of them (loopback delivers at once; this makes it sure). */
+static void
+all_readable(struct usock *s[3])
+{
+	for (int i = 0; i < 3; i++) {
+		struct pollfd p = {.fd = s[i]->fd, .events = POLLIN};
+
+		assert_int_equal(poll(&p, 1, 1000), 1);
+	}
+}
+
 /* Which of s[] read_order[i] is; -1 if none. */
 static int
 which(struct usock *s[3], int i)
@@ -234,6 +246,7 @@ test_answers_read_in_arrival_order(void **state)
 	answer_port(f, port[2]);
 	answer_port(f, port[0]);
 	answer_port(f, port[1]);
+	all_readable(s);
 	ev_run(f->w.loop, EVRUN_NOWAIT);
 	assert_int_equal(nread, 3);
 	assert_int_equal(which(s, 0), 2);
@@ -259,6 +272,7 @@ test_closed_while_ready_is_skipped(void **state)
 	answer_port(f, port[0]);
 	answer_port(f, port[1]);
 	answer_port(f, port[2]);
+	all_readable(s);
 	close_on_read = s[0];
 	close_victim = s[2];
 	ev_run(f->w.loop, EVRUN_NOWAIT);
