@@ -222,6 +222,17 @@ all_readable(struct usock *s[3])
 	}
 }
 
+/* The server answers s[order[0]], s[order[1]], s[order[2]], in that
+ * order, and all three answers are waiting when this returns. */
+static void
+answer_in_order(struct fixture *f, struct usock *s[3], const unsigned port[3],
+                const int order[3])
+{
+	for (int i = 0; i < 3; i++)
+		answer_port(f, port[order[i]]);
+	all_readable(s);
+}
+
 /* Which of s[] read_order[i] is; -1 if none. */
 static int
 which(struct usock *s[3], int i)
@@ -243,10 +254,7 @@ test_answers_read_in_arrival_order(void **state)
 	 * answers come in the order 2, 0, 1 and are read in that order in
 	 * one loop round (libev's own order would be 1, 0, 2). */
 	three_in_flight(f, s, port);
-	answer_port(f, port[2]);
-	answer_port(f, port[0]);
-	answer_port(f, port[1]);
-	all_readable(s);
+	answer_in_order(f, s, port, (const int[3]){2, 0, 1});
 	ev_run(f->w.loop, EVRUN_NOWAIT);
 	assert_int_equal(nread, 3);
 	assert_int_equal(which(s, 0), 2);
@@ -269,10 +277,7 @@ test_closed_while_ready_is_skipped(void **state)
 	 * third (its answer waits in the same ready list): it is not read,
 	 * and its memory is not touched after the close (ASan). */
 	three_in_flight(f, s, port);
-	answer_port(f, port[0]);
-	answer_port(f, port[1]);
-	answer_port(f, port[2]);
-	all_readable(s);
+	answer_in_order(f, s, port, (const int[3]){0, 1, 2});
 	close_on_read = s[0];
 	close_victim = s[2];
 	ev_run(f->w.loop, EVRUN_NOWAIT);
