@@ -57,7 +57,7 @@ struct usock {
 	int family;
 	bool answered;    /* the attempt read its answer: the socket is clean */
 	bool orphan;      /* closed, but a send is still in io_uring */
-	bool dead;        /* closed while its readiness was being handled */
+	bool dead;        /* closed: a ready list being handled skips it */
 	uint16_t gen;     /* attempt number, to match send completions */
 	unsigned sending; /* io_uring sends not completed yet */
 	void (*on_read)(struct usock *);       /* readable, while qr is set */
