@@ -397,15 +397,15 @@ def udp_flood(host, port, wires, source=None, quiet=0.4, limit=5.0):
         s.close()
 
 
-def scrape_metrics(addr, timeout=3.0):
-    """GET /metrics from ``addr`` (ip:port): {(name, frozenset of label
-    pairs): value}."""
-    import re
+def http_get(addr, path, timeout=3.0):
+    """(status code, headers text, body text) of a plain HTTP/1.0 GET of
+    ``path`` from ``addr`` (ip:port)."""
     host, port = addr.rsplit(":", 1)
     s = socket.create_connection((host, int(port)), timeout=timeout)
     s.settimeout(timeout)
     try:
-        s.sendall(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        s.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n"
+                   % (path, addr)).encode())
         data = b""
         while True:
             chunk = s.recv(65536)
@@ -414,7 +414,17 @@ def scrape_metrics(addr, timeout=3.0):
             data += chunk
     finally:
         s.close()
-    body = data.partition(b"\r\n\r\n")[2].decode()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].decode()
+    status = int(status_line.split()[1])
+    return status, head.decode(errors="replace"), body.decode()
+
+
+def scrape_metrics(addr, timeout=3.0):
+    """GET /metrics from ``addr`` (ip:port): {(name, frozenset of label
+    pairs): value}."""
+    import re
+    body = http_get(addr, "/metrics", timeout)[2]
     out = {}
     for line in body.splitlines():
         m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)$',

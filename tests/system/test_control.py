@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 
@@ -84,28 +83,6 @@ def gate(dnsgate_conf, fault_server, sockdir):
 # -- helpers ---------------------------------------------------------------
 
 
-def http_get(addr, path, timeout=3.0):
-    """(status code, headers text, body text) of a plain HTTP/1.0 GET."""
-    host, port = addr.rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=timeout)
-    s.settimeout(timeout)
-    try:
-        s.sendall(("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n"
-                   % (path, addr)).encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    status_line = head.split(b"\r\n", 1)[0].decode()
-    status = int(status_line.split()[1])
-    return status, head.decode(errors="replace"), body.decode()
-
-
 def parse_metrics(text):
     """{(name, frozenset(labels.items())): value} and {name: type}."""
     samples, types = {}, {}
@@ -128,7 +105,8 @@ def parse_metrics(text):
 
 
 def metrics(gate):
-    status, head, body = http_get(gate.options["metrics-listen"], "/metrics")
+    status, head, body = sysutil.http_get(gate.options["metrics-listen"],
+                                          "/metrics")
     assert status == 200, head
     return parse_metrics(body)[0]
 
@@ -188,8 +166,8 @@ def test_metrics_has_every_series(gate):
 
 
 def test_metrics_http_shape(gate):
-    status, head, body = http_get(gate.options["metrics-listen"],
-                                  "/metrics")
+    status, head, body = sysutil.http_get(gate.options["metrics-listen"],
+                                          "/metrics")
     assert status == 200
     assert re.search(r"(?im)^content-type:\s*text/plain", head), head
     samples, types = parse_metrics(body)
@@ -338,7 +316,7 @@ def test_decisions_without_a_view_are_counted(dnsgate_conf, fault_server):
 
 @pytest.mark.parametrize("path", ["/other", "/", "/metricsx"])
 def test_other_paths_are_404(gate, path):
-    status, _, _ = http_get(gate.options["metrics-listen"], path)
+    status, _, _ = sysutil.http_get(gate.options["metrics-listen"], path)
     assert status == 404
 
 
@@ -544,7 +522,7 @@ def test_reload_of_restart_only_settings_warns(gate):
     # The rest of the file is in effect; metrics stay where they were.
     assert sysutil.answer_addresses(ask(gate, "moved.corp.test.")) == [
         "10.0.0.97"]
-    status, _, _ = http_get(old, "/metrics")
+    status, _, _ = sysutil.http_get(old, "/metrics")
     assert status == 200
 
 

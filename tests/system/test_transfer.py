@@ -2,7 +2,6 @@
 REFUSED + EDE 18 unless the client is in the view's allow-transfer, in
 which case the upstream's whole answer stream is relayed."""
 
-import socket
 
 import dns.message
 import dns.query

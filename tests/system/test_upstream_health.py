@@ -10,7 +10,6 @@ asserted by counts of queries each server received, never by timings.
 
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 
@@ -76,22 +75,10 @@ def upstream_states(gate):
 
 
 def metric_up(gate, server):
-    host, port = gate.options["metrics-listen"].rsplit(":", 1)
-    s = socket.create_connection((host, int(port)), timeout=3)
-    s.settimeout(3)
-    try:
-        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
+    body = sysutil.http_get(gate.options["metrics-listen"], "/metrics")[2]
     pat = re.compile(r'^dnsgate_upstream_up\{upstream="up",server="%s"\} '
                      r'(\d+)$' % re.escape(server), re.M)
-    m = pat.search(data.decode())
+    m = pat.search(body)
     assert m, "no dnsgate_upstream_up sample for %s" % server
     return int(m.group(1))
 
