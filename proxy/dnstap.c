@@ -81,8 +81,6 @@ enum fs_control {
 #define STOP_FLUSH_MS  1000
 #define FINISH_WAIT_MS 250
 #define POLL_SLICE_MS  100
-#define IDLE_NS        (5 * 1000 * 1000) /* between looks while busy */
-#define IDLE_POLLS     20   /* empty looks before sleeping on the doorbell */
 #define IDLE_WAIT_MS   1000 /* asleep: still look (and check the peer) */
 #define REPORT_MS      10000
 #define NO_DEADLINE    UINT64_MAX
@@ -799,31 +797,31 @@ tap_finish(void)
 	tap_close(NULL);
 }
 
+/* A stop, or (connected) messages to send: the writer looks now. */
+static bool
+tap_pending(void)
+{
+	return atomic_load(&tap.stop_at) != 0 ||
+	       (tap.fd >= 0 && rings_pending());
+}
+
 /* Nothing was sent: nap while messages may still come, then sleep until a
- * producer rings (connected) or until the next connection attempt. */
+ * producer rings (connected) or until the next connection attempt
+ * (disconnected, messages cannot go anywhere: only stop wakes). */
 static void
 tap_idle(unsigned *empty, uint64_t next_try)
 {
 	uint64_t now = now_ms();
 	unsigned ms = IDLE_WAIT_MS;
 
-	if (*empty < IDLE_POLLS) {
-		struct timespec ts = {0, IDLE_NS};
-
-		(*empty)++;
-		nanosleep(&ts, NULL);
+	/* Past the naps, disconnected, with an attempt due: go make it. */
+	if (tap.fd < 0 && next_try <= now && *empty >= DOORBELL_POLLS)
 		return;
-	}
 	if (tap.fd < 0 && next_try > now && next_try - now < ms)
 		ms = (unsigned)(next_try - now);
-	if (tap.fd < 0 && next_try <= now)
-		return;
-	/* Disconnected, messages cannot go anywhere: only stop wakes. */
-	doorbell_arm(&tap.bell, tap.fd >= 0 ? DOORBELL_WORK : DOORBELL_TIMER);
-	if (atomic_load(&tap.stop_at) != 0 || (tap.fd >= 0 && rings_pending()))
-		doorbell_disarm(&tap.bell);
-	else
-		doorbell_wait(&tap.bell, ms);
+	doorbell_idle(&tap.bell, empty,
+	              tap.fd >= 0 ? DOORBELL_WORK : DOORBELL_TIMER, tap_pending,
+	              ms);
 }
 
 static void *
@@ -844,7 +842,7 @@ tap_main(void *arg)
 		/* After a sleep, first see whether the collector went away
 		 * meanwhile: what came in stays queued for the next one
 		 * instead of going down a dead socket. */
-		if (tap.fd >= 0 && empty >= IDLE_POLLS && peer_gone())
+		if (tap.fd >= 0 && empty >= DOORBELL_POLLS && peer_gone())
 			tap_close("connection closed by the collector");
 		if (tap.fd >= 0)
 			sent = tap_flush(NO_DEADLINE);

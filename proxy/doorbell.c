@@ -60,15 +60,32 @@ doorbell_wait(struct doorbell *d, unsigned timeout_ms)
 	int armed = atomic_load(&d->state);
 	struct timespec ts = {.tv_sec = timeout_ms / 1000,
 	                      .tv_nsec = (long)(timeout_ms % 1000) * 1000000};
-
-	/* Returns at once when the state changed since it was armed (rung);
-	 * EINTR and spurious returns only make the consumer look again. */
 	long rc;
 
 	if (armed == DOORBELL_AWAKE)
 		return true;
+	/* Returns at once when the state changed since it was armed (rung);
+	 * EINTR and spurious returns only make the consumer look again. */
 	rc = syscall(SYS_futex, &d->state, FUTEX_WAIT_PRIVATE, armed, &ts, NULL,
 	             0);
 	atomic_store(&d->state, DOORBELL_AWAKE);
 	return !(rc < 0 && errno == ETIMEDOUT);
+}
+
+void
+doorbell_idle(struct doorbell *d, unsigned *empty, enum doorbell_state how,
+              bool (*pending)(void), unsigned timeout_ms)
+{
+	if (*empty < DOORBELL_POLLS) {
+		struct timespec ts = {0, DOORBELL_POLL_NS};
+
+		(*empty)++;
+		nanosleep(&ts, NULL);
+		return;
+	}
+	doorbell_arm(d, how);
+	if (pending())
+		doorbell_disarm(d);
+	else
+		doorbell_wait(d, timeout_ms);
 }

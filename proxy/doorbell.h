@@ -48,4 +48,18 @@ void doorbell_disarm(struct doorbell *d);
  * looks for work either way. */
 bool doorbell_wait(struct doorbell *d, unsigned timeout_ms);
 
+/* While work comes, a consumer looks every DOORBELL_POLL_NS (producers then
+ * make no system call); after DOORBELL_POLLS empty looks in a row it sleeps
+ * on the doorbell. */
+#define DOORBELL_POLL_NS (5 * 1000 * 1000)
+#define DOORBELL_POLLS   20
+/*
+ * The consumer found nothing to do: *empty counts the empty looks in a row
+ * (the caller sets it to 0 when it found work). A nap while they are few;
+ * then arm (how), ask pending() once more (work, or a stop, to look at
+ * now) and sleep up to timeout_ms unless it said yes.
+ */
+void doorbell_idle(struct doorbell *d, unsigned *empty, enum doorbell_state how,
+                   bool (*pending)(void), unsigned timeout_ms);
+
 #endif

@@ -16,12 +16,9 @@
 #include "proxy/doorbell.h"
 
 #define MAX_RINGS 128
-/* While lines come, the logger looks at the rings every POLL_NS (the
- * producers make no system call); after IDLE_POLLS empty looks it sleeps
- * until a producer rings its doorbell, waking at least every IDLE_WAIT_MS.
- * An idle daemon then makes no wake-ups, and a busy one no futex calls. */
-#define POLL_NS      (5 * 1000 * 1000)
-#define IDLE_POLLS   20
+/* Idle, the logger sleeps on its doorbell (doorbell_idle), waking at least
+ * every IDLE_WAIT_MS: an idle daemon makes no wake-ups to poll, and a busy
+ * one no futex calls. */
 #define IDLE_WAIT_MS 1000
 
 static struct {
@@ -126,13 +123,14 @@ drain_all(void)
 	return any;
 }
 
-/* Lines to write or drops to report (the logger thread's own view). */
+/* A stop, lines to write or drops to report (the logger thread's view). */
 static bool
 work_pending(void)
 {
 	size_t n = atomic_load(&lg.nrings);
 
-	if (log_dropped_total() != lg.reported_drops)
+	if (!atomic_load(&lg.running) ||
+	    log_dropped_total() != lg.reported_drops)
 		return true;
 	for (size_t i = 0; i < n; i++)
 		if (atomic_load_explicit(&lg.rings[i]->head,
@@ -150,22 +148,11 @@ logger_main(void *arg)
 
 	(void)arg;
 	while (atomic_load(&lg.running)) {
-		if (drain_all()) {
+		if (drain_all())
 			empty = 0;
-			continue;
-		}
-		if (empty < IDLE_POLLS) {
-			struct timespec ts = {0, POLL_NS};
-
-			empty++;
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		doorbell_arm(&lg.bell, DOORBELL_WORK);
-		if (!atomic_load(&lg.running) || work_pending())
-			doorbell_disarm(&lg.bell);
 		else
-			doorbell_wait(&lg.bell, IDLE_WAIT_MS);
+			doorbell_idle(&lg.bell, &empty, DOORBELL_WORK,
+			              work_pending, IDLE_WAIT_MS);
 	}
 	drain_all();
 	return NULL;

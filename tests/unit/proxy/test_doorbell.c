@@ -90,6 +90,38 @@ test_timer_sleep_ignores_rings_not_stop(void **state)
 	assert_int_equal(atomic_load(&d.wakes), 1);
 }
 
+static bool
+yes(void)
+{
+	return true;
+}
+
+static bool
+no(void)
+{
+	return false;
+}
+
+static void
+test_idle_naps_then_sleeps(void **state)
+{
+	struct doorbell d = {0};
+	unsigned empty = 0;
+
+	(void)state;
+	/* The first empty looks only nap and count. */
+	for (unsigned i = 0; i < DOORBELL_POLLS; i++)
+		doorbell_idle(&d, &empty, DOORBELL_WORK, no, 10000);
+	assert_int_equal(empty, DOORBELL_POLLS);
+	/* Then work found on the last look keeps it awake at once... */
+	doorbell_idle(&d, &empty, DOORBELL_WORK, yes, 10000);
+	assert_int_equal(atomic_load(&d.state), DOORBELL_AWAKE);
+	/* ...and none sleeps until the timeout (rung: see the race test). */
+	doorbell_idle(&d, &empty, DOORBELL_WORK, no, 1);
+	assert_int_equal(atomic_load(&d.state), DOORBELL_AWAKE);
+	assert_int_equal(empty, DOORBELL_POLLS);
+}
+
 /* A futex wake meant for an earlier sleep (its producer was slow) ends a
  * later one: that is no timeout, and the consumer just looks again. */
 struct stale {
@@ -206,6 +238,7 @@ main(void)
 	    cmocka_unit_test(test_disarm),
 	    cmocka_unit_test(test_timer_sleep_ignores_rings_not_stop),
 	    cmocka_unit_test(test_stale_wake_is_not_a_timeout),
+	    cmocka_unit_test(test_idle_naps_then_sleeps),
 	    cmocka_unit_test(test_no_lost_wakeup),
 	};
 
