@@ -183,6 +183,18 @@ ip_addr_is_unspecified(const struct ip_addr *a)
 	return true;
 }
 
+bool
+ip_addr_is_loopback(const struct ip_addr *a)
+{
+	static const uint8_t v6_loopback[16] = {[15] = 1};
+
+	/* An IPv4 address is kept IPv4-mapped, whichever way it was
+	 * written. */
+	if (memcmp(a->b, v4_mapped_prefix, sizeof v4_mapped_prefix) == 0)
+		return a->b[12] == 127;
+	return memcmp(a->b, v6_loopback, 16) == 0;
+}
+
 /*
  * Split an endpoint into host and port text. Brackets are required for an
  * IPv6 address with a port; a bare text with two or more colons is IPv6

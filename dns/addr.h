@@ -39,6 +39,8 @@ bool ip_sockaddr_is(const struct sockaddr *sa, const struct ip_addr *a,
                     uint16_t port);
 /* True for 0.0.0.0 and :: (a wildcard listen address). */
 bool ip_addr_is_unspecified(const struct ip_addr *a);
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104. */
+bool ip_addr_is_loopback(const struct ip_addr *a);
 
 /*
  * Parse an endpoint: "192.0.2.1", "192.0.2.1:5300", "[2001:db8::1]:53",

@@ -356,6 +356,30 @@ parse_metrics(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
+/* True when a is configured on one of this host's interfaces, or is
+ * a loopback address. */
+static bool
+is_local_address(const struct ip_addr *a)
+{
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+
+	/* 127/8 is all ours though only 127.0.0.1 is on lo. */
+	if (ip_addr_is_loopback(a))
+		return true;
+	if (getifaddrs(&ifs) < 0)
+		return false;
+	for (i = ifs; i != NULL && !found; i = i->ifa_next) {
+		struct ip_addr ia;
+
+		if (i->ifa_addr != NULL &&
+		    ip_addr_from_sockaddr(i->ifa_addr, &ia, NULL) == 0)
+			found = ip_addr_equal(&ia, a);
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
 static int
 server_item(struct loader *l, const struct option *o, void *dst,
             const char *item)
@@ -373,6 +397,7 @@ server_item(struct loader *l, const struct option *o, void *dst,
 	}
 	if (endpoint_set(l, o, item, 53, &ep) < 0)
 		return -1;
+	ep.on_host = is_local_address(&ep.addr);
 	n = grow(u->servers, u->nservers, sizeof(*n));
 	if (n == NULL)
 		return -1;
@@ -744,6 +769,7 @@ static const char *const format_names[] = {"json", "text", NULL};
 static const char *const decisions_names[] = {"all", "non-default", "none",
                                               NULL};
 static const char *const queries_action_names[] = {"refuse", "drop", NULL};
+static const char *const yield_names[] = {"auto", "yes", "no", NULL};
 
 #define SRV(f)  offsetof(struct server_conf, f)
 #define LOG(f)  offsetof(struct log_conf, f)
@@ -776,6 +802,8 @@ static const struct option options[] = {
      1000000000, NULL, "0", 0},
     {SEC_SERVER, "ede-text", parse_bool, SRV(ede_text), 0, 0, NULL, "yes", 0},
     {SEC_SERVER, "io-uring", parse_bool, SRV(io_uring), 0, 0, NULL, "yes", 0},
+    {SEC_SERVER, "yield-to-local-upstream", parse_enum, SRV(yield_local), 0, 0,
+     yield_names, "auto", 0},
 
     {SEC_LOG, "target", parse_log_target, 0, 0, 0, NULL, "stderr", 0},
     {SEC_LOG, "format", parse_enum, LOG(format), 0, 0, format_names, "json", 0},
@@ -1208,27 +1236,6 @@ ini_reader_cb(char *str, int num, void *stream)
 }
 
 /* ---- whole-file checks ---- */
-
-/* True when a is configured on one of this host's interfaces. */
-static bool
-is_local_address(const struct ip_addr *a)
-{
-	struct ifaddrs *ifs, *i;
-	bool found = false;
-
-	if (getifaddrs(&ifs) < 0)
-		return false;
-	for (i = ifs; i != NULL && !found; i = i->ifa_next) {
-		struct ip_addr ia;
-
-		if (i->ifa_addr != NULL &&
-		    ip_addr_from_sockaddr(i->ifa_addr, &ia, NULL) == 0)
-			found = ip_addr_equal(&ia, a);
-	}
-	freeifaddrs(ifs);
-	/* 127/8 is all ours though only 127.0.0.1 is on lo. */
-	return found || (a->v4 && a->b[12] == 127);
-}
 
 static bool
 is_own_listen(const struct config *c, const struct endpoint *ep)

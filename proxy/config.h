@@ -26,6 +26,10 @@ struct endpoint {
 	struct ip_addr addr;
 	uint16_t port;
 	char text[IP_ENDPOINT_TEXT_MAX];
+	/* Upstream servers: a loopback address or one of this host's own
+	 * (when the configuration was loaded), so the server shares our
+	 * CPUs (yield-to-local-upstream). */
+	bool on_host;
 };
 
 enum up_selection {
@@ -81,6 +85,14 @@ enum log_decisions {
 	DECISIONS_NONE,
 };
 
+/* yield-to-local-upstream: sched_yield() after handing queries to a
+ * server on this host (proxy/worker.c, local_yield). */
+enum yield_mode {
+	YIELD_AUTO = 1, /* while another task competes for the CPU */
+	YIELD_YES,
+	YIELD_NO,
+};
+
 struct server_conf {
 	struct endpoint *listens;
 	size_t nlistens;
@@ -92,6 +104,7 @@ struct server_conf {
 	unsigned tcp_max_queries; /* per connection; 0 = unlimited */
 	bool ede_text;
 	bool io_uring; /* batch upstream sends through io_uring when possible */
+	int yield_local; /* enum yield_mode (yield-to-local-upstream) */
 	char *control_socket;
 	bool has_metrics;
 	struct endpoint metrics;

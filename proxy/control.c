@@ -218,7 +218,7 @@ static void
 cmd_stats(struct daemon *d, FILE *f)
 {
 	unsigned long mism = 0, garb = 0, refused = 0, nomem = 0, senderr = 0,
-	              oversize = 0;
+	              oversize = 0, yields = 0;
 
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker_stats *s = &d->workers[i].stats;
@@ -229,13 +229,14 @@ cmd_stats(struct daemon *d, FILE *f)
 		nomem += STAT_GET(s->nomem);
 		senderr += STAT_GET(s->send_errors);
 		oversize += STAT_GET(s->udp_oversize);
+		yields += STAT_GET(s->local_yields);
 	}
 	metrics_render(d, f);
 	fprintf(f,
 	        "# internal\nupstream_mismatch %lu\nupstream_garbage %lu\n"
 	        "tcp_refused %lu\nnomem %lu\nsend_errors %lu\n"
-	        "udp_oversize %lu\n",
-	        mism, garb, refused, nomem, senderr, oversize);
+	        "udp_oversize %lu\nlocal_upstream_yields %lu\n",
+	        mism, garb, refused, nomem, senderr, oversize, yields);
 }
 
 static void

@@ -34,6 +34,7 @@ struct worker_stats {
 	atomic_ulong nomem;             /* queries lost to allocation */
 	atomic_ulong udp_oversize;      /* datagrams over UDP_SLOT_MAX */
 	atomic_ulong send_errors;       /* answers the socket refused */
+	atomic_ulong local_yields;      /* yield-to-local-upstream */
 	atomic_ulong rl_drop, rl_slip;  /* RRL and query-limit outcomes */
 	atomic_ulong cookies[6];        /* by enum cookie_status */
 };

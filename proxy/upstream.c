@@ -519,6 +519,9 @@ udp_start(struct query *qr)
 	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
 
 	qr->utcp = false;
+	/* A server on this host waits for our CPU (flush_cb). */
+	if (ep->on_host)
+		w->local_sent = true;
 	ev_timer_init(&qr->utimer, timeout_cb, qr->up->timeout_ms / 1000.0, 0);
 	qr->utimer.data = qr;
 	if (qr->up->udp_sockets > 0) {

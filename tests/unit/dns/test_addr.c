@@ -210,6 +210,43 @@ struct endpoint_case {
 	uint16_t port;
 };
 
+/* Loopback: what yield-to-local-upstream treats as "on this host"
+ * without asking the interfaces. */
+static void
+test_addr_is_loopback(void **state)
+{
+	static const struct {
+		const char *ip;
+		bool loopback;
+	} t[] = {
+	    {"127.0.0.1", true},
+	    {"127.255.255.254", true},
+	    {"127.0.5.1", true},
+	    {"::1", true},
+	    {"::ffff:127.0.0.1", true},
+	    {"126.255.255.255", false},
+	    {"128.0.0.0", false},
+	    {"0.0.0.0", false},
+	    {"::", false},
+	    {"::2", false},
+	    {"::ffff:128.0.0.1", false},
+	    {"1::", false},
+	    {"::127.0.0.1", false},
+	    {"192.0.2.1", false},
+	    {"fe80::1", false},
+	    {"2001:db8::1", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct ip_addr a = addr(t[i].ip);
+
+		if (ip_addr_is_loopback(&a) != t[i].loopback)
+			fail_msg("%s: expected %s", t[i].ip,
+			         t[i].loopback ? "loopback" : "not loopback");
+	}
+}
+
 static void
 test_addr_endpoint_parse_good(void **state)
 {
@@ -851,6 +888,7 @@ main(void)
 	    cmocka_unit_test(test_addr_parse_rejects),
 	    cmocka_unit_test(test_addr_format_small_buffer),
 	    cmocka_unit_test(test_addr_equal),
+	    cmocka_unit_test(test_addr_is_loopback),
 	    cmocka_unit_test(test_addr_endpoint_parse_good),
 	    cmocka_unit_test(test_addr_endpoint_parse_bad),
 	    cmocka_unit_test(test_addr_endpoint_format_round_trip),

@@ -6,6 +6,8 @@
  * resolution, resolv-conf, ACL rule lines, local-data errors and the
  * reference count.
  */
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +89,7 @@ test_config_defaults_server_and_log(void **state)
 	assert_int_equal(c->server.tcp_idle_ms, 10000);
 	assert_int_equal(c->server.tcp_max_clients, 1024);
 	assert_true(c->server.ede_text);
+	assert_int_equal(c->server.yield_local, YIELD_AUTO);
 	assert_false(c->server.has_metrics);
 	/* [log]: stderr, json, decisions = all */
 	assert_int_equal(c->log.target, LOGT_STDERR);
@@ -588,6 +591,52 @@ test_config_server_appends(void **state)
 	assert_string_equal(u->servers[2].text, "[2001:db8::1]:53");
 	assert_string_equal(u->servers[3].text, "[2001:db8::2]:53");
 	assert_int_equal(u->servers[1].port, 5353);
+	config_unref(c);
+}
+
+/* A server on this host: loopback, or an address of one of our
+ * interfaces (yield-to-local-upstream). */
+static void
+test_config_upstream_on_host(void **state)
+{
+	char text[512], own[IP_ADDR_TEXT_MAX] = "";
+	struct ifaddrs *ifs;
+	struct config *c;
+	struct upstream_conf *u;
+
+	(void)state;
+	/* Some address of this machine that is not loopback, if any. */
+	assert_int_equal(getifaddrs(&ifs), 0);
+	for (struct ifaddrs *i = ifs; i != NULL && own[0] == '\0';
+	     i = i->ifa_next) {
+		struct ip_addr a;
+
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET &&
+		    ip_addr_from_sockaddr(i->ifa_addr, &a, NULL) == 0 &&
+		    !ip_addr_is_loopback(&a))
+			ip_addr_format(&a, own, sizeof(own));
+	}
+	freeifaddrs(ifs);
+	snprintf(text, sizeof(text),
+	         "[server]\n"
+	         "yield-to-local-upstream = no\n"
+	         "[upstream u]\n"
+	         "server = 127.0.0.1:5300, [::1]:53, 127.0.9.9\n"
+	         "server = 192.0.2.1, [2001:db8::1]:53\n"
+	         "%s%s\n"
+	         "[view v]\n",
+	         own[0] != '\0' ? "server = " : "", own);
+	c = load_ok(text);
+	assert_int_equal(c->server.yield_local, YIELD_NO);
+	u = c->upstreams[0];
+	assert_int_equal(u->nservers, own[0] != '\0' ? 6 : 5);
+	assert_true(u->servers[0].on_host);
+	assert_true(u->servers[1].on_host);
+	assert_true(u->servers[2].on_host);
+	assert_false(u->servers[3].on_host);
+	assert_false(u->servers[4].on_host);
+	if (own[0] != '\0')
+		assert_true(u->servers[5].on_host);
 	config_unref(c);
 }
 
@@ -1125,6 +1174,7 @@ main(void)
 	    cmocka_unit_test(test_config_same_key_in_two_named_sections),
 	    cmocka_unit_test(test_config_listen_replaces_default_and_repeats),
 	    cmocka_unit_test(test_config_server_appends),
+	    cmocka_unit_test(test_config_upstream_on_host),
 	    cmocka_unit_test(test_config_server_limit_per_upstream),
 	    cmocka_unit_test(test_config_retry_on_repeated_keys_append),
 	    cmocka_unit_test(test_config_retry_on_none_and_all),
