@@ -73,6 +73,9 @@ struct loader {
 	const char *text;
 	size_t pos;
 	FILE *fp;
+	/* this host's addresses, read once per load (is_local_address) */
+	struct ifaddrs *ifs;
+	bool ifs_read;
 };
 
 static void cfg_error(struct loader *l, int line, const char *fmt, ...)
@@ -264,6 +267,7 @@ endpoint_set(struct loader *l, const struct option *o, const char *value,
 		return -1;
 	}
 	ip_endpoint_format(&ep->addr, ep->port, ep->text, sizeof(ep->text));
+	ep->on_host = false;
 	return 0;
 }
 
@@ -356,28 +360,29 @@ parse_metrics(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
-/* True when a is configured on one of this host's interfaces, or is
- * a loopback address. */
+/* True when a is a loopback address or, as far as the addresses read at
+ * the start of this load go, configured on one of this host's
+ * interfaces. */
 static bool
-is_local_address(const struct ip_addr *a)
+is_local_address(struct loader *l, const struct ip_addr *a)
 {
-	struct ifaddrs *ifs, *i;
-	bool found = false;
-
 	/* 127/8 is all ours though only 127.0.0.1 is on lo. */
 	if (ip_addr_is_loopback(a))
 		return true;
-	if (getifaddrs(&ifs) < 0)
-		return false;
-	for (i = ifs; i != NULL && !found; i = i->ifa_next) {
+	if (!l->ifs_read) {
+		l->ifs_read = true;
+		if (getifaddrs(&l->ifs) < 0)
+			l->ifs = NULL;
+	}
+	for (struct ifaddrs *i = l->ifs; i != NULL; i = i->ifa_next) {
 		struct ip_addr ia;
 
 		if (i->ifa_addr != NULL &&
-		    ip_addr_from_sockaddr(i->ifa_addr, &ia, NULL) == 0)
-			found = ip_addr_equal(&ia, a);
+		    ip_addr_from_sockaddr(i->ifa_addr, &ia, NULL) == 0 &&
+		    ip_addr_equal(&ia, a))
+			return true;
 	}
-	freeifaddrs(ifs);
-	return found;
+	return false;
 }
 
 static int
@@ -397,7 +402,7 @@ server_item(struct loader *l, const struct option *o, void *dst,
 	}
 	if (endpoint_set(l, o, item, 53, &ep) < 0)
 		return -1;
-	ep.on_host = is_local_address(&ep.addr);
+	ep.on_host = is_local_address(l, &ep.addr);
 	n = grow(u->servers, u->nservers, sizeof(*n));
 	if (n == NULL)
 		return -1;
@@ -1238,8 +1243,10 @@ ini_reader_cb(char *str, int num, void *stream)
 /* ---- whole-file checks ---- */
 
 static bool
-is_own_listen(const struct config *c, const struct endpoint *ep)
+is_own_listen(struct loader *ld, const struct endpoint *ep)
 {
+	const struct config *c = ld->cfg;
+
 	for (size_t i = 0; i < c->server.nlistens; i++) {
 		const struct endpoint *l = &c->server.listens[i];
 
@@ -1248,7 +1255,8 @@ is_own_listen(const struct config *c, const struct endpoint *ep)
 		if (ip_addr_equal(&l->addr, &ep->addr))
 			return true;
 		if (ip_addr_is_unspecified(&l->addr) &&
-		    l->addr.v4 == ep->addr.v4 && is_local_address(&ep->addr))
+		    l->addr.v4 == ep->addr.v4 &&
+		    is_local_address(ld, &ep->addr))
 			return true;
 	}
 	return false;
@@ -1284,7 +1292,7 @@ load_resolv_conf(struct loader *l, struct upstream_conf *u)
 		    ip_addr_parse(addr, &ep.addr) < 0)
 			continue;
 		ep.port = 53;
-		if (is_own_listen(l->cfg, &ep))
+		if (is_own_listen(l, &ep))
 			continue;
 		server_item(l, &o, u, addr);
 	}
@@ -1550,6 +1558,8 @@ config_load_common(struct loader *l)
 	else if (rc < 0)
 		cfg_error(l, 0, "cannot parse");
 	check_config(l);
+	if (l->ifs != NULL)
+		freeifaddrs(l->ifs);
 	c->view_stats = calloc(c->nviews + 1, sizeof(*c->view_stats));
 	if (c->view_stats == NULL)
 		l->nerrors++;

@@ -27,7 +27,7 @@ struct endpoint {
 	uint16_t port;
 	char text[IP_ENDPOINT_TEXT_MAX];
 	/* Upstream servers: a loopback address or one of this host's own
-	 * (when the configuration was loaded), so the server shares our
+	 * (when the configuration was loaded): the server may share our
 	 * CPUs (yield-to-local-upstream). */
 	bool on_host;
 };

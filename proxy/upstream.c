@@ -519,14 +519,12 @@ udp_start(struct query *qr)
 	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
 
 	qr->utcp = false;
-	/* A server on this host waits for our CPU (flush_cb). */
-	if (ep->on_host)
-		w->local_sent = true;
 	ev_timer_init(&qr->utimer, timeout_cb, qr->up->timeout_ms / 1000.0, 0);
 	qr->utimer.data = qr;
 	if (qr->up->udp_sockets > 0) {
 		if (uppool_send(qr) == 0) {
 			ev_timer_start(w->loop, &qr->utimer);
+			w->local_sent |= ep->on_host;
 			return 0;
 		}
 		/* A full pool socket: this one attempt gets its own. */
@@ -539,6 +537,8 @@ udp_start(struct query *qr)
 	                                    (struct sockaddr *)&ss, sl) < 0)
 		return -1;
 	ev_timer_start(w->loop, &qr->utimer);
+	/* A server on this host may wait for our CPU (local_yield). */
+	w->local_sent |= ep->on_host;
 	return 0;
 }
 

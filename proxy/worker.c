@@ -309,55 +309,28 @@ udp_flush_all(struct worker *w)
 			udp_flush(&w->listeners[i]);
 }
 
-bool
-cpu_gauge_update(struct cpu_gauge *g, double now, long nivcsw)
-{
-	double span = now - g->checked;
-
-	/* The first look only sets the baseline. */
-	g->contended = g->started && span > 0 &&
-	               (double)(nivcsw - g->nivcsw) >= YIELD_CONTENDED * span;
-	g->started = true;
-	g->checked = now;
-	g->nivcsw = nivcsw;
-	return g->contended;
-}
-
 /*
  * The queries just sent woke a server that runs on this host, and it may
- * need this CPU to answer them. Left alone, the scheduler lets this thread
- * run on to the end of its slice, reading the queries that keep arriving a
- * few at a time, while the server and every query handed to it wait.
- * Yielding lets it answer now; what arrives meanwhile is read as one batch
- * afterwards.
- *
- * That pays only while another task competes for this CPU, and costs a
- * system call per loop iteration when none does (the server runs on
- * another CPU). With "auto", which is the case shows in how often the
- * kernel switched this thread out against its will, looked at once a
- * second (cpu_gauge_update). A yield to nobody switches nothing, so
- * yielding does not keep itself going.
+ * need this CPU to answer them (proxy/yield.h): yield, always ("yes") or
+ * while the gauge finds that it pays ("auto").
  */
 static void
 local_yield(struct worker *w)
 {
 	int mode = w->conf->server.yield_local;
+	struct timespec a, b;
 
-	if (mode == YIELD_NO)
+	if (mode == YIELD_NO ||
+	    (mode == YIELD_AUTO && !yield_gauge_wanted(&w->yield_gauge)))
 		return;
-	if (mode == YIELD_AUTO) {
-		double now = ev_now(w->loop);
-		struct rusage ru;
-
-		if ((!w->yield_gauge.started ||
-		     now - w->yield_gauge.checked >= YIELD_CHECK_S) &&
-		    getrusage(RUSAGE_THREAD, &ru) == 0)
-			cpu_gauge_update(&w->yield_gauge, now, ru.ru_nivcsw);
-		if (!w->yield_gauge.contended)
-			return;
-	}
+	clock_gettime(CLOCK_MONOTONIC, &a);
 	sched_yield();
+	clock_gettime(CLOCK_MONOTONIC, &b);
 	STAT_INC(w->stats.local_yields);
+	if (mode == YIELD_AUTO)
+		yield_gauge_took(&w->yield_gauge,
+		                 (int64_t)(b.tv_sec - a.tv_sec) * 1000000000 +
+		                     (b.tv_nsec - a.tv_nsec));
 }
 
 /* Before the loop blocks: everything answered in this iteration leaves. */
@@ -1043,13 +1016,26 @@ rrl_episode_end(void *arg, const struct rrl_episode *e)
 		log_ring_push(w->log, line, (size_t)n);
 }
 
+/* Once a second: RRL episodes end; the yield gauge takes its look. */
 static void
-rrl_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct worker *w = t->data;
 
 	if (w->rrl != NULL)
 		rrl_expire(w->rrl, wall_ms(), rrl_episode_end, w);
+	if (w->conf->server.yield_local == YIELD_AUTO) {
+		struct rusage ru;
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (getrusage(RUSAGE_THREAD, &ru) == 0)
+			yield_gauge_tick(&w->yield_gauge,
+			                 (double)now.tv_sec + now.tv_nsec / 1e9,
+			                 (unsigned long)ru.ru_nivcsw);
+	} else {
+		yield_gauge_reset(&w->yield_gauge);
+	}
 }
 
 /* The worker's table follows the config: made, kept or rebuilt. */
@@ -1124,7 +1110,7 @@ worker_begin_stop(struct worker *w)
 		tcp_conn_maybe_free(tc);
 	}
 	ev_timer_stop(w->loop, &w->health_timer);
-	ev_timer_stop(w->loop, &w->rrl_timer);
+	ev_timer_stop(w->loop, &w->tick);
 	if (w->inflight == 0) {
 		ev_break(w->loop, EVBREAK_ONE);
 		return;
@@ -1153,9 +1139,9 @@ worker_main(void *arg)
 	w->wake.data = w;
 	ev_async_start(w->loop, &w->wake);
 	worker_rrl_apply(w);
-	ev_timer_init(&w->rrl_timer, rrl_timer_cb, 1.0, 1.0);
-	w->rrl_timer.data = w;
-	ev_timer_start(w->loop, &w->rrl_timer);
+	ev_timer_init(&w->tick, tick_cb, 1.0, 1.0);
+	w->tick.data = w;
+	ev_timer_start(w->loop, &w->tick);
 	usock_ring_update(w, w->conf->server.io_uring);
 	ev_prepare_init(&w->flush, flush_cb);
 	w->flush.data = w;

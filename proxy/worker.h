@@ -21,6 +21,7 @@
 #include "proxy/log.h"
 #include "proxy/pipeline.h"
 #include "proxy/stats.h"
+#include "proxy/yield.h"
 
 struct worker;
 struct tcp_conn;
@@ -57,27 +58,6 @@ struct worker_rng {
 	uint8_t buf[512];
 	size_t pos;
 };
-
-/*
- * yield-to-local-upstream = auto: does another task compete for the
- * worker's CPU? Judged from the thread's involuntary context switches
- * (getrusage), every YIELD_CHECK_S seconds: at least YIELD_CONTENDED a
- * second say yes. Measured at saturation on a 2-CPU VM: 35-45 a second
- * with the upstream server on the other CPU, 900-1500 with it on the
- * worker's.
- */
-#define YIELD_CONTENDED 200
-#define YIELD_CHECK_S   1.0
-
-struct cpu_gauge {
-	bool started;
-	bool contended;
-	double checked; /* when, in the loop's time */
-	long nivcsw;    /* the count then */
-};
-
-/* Take the count nivcsw seen at now; returns (and keeps) the verdict. */
-bool cpu_gauge_update(struct cpu_gauge *g, double now, long nivcsw);
 
 /* UDP answers queued during one loop iteration, sent with sendmmsg. */
 #define UDP_BATCH    64
@@ -138,13 +118,13 @@ struct worker {
 	bool ring_on;             /* [server] io-uring */
 	bool ring_failed;         /* the kernel refused: don't ask again */
 	bool local_sent; /* this iteration asked a server on this host */
-	struct cpu_gauge yield_gauge; /* local_yield() */
+	struct yield_gauge yield_gauge; /* local_yield(), tick_cb() */
 	/* RRL: one table per worker; worker_steer_by_source() sends each
 	 * client's UDP queries to one worker, so its limits stay exact. */
 	struct rrl_table *rrl;
 	/* Our client cookies toward each upstream (RFC 7873 as a client). */
 	struct cookie_jar jar;
-	ev_timer rrl_timer;   /* ends episodes: summary log lines */
+	ev_timer tick;        /* 1 s: RRL episodes end, the yield gauge looks */
 	struct probe *probes; /* health probes in flight (worker 0) */
 	ev_prepare flush; /* sends queued UDP answers before the loop blocks */
 	uint8_t (*rbatch)[UDP_SLOT_MAX]; /* UDP_BATCH receive buffers */

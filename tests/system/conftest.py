@@ -14,9 +14,11 @@ Every test runs under an alarm, so nothing here can hang the suite.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -258,6 +260,23 @@ def fault_server():
 
 
 # -- dnsgate ---------------------------------------------------------------
+
+
+@pytest.fixture
+def sockdir():
+    """A short directory for unix sockets (sun_path is 108 bytes)."""
+    d = tempfile.mkdtemp(prefix="dg", dir="/tmp")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def ctl(*args, timeout=10):
+    """`dnsgate ctl ARGS...`: (exit status, stdout, stderr), as text."""
+    p = subprocess.run([DNSGATE_BIN, "ctl"] + list(args),
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=timeout)
+    return (p.returncode, p.stdout.decode(errors="replace"),
+            p.stderr.decode(errors="replace"))
 
 
 def _ini_section(header, options):

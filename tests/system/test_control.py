@@ -8,17 +8,15 @@ Metric values are checked as counts, never as timings.
 
 import os
 import re
-import shutil
 import signal
 import subprocess
-import tempfile
 
 import dns.rcode
 import pytest
 
 import faultserver
 import sysutil
-from conftest import DNSGATE_BIN
+from conftest import DNSGATE_BIN, ctl
 from sysutil import fault_name, make_query
 
 SERIES = [
@@ -38,14 +36,6 @@ SERIES = [
 SAMPLE = re.compile(
     r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})?\s+(\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-@pytest.fixture
-def sockdir():
-    """A short directory for unix sockets (sun_path is 108 bytes)."""
-    d = tempfile.mkdtemp(prefix="dg", dir="/tmp")
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def control_body(upstream_addr, extra_view_lines=()):
@@ -115,14 +105,6 @@ def value(samples, name, **labels):
     """One sample's value; 0 when absent (Prometheus counters that have
     not moved may be left out)."""
     return samples.get((name, frozenset(labels.items())), 0.0)
-
-
-def ctl(*args, timeout=10):
-    p = subprocess.run([DNSGATE_BIN, "ctl"] + list(args),
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=timeout)
-    return (p.returncode, p.stdout.decode(errors="replace"),
-            p.stderr.decode(errors="replace"))
 
 
 def ctl_sock(gate, *args):

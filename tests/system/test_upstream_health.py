@@ -9,26 +9,15 @@ asserted by counts of queries each server received, never by timings.
 """
 
 import re
-import shutil
-import subprocess
-import tempfile
 
 import dns.rcode
-import pytest
 
 import faultserver
 import sysutil
-from conftest import DNSGATE_BIN
+from conftest import ctl
 from sysutil import make_query
 
 GOOD_B = "192.0.2.2"  # what the second server answers
-
-
-@pytest.fixture
-def sockdir():
-    d = tempfile.mkdtemp(prefix="dg", dir="/tmp")
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def group_body(servers, **opts):
@@ -61,13 +50,10 @@ def name_of(tok, what):
 
 def upstream_states(gate):
     """{server ip:port: "up" | "down"} from `dnsgate ctl upstreams`."""
-    p = subprocess.run([DNSGATE_BIN, "ctl", "-s",
-                        gate.options["control-socket"], "upstreams"],
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=10)
-    assert p.returncode == 0, p.stderr
+    rc, text, err = ctl("-s", gate.options["control-socket"], "upstreams")
+    assert rc == 0, err
     out = {}
-    for line in p.stdout.decode().splitlines():
+    for line in text.splitlines():
         words = line.split()
         if len(words) >= 3 and words[0] == "up":
             out[words[1]] = words[2]
@@ -174,11 +160,8 @@ def test_reload_starts_server_state_afresh(dnsgate_conf, sockdir,
     tok = sysutil.token()
     mark_down_by_timeouts(gate, flaky, good, tok)
     assert upstream_states(gate)[flaky.addr] == "down"
-    p = subprocess.run([DNSGATE_BIN, "ctl", "-s",
-                        gate.options["control-socket"], "reload"],
-                       stdin=subprocess.DEVNULL, capture_output=True,
-                       timeout=10)
-    assert p.returncode == 0, p.stdout + p.stderr
+    rc, out, err = ctl("-s", gate.options["control-socket"], "reload")
+    assert rc == 0, out + err
     assert upstream_states(gate) == {flaky.addr: "up", good.addr: "up"}
     assert metric_up(gate, flaky.addr) == 1
     name = name_of(tok, "after-reload")

@@ -594,49 +594,97 @@ test_config_server_appends(void **state)
 	config_unref(c);
 }
 
+/* Some address of this host, of family af, that is not loopback (and not
+ * IPv6 link-local); "" when there is none. */
+static void
+own_address(int af, char *out, size_t cap)
+{
+	struct ifaddrs *ifs;
+
+	out[0] = '\0';
+	assert_int_equal(getifaddrs(&ifs), 0);
+	for (struct ifaddrs *i = ifs; i != NULL && out[0] == '\0';
+	     i = i->ifa_next) {
+		struct ip_addr a;
+
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == af &&
+		    ip_addr_from_sockaddr(i->ifa_addr, &a, NULL) == 0 &&
+		    !ip_addr_is_loopback(&a) &&
+		    !(a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80))
+			ip_addr_format(&a, out, cap);
+	}
+	freeifaddrs(ifs);
+}
+
+/* The first of the documentation addresses that this host does not have
+ * (a test machine may well be given one of them). */
+static const char *
+foreign_address(const char *const *candidates)
+{
+	for (; *candidates != NULL; candidates++) {
+		struct ifaddrs *ifs;
+		struct ip_addr want;
+		bool ours = false;
+
+		assert_int_equal(ip_addr_parse(*candidates, &want), 0);
+		assert_int_equal(getifaddrs(&ifs), 0);
+		for (struct ifaddrs *i = ifs; i != NULL; i = i->ifa_next) {
+			struct ip_addr a;
+
+			if (i->ifa_addr != NULL &&
+			    ip_addr_from_sockaddr(i->ifa_addr, &a, NULL) == 0 &&
+			    ip_addr_equal(&a, &want))
+				ours = true;
+		}
+		freeifaddrs(ifs);
+		if (!ours)
+			return *candidates;
+	}
+	fail_msg("every candidate address is this host's");
+	return NULL;
+}
+
 /* A server on this host: loopback, or an address of one of our
  * interfaces (yield-to-local-upstream). */
 static void
 test_config_upstream_on_host(void **state)
 {
-	char text[512], own[IP_ADDR_TEXT_MAX] = "";
-	struct ifaddrs *ifs;
+	static const char *const v4[] = {"192.0.2.1", "198.51.100.1",
+	                                 "203.0.113.1", NULL};
+	static const char *const v6[] = {"2001:db8::1", "2001:db8::53", NULL};
+	char text[1024], own4[IP_ADDR_TEXT_MAX], own6[IP_ADDR_TEXT_MAX];
 	struct config *c;
 	struct upstream_conf *u;
+	size_t n;
 
 	(void)state;
-	/* Some address of this machine that is not loopback, if any. */
-	assert_int_equal(getifaddrs(&ifs), 0);
-	for (struct ifaddrs *i = ifs; i != NULL && own[0] == '\0';
-	     i = i->ifa_next) {
-		struct ip_addr a;
-
-		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET &&
-		    ip_addr_from_sockaddr(i->ifa_addr, &a, NULL) == 0 &&
-		    !ip_addr_is_loopback(&a))
-			ip_addr_format(&a, own, sizeof(own));
-	}
-	freeifaddrs(ifs);
+	own_address(AF_INET, own4, sizeof(own4));
+	own_address(AF_INET6, own6, sizeof(own6));
 	snprintf(text, sizeof(text),
 	         "[server]\n"
 	         "yield-to-local-upstream = no\n"
 	         "[upstream u]\n"
 	         "server = 127.0.0.1:5300, [::1]:53, 127.0.9.9\n"
-	         "server = 192.0.2.1, [2001:db8::1]:53\n"
+	         "server = %s, [%s]:53\n"
 	         "%s%s\n"
+	         "%s%s%s\n"
 	         "[view v]\n",
-	         own[0] != '\0' ? "server = " : "", own);
+	         foreign_address(v4), foreign_address(v6),
+	         own4[0] != '\0' ? "server = " : "", own4,
+	         own6[0] != '\0' ? "server = [" : "", own6,
+	         own6[0] != '\0' ? "]:53" : "");
 	c = load_ok(text);
 	assert_int_equal(c->server.yield_local, YIELD_NO);
 	u = c->upstreams[0];
-	assert_int_equal(u->nservers, own[0] != '\0' ? 6 : 5);
+	n = 5 + (own4[0] != '\0') + (own6[0] != '\0');
+	assert_int_equal(u->nservers, n);
 	assert_true(u->servers[0].on_host);
 	assert_true(u->servers[1].on_host);
 	assert_true(u->servers[2].on_host);
 	assert_false(u->servers[3].on_host);
 	assert_false(u->servers[4].on_host);
-	if (own[0] != '\0')
-		assert_true(u->servers[5].on_host);
+	for (size_t i = 5; i < n; i++)
+		assert_true(u->servers[i].on_host);
 	config_unref(c);
 }
 
