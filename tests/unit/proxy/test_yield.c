@@ -25,8 +25,20 @@
 #define NOBODY 600     /* ns: a yield with no other task waiting */
 #define SLICE  3000000 /* ns: a CPU-bound task's time slice */
 
-/* A gauge that ticked once (baseline at t=0, count 0) and a second later
- * saw enough involuntary switches to start yielding. */
+/* A second passes with switches involuntary switches; the tick. Returns
+ * whether the gauge then wants yields. */
+static bool
+second(struct yield_gauge *g, unsigned long *n, double *t,
+       unsigned long switches)
+{
+	*n += switches;
+	*t += 1.0;
+	yield_gauge_tick(g, *t, *n);
+	return yield_gauge_wanted(g);
+}
+
+/* A gauge that took its baseline and a second later saw enough
+ * involuntary switches to start yielding. */
 static void
 start_yielding(struct yield_gauge *g, unsigned long *n, double *t)
 {
@@ -34,10 +46,7 @@ start_yielding(struct yield_gauge *g, unsigned long *n, double *t)
 	*n = 1000;
 	*t = 100.0;
 	yield_gauge_tick(g, *t, *n);
-	*n += 2 * YIELD_CONTENDED;
-	*t += 1.0;
-	yield_gauge_tick(g, *t, *n);
-	assert_true(yield_gauge_wanted(g));
+	assert_true(second(g, n, t, 2 * YIELD_CONTENDED));
 }
 
 static void
@@ -120,10 +129,7 @@ test_server_on_the_cpu_keeps_it_going(void **state)
 		took(&g, 700, BRIEF);
 		took(&g, 700, NOBODY);
 		took(&g, 2, 2 * YIELD_SLOW_NS); /* a long turn, now and then */
-		n += 1500;
-		t += 1.0;
-		yield_gauge_tick(&g, t, n);
-		assert_true(yield_gauge_wanted(&g));
+		assert_true(second(&g, &n, &t, 1500));
 	}
 }
 
@@ -139,15 +145,13 @@ test_yields_to_nobody_stop_at_the_tick(void **state)
 	took(&g, 8 * 5 + 1, NOBODY);
 	took(&g, 5, BRIEF); /* 5 useful against 41 to nobody: not enough */
 	assert_true(yield_gauge_wanted(&g));
-	yield_gauge_tick(&g, t + 1.0, n + 40);
-	assert_false(yield_gauge_wanted(&g));
+	assert_false(second(&g, &n, &t, 40));
 
 	/* At 1 in 8 it pays. */
 	start_yielding(&g, &n, &t);
 	took(&g, 8 * 5, NOBODY);
 	took(&g, 5, BRIEF);
-	yield_gauge_tick(&g, t + 1.0, n + 40);
-	assert_true(yield_gauge_wanted(&g));
+	assert_true(second(&g, &n, &t, 40));
 }
 
 static void
@@ -191,35 +195,18 @@ test_hold_doubles_and_resets(void **state)
 		took(&g, YIELD_SLOW_MAX, SLICE);
 		assert_false(yield_gauge_wanted(&g));
 		/* Contended all along, yet held off for want[k] ticks. */
-		for (unsigned s = 0; s < want[k]; s++) {
-			n += 1000;
-			t += 1.0;
-			yield_gauge_tick(&g, t, n);
-			assert_false(yield_gauge_wanted(&g));
-		}
-		n += 1000;
-		t += 1.0;
-		yield_gauge_tick(&g, t, n);
-		assert_true(yield_gauge_wanted(&g));
+		for (unsigned s = 0; s < want[k]; s++)
+			assert_false(second(&g, &n, &t, 1000));
+		assert_true(second(&g, &n, &t, 1000));
 	}
 	/* A second in which yielding paid: the next hold is 2 again. */
 	took(&g, 100, BRIEF);
-	n += 1000;
-	t += 1.0;
-	yield_gauge_tick(&g, t, n);
-	assert_true(yield_gauge_wanted(&g));
+	assert_true(second(&g, &n, &t, 1000));
 	took(&g, YIELD_SLOW_MAX, SLICE);
 	assert_false(yield_gauge_wanted(&g));
-	for (int s = 0; s < 2; s++) {
-		n += 1000;
-		t += 1.0;
-		yield_gauge_tick(&g, t, n);
-		assert_false(yield_gauge_wanted(&g));
-	}
-	n += 1000;
-	t += 1.0;
-	yield_gauge_tick(&g, t, n);
-	assert_true(yield_gauge_wanted(&g));
+	assert_false(second(&g, &n, &t, 1000));
+	assert_false(second(&g, &n, &t, 1000));
+	assert_true(second(&g, &n, &t, 1000));
 }
 
 static void
@@ -227,14 +214,12 @@ test_uncontended_never_starts(void **state)
 {
 	struct yield_gauge g;
 	unsigned long n = 0;
+	double t = 0;
 
 	(void)state;
 	yield_gauge_reset(&g);
-	for (int s = 0; s < 100; s++) {
-		n += 40; /* the upstream on another CPU */
-		yield_gauge_tick(&g, (double)s, n);
-		assert_false(yield_gauge_wanted(&g));
-	}
+	for (int s = 0; s < 100; s++) /* the upstream on another CPU */
+		assert_false(second(&g, &n, &t, 40));
 }
 
 static void
@@ -249,8 +234,7 @@ test_reset_forgets(void **state)
 	yield_gauge_reset(&g);
 	assert_false(yield_gauge_wanted(&g));
 	/* The next tick is a baseline again, whatever the count. */
-	yield_gauge_tick(&g, t + 1.0, n + 100000);
-	assert_false(yield_gauge_wanted(&g));
+	assert_false(second(&g, &n, &t, 100000));
 }
 
 int
