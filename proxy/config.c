@@ -360,9 +360,8 @@ parse_metrics(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
-/* True when a is a loopback address or, as far as the addresses read at
- * the start of this load go, configured on one of this host's
- * interfaces. */
+/* True when a is a loopback address or configured on one of this host's
+ * interfaces (as getifaddrs() lists them, read once per load). */
 static bool
 is_local_address(struct loader *l, const struct ip_addr *a)
 {
