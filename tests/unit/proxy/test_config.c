@@ -7,7 +7,6 @@
  * reference count.
  */
 #include <ifaddrs.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -594,49 +593,47 @@ test_config_server_appends(void **state)
 	config_unref(c);
 }
 
-/* Some address of this host, of family af, that is not loopback (and not
- * IPv6 link-local); "" when there is none. */
-static void
-own_address(int af, char *out, size_t cap)
+/* This host's interface addresses, as getifaddrs() lists them. */
+static size_t
+host_addresses(struct ip_addr *out, size_t cap)
 {
 	struct ifaddrs *ifs;
+	size_t n = 0;
 
-	out[0] = '\0';
 	assert_int_equal(getifaddrs(&ifs), 0);
-	for (struct ifaddrs *i = ifs; i != NULL && out[0] == '\0';
-	     i = i->ifa_next) {
-		struct ip_addr a;
-
-		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == af &&
-		    ip_addr_from_sockaddr(i->ifa_addr, &a, NULL) == 0 &&
-		    !ip_addr_is_loopback(&a) &&
-		    !(a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80))
-			ip_addr_format(&a, out, cap);
-	}
+	for (struct ifaddrs *i = ifs; i != NULL && n < cap; i = i->ifa_next)
+		if (i->ifa_addr != NULL &&
+		    ip_addr_from_sockaddr(i->ifa_addr, &out[n], NULL) == 0)
+			n++;
 	freeifaddrs(ifs);
+	return n;
 }
 
-/* The first of the documentation addresses that this host does not have
+/* Some address of the host's (own, n) that is IPv4 (v4) or IPv6, and
+ * neither loopback nor IPv6 link-local, as text; "" when there is none. */
+static void
+own_address(const struct ip_addr *own, size_t n, bool v4, char *out, size_t cap)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < n && out[0] == '\0'; i++)
+		if (own[i].v4 == v4 && !ip_addr_is_loopback(&own[i]) &&
+		    !(own[i].b[0] == 0xfe && (own[i].b[1] & 0xc0) == 0x80))
+			ip_addr_format(&own[i], out, cap);
+}
+
+/* The first of the documentation addresses that is not one of the host's
  * (a test machine may well be given one of them). */
 static const char *
-foreign_address(const char *const *candidates)
+foreign_address(const struct ip_addr *own, size_t n,
+                const char *const *candidates)
 {
 	for (; *candidates != NULL; candidates++) {
-		struct ifaddrs *ifs;
 		struct ip_addr want;
 		bool ours = false;
 
 		assert_int_equal(ip_addr_parse(*candidates, &want), 0);
-		assert_int_equal(getifaddrs(&ifs), 0);
-		for (struct ifaddrs *i = ifs; i != NULL; i = i->ifa_next) {
-			struct ip_addr a;
-
-			if (i->ifa_addr != NULL &&
-			    ip_addr_from_sockaddr(i->ifa_addr, &a, NULL) == 0 &&
-			    ip_addr_equal(&a, &want))
-				ours = true;
-		}
-		freeifaddrs(ifs);
+		for (size_t i = 0; i < n; i++)
+			ours = ours || ip_addr_equal(&own[i], &want);
 		if (!ours)
 			return *candidates;
 	}
@@ -653,13 +650,15 @@ test_config_upstream_on_host(void **state)
 	                                 "203.0.113.1", NULL};
 	static const char *const v6[] = {"2001:db8::1", "2001:db8::53", NULL};
 	char text[1024], own4[IP_ADDR_TEXT_MAX], own6[IP_ADDR_TEXT_MAX];
+	struct ip_addr own[256];
+	size_t nown, n;
 	struct config *c;
 	struct upstream_conf *u;
-	size_t n;
 
 	(void)state;
-	own_address(AF_INET, own4, sizeof(own4));
-	own_address(AF_INET6, own6, sizeof(own6));
+	nown = host_addresses(own, sizeof(own) / sizeof(own[0]));
+	own_address(own, nown, true, own4, sizeof(own4));
+	own_address(own, nown, false, own6, sizeof(own6));
 	snprintf(text, sizeof(text),
 	         "[server]\n"
 	         "yield-to-local-upstream = no\n"
@@ -669,7 +668,7 @@ test_config_upstream_on_host(void **state)
 	         "%s%s\n"
 	         "%s%s%s\n"
 	         "[view v]\n",
-	         foreign_address(v4), foreign_address(v6),
+	         foreign_address(own, nown, v4), foreign_address(own, nown, v6),
 	         own4[0] != '\0' ? "server = " : "", own4,
 	         own6[0] != '\0' ? "server = [" : "", own6,
 	         own6[0] != '\0' ? "]:53" : "");
