@@ -391,8 +391,6 @@ server_item(struct loader *l, const struct option *o, void *dst,
 	struct upstream_conf *u = dst;
 	struct endpoint ep;
 	struct endpoint *n;
-	struct server_health *h;
-	struct server_stats *st;
 
 	if (u->nservers == UPSTREAM_MAX_SERVERS) {
 		cfg_error(l, l->line, "%s: at most %d servers per upstream",
@@ -406,16 +404,6 @@ server_item(struct loader *l, const struct option *o, void *dst,
 	if (n == NULL)
 		return -1;
 	u->servers = n;
-	h = grow(u->health, u->nservers, sizeof(*h));
-	if (h == NULL)
-		return -1;
-	u->health = h;
-	memset(&u->health[u->nservers], 0, sizeof(*h));
-	st = grow(u->stats, u->nservers, sizeof(*st));
-	if (st == NULL)
-		return -1;
-	u->stats = st;
-	memset(&u->stats[u->nservers], 0, sizeof(*st));
 	u->servers[u->nservers++] = ep;
 	return 0;
 }
@@ -964,6 +952,7 @@ section_new_named(struct loader *l, enum section sect, const char *name)
 		c->upstreams = n;
 		u->name = strdup(name);
 		u->line = l->line;
+		u->index = c->nupstreams;
 		c->upstreams[c->nupstreams++] = u;
 		return u;
 	} else {
@@ -1498,8 +1487,6 @@ config_free(struct config *c)
 {
 	for (size_t i = 0; i < c->nupstreams; i++) {
 		free(c->upstreams[i]->servers);
-		free(c->upstreams[i]->health);
-		free(c->upstreams[i]->stats);
 		free(c->upstreams[i]->name);
 		free(c->upstreams[i]->resolv_conf);
 		free(c->upstreams[i]);
@@ -1508,7 +1495,6 @@ config_free(struct config *c)
 	for (size_t i = 0; i < c->nviews; i++)
 		view_free(c->views[i]);
 	free(c->views);
-	free(c->view_stats);
 	free(c->server.listens);
 	free(c->server.user);
 	free(c->server.control_socket);
@@ -1559,9 +1545,6 @@ config_load_common(struct loader *l)
 	check_config(l);
 	if (l->ifs != NULL)
 		freeifaddrs(l->ifs);
-	c->view_stats = calloc(c->nviews + 1, sizeof(*c->view_stats));
-	if (c->view_stats == NULL)
-		l->nerrors++;
 	if (l->nerrors > 0) {
 		config_free(c);
 		return NULL;

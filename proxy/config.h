@@ -15,7 +15,6 @@
 #include <stdio.h>
 
 #include "dns/addr.h"
-#include "proxy/stats.h"
 #include "ratelimit/cookie.h"
 #include "ratelimit/rrl.h"
 #include "views/view.h"
@@ -43,24 +42,14 @@ enum up_selection {
 #define RETRY_TIMEOUT  0x2u
 #define RETRY_REFUSED  0x4u
 
-/* Health of one upstream server, shared by all workers. */
-struct server_health {
-	atomic_uint fails; /* consecutive timeouts/SERVFAILs */
-	atomic_bool down;
-	atomic_uint srtt_us; /* smoothed RTT; 0 = not measured yet */
-	double last_probe;   /* ev_now() of the last probe (worker 0 only) */
-	bool probing;        /* a probe is in flight (worker 0 only) */
-};
-
 /* Servers per [upstream] group. */
 #define UPSTREAM_MAX_SERVERS 32
 
 struct upstream_conf {
 	char *name;
 	int line;
+	size_t index; /* position in config.upstreams */
 	struct endpoint *servers;
-	struct server_health *health; /* parallel to servers */
-	struct server_stats *stats;   /* parallel to servers */
 	size_t nservers;
 	int selection; /* enum up_selection */
 	uint32_t timeout_ms;
@@ -70,7 +59,6 @@ struct upstream_conf {
 	char *resolv_conf;    /* servers also read from this resolv.conf */
 	unsigned udp_sockets; /* 0: a port per attempt; N: a pool of N */
 	bool cookies;         /* act as a cookie client toward the servers */
-	atomic_uint rr_next;  /* round-robin position */
 };
 
 enum log_target {
@@ -158,7 +146,6 @@ struct config {
 	size_t nupstreams;
 	struct view_conf **views;
 	size_t nviews;
-	struct view_stats *view_stats; /* parallel to views */
 	atomic_int refs;
 };
 

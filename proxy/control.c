@@ -114,15 +114,18 @@ render_protection(struct daemon *d, FILE *f)
 }
 
 static void
-render_views(const struct config *c, FILE *f)
+render_views(const struct runstate *rs, FILE *f)
 {
+	const struct config *c = rs->conf;
+
 	fprintf(f, "# HELP dnsgate_decisions_total Decisions, by view and "
 	           "action.\n"
 	           "# TYPE dnsgate_decisions_total counter\n");
-	/* view_stats[nviews] counts queries that never reached a view. */
+	/* views[nviews] counts queries that never reached a view. */
 	for (size_t v = 0; v <= c->nviews; v++)
 		for (int a = 1; a < ACTION_COUNT_; a++) {
-			unsigned long n = STAT_GET(c->view_stats[v].actions[a]);
+			unsigned long n =
+			    STAT_GET(rs->views[v]->stats.actions[a]);
 
 			if (n > 0)
 				fprintf(f,
@@ -134,9 +137,10 @@ render_views(const struct config *c, FILE *f)
 }
 
 static void
-render_histogram(const struct upstream_conf *u, size_t s, FILE *f)
+render_histogram(const struct runstate *rs, const struct upstream_conf *u,
+                 size_t s, FILE *f)
 {
-	const struct server_stats *st = &u->stats[s];
+	const struct server_stats *st = &runstate_server(rs, u, s)->stats;
 	unsigned long cum = 0;
 
 	for (int b = 0; b < LATENCY_BUCKETS; b++) {
@@ -163,8 +167,10 @@ render_histogram(const struct upstream_conf *u, size_t s, FILE *f)
 }
 
 static void
-render_upstreams(const struct config *c, FILE *f)
+render_upstreams(const struct runstate *rs, FILE *f)
 {
+	const struct config *c = rs->conf;
+
 	fprintf(f, "# TYPE dnsgate_upstream_queries_total counter\n"
 	           "# TYPE dnsgate_upstream_errors_total counter\n"
 	           "# TYPE dnsgate_upstream_up gauge\n"
@@ -174,25 +180,27 @@ render_upstreams(const struct config *c, FILE *f)
 
 		for (size_t s = 0; s < u->nservers; s++) {
 			const char *srv = u->servers[s].text;
+			const struct server_state *ss =
+			    runstate_server(rs, u, s);
 
 			fprintf(
 			    f,
 			    "dnsgate_upstream_queries_total{upstream=\"%s\","
 			    "server=\"%s\"} %lu\n",
-			    u->name, srv, STAT_GET(u->stats[s].queries));
+			    u->name, srv, STAT_GET(ss->stats.queries));
 			for (int k = 0; k < UPERR_COUNT_; k++)
 				fprintf(
 				    f,
 				    "dnsgate_upstream_errors_total{upstream="
 				    "\"%s\",server=\"%s\",kind=\"%s\"} %lu\n",
 				    u->name, srv, up_error_name(k),
-				    STAT_GET(u->stats[s].errors[k]));
+				    STAT_GET(ss->stats.errors[k]));
 			fprintf(f,
 			        "dnsgate_upstream_up{upstream=\"%s\","
 			        "server=\"%s\"} %d\n",
 			        u->name, srv,
-			        atomic_load(&u->health[s].down) ? 0 : 1);
-			render_histogram(u, s, f);
+			        atomic_load(&ss->health.down) ? 0 : 1);
+			render_histogram(rs, u, s, f);
 		}
 	}
 }
@@ -200,16 +208,16 @@ render_upstreams(const struct config *c, FILE *f)
 void
 metrics_render(struct daemon *d, FILE *f)
 {
-	struct config *c;
+	struct runstate *rs;
 
 	pthread_mutex_lock(&d->conf_lock);
-	c = config_ref(d->conf);
+	rs = runstate_ref(d->rs);
 	pthread_mutex_unlock(&d->conf_lock);
 	render_workers(d, f);
 	render_protection(d, f);
-	render_views(c, f);
-	render_upstreams(c, f);
-	config_unref(c);
+	render_views(rs, f);
+	render_upstreams(rs, f);
+	runstate_unref(rs);
 }
 
 /* ---- control commands ---- */
@@ -242,27 +250,33 @@ cmd_stats(struct daemon *d, FILE *f)
 static void
 cmd_upstreams(struct daemon *d, FILE *f)
 {
-	struct config *c;
+	struct runstate *rs;
+	const struct config *c;
 
 	pthread_mutex_lock(&d->conf_lock);
-	c = config_ref(d->conf);
+	rs = runstate_ref(d->rs);
 	pthread_mutex_unlock(&d->conf_lock);
+	c = rs->conf;
 	for (size_t i = 0; i < c->nupstreams; i++) {
 		const struct upstream_conf *u = c->upstreams[i];
 
-		for (size_t s = 0; s < u->nservers; s++)
+		for (size_t s = 0; s < u->nservers; s++) {
+			const struct server_state *ss =
+			    runstate_server(rs, u, s);
+
 			fprintf(f,
 			        "%s %s %s srtt=%.1fms fails=%u queries=%lu "
 			        "timeouts=%lu servfails=%lu\n",
 			        u->name, u->servers[s].text,
-			        atomic_load(&u->health[s].down) ? "down" : "up",
-			        atomic_load(&u->health[s].srtt_us) / 1000.0,
-			        atomic_load(&u->health[s].fails),
-			        STAT_GET(u->stats[s].queries),
-			        STAT_GET(u->stats[s].errors[UPERR_TIMEOUT]),
-			        STAT_GET(u->stats[s].errors[UPERR_SERVFAIL]));
+			        atomic_load(&ss->health.down) ? "down" : "up",
+			        atomic_load(&ss->health.srtt_us) / 1000.0,
+			        atomic_load(&ss->health.fails),
+			        STAT_GET(ss->stats.queries),
+			        STAT_GET(ss->stats.errors[UPERR_TIMEOUT]),
+			        STAT_GET(ss->stats.errors[UPERR_SERVFAIL]));
+		}
 	}
-	config_unref(c);
+	runstate_unref(rs);
 }
 
 struct top_entry {
@@ -542,7 +556,7 @@ unix_listen(const char *path)
 int
 control_start(struct ev_loop *loop, struct daemon *d, control_reload_fn rl)
 {
-	const struct server_conf *s = &d->conf->server;
+	const struct server_conf *s = &d->rs->conf->server;
 
 	cs.d = d;
 	cs.reload = rl;

@@ -111,20 +111,27 @@ static int
 reload(FILE *errs)
 {
 	struct config *nc = config_load(conf_path, errs);
-	struct config *old;
+	const struct config *cur = dmn.rs->conf;
+	struct runstate *nrs, *old;
 
 	if (nc == NULL)
 		return -1;
-	if (!same_listens(&nc->server, &dmn.conf->server) ||
+	/* Health, counters and positions carry over (proxy/runstate.h). */
+	nrs = runstate_new(nc, dmn.rs);
+	config_unref(nc);
+	if (nrs == NULL) {
+		fprintf(errs, "out of memory\n");
+		return -1;
+	}
+	if (!same_listens(&nc->server, &cur->server) ||
 	    worker_count(nc) != dmn.nworkers ||
-	    !same_string(nc->log.dnstap, dmn.conf->log.dnstap) ||
-	    !same_string(nc->server.user, dmn.conf->server.user) ||
+	    !same_string(nc->log.dnstap, cur->log.dnstap) ||
+	    !same_string(nc->server.user, cur->server.user) ||
 	    !same_string(nc->server.control_socket,
-	                 dmn.conf->server.control_socket) ||
-	    nc->server.has_metrics != dmn.conf->server.has_metrics ||
-	    nc->server.metrics.port != dmn.conf->server.metrics.port ||
-	    !ip_addr_equal(&nc->server.metrics.addr,
-	                   &dmn.conf->server.metrics.addr))
+	                 cur->server.control_socket) ||
+	    nc->server.has_metrics != cur->server.has_metrics ||
+	    nc->server.metrics.port != cur->server.metrics.port ||
+	    !ip_addr_equal(&nc->server.metrics.addr, &cur->server.metrics.addr))
 		fprintf(errs,
 		        "warning: listen, workers, user, control-socket, "
 		        "metrics-listen and dnstap changes take effect at the "
@@ -133,10 +140,10 @@ reload(FILE *errs)
 		fprintf(errs, "warning: cannot open the new log target: %s\n",
 		        strerror(errno));
 	pthread_mutex_lock(&dmn.conf_lock);
-	old = dmn.conf;
-	dmn.conf = nc;
+	old = dmn.rs;
+	dmn.rs = nrs;
 	pthread_mutex_unlock(&dmn.conf_lock);
-	config_unref(old);
+	runstate_unref(old);
 	for (unsigned i = 0; i < dmn.nworkers; i++)
 		worker_reload(&dmn.workers[i]);
 	log_msg(LOG_NOTICE, "reloaded %s", conf_path);
@@ -221,13 +228,16 @@ run(const char *path)
 	}
 	loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
 
-	dmn.conf = conf;
+	dmn.rs = runstate_new(conf, NULL);
+	config_unref(conf); /* dmn.rs holds it */
+	if (dmn.rs == NULL)
+		return 1;
 	dmn.nworkers = worker_count(conf);
 	dmn.workers = calloc(dmn.nworkers, sizeof(*dmn.workers));
 	if (dmn.workers == NULL || loop == NULL)
 		return 1;
 	for (unsigned i = 0; i < dmn.nworkers; i++) {
-		if (worker_init(&dmn.workers[i], &dmn, i, conf) < 0) {
+		if (worker_init(&dmn.workers[i], &dmn, i, dmn.rs) < 0) {
 			rc = 1;
 			goto out;
 		}
@@ -273,7 +283,7 @@ out:
 	for (unsigned i = 0; i < dmn.nworkers; i++)
 		worker_free(&dmn.workers[i]);
 	free(dmn.workers);
-	config_unref(dmn.conf);
+	runstate_unref(dmn.rs);
 	dnstap_stop();
 	log_stop();
 	return rc;

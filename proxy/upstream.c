@@ -25,6 +25,13 @@
 
 static void attempt_next(struct query *qr);
 
+/* The counters of the server qr's attempt is asking. */
+static struct server_stats *
+server_stats(const struct query *qr)
+{
+	return &runstate_server(qr->rs, qr->up, (size_t)qr->server)->stats;
+}
+
 /* A failure of our own resources, not of the server. */
 static bool
 local_error(int err)
@@ -35,10 +42,11 @@ local_error(int err)
 static void tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 
 static void
-health_answered(struct worker *w, const struct upstream_conf *u, int server,
-                double rtt)
+health_answered(struct worker *w, const struct runstate *rs,
+                const struct upstream_conf *u, int server, double rtt)
 {
-	struct server_health *h = &u->health[server];
+	struct server_health *h =
+	    &runstate_server(rs, u, (size_t)server)->health;
 	unsigned us = (unsigned)(rtt * 1e6);
 	unsigned old = atomic_load(&h->srtt_us);
 
@@ -54,10 +62,11 @@ health_answered(struct worker *w, const struct upstream_conf *u, int server,
 }
 
 static void
-health_failed(struct worker *w, const struct upstream_conf *u, int server,
-              bool timeout)
+health_failed(struct worker *w, const struct runstate *rs,
+              const struct upstream_conf *u, int server, bool timeout)
 {
-	struct server_health *h = &u->health[server];
+	struct server_health *h =
+	    &runstate_server(rs, u, (size_t)server)->health;
 
 	if (timeout) {
 		unsigned old = atomic_load(&h->srtt_us);
@@ -80,12 +89,13 @@ static int
 pick_server(const struct query *qr)
 {
 	const struct upstream_conf *u = qr->up;
+	struct server_state *const *st = runstate_group(qr->rs, u)->servers;
 	int cand[MAX_SERVERS];
 	size_t n = 0;
 	unsigned k = qr->attempts;
 
 	for (size_t i = 0; i < u->nservers && i < MAX_SERVERS; i++)
-		if (!atomic_load(&u->health[i].down))
+		if (!atomic_load(&st[i]->health.down))
 			cand[n++] = (int)i;
 	if (n == 0)
 		for (size_t i = 0; i < u->nservers && i < MAX_SERVERS; i++)
@@ -97,11 +107,11 @@ pick_server(const struct query *qr)
 		/* Unmeasured servers (0) sort first, so they get measured. */
 		for (size_t i = 1; i < n; i++) {
 			int c = cand[i];
-			unsigned rc = atomic_load(&u->health[c].srtt_us);
+			unsigned rc = atomic_load(&st[c]->health.srtt_us);
 			size_t j = i;
 
 			while (j > 0 &&
-			       atomic_load(&u->health[cand[j - 1]].srtt_us) >
+			       atomic_load(&st[cand[j - 1]]->health.srtt_us) >
 			           rc) {
 				cand[j] = cand[j - 1];
 				j--;
@@ -157,11 +167,11 @@ attempt_failed(struct query *qr, enum up_failure why)
 	    [UP_FAIL_LOCAL] = UPERR_NETWORK,
 	};
 
-	STAT_SHARED_INC(qr->up->stats[qr->server].errors[kind[why]]);
+	STAT_SHARED_INC(server_stats(qr)->errors[kind[why]]);
 	/* SPEC: timeouts and SERVFAILs take a server down; so does an
 	 * unreachable one. Running out of our own fds says nothing of it. */
 	if (why != UP_FAIL_REFUSED && why != UP_FAIL_LOCAL)
-		health_failed(qr->w, qr->up, qr->server,
+		health_failed(qr->w, qr->rs, qr->up, qr->server,
 		              why == UP_FAIL_TIMEOUT);
 	qr->last_failure = why;
 	upstream_cancel(qr);
@@ -271,14 +281,12 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 		attempt_failed(qr, UP_FAIL_REFUSED);
 		return;
 	}
-	server_stats_latency(&qr->up->stats[qr->server],
-	                     ev_time() - qr->attempt_start);
+	server_stats_latency(server_stats(qr), ev_time() - qr->attempt_start);
 	if (r->rcode == DNS_RCODE_SERVFAIL) {
-		STAT_SHARED_INC(
-		    qr->up->stats[qr->server].errors[UPERR_SERVFAIL]);
-		health_failed(qr->w, qr->up, qr->server, false);
+		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_SERVFAIL]);
+		health_failed(qr->w, qr->rs, qr->up, qr->server, false);
 	} else {
-		health_answered(qr->w, qr->up, qr->server,
+		health_answered(qr->w, qr->rs, qr->up, qr->server,
 		                ev_time() - qr->attempt_start);
 	}
 	finish(qr, pipeline_upstream_answer(&qr->c, resp, len, r));
@@ -300,14 +308,12 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 			return true;
 		}
 		STAT_INC(qr->w->stats.upstream_garbage);
-		STAT_SHARED_INC(
-		    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
+		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_MISMATCH]);
 		return false;
 	}
 	if (!dns_response_matches(r, qr->uid, &qr->c.q)) {
 		STAT_INC(qr->w->stats.upstream_mismatch);
-		STAT_SHARED_INC(
-		    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
+		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_MISMATCH]);
 		return false;
 	}
 	/* RFC 7873 5.3: a cookie that is not ours means an answer from
@@ -322,7 +328,7 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 		        (uint32_t)ev_now(qr->w->loop)) == COOKIE_JAR_DISCARD) {
 			STAT_INC(qr->w->stats.upstream_mismatch);
 			STAT_SHARED_INC(
-			    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
+			    server_stats(qr)->errors[UPERR_MISMATCH]);
 			return false;
 		}
 	}
@@ -375,7 +381,7 @@ udp_read(struct usock *s)
 		                    ep->port)) {
 			STAT_INC(w->stats.upstream_mismatch);
 			STAT_SHARED_INC(
-			    qr->up->stats[qr->server].errors[UPERR_MISMATCH]);
+			    server_stats(qr)->errors[UPERR_MISMATCH]);
 			continue;
 		}
 		if (answer_valid(qr, w->rbuf, (size_t)n, &r)) {
@@ -418,7 +424,7 @@ xfr_relay(struct query *qr)
 		return true;
 	}
 	if (s == XFR_DONE) {
-		health_answered(qr->w, qr->up, qr->server,
+		health_answered(qr->w, qr->rs, qr->up, qr->server,
 		                ev_time() - qr->attempt_start);
 		qr->c.dec.action = ACTION_FORWARD;
 		finish(qr, PIPE_SENT);
@@ -595,14 +601,14 @@ attempt_next(struct query *qr)
 	}
 	if (qr->c.transfer) {
 		/* Zone transfers are TCP only (RFC 5936 4.2). */
-		STAT_SHARED_INC(qr->up->stats[qr->server].queries);
+		STAT_SHARED_INC(server_stats(qr)->queries);
 		if (tcp_start(qr) < 0)
 			attempt_failed(qr, local_error(errno)
 			                       ? UP_FAIL_LOCAL
 			                       : UP_FAIL_NETWORK);
 		return;
 	}
-	STAT_SHARED_INC(qr->up->stats[qr->server].queries);
+	STAT_SHARED_INC(server_stats(qr)->queries);
 	if (udp_start(qr) < 0)
 		attempt_failed(qr, local_error(errno) ? UP_FAIL_LOCAL
 		                                      : UP_FAIL_NETWORK);
@@ -630,7 +636,7 @@ upstream_forward(struct query *qr)
 	}
 	qr->attempts = 0;
 	qr->rr_start =
-	    atomic_fetch_add(&((struct upstream_conf *)qr->up)->rr_next, 1);
+	    atomic_fetch_add(&runstate_group(qr->rs, qr->up)->rr_next, 1);
 	qr->last_failure = UP_FAIL_NETWORK;
 	attempt_next(qr);
 }
@@ -640,7 +646,7 @@ upstream_forward(struct query *qr)
 struct probe {
 	struct probe *prev, *next; /* the worker's probes in flight */
 	struct worker *w;
-	struct config *conf;
+	struct runstate *rs; /* a reference: up and its records stay */
 	const struct upstream_conf *up;
 	int server;
 	int fd;
@@ -652,7 +658,8 @@ struct probe {
 static void
 probe_free(struct probe *p)
 {
-	p->up->health[p->server].probing = false;
+	runstate_server(p->rs, p->up, (size_t)p->server)->health.probing =
+	    false;
 	if (p->prev != NULL)
 		p->prev->next = p->next;
 	else
@@ -662,7 +669,7 @@ probe_free(struct probe *p)
 	ev_io_stop(p->w->loop, &p->io);
 	ev_timer_stop(p->w->loop, &p->timer);
 	close(p->fd);
-	config_unref(p->conf);
+	runstate_unref(p->rs);
 	free(p);
 }
 
@@ -680,7 +687,7 @@ probe_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	 * it is a SERVFAIL: that is what took it down. */
 	if (n > 0 && dns_response_parse(buf, (size_t)n, &r) == 0 &&
 	    r.hdr.id == p->id && r.rcode != DNS_RCODE_SERVFAIL)
-		health_answered(p->w, p->up, p->server, -1.0);
+		health_answered(p->w, p->rs, p->up, p->server, -1.0);
 	probe_free(p);
 }
 
@@ -719,12 +726,12 @@ probe_send(struct worker *w, const struct upstream_conf *u, int server)
 		return;
 	}
 	p->w = w;
-	u->health[server].probing = true;
+	runstate_server(w->rs, u, (size_t)server)->health.probing = true;
 	p->next = w->probes;
 	if (w->probes != NULL)
 		w->probes->prev = p;
 	w->probes = p;
-	p->conf = config_ref(w->conf);
+	p->rs = runstate_ref(w->rs);
 	p->up = u;
 	p->server = server;
 	ev_io_init(&p->io, probe_read_cb, p->fd, EV_READ);
@@ -744,10 +751,11 @@ health_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	bool any_down = false;
 
 	for (size_t i = 0; i < c->nupstreams; i++) {
-		struct upstream_conf *u = c->upstreams[i];
+		const struct upstream_conf *u = c->upstreams[i];
 
 		for (size_t s = 0; s < u->nservers; s++) {
-			struct server_health *h = &u->health[s];
+			struct server_health *h =
+			    &runstate_server(w->rs, u, s)->health;
 
 			if (!atomic_load(&h->down))
 				continue;

@@ -133,7 +133,8 @@ query_new(struct worker *w)
 	qr->w = w;
 	qr->ufd = -1;
 	qr->server = -1;
-	qr->conf = config_ref(w->conf);
+	qr->rs = runstate_ref(w->rs);
+	qr->conf = qr->rs->conf;
 	qr->c.out = w->out;
 	qr->c.outcap = DNS_MAX_MSG;
 	w->inflight++;
@@ -148,7 +149,8 @@ query_free(struct query *qr)
 	upstream_cancel(qr);
 	free(qr->xq);
 	qr->xq = NULL;
-	config_unref(qr->conf);
+	runstate_unref(qr->rs);
+	qr->rs = NULL;
 	qr->conf = NULL;
 	if (qr->conn != NULL) {
 		qr->conn->inflight--;
@@ -433,10 +435,8 @@ query_finish(struct query *qr, enum pipe_verdict v)
 	d->ms = (ev_time() - qr->start) * 1000.0;
 	if (d->ms < 0)
 		d->ms = 0;
-	STAT_SHARED_INC(qr->conf
-	                    ->view_stats[qr->c.view != NULL ? qr->c.view->index
-	                                                    : qr->conf->nviews]
-	                    .actions[d->action]);
+	STAT_SHARED_INC(
+	    runstate_view_stats(qr->rs, qr->c.view)->actions[d->action]);
 	query_log(qr);
 	query_free(qr);
 }
@@ -933,15 +933,17 @@ jar_random(void *ctx, uint8_t *buf, size_t len)
 
 int
 worker_init(struct worker *w, struct daemon *d, unsigned id,
-            struct config *conf)
+            struct runstate *rs)
 {
+	const struct config *conf = rs->conf;
 	const struct server_conf *s = &conf->server;
 	bool reuse = d->nworkers > 1;
 
 	memset(w, 0, sizeof(*w));
 	w->id = id;
 	w->d = d;
-	w->conf = config_ref(conf);
+	w->rs = runstate_ref(rs);
+	w->conf = conf;
 	cookie_jar_init(&w->jar, jar_random, NULL);
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	w->out = malloc(DNS_MAX_MSG);
@@ -1067,14 +1069,16 @@ worker_rrl_apply(struct worker *w)
 static void
 worker_take_conf(struct worker *w)
 {
-	struct config *c;
+	struct runstate *rs;
+	const struct config *c;
 
 	pthread_mutex_lock(&w->d->conf_lock);
-	c = config_ref(w->d->conf);
+	rs = runstate_ref(w->d->rs);
 	pthread_mutex_unlock(&w->d->conf_lock);
 	/* Queries in flight keep the config they started with. */
-	config_unref(w->conf);
-	w->conf = c;
+	runstate_unref(w->rs);
+	w->rs = rs;
+	w->conf = c = rs->conf;
 	worker_rrl_apply(w);
 	usock_ring_update(w, c->server.io_uring);
 	if (w->id == 0)
@@ -1193,9 +1197,9 @@ worker_free(struct worker *w)
 		struct query *qr = w->all_queries;
 
 		w->all_queries = qr->next_alloc;
-		if (qr->conf != NULL) {
+		if (qr->rs != NULL) {
 			upstream_cancel(qr);
-			config_unref(qr->conf);
+			runstate_unref(qr->rs);
 			free(qr->xq);
 		}
 		free(qr);
@@ -1213,7 +1217,7 @@ worker_free(struct worker *w)
 	free(w->top);
 	free(w->out);
 	free(w->rbuf);
-	config_unref(w->conf);
+	runstate_unref(w->rs);
 	if (w->loop != NULL)
 		ev_loop_destroy(w->loop);
 }

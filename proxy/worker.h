@@ -20,6 +20,7 @@
 #include "proxy/config.h"
 #include "proxy/log.h"
 #include "proxy/pipeline.h"
+#include "proxy/runstate.h"
 #include "proxy/stats.h"
 #include "proxy/yield.h"
 
@@ -34,7 +35,7 @@ struct io_uring;
 /* State shared by all workers and the main thread. */
 struct daemon {
 	pthread_mutex_t conf_lock;
-	struct config *conf; /* current; workers take refs under the lock */
+	struct runstate *rs; /* current; workers take refs under the lock */
 	struct worker *workers;
 	unsigned nworkers;
 	atomic_uint tcp_clients;
@@ -80,7 +81,8 @@ struct worker {
 	struct daemon *d;
 	struct ev_loop *loop;
 	pthread_t thread;
-	struct config *conf; /* this worker's reference to the current one */
+	struct runstate *rs; /* this worker's reference to the current one */
+	const struct config *conf; /* rs->conf */
 	struct listener *listeners;
 	size_t nlisteners;
 	ev_async wake;
@@ -146,8 +148,9 @@ struct xfr_state {
 struct query {
 	struct worker *w;
 	struct query *next_free;
-	struct query *next_alloc; /* every query the worker allocated */
-	struct config *conf;      /* reference held for the query's life */
+	struct query *next_alloc;  /* every query the worker allocated */
+	struct runstate *rs;       /* reference held for the query's life */
+	const struct config *conf; /* rs->conf */
 	struct qctx c;
 	ev_tstamp start;
 	struct timespec qtime; /* arrival, for dnstap */
@@ -189,7 +192,7 @@ struct query {
 
 /* Create sockets for every listen address of conf; 0 / -1 (logged). */
 int worker_init(struct worker *w, struct daemon *d, unsigned id,
-                struct config *conf);
+                struct runstate *rs);
 /* Give each client's UDP queries to one worker (exact rate limits). */
 int worker_steer_by_source(struct worker *workers, unsigned n,
                            const struct rrl_config *rl);

@@ -149,25 +149,81 @@ def test_timeouts_mark_down_and_probes_bring_it_back(dnsgate_conf, sockdir,
     assert [len(flaky.queries(name)), len(good.queries(name))] == [1, 0]
 
 
-def test_reload_starts_server_state_afresh(dnsgate_conf, sockdir,
-                                           fault_server):
-    """dnsgate.conf(5): server state starts afresh (all up) at every
-    reload."""
+def queries_total(gate, server):
+    samples = sysutil.scrape_metrics(gate.options["metrics-listen"])
+    return sysutil.metric(samples, "dnsgate_upstream_queries_total",
+                          upstream="up", server=server)
+
+
+def reload(gate):
+    rc, out, err = ctl("-s", gate.options["control-socket"], "reload")
+    assert rc == 0, out + err
+
+
+def test_reload_keeps_server_state(dnsgate_conf, sockdir, fault_server):
+    """dnsgate.conf(5): a reload keeps the state and counters of every
+    server still configured in its group: a server known to be down stays
+    down, so the next query does not wait out its timeout."""
     flaky = fault_server("timeout")
     good = fault_server("ok", address=GOOD_B)
-    gate = start(dnsgate_conf, sockdir, [flaky, good], timeout="200ms",
+    # A probe interval longer than the test: only a query could bring
+    # flaky back, and none may reach it.
+    gate = start(dnsgate_conf, sockdir, [flaky, good], timeout="300ms",
                  health_check="1h")
     tok = sysutil.token()
     mark_down_by_timeouts(gate, flaky, good, tok)
     assert upstream_states(gate)[flaky.addr] == "down"
-    rc, out, err = ctl("-s", gate.options["control-socket"], "reload")
-    assert rc == 0, out + err
-    assert upstream_states(gate) == {flaky.addr: "up", good.addr: "up"}
-    assert metric_up(gate, flaky.addr) == 1
+    sent = queries_total(gate, good.addr)
+    assert sent >= 3
+
+    reload(gate)
+    assert upstream_states(gate) == {flaky.addr: "down", good.addr: "up"}
+    assert metric_up(gate, flaky.addr) == 0
+    assert queries_total(gate, good.addr) == sent, "counters were reset"
     name = name_of(tok, "after-reload")
-    _, r = ask(gate, name)
+    q, r = ask(gate, name)
     assert sysutil.answer_addresses(r) == [GOOD_B]
-    assert [len(flaky.queries(name)), len(good.queries(name))] == [1, 1]
+    assert [len(flaky.queries(name)), len(good.queries(name))] == [0, 1]
+    line = gate.wait_decision(name, q.id)
+    assert line["attempts"] == 1 and line["upstream"] == good.addr
+
+
+def test_reload_matches_servers_by_address(dnsgate_conf, sockdir,
+                                           fault_server):
+    """A changed group keeps the records of the servers it still lists
+    (matched by address and port); a new server starts up."""
+    flaky = fault_server("timeout")
+    good = fault_server("ok", address=GOOD_B)
+    extra = fault_server("ok")
+    gate = start(dnsgate_conf, sockdir, [flaky, good], timeout="300ms",
+                 health_check="1h")
+    tok = sysutil.token()
+    mark_down_by_timeouts(gate, flaky, good, tok)
+
+    # The servers in another order, one more, another timeout.
+    with open(gate.config_path) as f:
+        text = f.read()
+    old = "server = %s\nserver = %s\n" % (flaky.addr, good.addr)
+    assert old in text
+    text = text.replace(old, "server = %s\nserver = %s\nserver = %s\n"
+                        % (extra.addr, flaky.addr, good.addr))
+    text = text.replace("timeout = 300ms", "timeout = 400ms")
+    with open(gate.config_path, "w") as f:
+        f.write(text)
+    reload(gate)
+    assert upstream_states(gate) == {extra.addr: "up", flaky.addr: "down",
+                                     good.addr: "up"}
+
+    # Removed, then listed again: a server that left the group starts
+    # afresh when it comes back.
+    with open(gate.config_path, "w") as f:
+        f.write(text.replace("server = %s\n" % flaky.addr, ""))
+    reload(gate)
+    assert flaky.addr not in upstream_states(gate)
+    with open(gate.config_path, "w") as f:
+        f.write(text)
+    reload(gate)
+    assert upstream_states(gate)[flaky.addr] == "up"
 
 
 def test_servfails_mark_down(dnsgate_conf, sockdir, fault_server):

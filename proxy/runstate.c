@@ -1,0 +1,192 @@
+/*
+ * proxy/runstate.c — runtime records that survive a reload (runstate.h).
+ */
+#include "proxy/runstate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool
+same_name(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static void
+server_unref(struct server_state *s)
+{
+	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
+		return;
+	free(s);
+}
+
+static void
+group_unref(struct group_state *g)
+{
+	if (g == NULL || atomic_fetch_sub(&g->refs, 1) != 1)
+		return;
+	for (size_t i = 0; i < g->nservers; i++)
+		server_unref(g->servers[i]);
+	free(g->servers);
+	free(g->name);
+	free(g);
+}
+
+static void
+view_unref(struct view_state *v)
+{
+	if (v == NULL || atomic_fetch_sub(&v->refs, 1) != 1)
+		return;
+	free(v->name);
+	free(v);
+}
+
+/* A server record of group g (old or being built) for ep, or NULL. */
+static struct server_state *
+server_find(struct server_state *const *servers, size_t n,
+            const struct endpoint *ep)
+{
+	for (size_t i = 0; i < n; i++)
+		if (servers[i] != NULL && servers[i]->port == ep->port &&
+		    ip_addr_equal(&servers[i]->addr, &ep->addr))
+			return servers[i];
+	return NULL;
+}
+
+static struct server_state *
+server_get(const struct upstream_conf *u, size_t i,
+           const struct group_state *g, const struct group_state *old)
+{
+	const struct endpoint *ep = &u->servers[i];
+	/* A server listed twice in one group is one server: one record. */
+	struct server_state *s = server_find(g->servers, i, ep);
+
+	if (s == NULL && old != NULL)
+		s = server_find(old->servers, old->nservers, ep);
+	if (s != NULL) {
+		atomic_fetch_add(&s->refs, 1);
+		return s;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	s->addr = ep->addr;
+	s->port = ep->port;
+	return s;
+}
+
+static const struct group_state *
+old_group(const struct runstate *prev, const char *name)
+{
+	if (prev == NULL)
+		return NULL;
+	for (size_t i = 0; i < prev->conf->nupstreams; i++)
+		if (same_name(prev->groups[i]->name, name))
+			return prev->groups[i];
+	return NULL;
+}
+
+static struct group_state *
+group_get(const struct upstream_conf *u, const struct runstate *prev)
+{
+	const struct group_state *old = old_group(prev, u->name);
+	struct group_state *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return NULL;
+	atomic_init(&g->refs, 1);
+	g->name = strdup(u->name);
+	g->servers = calloc(u->nservers + 1, sizeof(*g->servers));
+	if (g->name == NULL || g->servers == NULL)
+		goto fail;
+	if (old != NULL)
+		atomic_store(&g->rr_next, atomic_load(&old->rr_next));
+	for (size_t i = 0; i < u->nservers; i++) {
+		g->servers[i] = server_get(u, i, g, old);
+		if (g->servers[i] == NULL)
+			goto fail;
+		g->nservers++;
+	}
+	return g;
+fail:
+	group_unref(g);
+	return NULL;
+}
+
+static struct view_state *
+view_get(const char *name, const struct runstate *prev)
+{
+	struct view_state *v;
+
+	if (prev != NULL) {
+		for (size_t i = 0; i <= prev->conf->nviews; i++) {
+			v = prev->views[i];
+			if (same_name(v->name, name)) {
+				atomic_fetch_add(&v->refs, 1);
+				return v;
+			}
+		}
+	}
+	v = calloc(1, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	atomic_init(&v->refs, 1);
+	if (name != NULL && (v->name = strdup(name)) == NULL) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+struct runstate *
+runstate_new(struct config *conf, const struct runstate *prev)
+{
+	struct runstate *rs = calloc(1, sizeof(*rs));
+
+	if (rs == NULL)
+		return NULL;
+	atomic_init(&rs->refs, 1);
+	rs->conf = config_ref(conf);
+	rs->groups = calloc(conf->nupstreams + 1, sizeof(*rs->groups));
+	rs->views = calloc(conf->nviews + 1, sizeof(*rs->views));
+	if (rs->groups == NULL || rs->views == NULL)
+		goto fail;
+	for (size_t i = 0; i < conf->nupstreams; i++)
+		if ((rs->groups[i] = group_get(conf->upstreams[i], prev)) ==
+		    NULL)
+			goto fail;
+	for (size_t i = 0; i <= conf->nviews; i++)
+		if ((rs->views[i] = view_get(
+		         i < conf->nviews ? conf->views[i]->name : NULL,
+		         prev)) == NULL)
+			goto fail;
+	return rs;
+fail:
+	runstate_unref(rs);
+	return NULL;
+}
+
+struct runstate *
+runstate_ref(struct runstate *rs)
+{
+	atomic_fetch_add(&rs->refs, 1);
+	return rs;
+}
+
+void
+runstate_unref(struct runstate *rs)
+{
+	if (rs == NULL || atomic_fetch_sub(&rs->refs, 1) != 1)
+		return;
+	if (rs->groups != NULL)
+		for (size_t i = 0; i < rs->conf->nupstreams; i++)
+			group_unref(rs->groups[i]);
+	if (rs->views != NULL)
+		for (size_t i = 0; i <= rs->conf->nviews; i++)
+			view_unref(rs->views[i]);
+	free(rs->groups);
+	free(rs->views);
+	config_unref(rs->conf);
+	free(rs);
+}

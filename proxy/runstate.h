@@ -1,0 +1,102 @@
+/*
+ * proxy/runstate.h — what changes while dnsgate runs, kept outside the
+ * immutable configuration: the health and counters of each upstream
+ * server, each group's round-robin position, each view's decision
+ * counters.
+ *
+ * A struct runstate binds one loaded struct config to these records. A
+ * reload builds a new runstate for the new configuration from the old
+ * one: a server still configured in a group of the same name (matched by
+ * address and port) keeps its record, so a server known to be down stays
+ * down and its counters go on; so do a group's position and a view's
+ * counters (matched by name). Records are shared, not copied: queries
+ * still in flight under the old configuration update the same record as
+ * the new ones.
+ *
+ * The runstate holds a reference to its config; workers and queries hold
+ * a reference to the runstate.
+ */
+#ifndef PROXY_RUNSTATE_H
+#define PROXY_RUNSTATE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "dns/addr.h"
+#include "proxy/config.h"
+#include "proxy/stats.h"
+
+/* Health of one upstream server, shared by all workers (proxy/upstream.c). */
+struct server_health {
+	atomic_uint fails; /* consecutive timeouts/SERVFAILs */
+	atomic_bool down;
+	atomic_uint srtt_us; /* smoothed RTT; 0 = not measured yet */
+	double last_probe;   /* ev_now() of the last probe (worker 0 only) */
+	bool probing;        /* a probe is in flight (worker 0 only) */
+};
+
+/* One server of one [upstream] group. */
+struct server_state {
+	atomic_int refs;
+	struct ip_addr addr; /* the key, within its group */
+	uint16_t port;
+	struct server_health health;
+	struct server_stats stats;
+};
+
+/* One [upstream] group. */
+struct group_state {
+	atomic_int refs;
+	char *name;
+	atomic_uint rr_next; /* round-robin position */
+	struct server_state **servers; /* parallel to upstream_conf.servers */
+	size_t nservers;
+};
+
+/* One [view]; the extra one at the end counts queries before a view. */
+struct view_state {
+	atomic_int refs;
+	char *name; /* NULL: the "no view" record */
+	struct view_stats stats;
+};
+
+struct runstate {
+	atomic_int refs;
+	struct config *conf;        /* one reference, for the runstate's life */
+	struct group_state **groups; /* parallel to conf->upstreams */
+	struct view_state **views;   /* parallel to conf->views, + 1 */
+};
+
+/*
+ * Bind conf (a reference is taken) to runtime records: prev's where they
+ * match (see above), fresh ones otherwise. prev may be NULL (start) and is
+ * not changed. NULL when out of memory.
+ */
+struct runstate *runstate_new(struct config *conf, const struct runstate *prev);
+struct runstate *runstate_ref(struct runstate *rs);
+/* Drop one reference; frees on the last. NULL is ignored. */
+void runstate_unref(struct runstate *rs);
+
+/* The record of server i of group u (u is one of rs->conf's groups). */
+static inline struct server_state *
+runstate_server(const struct runstate *rs, const struct upstream_conf *u,
+                size_t i)
+{
+	return rs->groups[u->index]->servers[i];
+}
+
+static inline struct group_state *
+runstate_group(const struct runstate *rs, const struct upstream_conf *u)
+{
+	return rs->groups[u->index];
+}
+
+/* The counters of view v; NULL v: queries that never reached a view. */
+static inline struct view_stats *
+runstate_view_stats(const struct runstate *rs, const struct view_conf *v)
+{
+	return &rs->views[v != NULL ? v->index : rs->conf->nviews]->stats;
+}
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * tests/unit/proxy/test_runstate.c — runtime records across a reload:
+ * servers matched by group and address keep their health and counters,
+ * new or re-listed servers start afresh, round-robin positions and view
+ * counters carry over by name, and records outlive the runstate that
+ * made them while another still holds them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "proxy/config.h"
+#include "proxy/runstate.h"
+
+static struct runstate *
+bind_text(const char *text, const struct runstate *prev)
+{
+	struct config *c = config_load_string("t.conf", text, stderr);
+	struct runstate *rs;
+
+	assert_non_null(c);
+	rs = runstate_new(c, prev);
+	assert_non_null(rs);
+	config_unref(c); /* rs holds its own reference */
+	return rs;
+}
+
+#define LISTEN "[server]\nlisten = 127.0.0.1:5300\n"
+
+static const char two_servers[] = LISTEN "[upstream up]\n"
+                                         "server = 192.0.2.1\n"
+                                         "server = 192.0.2.2\n"
+                                         "[view v]\nupstream = up\n";
+
+static struct server_state *
+server(const struct runstate *rs, size_t group, size_t i)
+{
+	return runstate_server(rs, rs->conf->upstreams[group], i);
+}
+
+static void
+test_runstate_fresh_records(void **state)
+{
+	struct runstate *rs = bind_text(two_servers, NULL);
+
+	assert_int_equal(rs->conf->nupstreams, 1);
+	assert_ptr_not_equal(server(rs, 0, 0), server(rs, 0, 1));
+	assert_false(atomic_load(&server(rs, 0, 0)->health.down));
+	assert_int_equal(atomic_load(&server(rs, 0, 1)->health.srtt_us), 0);
+	assert_int_equal(STAT_GET(server(rs, 0, 0)->stats.queries), 0);
+	assert_int_equal(rs->conf->nviews, 1);
+	assert_ptr_not_equal(runstate_view_stats(rs, rs->conf->views[0]),
+	                     runstate_view_stats(rs, NULL));
+	runstate_unref(rs);
+}
+
+static void
+test_runstate_reload_keeps_servers_by_address(void **state)
+{
+	struct runstate *a = bind_text(two_servers, NULL);
+	struct runstate *b;
+
+	atomic_store(&server(a, 0, 1)->health.down, true);
+	STAT_SHARED_INC(server(a, 0, 1)->stats.queries);
+	atomic_store(&runstate_group(a, a->conf->upstreams[0])->rr_next, 7);
+	/* Reordered, one new server, another option changed. */
+	b = bind_text(LISTEN "[upstream up]\n"
+	                     "server = 192.0.2.2\n"
+	                     "server = 192.0.2.3\n"
+	                     "server = 192.0.2.1\n"
+	                     "timeout = 2s\n"
+	                     "[view v]\nupstream = up\n",
+	              a);
+	assert_ptr_equal(server(b, 0, 0), server(a, 0, 1));
+	assert_true(atomic_load(&server(b, 0, 0)->health.down));
+	assert_int_equal(STAT_GET(server(b, 0, 0)->stats.queries), 1);
+	assert_ptr_equal(server(b, 0, 2), server(a, 0, 0));
+	assert_false(atomic_load(&server(b, 0, 1)->health.down));
+	assert_int_equal(
+	    atomic_load(&runstate_group(b, b->conf->upstreams[0])->rr_next),
+	    7);
+	/* The old state goes; the shared records stay with the new. */
+	runstate_unref(a);
+	assert_true(atomic_load(&server(b, 0, 0)->health.down));
+	runstate_unref(b);
+}
+
+static void
+test_runstate_port_and_group_are_part_of_the_key(void **state)
+{
+	struct runstate *a = bind_text(two_servers, NULL);
+	struct runstate *b;
+
+	atomic_store(&server(a, 0, 0)->health.down, true);
+	b = bind_text(LISTEN "[upstream up]\n"
+	                     "server = 192.0.2.1:5353\n"
+	                     "[upstream other]\n"
+	                     "server = 192.0.2.1\n"
+	                     "[view v]\nupstream = up\n",
+	              a);
+	assert_false(atomic_load(&server(b, 0, 0)->health.down));
+	assert_false(atomic_load(&server(b, 1, 0)->health.down));
+	runstate_unref(a);
+	runstate_unref(b);
+}
+
+static void
+test_runstate_removed_server_starts_afresh(void **state)
+{
+	struct runstate *a = bind_text(two_servers, NULL);
+	struct runstate *b, *c;
+
+	atomic_store(&server(a, 0, 0)->health.down, true);
+	b = bind_text(LISTEN "[upstream up]\nserver = 192.0.2.2\n"
+	                     "[view v]\nupstream = up\n",
+	              a);
+	runstate_unref(a);
+	c = bind_text(two_servers, b);
+	assert_false(atomic_load(&server(c, 0, 0)->health.down));
+	runstate_unref(b);
+	runstate_unref(c);
+}
+
+static void
+test_runstate_duplicate_server_is_one_record(void **state)
+{
+	struct runstate *rs = bind_text(LISTEN "[upstream up]\n"
+	                                       "server = 192.0.2.1\n"
+	                                       "server = 192.0.2.1\n"
+	                                       "[view v]\nupstream = up\n",
+	                                NULL);
+
+	assert_ptr_equal(server(rs, 0, 0), server(rs, 0, 1));
+	runstate_unref(rs);
+}
+
+static void
+test_runstate_view_counters_by_name(void **state)
+{
+	struct runstate *a = bind_text(LISTEN "[upstream up]\n"
+	                                      "server = 192.0.2.1\n"
+	                                      "[view one]\nupstream = up\n"
+	                                      "[view two]\nupstream = up\n",
+	                               NULL);
+	struct runstate *b;
+
+	STAT_SHARED_INC(
+	    runstate_view_stats(a, a->conf->views[1])->actions[ACTION_FORWARD]);
+	STAT_SHARED_INC(runstate_view_stats(a, NULL)->actions[ACTION_FORMERR]);
+	b = bind_text(LISTEN "[upstream up]\n"
+	                     "server = 192.0.2.1\n"
+	                     "[view two]\nupstream = up\n"
+	                     "[view three]\nupstream = up\n",
+	              a);
+	assert_int_equal(
+	    STAT_GET(runstate_view_stats(b, b->conf->views[0])
+	                 ->actions[ACTION_FORWARD]),
+	    1);
+	assert_int_equal(
+	    STAT_GET(runstate_view_stats(b, b->conf->views[1])
+	                 ->actions[ACTION_FORWARD]),
+	    0);
+	assert_int_equal(
+	    STAT_GET(runstate_view_stats(b, NULL)->actions[ACTION_FORMERR]),
+	    1);
+	runstate_unref(a);
+	runstate_unref(b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_runstate_fresh_records),
+	    cmocka_unit_test(test_runstate_reload_keeps_servers_by_address),
+	    cmocka_unit_test(test_runstate_port_and_group_are_part_of_the_key),
+	    cmocka_unit_test(test_runstate_removed_server_starts_afresh),
+	    cmocka_unit_test(test_runstate_duplicate_server_is_one_record),
+	    cmocka_unit_test(test_runstate_view_counters_by_name),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
