@@ -45,6 +45,50 @@ header_write(struct wbuf *b, const struct dns_header *h)
 	wbuf_u16(b, h->arcount);
 }
 
+int
+dns_hdr_read(const uint8_t *msg, size_t len, struct dns_header *h)
+{
+	struct wire w;
+
+	wire_init(&w, msg, len);
+	header_read(&w, h);
+	return w.err ? -1 : 0;
+}
+
+uint16_t
+dns_hdr_id(const uint8_t *msg, size_t len)
+{
+	struct wire w;
+
+	wire_init(&w, msg, len);
+	return wire_u16(&w);
+}
+
+void
+dns_hdr_set_id(uint8_t *msg, size_t len, uint16_t id)
+{
+	struct wbuf b;
+
+	wbuf_init(&b, msg, len);
+	wbuf_u16(&b, id);
+}
+
+uint16_t
+dns_hdr_flags(const uint8_t *msg, size_t len)
+{
+	struct wire w;
+
+	wire_init(&w, msg, len);
+	wire_skip(&w, 2);
+	return wire_u16(&w);
+}
+
+unsigned
+dns_hdr_rcode(const uint8_t *msg, size_t len)
+{
+	return DNS_RCODE(dns_hdr_flags(msg, len));
+}
+
 /* QNAME, QTYPE, QCLASS (RFC 1035 4.1.2); the name length, or 0. */
 static size_t
 question_read(struct wire *w, uint8_t *qname, uint16_t *qtype, uint16_t *qclass)

@@ -94,6 +94,20 @@ struct dns_header {
 	uint16_t arcount;
 };
 
+/*
+ * Header fields of a message in place, for code that must look at or
+ * change a message it does not parse (an ID to match or rewrite, a flag
+ * to test). Reads return 0 and writes do nothing when len is shorter than
+ * the field.
+ */
+uint16_t dns_hdr_id(const uint8_t *msg, size_t len);
+void dns_hdr_set_id(uint8_t *msg, size_t len, uint16_t id);
+uint16_t dns_hdr_flags(const uint8_t *msg, size_t len);
+/* The header's 4-bit RCODE (no OPT extension). */
+unsigned dns_hdr_rcode(const uint8_t *msg, size_t len);
+/* The whole header; -1 when len < DNS_HEADER_LEN. */
+int dns_hdr_read(const uint8_t *msg, size_t len, struct dns_header *h);
+
 /* What the OPT record of a received message said (RFC 6891 6.1.2). */
 struct dns_edns {
 	bool present;

@@ -426,7 +426,9 @@ stage_block(struct qctx *c, enum pipe_verdict *v)
 	                                  view->block_policy,
 	                                  &view->block_redirect, &o);
 	c->dec.action = ACTION_BLOCK;
-	c->dec.rcode = c->outlen >= DNS_HEADER_LEN ? DNS_RCODE(c->out[3]) : -1;
+	c->dec.rcode = c->outlen >= DNS_HEADER_LEN
+	                   ? (int)dns_hdr_rcode(c->out, c->outlen)
+	                   : -1;
 	*v = fit_answer(c);
 	return STAGE_DONE;
 }
@@ -546,8 +548,6 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 	struct dns_opt_out o = client_opt(c);
 	struct dns_response fr;
 	uint8_t *filtered = NULL;
-	struct wire w;
-	struct dns_header h;
 
 	/* 8. response filters */
 	switch (stage_rebind(c, resp, len, &filtered, &fr)) {
@@ -577,10 +577,8 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 		return pipeline_upstream_failed(c, UP_FAIL_SERVFAIL);
 	c->dec.action = ACTION_FORWARD;
 	c->dec.rcode = (int)r->rcode;
-	wire_init(&w, c->out, c->outlen);
-	w.pos = 2;
-	h.flags = wire_u16(&w);
-	if ((h.flags & DNS_FLAG_TC) && !(r->hdr.flags & DNS_FLAG_TC)) {
+	if ((dns_hdr_flags(c->out, c->outlen) & DNS_FLAG_TC) &&
+	    !(r->hdr.flags & DNS_FLAG_TC)) {
 		c->dec.action = ACTION_TRUNCATE;
 		/* A rebind rule says more than the size that cut the rest. */
 		if (c->dec.rule[0] == '\0')

@@ -54,8 +54,8 @@ server_find(struct server_state *const *servers, size_t n,
 }
 
 static struct server_state *
-server_get(const struct upstream_conf *u, size_t i,
-           const struct group_state *g, const struct group_state *old)
+server_get(const struct upstream_conf *u, size_t i, const struct group_state *g,
+           const struct group_state *old)
 {
 	const struct endpoint *ep = &u->servers[i];
 	/* A server listed twice in one group is one server: one record. */

@@ -49,7 +49,7 @@ struct server_state {
 struct group_state {
 	atomic_int refs;
 	char *name;
-	atomic_uint rr_next; /* round-robin position */
+	atomic_uint rr_next;           /* round-robin position */
 	struct server_state **servers; /* parallel to upstream_conf.servers */
 	size_t nservers;
 };
@@ -63,7 +63,7 @@ struct view_state {
 
 struct runstate {
 	atomic_int refs;
-	struct config *conf;        /* one reference, for the runstate's life */
+	struct config *conf; /* one reference, for the runstate's life */
 	struct group_state **groups; /* parallel to conf->upstreams */
 	struct view_state **views;   /* parallel to conf->views, + 1 */
 };

@@ -100,7 +100,7 @@ sock_answer(struct pool_sock *s, const uint8_t *buf, size_t len)
 		STAT_INC(w->stats.upstream_garbage);
 		return;
 	}
-	i = slot_find(s, (uint16_t)(buf[0] << 8 | buf[1]));
+	i = slot_find(s, dns_hdr_id(buf, len));
 	if (s->q[i] == NULL) {
 		/* Late (timed out) or forged: nobody waits for it. */
 		STAT_INC(w->stats.upstream_mismatch);
@@ -218,8 +218,7 @@ uppool_send(struct query *qr)
 	/* The ID must be unique among this socket's queries in flight. */
 	while (s->q[i = slot_find(s, qr->uid)] != NULL)
 		qr->uid = worker_random16(w);
-	qr->uq[0] = (uint8_t)(qr->uid >> 8);
-	qr->uq[1] = (uint8_t)qr->uid;
+	dns_hdr_set_id(qr->uq, qr->uqlen, qr->uid);
 	s->q[i] = qr;
 	s->n++;
 	qr->psock = s;

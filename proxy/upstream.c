@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dns/frame.h"
 #include "dns/msg.h"
 #include "proxy/uppool.h"
 #include "proxy/usock.h"
@@ -221,21 +222,19 @@ tcp_start(struct query *qr)
 	if (connect(qr->ufd, (struct sockaddr *)&ss, sl) < 0 &&
 	    errno != EINPROGRESS)
 		return -1;
-	qr->ubuf = malloc(2 + DNS_MAX_MSG);
+	qr->ubuf = malloc(DNS_FRAME_MAX);
 	if (qr->ubuf == NULL)
 		return -1;
 	if (qr->xq != NULL) {
 		/* The client's own transfer query, under our ID. */
-		qr->xq[0] = (uint8_t)(qr->uid >> 8);
-		qr->xq[1] = (uint8_t)qr->uid;
-		memcpy(qr->ubuf + 2, qr->xq, qr->xqlen);
-		qr->ubuflen = 2 + qr->xqlen;
+		dns_hdr_set_id(qr->xq, qr->xqlen, qr->uid);
+		memcpy(qr->ubuf + DNS_FRAME_PREFIX, qr->xq, qr->xqlen);
+		qr->ubuflen = DNS_FRAME_PREFIX + qr->xqlen;
 	} else {
-		memcpy(qr->ubuf + 2, qr->uq, qr->uqlen);
-		qr->ubuflen = 2 + qr->uqlen;
+		memcpy(qr->ubuf + DNS_FRAME_PREFIX, qr->uq, qr->uqlen);
+		qr->ubuflen = DNS_FRAME_PREFIX + qr->uqlen;
 	}
-	qr->ubuf[0] = (uint8_t)((qr->ubuflen - 2) >> 8);
-	qr->ubuf[1] = (uint8_t)(qr->ubuflen - 2);
+	dns_frame_prefix(qr->ubuf, qr->ubuflen - DNS_FRAME_PREFIX);
 	qr->uboff = 0;
 	qr->utcp = true;
 	qr->uconnected = false;
@@ -300,9 +299,11 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 	if (dns_response_parse(buf, len, r) < 0) {
 		/* Some servers truncate without fixing the counts: a TC=1
 		 * answer with our ID is enough to go to TCP (RFC 7766 5). */
+		uint16_t flags = dns_hdr_flags(buf, len);
+
 		if (!qr->utcp && len >= DNS_HEADER_LEN &&
-		    (buf[0] << 8 | buf[1]) == qr->uid && (buf[2] & 0x80) &&
-		    (buf[2] & 0x02)) {
+		    dns_hdr_id(buf, len) == qr->uid && (flags & DNS_FLAG_QR) &&
+		    (flags & DNS_FLAG_TC)) {
 			memset(r, 0, sizeof(*r));
 			r->hdr.flags = DNS_FLAG_QR | DNS_FLAG_TC;
 			return true;
@@ -410,7 +411,8 @@ udp_send_failed(struct usock *s)
 static bool
 xfr_relay(struct query *qr)
 {
-	enum xfr_step s = xfr_message(qr, qr->ubuf + 2, qr->uboff - 2);
+	enum xfr_step s = xfr_message(qr, qr->ubuf + DNS_FRAME_PREFIX,
+	                              qr->uboff - DNS_FRAME_PREFIX);
 
 	qr->uboff = 0;
 	if (s == XFR_MORE) {
@@ -483,11 +485,7 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		return;
 	}
 	for (;;) {
-		size_t want =
-		    qr->uboff < 2
-		        ? 2 - qr->uboff
-		        : 2 + ((size_t)qr->ubuf[0] << 8 | qr->ubuf[1]) -
-		              qr->uboff;
+		size_t want = dns_frame_want(qr->ubuf, qr->uboff);
 
 		n = recv(qr->ufd, qr->ubuf + qr->uboff, want, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -500,16 +498,17 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 			return;
 		}
 		qr->uboff += (size_t)n;
-		if (qr->uboff < 2 ||
-		    qr->uboff < 2 + ((size_t)qr->ubuf[0] << 8 | qr->ubuf[1]))
+		if (!dns_frame_ready(qr->ubuf, qr->uboff))
 			continue;
 		if (qr->c.transfer) {
 			if (!xfr_relay(qr))
 				return;
 			continue;
 		}
-		if (answer_valid(qr, qr->ubuf + 2, qr->uboff - 2, &r)) {
-			handle_answer(qr, qr->ubuf + 2, qr->uboff - 2, &r);
+		if (answer_valid(qr, qr->ubuf + DNS_FRAME_PREFIX,
+		                 qr->uboff - DNS_FRAME_PREFIX, &r)) {
+			handle_answer(qr, qr->ubuf + DNS_FRAME_PREFIX,
+			              qr->uboff - DNS_FRAME_PREFIX, &r);
 			return;
 		}
 		qr->uboff = 0; /* not ours: wait for the next message */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dns/frame.h"
 #include "dns/msg.h"
 #include "proxy/dnstap.h"
 #include "proxy/uppool.h"
@@ -690,17 +691,16 @@ tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
 
 	if (tc->closed)
 		return; /* RFC 7766 6.2.4: the client went away */
-	o = malloc(sizeof(*o) + 2 + len);
+	o = malloc(sizeof(*o) + DNS_FRAME_PREFIX + len);
 	if (o == NULL) {
 		STAT_INC(tc->w->stats.nomem);
 		return;
 	}
 	o->next = NULL;
-	o->len = 2 + len;
+	o->len = DNS_FRAME_PREFIX + len;
 	o->off = 0;
-	o->data[0] = (uint8_t)(len >> 8);
-	o->data[1] = (uint8_t)len;
-	memcpy(o->data + 2, msg, len);
+	dns_frame_prefix(o->data, len);
+	memcpy(o->data + DNS_FRAME_PREFIX, msg, len);
 	tc->wq_bytes += o->len;
 	if (tc->wq_tail != NULL)
 		tc->wq_tail->next = o;
@@ -744,7 +744,7 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	qr->c.dest_port = tc->local_port;
 	qr->c.have_dest = true;
 	qr->c.tcp = true;
-	query_received(w, qr, tc->rbuf + 2, msglen);
+	query_received(w, qr, tc->rbuf + DNS_FRAME_PREFIX, msglen);
 }
 
 static void
@@ -759,11 +759,7 @@ tcp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	     batch < TCP_READ_BATCH && !tc->closed && !tc->read_done &&
 	     tc->inflight <= TCP_MAX_INFLIGHT && tc->wq_bytes < TCP_MAX_QUEUED;
 	     batch++) {
-		size_t want =
-		    tc->rlen < 2
-		        ? 2 - tc->rlen
-		        : 2 + ((size_t)tc->rbuf[0] << 8 | tc->rbuf[1]) -
-		              tc->rlen;
+		size_t want = dns_frame_want(tc->rbuf, tc->rlen);
 		ssize_t n = recv(tc->fd, tc->rbuf + tc->rlen, want, 0);
 		size_t msglen;
 
@@ -778,11 +774,9 @@ tcp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 			break;
 		}
 		tc->rlen += (size_t)n;
-		if (tc->rlen < 2)
+		if (!dns_frame_ready(tc->rbuf, tc->rlen))
 			continue;
-		msglen = (size_t)tc->rbuf[0] << 8 | tc->rbuf[1];
-		if (tc->rlen < 2 + msglen)
-			continue;
+		msglen = dns_frame_msglen(tc->rbuf, tc->rlen);
 		tc->rlen = 0;
 		/* A zero-length message can't be a query: ignore it. */
 		if (msglen > 0)
@@ -849,7 +843,7 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		}
 		tc = calloc(1, sizeof(*tc));
 		if (tc != NULL)
-			tc->rbuf = malloc(2 + DNS_MAX_MSG);
+			tc->rbuf = malloc(DNS_FRAME_MAX);
 		if (tc == NULL || tc->rbuf == NULL) {
 			free(tc);
 			close(fd);

@@ -98,10 +98,9 @@ xfr_message(struct query *qr, uint8_t *msg, size_t len)
 	if (end < 0)
 		return XFR_BROKEN;
 	/* The client's ID on every message (RFC 5936 2.2). */
-	msg[0] = (uint8_t)(qr->c.q.hdr.id >> 8);
-	msg[1] = (uint8_t)qr->c.q.hdr.id;
+	dns_hdr_set_id(msg, len, qr->c.q.hdr.id);
 	if (qr->xfr.messages == 0)
-		qr->c.dec.rcode = DNS_RCODE(((unsigned)msg[2] << 8 | msg[3]));
+		qr->c.dec.rcode = (int)dns_hdr_rcode(msg, len);
 	qr->xfr.messages++;
 	worker_tcp_send(qr->conn, msg, len);
 	return end ? XFR_DONE : XFR_MORE;

@@ -81,8 +81,7 @@ test_runstate_reload_keeps_servers_by_address(void **state)
 	assert_ptr_equal(server(b, 0, 2), server(a, 0, 0));
 	assert_false(atomic_load(&server(b, 0, 1)->health.down));
 	assert_int_equal(
-	    atomic_load(&runstate_group(b, b->conf->upstreams[0])->rr_next),
-	    7);
+	    atomic_load(&runstate_group(b, b->conf->upstreams[0])->rr_next), 7);
 	/* The old state goes; the shared records stay with the new. */
 	runstate_unref(a);
 	assert_true(atomic_load(&server(b, 0, 0)->health.down));
@@ -156,17 +155,14 @@ test_runstate_view_counters_by_name(void **state)
 	                     "[view two]\nupstream = up\n"
 	                     "[view three]\nupstream = up\n",
 	              a);
+	assert_int_equal(STAT_GET(runstate_view_stats(b, b->conf->views[0])
+	                              ->actions[ACTION_FORWARD]),
+	                 1);
+	assert_int_equal(STAT_GET(runstate_view_stats(b, b->conf->views[1])
+	                              ->actions[ACTION_FORWARD]),
+	                 0);
 	assert_int_equal(
-	    STAT_GET(runstate_view_stats(b, b->conf->views[0])
-	                 ->actions[ACTION_FORWARD]),
-	    1);
-	assert_int_equal(
-	    STAT_GET(runstate_view_stats(b, b->conf->views[1])
-	                 ->actions[ACTION_FORWARD]),
-	    0);
-	assert_int_equal(
-	    STAT_GET(runstate_view_stats(b, NULL)->actions[ACTION_FORMERR]),
-	    1);
+	    STAT_GET(runstate_view_stats(b, NULL)->actions[ACTION_FORMERR]), 1);
 	runstate_unref(a);
 	runstate_unref(b);
 }
