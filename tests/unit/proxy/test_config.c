@@ -1,10 +1,9 @@
 /*
  * tests/unit/proxy/test_config.c — the option table and the INI loader:
- * SPEC.md defaults, durations and sizes, one FILE:LINE message per error
- * (every error, not only the first), unknown sections and keys, duplicate
- * and repeatable keys, named sections, keys not built yet, view upstream
- * resolution, resolv-conf, ACL rule lines, local-data errors and the
- * reference count.
+ * defaults, durations and sizes, one FILE:LINE message per error (every error,
+ * not only the first), unknown sections and keys, duplicate and repeatable
+ * keys, named sections, keys not built yet, view upstream resolution,
+ * resolv-conf, ACL rule lines, local-data errors and the reference count.
  */
 #include <ifaddrs.h>
 #include <setjmp.h>
@@ -77,7 +76,7 @@ test_config_defaults_server_and_log(void **state)
 
 	(void)state;
 	c = load_ok("[view v]\n");
-	/* SPEC "Defaults": [server] */
+	/* Defaults of [server] (dnsgate.conf(5)) */
 	assert_int_equal(c->server.nlistens, 1);
 	assert_string_equal(c->server.listens[0].text, "127.0.0.1:53");
 	assert_int_equal(c->server.listens[0].port, 53);
@@ -121,7 +120,7 @@ test_config_defaults_upstream(void **state)
 	u = c->upstreams[0];
 	assert_string_equal(u->name, "up");
 	assert_int_equal(u->line, 1);
-	/* SPEC "Defaults": [upstream] */
+	/* Defaults of [upstream NAME] (dnsgate.conf(5)) */
 	assert_int_equal(u->selection, SEL_ORDERED);
 	assert_int_equal(u->timeout_ms, 1500);
 	assert_int_equal(u->attempts, 3);
@@ -195,7 +194,7 @@ test_config_inline_comments_and_comment_lines(void **state)
 	struct config *c;
 
 	(void)state;
-	/* As in the SPEC.md example: '; comment' after a value. */
+	/* ' ; comment' after a value, as dnsgate.conf(5) SYNTAX allows. */
 	c = load_ok("; leading comment\n"
 	            "# hash comment\n"
 	            "\n"
@@ -853,7 +852,8 @@ test_config_overlong_line(void **state)
 	free(errs);
 }
 
-/* SPEC keys not built yet are rejected with a clear message. */
+/* Documented keys not built yet ([cache]) are rejected with a clear
+ * message (dnsgate.conf(5), [cache]). */
 static void
 test_config_notyet_keys(void **state)
 {
