@@ -18,7 +18,8 @@ acl_rules_check(const struct acl_rule *rules, size_t n,
 			return v;
 		}
 	}
-	/* SPEC: with ACL lines, a client matching none is refused. */
+	/* With ACL lines, a client matching none is refused (dnsgate.conf(5),
+	 * "View access control"). */
 	v.action = ACL_ACTION_REFUSE;
 	return v;
 }

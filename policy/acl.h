@@ -1,6 +1,7 @@
 /*
  * policy/acl.h — a view's access control: ordered allow / refuse / drop
- * rules, each an address match list (SPEC.md "View ACL").
+ * rules, each an address match list (dnsgate.conf(5), "View access
+ * control").
  */
 #ifndef POLICY_ACL_H
 #define POLICY_ACL_H

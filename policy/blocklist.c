@@ -80,7 +80,7 @@ static const uint8_t synth_soa_suffix[] = {
     7, 'i', 'n', 'v', 'a', 'l', 'i', 'd', 0,
 };
 
-/* RPZ special CNAME targets (BIND ARM, REFERENCE.md 4). */
+/* RPZ special CNAME targets (BIND 9 ARM, "Response Policy Zones"). */
 static const uint8_t rpz_passthru[] = "\014rpz-passthru";
 static const uint8_t rpz_drop[] = "\010rpz-drop";
 static const uint8_t rpz_tcp_only[] = "\014rpz-tcp-only";
@@ -699,7 +699,7 @@ trigger_get(struct loader *ld, const uint8_t *name, uint8_t match,
 	return &bl->entries[idx];
 }
 
-/* What a record at a trigger means (REFERENCE.md 4). */
+/* What a record at a trigger means (the table in policy/blocklist.h). */
 static enum block_action
 rpz_action(const struct dns_rr_text *rr, const uint8_t *trigger, bool wild,
            bool *rewrite)

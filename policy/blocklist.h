@@ -1,6 +1,7 @@
 /*
- * policy/blocklist.h — blocklists, allowlists and RPZ (SPEC.md "Blocklist
- * formats"; REFERENCE.md 4).
+ * policy/blocklist.h — blocklists, allowlists and RPZ (dnsgate.conf(5),
+ * "Blocklists and allowlists"; RPZ as draft-vixie-dnsop-dns-rpz and the
+ * BIND 9 ARM, "Response Policy Zones", define it).
  *
  * Two objects. A struct blocklist is one loaded file: its entries, in one of
  * three formats. A struct blockset is what a view queries: its blocklists in
@@ -42,7 +43,7 @@
  *            trigger: "name" matches only name, "*.name" only names below
  *            name. Triggers ending in rpz-ip, rpz-client-ip, rpz-nsdname or
  *            rpz-nsip are not supported: skipped and counted in skipped.
- *            The RDATA is the action (BIND ARM, REFERENCE.md 4):
+ *            The RDATA is the action (BIND 9 ARM, "Response Policy Zones"):
  *              CNAME .               NXDOMAIN
  *              CNAME *.              NODATA
  *              CNAME rpz-passthru.   PASSTHRU (also: CNAME to the trigger
@@ -147,7 +148,7 @@ enum block_action {
 	BLOCK_LOCAL_DATA, /* RPZ records: answer with them */
 };
 
-/* The view's block-action (SPEC.md [view] block-action). */
+/* The view's block-action (dnsgate.conf(5), [view NAME] block-action). */
 enum block_policy {
 	BLOCK_POLICY_NXDOMAIN = 1,
 	BLOCK_POLICY_NODATA,

@@ -1,7 +1,7 @@
 /*
  * policy/decision.h — the decision record: one per query, filled as the
  * query passes the pipeline stages, then turned into the log line, the
- * metrics and the EDE the client sees (SPEC.md "Decision log").
+ * metrics and the EDE the client sees (dnsgate(8), DECISION LOG).
  */
 #ifndef POLICY_DECISION_H
 #define POLICY_DECISION_H

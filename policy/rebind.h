@@ -1,7 +1,7 @@
 /*
- * policy/rebind.h — DNS rebinding protection (SPEC.md "Rebind protection"):
- * take the A/AAAA records that hold private, loopback, link-local or
- * unspecified addresses out of an upstream answer, so that a name on the
+ * policy/rebind.h — DNS rebinding protection (dnsgate.conf(5), "Rebind
+ * protection"): take the A/AAAA records that hold private, loopback, link-local
+ * or unspecified addresses out of an upstream answer, so that a name on the
  * Internet cannot be made to point into the client's own network.
  *
  * Pure: no state, no allocation; safe to call from any thread.

@@ -1,6 +1,6 @@
 /*
  * proxy/explain.c — `dnsgate explain -c FILE --client IP [--dest IP] [--tcp]
- * [--cookie valid|invalid|none] QNAME [QTYPE]` (SPEC "Command line").
+ * [--cookie valid|invalid|none] QNAME [QTYPE]` (dnsgate(8), COMMANDS).
  *
  * Builds the query a typical client would send (RD, EDNS with a 1232-byte
  * buffer, so the EDE shows), runs pipeline_query() on it exactly as a

@@ -1,6 +1,6 @@
 /*
  * ratelimit/cookie.h — DNS Cookies (RFC 7873) with RFC 9018 interoperable
- * server cookies, as SPEC.md "[cookies]" and REFERENCE.md section 1 describe.
+ * server cookies (dnsgate.conf(5), [cookies]).
  *
  * Server side: dnsgate terminates cookies. It checks the COOKIE option a
  * client sent (cookie_check) and puts a fresh server cookie of its own on

@@ -1,6 +1,6 @@
 /*
- * ratelimit/rrl.h — response rate limiting with BIND 9 semantics (SPEC.md
- * [ratelimit], REFERENCE.md 2), and the per-client query limit.
+ * ratelimit/rrl.h — response rate limiting with the semantics of BIND 9's
+ * rate-limit (dnsgate.conf(5), [ratelimit]), and the per-client query limit.
  *
  * Pure: no sockets, no clock, no allocation after rrl_new. Every call takes
  * `now` in milliseconds from a monotonic clock; a step backwards counts as
@@ -18,8 +18,9 @@
  * SKF_NET_OFF + 12 for IPv4, + 8 for IPv6, modulo N), or share one table
  * under a mutex.
  *
- * Accounts (REFERENCE.md 2): each is keyed by the client's prefix
- * (ipv4-prefix-length / ipv6-prefix-length) and by the kind of response:
+ * Accounts (as BIND 9 lib/dns/rrl.c keys them): each is keyed by the
+ * client's prefix (ipv4-prefix-length / ipv6-prefix-length) and by the kind
+ * of response:
  *   RRL_ANSWER    non-empty NOERROR answer: qname + qtype
  *   RRL_REFERRAL  delegation (NS, no SOA, AA=0): the delegation name; it is
  *                 limited at responses-per-second, as BIND's default
@@ -44,35 +45,36 @@
  * bucket, as does a new one. With whole-second clocks this is exactly
  * BIND's arithmetic.
  *
- * Slip (REFERENCE.md 2, "How it works" 3): a limited response slips when the
- * account's slip counter is 0, and then on every slip-th limited response
- * after it; the rest are dropped. slip = 0 drops all, 1 slips all, 2 gives
+ * Slip (BIND 9 lib/dns/rrl.c): a limited response slips when the account's
+ * slip counter is 0, and then on every slip-th limited response after it;
+ * the rest are dropped. slip = 0 drops all, 1 slips all, 2 gives
  * slip, drop, slip, drop..., 3 gives slip, drop, drop, slip... The counter
  * goes back to 0 when the bucket is full again. all-per-second is never
  * slipped. Errors are never slipped either: BIND's ns_client_error drops
  * every limited error ("don't try to slip any error responses"), and a
  * slipped REFUSED or SERVFAIL would only be the same small error again.
  *
- * What a slip means on the wire is the caller's job (REFERENCE.md 2.4, 2.5):
- * header + question with TC=1 and no records, RCODE as the response had it
- * (NOERROR, or NXDOMAIN); when the query carried a COOKIE option, BADCOOKIE
- * with a fresh server cookie and AA, AD cleared.
+ * What a slip means on the wire is the caller's job (as BIND 9's
+ * query_checkrrl does it; dnsgate.conf(5), "Slipped responses"): header +
+ * question with TC=1 and no records, RCODE as the response had it (NOERROR,
+ * or NXDOMAIN); when the query carried a COOKIE option, BADCOOKIE (RFC 7873
+ * section 8) with a fresh server cookie and AA, AD cleared.
  *
  * Exemptions are the caller's job too: do not call rrl_account for TCP
  * queries, for clients in exempt-clients, or for queries with a valid server
  * cookie. The query limit (rrl_query_account) applies to every transport; a
  * client in exempt-clients should skip it as well.
  *
- * Episodes (SPEC.md "Decision log"): an account is *limiting* from its first
- * limited response until its bucket is full again (which is at most
- * window + 1 seconds after the flood stops), or it is evicted. Within an
+ * Episodes (dnsgate.conf(5), "Logging and counting"): an account is *limiting*
+ * from its first limited response until its bucket is full again (which is at
+ * most window + 1 seconds after the flood stops), or it is evicted. Within an
  * episode only the first drop and the first slip are flagged for a decision
- * line; every drop and slip is counted, both in the episode and in the
- * table's totals; rrl_expire reports each episode that ended, with its
- * counts, for the summary line. Episode records come from a fixed pool of
- * RRL_EPISODES_MAX (or max-table-size, if smaller) slots; a limited response
- * that finds the pool empty is limited just the same but not logged, and is
- * counted in rrl_stats.untracked.
+ * line; every drop and slip is counted, both in the episode and in the table's
+ * totals; rrl_expire reports each episode that ended, with its counts, for the
+ * summary line. Episode records come from a fixed pool of RRL_EPISODES_MAX (or
+ * max-table-size, if smaller) slots; a limited response that finds the pool
+ * empty is limited just the same but not logged, and is counted in
+ * rrl_stats.untracked.
  *
  * Memory: rrl_new allocates everything once: max-table-size accounts (about
  * 64 bytes each with the hash index) and the episode pool. When the table is
@@ -123,9 +125,8 @@ struct rrl_config {
 };
 
 /*
- * SPEC.md defaults: every rate 0 (off), window 15 s, slip 2, prefixes /24
- * and /56, log-only off; max-table-size 20000 (BIND's default, which SPEC.md
- * does not fix).
+ * Defaults (dnsgate.conf(5)): every rate 0 (off), window 15 s, slip 2,
+ * prefixes /24 and /56, log-only off; max-table-size 20000 (BIND's).
  */
 void rrl_config_defaults(struct rrl_config *cfg);
 /*

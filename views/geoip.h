@@ -1,6 +1,6 @@
 /*
  * views/geoip.h — country and AS number of a client address, from MaxMind
- * DB files (SPEC.md [geoip]; used by match-country and match-asn).
+ * DB files (dnsgate.conf(5), [geoip]; used by match-country and match-asn).
  *
  * Opened once per configuration and never changed afterwards: lookups only
  * read the mapped files, so any number of threads may share one struct

@@ -1,6 +1,7 @@
 /*
  * tests/fuzz/replay.c — run a fuzz target over its corpus without libFuzzer,
- * so `make check` replays every saved input (STYLE.md, Tests).
+ * so `make check` replays every saved input (the fuzz-replay target of the
+ * Makefile, over tests/fuzz/corpus/).
  *
  * Usage: replay DIR|FILE...  Each regular file is one input; a directory's
  * regular files are replayed in readdir order. A crash is a crash; an input

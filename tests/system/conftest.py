@@ -39,7 +39,7 @@ DNSGATE_BIN = os.environ.get("DNSGATE_BIN", str(REPO / "build" / "dnsgate"))
 NSD_BIN = os.environ.get("NSD_BIN", "/usr/sbin/nsd")
 
 TEST_TIME_LIMIT = 60  # seconds; any single test beyond this is a hang
-STOP_GRACE = 3.0  # SIGTERM to exit; SPEC allows 2 s for in-flight queries
+STOP_GRACE = 3.0  # SIGTERM to exit; in-flight queries get 2 s (dnsgate(8))
 
 # Every process we start, so a crash in a fixture still leaves nothing behind.
 _PROCS = []

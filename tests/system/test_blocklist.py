@@ -1,7 +1,7 @@
 """Blocklists in three formats, RPZ actions, allowlists and block-action,
-through the real daemon (SPEC "Blocklist formats", wire table: "name on a
-blocklist → the block-action, with EDE 15 Blocked; EXTRA-TEXT names the
-list")."""
+through the real daemon (dnsgate.conf(5), "Blocklists and allowlists";
+dnsgate(8) WHAT THE WIRE SEES: a name on a blocklist gets the view's
+block-action with EDE 15 Blocked, EXTRA-TEXT naming the list)."""
 
 import os
 import subprocess

@@ -1,6 +1,6 @@
 """The control plane: Prometheus metrics on `[server] metrics-listen`
-(SPEC "Metrics"), `dnsgate ctl` over `[server] control-socket` (SPEC
-"Command line"), and reloads by `ctl reload` and SIGHUP (a broken file is
+(dnsgate(8) METRICS), `dnsgate ctl` over `[server] control-socket`
+(dnsgate(8) COMMANDS), and reloads by `ctl reload` and SIGHUP (a broken file is
 rejected and the running configuration stays).
 
 Metric values are checked as counts, never as timings.

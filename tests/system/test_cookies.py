@@ -1,4 +1,4 @@
-"""DNS cookies (SPEC "[cookies]", "What the wire sees"; REFERENCE.md 1):
+"""DNS cookies (dnsgate.conf(5) [cookies]; dnsgate(8) WHAT THE WIRE SEES):
 RFC 7873 with RFC 9018 interoperable server cookies, terminated at dnsgate.
 
 Every server cookie dnsgate hands out is verified here independently: the
@@ -142,7 +142,8 @@ def test_siphash_reference_vector():
     ("445536bcd2513298075a5d379663c962", "22681ab97d52c298",
      "2001:db8:220:1:59de:d0f4:8769:82b8", 1559741961, "000000",
      "010000005cf7c609a6bb79d16625507a"),
-    # BIND 9.18's reply to 127.0.0.1 (REFERENCE.md 1.3, V-run)
+    # BIND 9.18's reply to 127.0.0.1 with this cookie-secret and client
+    # cookie, observed on loopback
     ("e5e973e5a6b2a43f48e7dc849e37bfcf", "2464c4abcf10c957",
      "127.0.0.1", 0x6B0820A8, "000000",
      "010000006b0820a8a7e46bd3251244be"),
@@ -275,7 +276,7 @@ def test_invalid_server_cookie_with_require(dnsgate_conf, kind):
     # UDP: BADCOOKIE with a fresh cookie, which then works.
     fresh = assert_badcookie(ask(gate, query(cookie=bad)), cc)
     assert_answer(ask(gate, query(cookie=fresh)))
-    # TCP: never BADCOOKIE (SPEC "Cookies"), a normal answer + fresh cookie.
+    # TCP: never BADCOOKIE (RFC 7873 5.2.3), a normal answer + fresh cookie.
     r = ask(gate, query(cookie=bad), tcp=True)
     assert_answer(r)
     assert_fresh_cookie(r, cc)
@@ -294,7 +295,7 @@ def test_cookie_window_edges_accepted(dnsgate_conf):
 
 
 def test_require_badcookie_round_trip(dnsgate_conf):
-    """The round trip of SPEC's require = yes, as a dnspython client does
+    """The round trip of [cookies] require = yes, as a dnspython client does
     it: client cookie => BADCOOKIE with a server cookie => resend with it
     => the answer."""
     gate = cookie_gate(dnsgate_conf, require=True)
@@ -333,8 +334,9 @@ def test_require_only_for_cookie_clients_and_udp(dnsgate_conf):
 @pytest.mark.parametrize("length", [0, 1, 7, 9, 15, 41, 48])
 @pytest.mark.parametrize("enabled", [True, False], ids=["on", "off"])
 def test_malformed_cookie_formerr(dnsgate_conf, length, enabled):
-    """RFC 7873 5.2.2 / SPEC: a COOKIE option of length 0..7, 9..15 or
-    over 40 is FORMERR (the wire table does not depend on [cookies])."""
+    """RFC 7873 5.2.2: a COOKIE option of length 0..7, 9..15 or over 40 is
+    FORMERR, whether or not cookies are enabled (dnsgate.conf(5),
+    "What a query's cookie gets")."""
     if enabled:
         gate = cookie_gate(dnsgate_conf)
     else:

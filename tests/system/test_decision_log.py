@@ -1,5 +1,5 @@
 """The decision log: one JSON object per line on stderr, one line per
-decision, with the fields SPEC.md's "Decision log" names."""
+decision, with the fields dnsgate(8) DECISION LOG names."""
 
 import re
 import socket

@@ -1,5 +1,5 @@
 """`dnsgate explain`: the pipeline run dry, one line per stage consulted,
-ending with view / action / rcode / ede (SPEC "Tool output")."""
+ending with view / action / rcode / ede (dnsgate(8) COMMANDS, explain)."""
 
 import os
 import subprocess
@@ -60,7 +60,7 @@ def test_forwarded(conf):
     assert f["local"] == "no local zone or data decides: go on"
     assert f["forward"].startswith("to [upstream main]")
     assert "ede" not in f
-    # The summary comes last, in the SPEC's order.
+    # The verdict comes last: view, action, (rule,) rcode, (ede).
     keys = [line.partition(": ")[0] for line in lines]
     assert keys[-3:] == ["view", "action", "rcode"]
 
@@ -141,7 +141,7 @@ def test_cookie_cases(tmp_path):
     assert f["cookies"] == "invalid"
     assert f["rcode"] == "BADCOOKIE"
     assert f["rule"] == "cookies:require"
-    # require never applies over TCP (SPEC).
+    # require never applies over TCP (RFC 7873 5.2.3; dnsgate.conf(5)).
     _, _, f = explain(str(conf), "--client", "127.0.0.1", "--tcp",
                       "--cookie", "invalid", "www.test")
     assert f["rcode"] == "NOERROR"

@@ -1,7 +1,7 @@
-"""Local zones and local data in views, through the real daemon (SPEC
-"[view NAME]", "What the wire sees"; Unbound semantics as views/local.h
-describes them), and split horizon: views chosen by match-client, view
-ACLs, and no view at all.
+"""Local zones and local data in views, through the real daemon
+(dnsgate.conf(5) [view NAME]; dnsgate(8) WHAT THE WIRE SEES; Unbound
+semantics as views/local.h describes them), and split horizon: views
+chosen by match-client, view ACLs, and no view at all.
 
 Clients on other loopback addresses (127.0.0.2, ...) are ordinary sockets
 bound to those addresses: Linux answers for the whole of 127/8.

@@ -1,6 +1,6 @@
-"""Response rate limiting and the per-client query limit (SPEC
-"[ratelimit]", "What the wire sees", "Decision log", "Metrics";
-REFERENCE.md 2, BIND 9 RRL semantics).
+"""Response rate limiting and the per-client query limit (dnsgate.conf(5)
+[ratelimit]; dnsgate(8) WHAT THE WIRE SEES, DECISION LOG, METRICS; BIND 9
+RRL semantics).
 
 Every flood is bounded: a few hundred queries sent as fast as one socket
 can, replies read as they come, then a short quiet period. Counts are
@@ -138,7 +138,7 @@ def assert_answers(replies, addr=ADDR):
 
 
 def assert_slipped(r, rcode=dns.rcode.NOERROR):
-    """A slip without a cookie (REFERENCE 2.4): TC=1, no records, the
+    """A slip without a cookie (as BIND 9 slips): TC=1, no records, the
     RCODE the response had."""
     assert r.flags & dns.flags.TC, r
     assert r.rcode() == rcode, r
@@ -264,8 +264,9 @@ def test_slip_with_cookie_is_badcookie(dnsgate_conf, kind):
     assert len(good) + len(bad) == len(f.replies), f
     assert_answers(good)
     assert rate <= len(good) <= f.max_answered(rate), f
-    # slip = 1: every limited response slips, as BADCOOKIE (REFERENCE 2.5)
-    # with the client cookie and a fresh, valid server cookie.
+    # slip = 1: every limited response slips, as BADCOOKIE (as BIND 9
+    # slips for a query with a COOKIE option) with the client cookie and a
+    # fresh, valid server cookie.
     assert len(bad) == f.received - len(good) == f.delta["slip"], f
     assert f.delta["drop"] == 0, f
     lines = sysutil.wait_for(lambda: rl_lines(gate, RULE_RPS), 3)
@@ -466,7 +467,8 @@ def test_log_only_sends_everything(dnsgate_conf):
 
 
 def test_log_only_counts_as_if_limiting(dnsgate_conf):
-    """SPEC: log-only "logs and counts exactly as if limiting"."""
+    """log-only logs and counts exactly as if limiting (dnsgate.conf(5),
+    "Logging and counting"), and sends everything."""
     rate = 5
     gate = rl_gate(dnsgate_conf, {"responses-per-second": rate, "slip": 2,
                                   "log-only": "yes"})

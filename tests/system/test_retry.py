@@ -1,5 +1,5 @@
-"""Retries across the servers of an upstream group (SPEC "Defaults and exact
-semantics", [upstream]): what is retried, how many attempts, which EDE when
+"""Retries across the servers of an upstream group (dnsgate.conf(5),
+"Upstream semantics"): what is retried, how many attempts, which EDE when
 everything failed, and how servers are chosen."""
 
 import socket
@@ -185,7 +185,8 @@ def test_round_robin_spreads(dnsgate, fault_server):
 
 def test_down_server_is_skipped(dnsgate, fault_server):
     """Three consecutive timeouts mark a server down; the next query goes
-    straight to the next server (SPEC: skipped while down)."""
+    straight to the next server (a down server is skipped while another
+    is up: dnsgate.conf(5), "Upstream semantics")."""
     servers = [fault_server("timeout"), fault_server("ok")]
     gate = dnsgate([s.addr for s in servers], upstream={"timeout": "300ms"})
     tok = sysutil.token()

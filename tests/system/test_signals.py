@@ -1,5 +1,5 @@
 """Signals: SIGTERM and SIGINT stop dnsgate with exit status 0, finishing
-in-flight queries first (SPEC "Command line")."""
+in-flight queries first (dnsgate(8) SIGNALS)."""
 
 import signal
 import socket

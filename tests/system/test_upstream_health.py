@@ -1,7 +1,8 @@
-"""Upstream health as the operator sees it (SPEC "[upstream]": a server is
-down after 3 consecutive timeouts or SERVFAILs, skipped while down, probed
-every `health-check`, up again when a probe is answered) through
-`dnsgate ctl upstreams`, /metrics and the log; and `selection = fastest`.
+"""Upstream health as the operator sees it (dnsgate.conf(5), "Upstream
+semantics": a server is down after 3 consecutive timeouts or SERVFAILs,
+skipped while down, probed every `health-check`, up again when a probe is
+answered) through `dnsgate ctl upstreams`, /metrics and the log; and
+`selection = fastest`.
 
 Fault servers change behaviour at run time through their ``mode``
 attribute (faultserver.py reads it for every query). Preferences are
@@ -271,8 +272,9 @@ def test_two_failures_then_an_answer_do_not_mark_down(dnsgate_conf, sockdir,
 
 def test_only_server_down_is_still_asked(dnsgate_conf, sockdir,
                                          fault_server):
-    """Every server down: the group uses them anyway (SPEC), and an
-    answer to such a query brings the server back."""
+    """Every server down: the group uses them anyway (dnsgate.conf(5),
+    "Upstream semantics"), and an answer to such a query brings the
+    server back."""
     only = fault_server("timeout")
     gate = start(dnsgate_conf, sockdir, [only], timeout="200ms",
                  attempts="1", health_check="1h")

@@ -1,8 +1,8 @@
 /*
- * tests/unit/policy/test_acl.c — view ACL evaluation (SPEC.md "View ACL"):
- * rules in file order, first applying rule decides, a rule whose list
- * rejects the client through a '!' element does not apply, no rules allow,
- * rules that all miss refuse (rule 0).
+ * tests/unit/policy/test_acl.c — view ACL evaluation (dnsgate.conf(5), "View
+ * access control"): rules in file order, first applying rule decides, a rule
+ * whose list rejects the client through a '!' element does not apply, no rules
+ * allow, rules that all miss refuse (rule 0).
  */
 #include <setjmp.h>
 #include <stdarg.h>

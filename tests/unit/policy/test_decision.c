@@ -1,8 +1,8 @@
 /*
  * tests/unit/policy/test_decision.c — the decision record as a log line
- * (SPEC.md "Decision log"): one JSON object per line with every field
- * present when set and absent when not, JSON escaping, the text format,
- * action names, decision_is_default and the too-small buffer.
+ * (dnsgate(8), DECISION LOG): one JSON object per line with every field present
+ * when set and absent when not, JSON escaping, the text format, action names,
+ * decision_is_default and the too-small buffer.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /*
- * tests/unit/policy/test_rebind.c — rebind protection (SPEC.md "Rebind
- * protection"): which addresses are private, and the rebuilt answer
+ * tests/unit/policy/test_rebind.c — rebind protection (dnsgate.conf(5),
+ * "Rebind protection"): which addresses are private, and the rebuilt answer
  * without them — counts fixed, names still right when compression pointers
  * led into the removed records, OPT kept, malformed input refused.
  */

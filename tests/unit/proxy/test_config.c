@@ -1,10 +1,9 @@
 /*
  * tests/unit/proxy/test_config.c — the option table and the INI loader:
- * SPEC.md defaults, durations and sizes, one FILE:LINE message per error
- * (every error, not only the first), unknown sections and keys, duplicate
- * and repeatable keys, named sections, keys not built yet, view upstream
- * resolution, resolv-conf, ACL rule lines, local-data errors and the
- * reference count.
+ * defaults, durations and sizes, one FILE:LINE message per error (every error,
+ * not only the first), unknown sections and keys, duplicate and repeatable
+ * keys, named sections, keys not built yet, view upstream resolution,
+ * resolv-conf, ACL rule lines, local-data errors and the reference count.
  */
 #include <ifaddrs.h>
 #include <setjmp.h>
@@ -77,7 +76,7 @@ test_config_defaults_server_and_log(void **state)
 
 	(void)state;
 	c = load_ok("[view v]\n");
-	/* SPEC "Defaults": [server] */
+	/* Defaults of [server] (dnsgate.conf(5)) */
 	assert_int_equal(c->server.nlistens, 1);
 	assert_string_equal(c->server.listens[0].text, "127.0.0.1:53");
 	assert_int_equal(c->server.listens[0].port, 53);
@@ -121,7 +120,7 @@ test_config_defaults_upstream(void **state)
 	u = c->upstreams[0];
 	assert_string_equal(u->name, "up");
 	assert_int_equal(u->line, 1);
-	/* SPEC "Defaults": [upstream] */
+	/* Defaults of [upstream NAME] (dnsgate.conf(5)) */
 	assert_int_equal(u->selection, SEL_ORDERED);
 	assert_int_equal(u->timeout_ms, 1500);
 	assert_int_equal(u->attempts, 3);
@@ -195,7 +194,7 @@ test_config_inline_comments_and_comment_lines(void **state)
 	struct config *c;
 
 	(void)state;
-	/* As in the SPEC.md example: '; comment' after a value. */
+	/* ' ; comment' after a value, as dnsgate.conf(5) SYNTAX allows. */
 	c = load_ok("; leading comment\n"
 	            "# hash comment\n"
 	            "\n"
@@ -705,13 +704,11 @@ test_config_server_limit_per_upstream(void **state)
 }
 
 /*
- * SPEC.md: "Lists are comma-separated or repeated keys." retry-on is a
- * list, so a second line adds to the first, as the one-line form would.
- *
- * BUG (proxy/config.c, option table): retry-on has no OPT_REPEAT, so the
- * second line is rejected with "retry-on: already set on line 3" (and
- * parse_retry_on clears the bits of earlier lines on every call). While
- * the loader answers exactly that, the test is skipped; once fixed it runs.
+ * retry-on is a repeatable list (dnsgate.conf(5), [upstream NAME]): the
+ * first line replaces the default and later lines add to it, as the
+ * one-line form "servfail, refused" would.  Fails if the key loses
+ * OPT_REPEAT ("retry-on: already set on line 3") or if parse_retry_on
+ * clears the bits of earlier lines.
  */
 static void
 test_config_retry_on_repeated_keys_append(void **state)
@@ -722,20 +719,9 @@ test_config_retry_on_repeated_keys_append(void **state)
 	                           "retry-on = refused\n"
 	                           "[view v]\n";
 	struct config *c;
-	char *errs;
 
 	(void)state;
-	c = load(text, &errs);
-	if (c == NULL &&
-	    strcmp(errs, "t.conf:4: retry-on: already set on line 3\n") == 0) {
-		free(errs);
-		print_message("BUG: retry-on is not repeatable (SPEC: lists "
-		              "are comma-separated or repeated keys)\n");
-		skip();
-	}
-	assert_string_equal(errs, "");
-	free(errs);
-	assert_non_null(c);
+	c = load_ok(text);
 	assert_int_equal(c->upstreams[0]->retry_on,
 	                 RETRY_SERVFAIL | RETRY_REFUSED);
 	config_unref(c);
@@ -866,7 +852,8 @@ test_config_overlong_line(void **state)
 	free(errs);
 }
 
-/* SPEC keys not built yet are rejected with a clear message. */
+/* Documented keys not built yet ([cache]) are rejected with a clear
+ * message (dnsgate.conf(5), [cache]). */
 static void
 test_config_notyet_keys(void **state)
 {

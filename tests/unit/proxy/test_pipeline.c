@@ -1,7 +1,7 @@
 /*
  * tests/unit/proxy/test_pipeline.c — the query pipeline without I/O, driven
- * with a configuration loaded from a string: the rows of SPEC.md "What the
- * wire sees" that the pipeline owns (FORMERR, drop of QR=1, NOTIMP,
+ * with a configuration loaded from a string: the entries of dnsgate(8) WHAT
+ * THE WIRE SEES that the pipeline owns (FORMERR, drop of QR=1, NOTIMP,
  * BADVERS, transfers, no view, view ACL, local zones and data, truncation),
  * the client's size limit, the rewrite of upstream answers, the failure
  * answers, and the decision record each leaves behind. Responses are taken
@@ -200,7 +200,8 @@ opt_decode(const uint8_t *msg, const struct dns_rr *rr, struct resp *r)
 		o->off = rr->rdata_offset + w.pos;
 		assert_true(o->len <= wire_left(&w));
 		if (o->code == DNS_OPT_EDE) {
-			assert_false(r->has_ede); /* one EDE (SPEC) */
+			/* dnsgate sends one EDE at most */
+			assert_false(r->has_ede);
 			assert_true(o->len >= 2);
 			r->has_ede = true;
 			r->ede_code = wire_u16(&w);

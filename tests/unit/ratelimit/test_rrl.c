@@ -1,10 +1,10 @@
 /*
- * tests/unit/ratelimit/test_rrl.c — response rate limiting and the
- * per-client query limit (SPEC.md [ratelimit], REFERENCE.md 2) with an
- * injected clock: token arithmetic, slip sequences, window reset, prefix
- * grouping, the account keys (answers, NXDOMAIN by zone, NODATA by name,
- * errors by prefix, all-per-second), log-only, episodes and their
- * summaries, eviction under a full table, and response classification.
+ * tests/unit/ratelimit/test_rrl.c — response rate limiting and the per-client
+ * query limit (dnsgate.conf(5) [ratelimit]; ratelimit/rrl.h) with an injected
+ * clock: token arithmetic, slip sequences, window reset, prefix grouping, the
+ * account keys (answers, NXDOMAIN by zone, NODATA by name, errors by prefix,
+ * all-per-second), log-only, episodes and their summaries, eviction under a
+ * full table, and response classification.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -179,8 +179,8 @@ test_siphash_key_matters(void **state)
 
 /*
  * The two input sizes RFC 9018 4.4 uses, 20 bytes (IPv4) and 32 (IPv6):
- * the hashes of Appendix A.1 and A.4, as independently recomputed in
- * REFERENCE.md 1.4 and with OpenSSL.
+ * the hashes of Appendix A.1 and A.4, as the RFC gives them and as
+ * independently recomputed with OpenSSL.
  */
 static void
 test_siphash_rfc9018_input_sizes(void **state)

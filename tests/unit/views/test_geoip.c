@@ -1,6 +1,6 @@
 /*
  * tests/unit/views/test_geoip.c — country and ASN lookups through
- * libmaxminddb (SPEC.md [geoip]) against small databases that
+ * libmaxminddb (dnsgate.conf(5), [geoip]) against small databases that
  * tests/tools/make_mmdb.pl writes into a temporary directory. Without perl
  * or MaxMind::DB::Writer (Debian libmaxmind-db-writer-perl) the lookup
  * tests are skipped; the open-error tests run anyway.

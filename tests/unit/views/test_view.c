@@ -1,9 +1,9 @@
 /*
- * tests/unit/views/test_view.c — view selection (SPEC.md [view NAME]):
- * views are tried in file order and the first whose criteria all accept
- * the query wins; a view without criteria matches every client; a
- * match-client list rejects through a matching '!' element; no match gives
- * NULL (the pipeline then refuses).
+ * tests/unit/views/test_view.c — view selection (dnsgate.conf(5), [view NAME]):
+ * views are tried in file order and the first whose criteria all accept the
+ * query wins; a view without criteria matches every client; a match-client list
+ * rejects through a matching '!' element; no match gives NULL (the pipeline
+ * then refuses).
  */
 #include <setjmp.h>
 #include <stdarg.h>
