@@ -1,4 +1,4 @@
-# dnsgate — one non-recursive Makefile (STYLE.md).
+# dnsgate — one non-recursive Makefile: every target is here, no sub-makes.
 #
 #   make            build build/dnsgate
 #   make run        install missing Debian packages, build, run on etc/dnsgate.conf
