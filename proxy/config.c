@@ -37,7 +37,7 @@ enum section {
 };
 
 #define OPT_REPEAT      0x1u /* may be given many times; each call appends */
-#define OPT_UNSUPPORTED 0x2u /* in SPEC.md, not built yet: rejected by -t */
+#define OPT_UNSUPPORTED 0x2u /* documented, not built yet: rejected by -t */
 
 struct loader;
 struct option;
@@ -271,7 +271,7 @@ endpoint_set(struct loader *l, const struct option *o, const char *value,
 	return 0;
 }
 
-/* Lists are comma-separated or repeated keys (SPEC.md). */
+/* Lists are comma-separated or repeated keys (dnsgate.conf(5)). */
 typedef int (*item_fn)(struct loader *l, const struct option *o, void *dst,
                        const char *item);
 
@@ -522,7 +522,8 @@ parse_secret(struct loader *l, const struct option *o, void *dst,
 {
 	struct cookies_conf *ck = l->target;
 
-	/* "previous-secret =" (SPEC's example): no rotation under way. */
+	/* "previous-secret =" (as in the example configurations): no rotation
+	 * under way. */
 	if (*value == '\0' && dst == &ck->previous) {
 		ck->have_previous = false;
 		return 0;
@@ -659,7 +660,8 @@ parse_match_asn(struct loader *l, const struct option *o, void *dst,
 	return for_each_item(l, o, dst, value, asn_item);
 }
 
-/* allow / refuse / drop: one ordered rule per line (SPEC "View ACL"). */
+/* allow / refuse / drop: one ordered rule per line (first match wins;
+ * dnsgate.conf(5), [view]). */
 static int
 parse_acl_rule(struct loader *l, const struct option *o, void *dst,
                const char *value)

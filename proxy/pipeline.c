@@ -1,5 +1,6 @@
 /*
- * proxy/pipeline.c — the stages of a query, top to bottom (STYLE.md).
+ * proxy/pipeline.c — the stages of a query, top to bottom, each returning
+ * "continue" or a final verdict (pipeline.h).
  */
 #include "proxy/pipeline.h"
 
@@ -146,7 +147,11 @@ fit_answer(struct qctx *c)
 	return c->outlen > 0 ? PIPE_ANSWER : PIPE_DROP;
 }
 
-/* 1. parse: FORMERR / NOTIMP / BADVERS / drop (SPEC "What the wire sees") */
+/*
+ * 1. parse: FORMERR when the header was readable but the rest is not,
+ * NOTIMP for an opcode other than QUERY, BADVERS for EDNS version > 0
+ * (RFC 6891 6.1.3); a message with QR=1 or no readable header is dropped.
+ */
 static enum stage
 stage_parse(struct qctx *c, enum pipe_verdict *v)
 {
@@ -345,7 +350,8 @@ stage_local(struct qctx *c, enum pipe_verdict *v)
 		return STAGE_CONTINUE; /* local data is class IN */
 	if (zone != NULL &&
 	    dns_name_to_text(zone->name, zname, sizeof(zname)) > 1)
-		zname[strlen(zname) - 1] = '\0'; /* "corp.example", as SPEC */
+		zname[strlen(zname) - 1] =
+		    '\0'; /* "corp.example", as configured */
 	if (r == LOCAL_PASS) {
 		trace(c, "local", "no local zone or data decides: go on");
 		return STAGE_CONTINUE;
@@ -433,7 +439,10 @@ stage_block(struct qctx *c, enum pipe_verdict *v)
 	return STAGE_DONE;
 }
 
-/* Transfers over TCP: allow-transfer defaults to none (SPEC). */
+/*
+ * Transfers: FORMERR over UDP (RFC 5936 4.2: TCP only); over TCP REFUSED
+ * with EDE 18 unless allow-transfer (default none) matches the client.
+ */
 static enum stage
 stage_transfer(struct qctx *c, enum pipe_verdict *v)
 {
@@ -509,10 +518,10 @@ pipeline_client_limit(const struct qctx *c)
 #define REBIND_TEXT "private addresses removed (rebind protection)"
 
 /*
- * 8. rebind protection (SPEC "Rebind protection"): drop private, loopback,
- * link-local and unique-local addresses from answers for names outside the
- * view's local zones. On REBIND_FILTERED, *filtered (to free) holds the new
- * message and *fr its parse.
+ * 8. rebind protection (dnsgate.conf(5), rebind-protection): drop private,
+ * loopback, link-local and unique-local addresses from answers for names
+ * outside the view's local zones. On REBIND_FILTERED, *filtered (to free) holds
+ * the new message and *fr its parse.
  */
 static enum rebind_result
 stage_rebind(struct qctx *c, const uint8_t *resp, size_t len,
@@ -590,7 +599,7 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 
 /*
  * A slipped response (BIND): header and question with TC=1, or BADCOOKIE
- * with a fresh cookie when the query carried a COOKIE option (REFERENCE
+ * with a fresh cookie when the query carried a COOKIE option (RFC 7873
  * 2.4-5), so a real client retries over TCP or with its cookie.
  */
 static enum pipe_verdict
@@ -624,7 +633,7 @@ pipeline_respond(struct qctx *c, enum pipe_verdict v)
 	enum rrl_kind kind;
 	struct rrl_result r;
 
-	/* Exempt (SPEC): TCP proves the source, so does a valid cookie;
+	/* Exempt: TCP proves the source, so does a valid cookie;
 	 * answers before a view (FORMERR...) are not limited (as BIND). */
 	if (v != PIPE_ANSWER || c->rrl == NULL || c->tcp || c->view == NULL ||
 	    c->cookie == COOKIE_VALID || !c->conf->ratelimit.enabled ||
@@ -642,7 +651,7 @@ pipeline_respond(struct qctx *c, enum pipe_verdict v)
 	c->quiet = !r.log;
 	c->limited = r.would;
 	if (r.verdict == RRL_SEND) {
-		/* log-only: logged and counted exactly as if limited (SPEC),
+		/* log-only: logged and counted exactly as if limited,
 		 * but the answer leaves. */
 		c->dec.action = r.would == RRL_SLIP ? ACTION_RATELIMIT_SLIP
 		                                    : ACTION_RATELIMIT_DROP;
@@ -658,7 +667,7 @@ pipeline_respond(struct qctx *c, enum pipe_verdict v)
 enum pipe_verdict
 pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 {
-	/* SPEC "Failures": 22 after an answer, 23 after a timeout/network. */
+	/* 22 after an answer, 23 after a timeout or network error. */
 	if (last == UP_FAIL_TIMEOUT || last == UP_FAIL_NETWORK ||
 	    last == UP_FAIL_LOCAL)
 		return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,

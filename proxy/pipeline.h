@@ -2,7 +2,8 @@
  * proxy/pipeline.h — the query pipeline, without any I/O.
  *
  * The worker hands a received message to pipeline_query(); it runs the
- * stages in the order of STYLE.md (parse, view, ACL, ...) and returns a
+ * stages in order (parse, cookies, view, ACL, query limit, transfers, local
+ * data, blocklists; see pipeline_query) and returns a
  * verdict: answer (the response is in c->out), drop, or forward. A forward
  * parks the query; when the upstream exchange ends, pipeline_upstream_answer()
  * or pipeline_upstream_failed() resumes it and produces the final response.
@@ -98,7 +99,11 @@ enum pipe_verdict pipeline_upstream_answer(struct qctx *c, const uint8_t *resp,
  * once per query, whatever produced the answer.
  */
 enum pipe_verdict pipeline_respond(struct qctx *c, enum pipe_verdict v);
-/* Every attempt failed: SERVFAIL with EDE 22 or 23 (SPEC "Failures"). */
+/*
+ * Every attempt failed: SERVFAIL with one EDE, 22 (No Reachable Authority)
+ * when the last failure was an answer, 23 (Network Error) when it was a
+ * timeout or a network error (dnsgate.conf(5), [upstream]).
+ */
 enum pipe_verdict pipeline_upstream_failed(struct qctx *c,
                                            enum up_failure last);
 

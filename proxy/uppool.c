@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dns/msg.h"
+#include "proxy/worker.h"
+
 /* In-flight table per socket: open addressing on the ID, kept at most
  * half full so probes stay short. */
 #define SLOTS    1024
@@ -21,7 +24,7 @@ struct pool_sock {
 	int fd;
 	ev_io io;
 	unsigned n;
-	struct query *q[SLOTS]; /* keyed by q->uid, linear probing */
+	struct uppool_wait *q[SLOTS]; /* keyed by q->id, linear probing */
 };
 
 struct pool {
@@ -38,7 +41,7 @@ slot_find(const struct pool_sock *s, uint16_t id)
 {
 	size_t i = id & (SLOTS - 1);
 
-	while (s->q[i] != NULL && s->q[i]->uid != id)
+	while (s->q[i] != NULL && s->q[i]->id != id)
 		i = (i + 1) & (SLOTS - 1);
 	return i;
 }
@@ -57,7 +60,7 @@ slot_remove(struct pool_sock *s, size_t i)
 		j = (j + 1) & (SLOTS - 1);
 		if (s->q[j] == NULL)
 			return;
-		home = s->q[j]->uid & (SLOTS - 1);
+		home = s->q[j]->id & (SLOTS - 1);
 		/* Move q[j] into the hole unless its home lies in (i, j]. */
 		if ((i <= j) ? (home <= i || home > j)
 		             : (home <= i && home > j)) {
@@ -75,7 +78,7 @@ slot_remove(struct pool_sock *s, size_t i)
 static void
 sock_fail_all(struct pool_sock *s)
 {
-	struct query *failed[MAX_LOAD];
+	struct uppool_wait *failed[MAX_LOAD];
 	unsigned n = 0;
 
 	for (size_t i = 0; i < SLOTS && n < MAX_LOAD; i++) {
@@ -87,7 +90,7 @@ sock_fail_all(struct pool_sock *s)
 	}
 	s->n = 0;
 	for (unsigned i = 0; i < n; i++)
-		upstream_udp_error(failed[i]);
+		failed[i]->on_error(failed[i]);
 }
 
 static void
@@ -106,7 +109,7 @@ sock_answer(struct pool_sock *s, const uint8_t *buf, size_t len)
 		STAT_INC(w->stats.upstream_mismatch);
 		return;
 	}
-	upstream_udp_answer(s->q[i], buf, len);
+	s->q[i]->on_answer(s->q[i], buf, len);
 }
 
 static void
@@ -188,20 +191,19 @@ pool_get(struct worker *w, const struct endpoint *ep)
 }
 
 int
-uppool_send(struct query *qr)
+uppool_send(struct worker *w, struct uppool_wait *wt, const struct endpoint *ep,
+            unsigned nsocks, uint8_t *msg, size_t len)
 {
-	struct worker *w = qr->w;
-	struct pool *p = pool_get(w, &qr->up->servers[qr->server]);
-	unsigned want = qr->up->udp_sockets;
+	struct pool *p = pool_get(w, ep);
 	unsigned k;
 	struct pool_sock *s;
 	size_t i;
 
 	if (p == NULL)
 		return -1;
-	if (want > POOL_MAX)
-		want = POOL_MAX;
-	k = worker_random16(w) % want;
+	if (nsocks > POOL_MAX)
+		nsocks = POOL_MAX;
+	k = worker_random16(w) % nsocks;
 	if (k >= p->nsocks) {
 		/* Grow lazily up to the configured count. */
 		k = p->nsocks;
@@ -216,30 +218,30 @@ uppool_send(struct query *qr)
 		return -1;
 	}
 	/* The ID must be unique among this socket's queries in flight. */
-	while (s->q[i = slot_find(s, qr->uid)] != NULL)
-		qr->uid = worker_random16(w);
-	dns_hdr_set_id(qr->uq, qr->uqlen, qr->uid);
-	s->q[i] = qr;
+	while (s->q[i = slot_find(s, wt->id)] != NULL)
+		wt->id = worker_random16(w);
+	dns_hdr_set_id(msg, len, wt->id);
+	s->q[i] = wt;
 	s->n++;
-	qr->psock = s;
-	if (send(s->fd, qr->uq, qr->uqlen, 0) < 0) {
-		uppool_forget(qr);
+	wt->psock = s;
+	if (send(s->fd, msg, len, 0) < 0) {
+		uppool_forget(wt);
 		return -1;
 	}
 	return 0;
 }
 
 void
-uppool_forget(struct query *qr)
+uppool_forget(struct uppool_wait *wt)
 {
-	struct pool_sock *s = qr->psock;
+	struct pool_sock *s = wt->psock;
 	size_t i;
 
 	if (s == NULL)
 		return;
-	qr->psock = NULL;
-	i = slot_find(s, qr->uid);
-	if (s->q[i] == qr)
+	wt->psock = NULL;
+	i = slot_find(s, wt->id);
+	if (s->q[i] == wt)
 		slot_remove(s, i);
 }
 

@@ -12,21 +12,38 @@
 #ifndef PROXY_UPPOOL_H
 #define PROXY_UPPOOL_H
 
-#include "proxy/worker.h"
+#include <stddef.h>
+#include <stdint.h>
+
+struct worker;
+struct endpoint;
+struct pool_sock;
+
+/* One attempt waiting for its answer on a pooled socket. */
+struct uppool_wait {
+	void *owner;             /* the attempt's query */
+	struct pool_sock *psock; /* NULL: not registered */
+	uint16_t id;             /* the query's ID on that socket */
+	/* An answer with our ID arrived (source checked by connect()). */
+	void (*on_answer)(struct uppool_wait *wt, const uint8_t *msg,
+	                  size_t len);
+	/* The socket failed (an ICMP error): the attempt failed. */
+	void (*on_error)(struct uppool_wait *wt);
+};
 
 /*
- * Register qr (its server, its uid) on one of the pool's sockets and send
- * qr->uq. May change qr->uid (and the ID in qr->uq) to one not in flight on
- * that socket. Returns 0, or -1 (the caller treats it as a network error).
+ * Register wt on one of w's up to nsocks sockets for server ep, and send
+ * msg (len bytes, a query with ID wt->id). May change wt->id and the ID
+ * in msg to one not in flight on that socket. Returns 0; or -1 with errno
+ * EBUSY when the chosen socket is full (the caller may use a socket of its
+ * own), any other errno as a network error.
  */
-int uppool_send(struct query *qr);
-/* Forget qr's registration, if any (its answer will be ignored). */
-void uppool_forget(struct query *qr);
+int uppool_send(struct worker *w, struct uppool_wait *wt,
+                const struct endpoint *ep, unsigned nsocks, uint8_t *msg,
+                size_t len);
+/* Forget wt's registration, if any (its answer will be ignored). */
+void uppool_forget(struct uppool_wait *wt);
 /* Close every pooled socket of w (at worker exit). */
 void uppool_free_all(struct worker *w);
-
-/* Provided by proxy/upstream.c for answers read from a pooled socket. */
-void upstream_udp_answer(struct query *qr, const uint8_t *buf, size_t len);
-void upstream_udp_error(struct query *qr);
 
 #endif

@@ -2,7 +2,7 @@
  * proxy/upstream.c — asking the view's upstream group: server selection,
  * one socket with a fresh random source port and ID per attempt, answer
  * validation, retries across servers, TCP after a truncated UDP answer, and
- * the health of each server (SPEC "[upstream]", "What the wire sees").
+ * the health of each server (upstream.h).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -12,11 +12,12 @@
 
 #include "dns/frame.h"
 #include "dns/msg.h"
-#include "proxy/uppool.h"
+#include "proxy/upstream.h"
 #include "proxy/usock.h"
 #include "proxy/worker.h"
 
-/* A server is down after this many timeouts/SERVFAILs in a row (SPEC). */
+/* A server is down after this many timeouts/SERVFAILs in a row
+ * (dnsgate.conf(5), [upstream]). */
 #define DOWN_AFTER 3
 /* Worker 0's health tick (s): while a server is down, and otherwise. */
 #define HEALTH_TICK_DOWN 0.1
@@ -30,7 +31,8 @@ static void attempt_next(struct query *qr);
 static struct server_stats *
 server_stats(const struct query *qr)
 {
-	return &runstate_server(qr->rs, qr->up, (size_t)qr->server)->stats;
+	return &runstate_server(qr->rs, qr->ua.up, (size_t)qr->ua.server)
+	            ->stats;
 }
 
 /* A failure of our own resources, not of the server. */
@@ -89,11 +91,11 @@ health_failed(struct worker *w, const struct runstate *rs,
 static int
 pick_server(const struct query *qr)
 {
-	const struct upstream_conf *u = qr->up;
+	const struct upstream_conf *u = qr->ua.up;
 	struct server_state *const *st = runstate_group(qr->rs, u)->servers;
 	int cand[MAX_SERVERS];
 	size_t n = 0;
-	unsigned k = qr->attempts;
+	unsigned k = qr->ua.attempts;
 
 	for (size_t i = 0; i < u->nservers && i < MAX_SERVERS; i++)
 		if (!atomic_load(&st[i]->health.down))
@@ -103,7 +105,7 @@ pick_server(const struct query *qr)
 			cand[n++] = (int)i;
 	switch (u->selection) {
 	case SEL_ROUND_ROBIN:
-		return cand[(qr->rr_start + k) % n];
+		return cand[(qr->ua.rr_start + k) % n];
 	case SEL_FASTEST:
 		/* Unmeasured servers (0) sort first, so they get measured. */
 		for (size_t i = 1; i < n; i++) {
@@ -126,23 +128,40 @@ pick_server(const struct query *qr)
 }
 
 void
+upstream_init(struct query *qr)
+{
+	memset(&qr->ua, 0, offsetof(struct upstream_attempt, q));
+	qr->ua.fd = -1;
+	qr->ua.server = -1;
+}
+
+/* The current attempt is over: its socket, timer and buffer go. */
+static void
 upstream_cancel(struct query *qr)
 {
 	struct worker *w = qr->w;
 
-	ev_timer_stop(w->loop, &qr->utimer);
-	uppool_forget(qr);
-	if (qr->usock != NULL) {
-		usock_release(qr->usock);
-		qr->usock = NULL;
+	ev_timer_stop(w->loop, &qr->ua.timer);
+	uppool_forget(&qr->ua.pooled);
+	if (qr->ua.usock != NULL) {
+		usock_release(qr->ua.usock);
+		qr->ua.usock = NULL;
 	}
-	if (qr->ufd < 0)
+	if (qr->ua.fd < 0)
 		return;
-	ev_io_stop(w->loop, &qr->uio);
-	close(qr->ufd);
-	qr->ufd = -1;
-	free(qr->ubuf);
-	qr->ubuf = NULL;
+	ev_io_stop(w->loop, &qr->ua.io);
+	close(qr->ua.fd);
+	qr->ua.fd = -1;
+	free(qr->ua.buf);
+	qr->ua.buf = NULL;
+}
+
+void
+upstream_free(struct query *qr)
+{
+	upstream_cancel(qr);
+	free(qr->ua.xq);
+	qr->ua.xq = NULL;
 }
 
 static void
@@ -169,14 +188,14 @@ attempt_failed(struct query *qr, enum up_failure why)
 	};
 
 	STAT_SHARED_INC(server_stats(qr)->errors[kind[why]]);
-	/* SPEC: timeouts and SERVFAILs take a server down; so does an
+	/* Timeouts and SERVFAILs take a server down; so does an
 	 * unreachable one. Running out of our own fds says nothing of it. */
 	if (why != UP_FAIL_REFUSED && why != UP_FAIL_LOCAL)
-		health_failed(qr->w, qr->rs, qr->up, qr->server,
+		health_failed(qr->w, qr->rs, qr->ua.up, qr->ua.server,
 		              why == UP_FAIL_TIMEOUT);
-	qr->last_failure = why;
 	upstream_cancel(qr);
-	if (!(qr->up->retry_on & need) || qr->attempts >= qr->up->attempts) {
+	if (!(qr->ua.up->retry_on & need) ||
+	    qr->ua.attempts >= qr->ua.up->attempts) {
 		finish(qr, pipeline_upstream_failed(&qr->c, why));
 		return;
 	}
@@ -198,7 +217,7 @@ timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct query *qr = t->data;
 
-	if (qr->c.transfer && qr->xfr.messages > 0) {
+	if (qr->c.transfer && qr->ua.xfr.messages > 0) {
 		xfr_interrupted(qr);
 		return;
 	}
@@ -210,43 +229,45 @@ static int
 tcp_start(struct query *qr)
 {
 	struct worker *w = qr->w;
-	const struct endpoint *ep = &qr->up->servers[qr->server];
+	const struct endpoint *ep = &qr->ua.up->servers[qr->ua.server];
 	struct sockaddr_storage ss;
 	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
 
 	upstream_cancel(qr);
-	qr->ufd =
+	qr->ua.fd =
 	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (qr->ufd < 0)
+	if (qr->ua.fd < 0)
 		return -1;
-	if (connect(qr->ufd, (struct sockaddr *)&ss, sl) < 0 &&
+	if (connect(qr->ua.fd, (struct sockaddr *)&ss, sl) < 0 &&
 	    errno != EINPROGRESS)
 		return -1;
-	qr->ubuf = malloc(DNS_FRAME_MAX);
-	if (qr->ubuf == NULL)
+	qr->ua.buf = malloc(DNS_FRAME_MAX);
+	if (qr->ua.buf == NULL)
 		return -1;
-	if (qr->xq != NULL) {
+	if (qr->ua.xq != NULL) {
 		/* The client's own transfer query, under our ID. */
-		dns_hdr_set_id(qr->xq, qr->xqlen, qr->uid);
-		memcpy(qr->ubuf + DNS_FRAME_PREFIX, qr->xq, qr->xqlen);
-		qr->ubuflen = DNS_FRAME_PREFIX + qr->xqlen;
+		dns_hdr_set_id(qr->ua.xq, qr->ua.xqlen, qr->ua.id);
+		xfr_begin(&qr->ua.xfr, qr->c.q.qtype, qr->ua.id,
+		          qr->c.q.hdr.id);
+		memcpy(qr->ua.buf + DNS_FRAME_PREFIX, qr->ua.xq, qr->ua.xqlen);
+		qr->ua.buflen = DNS_FRAME_PREFIX + qr->ua.xqlen;
 	} else {
-		memcpy(qr->ubuf + DNS_FRAME_PREFIX, qr->uq, qr->uqlen);
-		qr->ubuflen = DNS_FRAME_PREFIX + qr->uqlen;
+		memcpy(qr->ua.buf + DNS_FRAME_PREFIX, qr->ua.q, qr->ua.qlen);
+		qr->ua.buflen = DNS_FRAME_PREFIX + qr->ua.qlen;
 	}
-	dns_frame_prefix(qr->ubuf, qr->ubuflen - DNS_FRAME_PREFIX);
-	qr->uboff = 0;
-	qr->utcp = true;
-	qr->uconnected = false;
-	ev_io_init(&qr->uio, tcp_io_cb, qr->ufd, EV_WRITE);
-	qr->uio.data = qr;
-	ev_io_start(w->loop, &qr->uio);
+	dns_frame_prefix(qr->ua.buf, qr->ua.buflen - DNS_FRAME_PREFIX);
+	qr->ua.bufoff = 0;
+	qr->ua.tcp = true;
+	qr->ua.connected = false;
+	ev_io_init(&qr->ua.io, tcp_io_cb, qr->ua.fd, EV_WRITE);
+	qr->ua.io.data = qr;
+	ev_io_start(w->loop, &qr->ua.io);
 	/* The TCP retry is not an attempt, but it gets a full timeout; a
 	 * transfer gets one per message (ev_timer_again needs the repeat). */
-	ev_timer_init(&qr->utimer, timeout_cb, qr->up->timeout_ms / 1000.0,
-	              qr->c.transfer ? qr->up->timeout_ms / 1000.0 : 0);
-	qr->utimer.data = qr;
-	ev_timer_start(w->loop, &qr->utimer);
+	ev_timer_init(&qr->ua.timer, timeout_cb, qr->ua.up->timeout_ms / 1000.0,
+	              qr->c.transfer ? qr->ua.up->timeout_ms / 1000.0 : 0);
+	qr->ua.timer.data = qr;
+	ev_timer_start(w->loop, &qr->ua.timer);
 	return 0;
 }
 
@@ -255,18 +276,18 @@ static void
 handle_answer(struct query *qr, const uint8_t *resp, size_t len,
               const struct dns_response *r)
 {
-	unsigned retry = qr->up->retry_on;
+	unsigned retry = qr->ua.up->retry_on;
 
-	if (!qr->utcp && (r->hdr.flags & DNS_FLAG_TC)) {
-		/* Truncated: ask the same server over TCP (SPEC). */
+	if (!qr->ua.tcp && (r->hdr.flags & DNS_FLAG_TC)) {
+		/* Truncated: ask the same server over TCP (RFC 7766 5). */
 		if (tcp_start(qr) < 0)
 			attempt_failed(qr, local_error(errno)
 			                       ? UP_FAIL_LOCAL
 			                       : UP_FAIL_NETWORK);
 		return;
 	}
-	if (r->rcode == DNS_RCODE_BADCOOKIE && qr->ucookie_sent &&
-	    qr->attempts < qr->up->attempts) {
+	if (r->rcode == DNS_RCODE_BADCOOKIE && qr->ua.cookie_sent &&
+	    qr->ua.attempts < qr->ua.up->attempts) {
 		/* The jar just learned the server's cookie: ask again. */
 		upstream_cancel(qr);
 		attempt_next(qr);
@@ -280,13 +301,13 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 		attempt_failed(qr, UP_FAIL_REFUSED);
 		return;
 	}
-	server_stats_latency(server_stats(qr), ev_time() - qr->attempt_start);
+	server_stats_latency(server_stats(qr), ev_time() - qr->ua.start);
 	if (r->rcode == DNS_RCODE_SERVFAIL) {
 		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_SERVFAIL]);
-		health_failed(qr->w, qr->rs, qr->up, qr->server, false);
+		health_failed(qr->w, qr->rs, qr->ua.up, qr->ua.server, false);
 	} else {
-		health_answered(qr->w, qr->rs, qr->up, qr->server,
-		                ev_time() - qr->attempt_start);
+		health_answered(qr->w, qr->rs, qr->ua.up, qr->ua.server,
+		                ev_time() - qr->ua.start);
 	}
 	finish(qr, pipeline_upstream_answer(&qr->c, resp, len, r));
 }
@@ -301,9 +322,9 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 		 * answer with our ID is enough to go to TCP (RFC 7766 5). */
 		uint16_t flags = dns_hdr_flags(buf, len);
 
-		if (!qr->utcp && len >= DNS_HEADER_LEN &&
-		    dns_hdr_id(buf, len) == qr->uid && (flags & DNS_FLAG_QR) &&
-		    (flags & DNS_FLAG_TC)) {
+		if (!qr->ua.tcp && len >= DNS_HEADER_LEN &&
+		    dns_hdr_id(buf, len) == qr->ua.id &&
+		    (flags & DNS_FLAG_QR) && (flags & DNS_FLAG_TC)) {
 			memset(r, 0, sizeof(*r));
 			r->hdr.flags = DNS_FLAG_QR | DNS_FLAG_TC;
 			return true;
@@ -312,18 +333,18 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_MISMATCH]);
 		return false;
 	}
-	if (!dns_response_matches(r, qr->uid, &qr->c.q)) {
+	if (!dns_response_matches(r, qr->ua.id, &qr->c.q)) {
 		STAT_INC(qr->w->stats.upstream_mismatch);
 		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_MISMATCH]);
 		return false;
 	}
 	/* RFC 7873 5.3: a cookie that is not ours means an answer from
 	 * someone who never saw the query: ignore it, like a wrong ID. */
-	if (qr->ucookie_sent) {
-		const struct endpoint *ep = &qr->up->servers[qr->server];
+	if (qr->ua.cookie_sent) {
+		const struct endpoint *ep = &qr->ua.up->servers[qr->ua.server];
 
 		if (cookie_jar_response(
-		        &qr->w->jar, &ep->addr, ep->port, qr->ucookie,
+		        &qr->w->jar, &ep->addr, ep->port, qr->ua.cookie,
 		        r->edns.has_cookie ? r->edns.cookie : NULL,
 		        r->edns.cookie_len,
 		        (uint32_t)ev_now(qr->w->loop)) == COOKIE_JAR_DISCARD) {
@@ -336,27 +357,29 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 	return true;
 }
 
-void
-upstream_udp_answer(struct query *qr, const uint8_t *buf, size_t len)
+/* An answer with our ID on a pooled socket (proxy/uppool.h). */
+static void
+pooled_answer(struct uppool_wait *wt, const uint8_t *buf, size_t len)
 {
+	struct query *qr = wt->owner;
 	struct dns_response r;
 
 	if (answer_valid(qr, buf, len, &r))
 		handle_answer(qr, buf, len, &r);
 }
 
-void
-upstream_udp_error(struct query *qr)
+static void
+pooled_error(struct uppool_wait *wt)
 {
-	attempt_failed(qr, UP_FAIL_NETWORK);
+	attempt_failed(wt->owner, UP_FAIL_NETWORK);
 }
 
 static void
 udp_read(struct usock *s)
 {
-	struct query *qr = s->qr;
+	struct query *qr = s->owner;
 	struct worker *w = qr->w;
-	const struct endpoint *ep = &qr->up->servers[qr->server];
+	const struct endpoint *ep = &qr->ua.up->servers[qr->ua.server];
 	struct dns_response r;
 
 	/* Only the server's address and port may answer; ID and question
@@ -398,7 +421,7 @@ udp_read(struct usock *s)
 static void
 udp_send_failed(struct usock *s)
 {
-	struct query *qr = s->qr;
+	struct query *qr = s->owner;
 
 	attempt_failed(qr,
 	               local_error(errno) ? UP_FAIL_LOCAL : UP_FAIL_NETWORK);
@@ -411,28 +434,34 @@ udp_send_failed(struct usock *s)
 static bool
 xfr_relay(struct query *qr)
 {
-	enum xfr_step s = xfr_message(qr, qr->ubuf + DNS_FRAME_PREFIX,
-	                              qr->uboff - DNS_FRAME_PREFIX);
+	uint8_t *msg = qr->ua.buf + DNS_FRAME_PREFIX;
+	size_t len = qr->ua.bufoff - DNS_FRAME_PREFIX;
+	enum xfr_step s = xfr_message(&qr->ua.xfr, msg, len);
 
-	qr->uboff = 0;
+	qr->ua.bufoff = 0;
+	if (s != XFR_BROKEN) {
+		if (qr->ua.xfr.messages == 1)
+			qr->c.dec.rcode = qr->ua.xfr.rcode;
+		worker_tcp_send(qr->conn, msg, len);
+	}
 	if (s == XFR_MORE) {
 		/* Each message restarts the clock, like an idle timeout. */
-		ev_timer_again(qr->w->loop, &qr->utimer);
+		ev_timer_again(qr->w->loop, &qr->ua.timer);
 		if (worker_tcp_pause(qr->conn, qr)) {
 			/* The client reads slower than the upstream sends. */
-			ev_io_stop(qr->w->loop, &qr->uio);
+			ev_io_stop(qr->w->loop, &qr->ua.io);
 			return false;
 		}
 		return true;
 	}
 	if (s == XFR_DONE) {
-		health_answered(qr->w, qr->rs, qr->up, qr->server,
-		                ev_time() - qr->attempt_start);
+		health_answered(qr->w, qr->rs, qr->ua.up, qr->ua.server,
+		                ev_time() - qr->ua.start);
 		qr->c.dec.action = ACTION_FORWARD;
 		finish(qr, PIPE_SENT);
 		return false;
 	}
-	if (qr->xfr.messages == 0) {
+	if (qr->ua.xfr.messages == 0) {
 		attempt_failed(qr, UP_FAIL_SERVFAIL);
 		return false;
 	}
@@ -443,8 +472,8 @@ xfr_relay(struct query *qr)
 void
 upstream_xfr_resume(struct query *qr)
 {
-	ev_timer_again(qr->w->loop, &qr->utimer);
-	ev_io_start(qr->w->loop, &qr->uio);
+	ev_timer_again(qr->w->loop, &qr->ua.timer);
+	ev_io_start(qr->w->loop, &qr->ua.io);
 }
 
 static void
@@ -454,64 +483,66 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct dns_response r;
 	ssize_t n;
 
-	if (qr->uboff < qr->ubuflen && qr->ubuflen > 0 && !qr->uconnected) {
+	if (qr->ua.bufoff < qr->ua.buflen && qr->ua.buflen > 0 &&
+	    !qr->ua.connected) {
 		int err = 0;
 		socklen_t el = sizeof(err);
 
-		if (getsockopt(qr->ufd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 ||
+		if (getsockopt(qr->ua.fd, SOL_SOCKET, SO_ERROR, &err, &el) <
+		        0 ||
 		    err != 0) {
 			attempt_failed(qr, UP_FAIL_NETWORK);
 			return;
 		}
-		qr->uconnected = true;
+		qr->ua.connected = true;
 	}
-	if (qr->ubuflen > 0) {
+	if (qr->ua.buflen > 0) {
 		/* Sending the length-prefixed query. */
-		n = send(qr->ufd, qr->ubuf + qr->uboff, qr->ubuflen - qr->uboff,
-		         MSG_NOSIGNAL);
+		n = send(qr->ua.fd, qr->ua.buf + qr->ua.bufoff,
+		         qr->ua.buflen - qr->ua.bufoff, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				attempt_failed(qr, UP_FAIL_NETWORK);
 			return;
 		}
-		qr->uboff += (size_t)n;
-		if (qr->uboff < qr->ubuflen)
+		qr->ua.bufoff += (size_t)n;
+		if (qr->ua.bufoff < qr->ua.buflen)
 			return;
-		qr->ubuflen = 0; /* now reading into ubuf */
-		qr->uboff = 0;
+		qr->ua.buflen = 0; /* now reading into ubuf */
+		qr->ua.bufoff = 0;
 		ev_io_stop(loop, io);
-		ev_io_set(io, qr->ufd, EV_READ);
+		ev_io_set(io, qr->ua.fd, EV_READ);
 		ev_io_start(loop, io);
 		return;
 	}
 	for (;;) {
-		size_t want = dns_frame_want(qr->ubuf, qr->uboff);
+		size_t want = dns_frame_want(qr->ua.buf, qr->ua.bufoff);
 
-		n = recv(qr->ufd, qr->ubuf + qr->uboff, want, 0);
+		n = recv(qr->ua.fd, qr->ua.buf + qr->ua.bufoff, want, 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
-			if (qr->c.transfer && qr->xfr.messages > 0)
+			if (qr->c.transfer && qr->ua.xfr.messages > 0)
 				xfr_interrupted(qr);
 			else
 				attempt_failed(qr, UP_FAIL_NETWORK);
 			return;
 		}
-		qr->uboff += (size_t)n;
-		if (!dns_frame_ready(qr->ubuf, qr->uboff))
+		qr->ua.bufoff += (size_t)n;
+		if (!dns_frame_ready(qr->ua.buf, qr->ua.bufoff))
 			continue;
 		if (qr->c.transfer) {
 			if (!xfr_relay(qr))
 				return;
 			continue;
 		}
-		if (answer_valid(qr, qr->ubuf + DNS_FRAME_PREFIX,
-		                 qr->uboff - DNS_FRAME_PREFIX, &r)) {
-			handle_answer(qr, qr->ubuf + DNS_FRAME_PREFIX,
-			              qr->uboff - DNS_FRAME_PREFIX, &r);
+		if (answer_valid(qr, qr->ua.buf + DNS_FRAME_PREFIX,
+		                 qr->ua.bufoff - DNS_FRAME_PREFIX, &r)) {
+			handle_answer(qr, qr->ua.buf + DNS_FRAME_PREFIX,
+			              qr->ua.bufoff - DNS_FRAME_PREFIX, &r);
 			return;
 		}
-		qr->uboff = 0; /* not ours: wait for the next message */
+		qr->ua.bufoff = 0; /* not ours: wait for the next message */
 	}
 }
 
@@ -519,16 +550,23 @@ static int
 udp_start(struct query *qr)
 {
 	struct worker *w = qr->w;
-	const struct endpoint *ep = &qr->up->servers[qr->server];
+	const struct endpoint *ep = &qr->ua.up->servers[qr->ua.server];
 	struct sockaddr_storage ss;
 	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
 
-	qr->utcp = false;
-	ev_timer_init(&qr->utimer, timeout_cb, qr->up->timeout_ms / 1000.0, 0);
-	qr->utimer.data = qr;
-	if (qr->up->udp_sockets > 0) {
-		if (uppool_send(qr) == 0) {
-			ev_timer_start(w->loop, &qr->utimer);
+	qr->ua.tcp = false;
+	ev_timer_init(&qr->ua.timer, timeout_cb, qr->ua.up->timeout_ms / 1000.0,
+	              0);
+	qr->ua.timer.data = qr;
+	if (qr->ua.up->udp_sockets > 0) {
+		qr->ua.pooled.owner = qr;
+		qr->ua.pooled.id = qr->ua.id;
+		qr->ua.pooled.on_answer = pooled_answer;
+		qr->ua.pooled.on_error = pooled_error;
+		if (uppool_send(w, &qr->ua.pooled, ep, qr->ua.up->udp_sockets,
+		                qr->ua.q, qr->ua.qlen) == 0) {
+			qr->ua.id = qr->ua.pooled.id;
+			ev_timer_start(w->loop, &qr->ua.timer);
 			w->local_sent |= ep->on_host;
 			return 0;
 		}
@@ -537,11 +575,13 @@ udp_start(struct query *qr)
 			return -1;
 	}
 	/* A socket of its own, hence a fresh random source port. */
-	qr->usock = usock_open(w, qr, ss.ss_family, udp_read, udp_send_failed);
-	if (qr->usock == NULL || usock_send(qr->usock, qr->uq, qr->uqlen,
-	                                    (struct sockaddr *)&ss, sl) < 0)
+	qr->ua.usock =
+	    usock_open(w, qr, ss.ss_family, udp_read, udp_send_failed);
+	if (qr->ua.usock == NULL ||
+	    usock_send(qr->ua.usock, qr->ua.q, qr->ua.qlen,
+	               (struct sockaddr *)&ss, sl) < 0)
 		return -1;
-	ev_timer_start(w->loop, &qr->utimer);
+	ev_timer_start(w->loop, &qr->ua.timer);
 	/* A server on this host may wait for our CPU (local_yield). */
 	w->local_sent |= ep->on_host;
 	return 0;
@@ -549,7 +589,7 @@ udp_start(struct query *qr)
 
 /*
  * As a cookie client (RFC 7873 5.1, RFC 9018 3): append our COOKIE option
- * for this server to the OPT that ends qr->uq, and remember what we sent.
+ * for this server to the OPT that ends qr->ua.q, and remember what we sent.
  */
 static void
 add_client_cookie(struct query *qr, const struct endpoint *ep)
@@ -559,19 +599,19 @@ add_client_cookie(struct query *qr, const struct endpoint *ep)
 	                              (uint32_t)ev_now(qr->w->loop), opt);
 	struct wbuf b;
 
-	qr->ucookie_sent = false;
-	if (n == 0 || qr->uqlen + 4 + n > sizeof(qr->uq))
+	qr->ua.cookie_sent = false;
+	if (n == 0 || qr->ua.qlen + 4 + n > sizeof(qr->ua.q))
 		return;
-	wbuf_init(&b, qr->uq, sizeof(qr->uq));
-	b.len = qr->uqlen;
+	wbuf_init(&b, qr->ua.q, sizeof(qr->ua.q));
+	b.len = qr->ua.qlen;
 	dns_opt_cookie_write(&b, opt, n);
 	/* The OPT's RDLENGTH: the last two bytes before its options. */
-	wbuf_put_u16_at(&b, qr->uqlen - 2, (uint16_t)(4 + n));
+	wbuf_put_u16_at(&b, qr->ua.qlen - 2, (uint16_t)(4 + n));
 	if (b.err)
 		return;
-	qr->uqlen = b.len;
-	memcpy(qr->ucookie, opt, COOKIE_CLIENT_LEN);
-	qr->ucookie_sent = true;
+	qr->ua.qlen = b.len;
+	memcpy(qr->ua.cookie, opt, COOKIE_CLIENT_LEN);
+	qr->ua.cookie_sent = true;
 }
 
 static void
@@ -579,22 +619,22 @@ attempt_next(struct query *qr)
 {
 	const struct endpoint *ep;
 
-	qr->server = pick_server(qr);
-	qr->attempts++;
+	qr->ua.server = pick_server(qr);
+	qr->ua.attempts++;
 	/* Never the client's ID: a fresh random one per attempt. */
-	qr->uid = worker_random16(qr->w);
-	qr->uqlen = dns_build_upstream_query(
-	    qr->uq, sizeof(qr->uq), &qr->c.q, qr->uid,
+	qr->ua.id = worker_random16(qr->w);
+	qr->ua.qlen = dns_build_upstream_query(
+	    qr->ua.q, sizeof(qr->ua.q), &qr->c.q, qr->ua.id,
 	    (uint16_t)qr->conf->server.udp_payload_size);
-	ep = &qr->up->servers[qr->server];
-	if (qr->uqlen > 0 && qr->up->cookies)
+	ep = &qr->ua.up->servers[qr->ua.server];
+	if (qr->ua.qlen > 0 && qr->ua.up->cookies)
 		add_client_cookie(qr, ep);
 	qr->c.dec.have_upstream = true;
 	qr->c.dec.upstream = ep->addr;
 	qr->c.dec.upstream_port = ep->port;
-	qr->c.dec.attempts = qr->attempts;
-	qr->attempt_start = ev_time();
-	if (qr->uqlen == 0) {
+	qr->c.dec.attempts = qr->ua.attempts;
+	qr->ua.start = ev_time();
+	if (qr->ua.qlen == 0) {
 		finish(qr, pipeline_upstream_failed(&qr->c, UP_FAIL_NETWORK));
 		return;
 	}
@@ -616,27 +656,26 @@ attempt_next(struct query *qr)
 void
 upstream_forward(struct query *qr)
 {
-	qr->up = qr->c.view->upstream;
+	qr->ua.up = qr->c.view->upstream;
 	if (qr->c.transfer) {
 		/* c->pkt lives only until we return: keep a copy. */
-		qr->xq = malloc(qr->c.pktlen);
-		if (qr->xq == NULL) {
+		qr->ua.xq = malloc(qr->c.pktlen);
+		if (qr->ua.xq == NULL) {
 			finish(qr, pipeline_upstream_failed(&qr->c,
 			                                    UP_FAIL_NETWORK));
 			return;
 		}
-		memcpy(qr->xq, qr->c.pkt, qr->c.pktlen);
-		qr->xqlen = qr->c.pktlen;
+		memcpy(qr->ua.xq, qr->c.pkt, qr->c.pktlen);
+		qr->ua.xqlen = qr->c.pktlen;
 	}
-	if (qr->up->nservers == 0) {
+	if (qr->ua.up->nservers == 0) {
 		/* resolv-conf listed no usable nameserver. */
 		finish(qr, pipeline_upstream_failed(&qr->c, UP_FAIL_NETWORK));
 		return;
 	}
-	qr->attempts = 0;
-	qr->rr_start =
-	    atomic_fetch_add(&runstate_group(qr->rs, qr->up)->rr_next, 1);
-	qr->last_failure = UP_FAIL_NETWORK;
+	qr->ua.attempts = 0;
+	qr->ua.rr_start =
+	    atomic_fetch_add(&runstate_group(qr->rs, qr->ua.up)->rr_next, 1);
 	attempt_next(qr);
 }
 

@@ -38,7 +38,7 @@ _Static_assert(_Alignof(max_align_t) >= (1u << GEN_BITS),
 static struct usock **
 spare_list(struct worker *w, int family)
 {
-	return &w->usock_spare[family == AF_INET6];
+	return &w->usock.spare[family == AF_INET6];
 }
 
 /* Take s off a list (spares or orphans); false when it was not on it. */
@@ -65,19 +65,19 @@ usock_close(struct usock *s)
 {
 	struct worker *w = s->w;
 
-	epoll_ctl(w->usock_ep, EPOLL_CTL_DEL, s->fd, NULL);
+	epoll_ctl(w->usock.ep, EPOLL_CTL_DEL, s->fd, NULL);
 	/* A ready list being handled may still name s: it is skipped. */
 	s->dead = true;
 	if (s->sending > 0) {
 		s->orphan = true;
-		s->next = w->usock_orphans;
-		w->usock_orphans = s;
+		s->next = w->usock.orphans;
+		w->usock.orphans = s;
 		return;
 	}
 	close(s->fd);
-	if (w->usock_dispatching) {
-		s->next = w->usock_dead;
-		w->usock_dead = s;
+	if (w->usock.dispatching) {
+		s->next = w->usock.dead;
+		w->usock.dead = s;
 		return;
 	}
 	free(s);
@@ -86,7 +86,7 @@ usock_close(struct usock *s)
 static void
 dispatch(struct usock *s)
 {
-	if (s->qr != NULL) {
+	if (s->owner != NULL) {
 		s->on_read(s);
 		return;
 	}
@@ -95,7 +95,7 @@ dispatch(struct usock *s)
 	 * answer and the disconnect, can wake it. Either would stay (an
 	 * error queue entry keeps the socket readable for good): close it. */
 	if (unlink_from(spare_list(s->w, s->family), s))
-		s->w->usock_nspare--;
+		s->w->usock.nspare--;
 	usock_close(s);
 }
 
@@ -109,19 +109,19 @@ ep_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 	(void)loop;
 	(void)revents;
-	n = epoll_wait(w->usock_ep, ev, EP_BATCH, 0);
-	w->usock_dispatching = true;
+	n = epoll_wait(w->usock.ep, ev, EP_BATCH, 0);
+	w->usock.dispatching = true;
 	for (int i = 0; i < n; i++) {
 		struct usock *s = ev[i].data.ptr;
 
 		if (!s->dead)
 			dispatch(s);
 	}
-	w->usock_dispatching = false;
-	while (w->usock_dead != NULL) {
-		struct usock *s = w->usock_dead;
+	w->usock.dispatching = false;
+	while (w->usock.dead != NULL) {
+		struct usock *s = w->usock.dead;
 
-		w->usock_dead = s->next;
+		w->usock.dead = s->next;
 		free(s);
 	}
 }
@@ -129,15 +129,15 @@ ep_cb(struct ev_loop *loop, ev_io *io, int revents)
 static int
 ep_open(struct worker *w)
 {
-	if (w->usock_ep_open)
+	if (w->usock.ep_open)
 		return 0;
-	w->usock_ep = epoll_create1(EPOLL_CLOEXEC);
-	if (w->usock_ep < 0)
+	w->usock.ep = epoll_create1(EPOLL_CLOEXEC);
+	if (w->usock.ep < 0)
 		return -1;
-	w->usock_ep_open = true;
-	ev_io_init(&w->usock_ep_io, ep_cb, w->usock_ep, EV_READ);
-	w->usock_ep_io.data = w;
-	ev_io_start(w->loop, &w->usock_ep_io);
+	w->usock.ep_open = true;
+	ev_io_init(&w->usock.ep_io, ep_cb, w->usock.ep, EV_READ);
+	w->usock.ep_io.data = w;
+	ev_io_start(w->loop, &w->usock.ep_io);
 	return 0;
 }
 
@@ -192,7 +192,7 @@ usock_icmp_error(struct usock *s, const struct ip_addr *server, uint16_t port)
 }
 
 struct usock *
-usock_open(struct worker *w, struct query *qr, int family,
+usock_open(struct worker *w, void *owner, int family,
            void (*on_read)(struct usock *),
            void (*on_send_error)(struct usock *))
 {
@@ -202,7 +202,7 @@ usock_open(struct worker *w, struct query *qr, int family,
 
 	if (s != NULL) {
 		*spare = s->next;
-		w->usock_nspare--;
+		w->usock.nspare--;
 	} else {
 		struct epoll_event ev = {.events = EPOLLIN};
 
@@ -221,7 +221,7 @@ usock_open(struct worker *w, struct query *qr, int family,
 		               family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
 		               family == AF_INET6 ? IPV6_RECVERR : IP_RECVERR,
 		               &on, sizeof(on)) < 0 ||
-		    epoll_ctl(w->usock_ep, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+		    epoll_ctl(w->usock.ep, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
 			int err = errno;
 
 			if (s->fd >= 0)
@@ -233,7 +233,7 @@ usock_open(struct worker *w, struct query *qr, int family,
 		s->w = w;
 		s->family = family;
 	}
-	s->qr = qr;
+	s->owner = owner;
 	s->on_read = on_read;
 	s->on_send_error = on_send_error;
 	s->answered = false;
@@ -246,8 +246,8 @@ usock_open(struct worker *w, struct query *qr, int family,
 static void
 ring_submit(struct worker *w)
 {
-	io_uring_submit(w->ring);
-	w->ring_queued = io_uring_sq_ready(w->ring);
+	io_uring_submit(w->usock.ring);
+	w->usock.ring_queued = io_uring_sq_ready(w->usock.ring);
 }
 
 int
@@ -257,13 +257,13 @@ usock_send(struct usock *s, const uint8_t *msg, size_t len,
 	struct worker *w = s->w;
 	struct io_uring_sqe *sqe;
 
-	if (w->ring == NULL || !w->ring_on || len > sizeof(s->buf) ||
-	    salen > sizeof(s->peer))
+	if (w->usock.ring == NULL || !w->usock.ring_on ||
+	    len > sizeof(s->buf) || salen > sizeof(s->peer))
 		return sendto(s->fd, msg, len, 0, sa, salen) < 0 ? -1 : 0;
-	sqe = io_uring_get_sqe(w->ring);
+	sqe = io_uring_get_sqe(w->usock.ring);
 	if (sqe == NULL) {
 		ring_submit(w);
-		sqe = io_uring_get_sqe(w->ring);
+		sqe = io_uring_get_sqe(w->usock.ring);
 		if (sqe == NULL)
 			return sendto(s->fd, msg, len, 0, sa, salen) < 0 ? -1
 			                                                 : 0;
@@ -282,7 +282,7 @@ usock_send(struct usock *s, const uint8_t *msg, size_t len,
 	io_uring_sqe_set_data64(sqe,
 	                        (uint64_t)(uintptr_t)s | (s->gen & GEN_MASK));
 	s->sending++;
-	w->ring_queued++;
+	w->usock.ring_queued++;
 	return 0;
 }
 
@@ -293,17 +293,17 @@ usock_release(struct usock *s)
 	struct sockaddr unspec = {.sa_family = AF_UNSPEC};
 	struct usock **spare = spare_list(w, s->family);
 
-	s->qr = NULL;
+	s->owner = NULL;
 	/* Disconnecting unbinds the kernel-chosen port: nothing more can
 	 * arrive, and the next send binds a new one. */
-	if (!s->answered || w->usock_nspare >= USOCK_SPARE_MAX || w->stopping ||
+	if (!s->answered || w->usock.nspare >= USOCK_SPARE_MAX || w->stopping ||
 	    connect(s->fd, &unspec, sizeof(unspec)) < 0) {
 		usock_close(s);
 		return;
 	}
 	s->next = *spare;
 	*spare = s;
-	w->usock_nspare++;
+	w->usock.nspare++;
 }
 
 /* Take the completions in: free orphans, report failed sends. */
@@ -313,23 +313,23 @@ ring_reap(struct worker *w)
 	struct io_uring_cqe *cqe;
 
 	/* One at a time: an error callback may queue or close sockets. */
-	while (io_uring_peek_cqe(w->ring, &cqe) == 0) {
+	while (io_uring_peek_cqe(w->usock.ring, &cqe) == 0) {
 		uint64_t tag = cqe->user_data;
 		int res = cqe->res;
 		struct usock *s =
 		    (struct usock *)(uintptr_t)(tag & ~(uint64_t)GEN_MASK);
 
-		io_uring_cqe_seen(w->ring, cqe);
+		io_uring_cqe_seen(w->usock.ring, cqe);
 		s->sending--;
 		if (s->orphan) {
 			if (s->sending == 0) {
-				unlink_from(&w->usock_orphans, s);
+				unlink_from(&w->usock.orphans, s);
 				close(s->fd);
 				free(s);
 			}
 			continue;
 		}
-		if (res < 0 && s->qr != NULL &&
+		if (res < 0 && s->owner != NULL &&
 		    (s->gen & GEN_MASK) == (tag & GEN_MASK)) {
 			errno = -res;
 			s->on_send_error(s);
@@ -348,21 +348,21 @@ ring_cb(struct ev_loop *loop, ev_io *io, int revents)
 void
 usock_flush(struct worker *w)
 {
-	if (w->ring == NULL)
+	if (w->usock.ring == NULL)
 		return;
 	/* A failed send may start the next attempt, which queues again:
 	 * round after round until nothing is left (each failure uses up an
 	 * attempt, so this ends). A kernel that takes nothing stops it. */
 	for (;;) {
-		unsigned before = w->ring_queued;
+		unsigned before = w->usock.ring_queued;
 		bool stuck = false;
 
 		if (before > 0) {
 			ring_submit(w);
-			stuck = w->ring_queued >= before;
+			stuck = w->usock.ring_queued >= before;
 		}
 		ring_reap(w);
-		if (w->ring_queued == 0 || stuck)
+		if (w->usock.ring_queued == 0 || stuck)
 			break;
 	}
 }
@@ -373,28 +373,29 @@ usock_ring_update(struct worker *w, bool want)
 	struct io_uring_params p;
 	int err;
 
-	w->ring_on = want;
-	if (!want || w->ring != NULL || w->ring_failed)
+	w->usock.ring_on = want;
+	if (!want || w->usock.ring != NULL || w->usock.ring_failed)
 		return;
-	w->ring = calloc(1, sizeof(*w->ring));
-	if (w->ring == NULL)
+	w->usock.ring = calloc(1, sizeof(*w->usock.ring));
+	if (w->usock.ring == NULL)
 		return;
 	/* The worker thread alone submits. (Not COOP_TASKRUN: a send the
 	 * kernel finishes later must wake a worker waiting in epoll.)
 	 * Kernels before 6.0 know SINGLE_ISSUER not: try again without. */
 	memset(&p, 0, sizeof(p));
 	p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER;
-	err = io_uring_queue_init_params(RING_ENTRIES, w->ring, &p);
+	err = io_uring_queue_init_params(RING_ENTRIES, w->usock.ring, &p);
 	if (err == -EINVAL) {
 		memset(&p, 0, sizeof(p));
-		err = io_uring_queue_init_params(RING_ENTRIES, w->ring, &p);
+		err =
+		    io_uring_queue_init_params(RING_ENTRIES, w->usock.ring, &p);
 	}
 	if (err < 0) {
 		/* Not built in, disabled (kernel.io_uring_disabled), or
 		 * refused by a seccomp filter: plain sendto() it is. */
-		free(w->ring);
-		w->ring = NULL;
-		w->ring_failed = true;
+		free(w->usock.ring);
+		w->usock.ring = NULL;
+		w->usock.ring_failed = true;
 		if (w->id == 0)
 			log_ring_msg(w->log, LOG_NOTICE,
 			             "io_uring unavailable (%s): upstream "
@@ -402,9 +403,9 @@ usock_ring_update(struct worker *w, bool want)
 			             strerror(-err));
 		return;
 	}
-	ev_io_init(&w->ring_io, ring_cb, w->ring->ring_fd, EV_READ);
-	w->ring_io.data = w;
-	ev_io_start(w->loop, &w->ring_io);
+	ev_io_init(&w->usock.ring_io, ring_cb, w->usock.ring->ring_fd, EV_READ);
+	w->usock.ring_io.data = w;
+	ev_io_start(w->loop, &w->usock.ring_io);
 }
 
 void
@@ -412,32 +413,32 @@ usock_free_all(struct worker *w)
 {
 	/* Called after the worker thread has ended: its exit made the kernel
 	 * finish or cancel every request of the ring, so orphans can go. */
-	if (w->ring != NULL) {
-		ev_io_stop(w->loop, &w->ring_io);
-		io_uring_queue_exit(w->ring);
-		free(w->ring);
-		w->ring = NULL;
+	if (w->usock.ring != NULL) {
+		ev_io_stop(w->loop, &w->usock.ring_io);
+		io_uring_queue_exit(w->usock.ring);
+		free(w->usock.ring);
+		w->usock.ring = NULL;
 	}
-	while (w->usock_orphans != NULL) {
-		struct usock *s = w->usock_orphans;
+	while (w->usock.orphans != NULL) {
+		struct usock *s = w->usock.orphans;
 
-		w->usock_orphans = s->next;
+		w->usock.orphans = s->next;
 		close(s->fd);
 		free(s);
 	}
 	for (int f = 0; f < 2; f++) {
-		while (w->usock_spare[f] != NULL) {
-			struct usock *s = w->usock_spare[f];
+		while (w->usock.spare[f] != NULL) {
+			struct usock *s = w->usock.spare[f];
 
-			w->usock_spare[f] = s->next;
+			w->usock.spare[f] = s->next;
 			s->sending = 0;
 			usock_close(s);
 		}
 	}
-	w->usock_nspare = 0;
-	if (w->usock_ep_open) {
-		ev_io_stop(w->loop, &w->usock_ep_io);
-		close(w->usock_ep);
-		w->usock_ep_open = false;
+	w->usock.nspare = 0;
+	if (w->usock.ep_open) {
+		ev_io_stop(w->loop, &w->usock.ep_io);
+		close(w->usock.ep);
+		w->usock.ep_open = false;
 	}
 }

@@ -44,14 +44,34 @@
 #include "dns/name.h"
 
 struct worker;
-struct query;
+struct io_uring;
 
-/* The largest query usock_send() takes (struct query's uq). */
+/* A worker's per-attempt sockets and its io_uring; only usock.c uses it. */
+struct usock_set {
+	/* Spare sockets, IPv4 and IPv6, and how many in all. */
+	struct usock *spare[2];
+	unsigned nspare;
+	struct usock *orphans; /* closed, a send still in io_uring */
+	/* Every socket sits in one epoll of its own, read in arrival order;
+	 * its descriptor is watched by the loop. */
+	int ep;
+	bool ep_open;
+	ev_io ep_io;
+	bool dispatching;      /* ep's ready list is being handled */
+	struct usock *dead;    /* closed meanwhile: freed afterwards */
+	struct io_uring *ring; /* NULL: sendto() */
+	ev_io ring_io;         /* completions */
+	unsigned ring_queued;  /* sends not submitted yet */
+	bool ring_on;          /* [server] io-uring */
+	bool ring_failed;      /* the kernel refused: don't ask again */
+};
+
+/* The largest query usock_send() takes. */
 #define USOCK_MSG_MAX (DNS_NAME_MAX + 128)
 
 struct usock {
 	struct worker *w;
-	struct query *qr;   /* the attempt waiting on it; NULL when spare */
+	void *owner;        /* the attempt waiting on it; NULL when spare */
 	struct usock *next; /* spare or orphan list */
 	int fd;
 	int family;
@@ -60,7 +80,7 @@ struct usock {
 	bool dead;        /* closed: a ready list being handled skips it */
 	uint16_t gen;     /* attempt number, to match send completions */
 	unsigned sending; /* io_uring sends not completed yet */
-	void (*on_read)(struct usock *);       /* readable, while qr is set */
+	void (*on_read)(struct usock *); /* readable, while owner is set */
 	void (*on_send_error)(struct usock *); /* a queued send failed */
 	/* What an io_uring send reads, kept until it has completed. */
 	struct msghdr msg;
@@ -73,12 +93,12 @@ struct usock {
 #define USOCK_SPARE_MAX 512
 
 /*
- * A socket for qr with no port yet: usock_send() binds a random one. It
- * is watched for reading: on_read(s) runs when it is readable, and
+ * A socket for owner (an attempt) with no port yet: usock_send() binds a random
+ * one. It is watched for reading: on_read(s) runs when it is readable, and
  * on_send_error(s) when a send queued for io_uring failed (with errno
  * set). NULL with errno set on failure.
  */
-struct usock *usock_open(struct worker *w, struct query *qr, int family,
+struct usock *usock_open(struct worker *w, void *owner, int family,
                          void (*on_read)(struct usock *),
                          void (*on_send_error)(struct usock *));
 /* Send msg to sa: at once, or queued until usock_flush(). 0 or -1. */

@@ -36,7 +36,7 @@
 #define TCP_MAX_QUEUED (256 * 1024)
 /* Queries taken from one connection per wake-up (fairness). */
 #define TCP_READ_BATCH 32
-/* SIGTERM: in-flight queries get this long to finish (SPEC). */
+/* SIGTERM: in-flight queries get this long to finish (dnsgate(8)). */
 #define STOP_GRACE 2.0
 
 struct outbuf {
@@ -130,10 +130,9 @@ query_new(struct worker *w)
 	}
 	memset(qr, 0, offsetof(struct query, next_alloc));
 	memset(&qr->c, 0,
-	       offsetof(struct query, uq) - offsetof(struct query, c));
+	       offsetof(struct query, ua) - offsetof(struct query, c));
 	qr->w = w;
-	qr->ufd = -1;
-	qr->server = -1;
+	upstream_init(qr);
 	qr->rs = runstate_ref(w->rs);
 	qr->conf = qr->rs->conf;
 	qr->c.out = w->out;
@@ -147,9 +146,7 @@ query_free(struct query *qr)
 {
 	struct worker *w = qr->w;
 
-	upstream_cancel(qr);
-	free(qr->xq);
-	qr->xq = NULL;
+	upstream_free(qr);
 	runstate_unref(qr->rs);
 	qr->rs = NULL;
 	qr->conf = NULL;
@@ -1192,9 +1189,8 @@ worker_free(struct worker *w)
 
 		w->all_queries = qr->next_alloc;
 		if (qr->rs != NULL) {
-			upstream_cancel(qr);
+			upstream_free(qr);
 			runstate_unref(qr->rs);
-			free(qr->xq);
 		}
 		free(qr);
 	}

@@ -22,15 +22,14 @@
 #include "proxy/pipeline.h"
 #include "proxy/runstate.h"
 #include "proxy/stats.h"
+#include "proxy/upstream.h"
+#include "proxy/usock.h"
 #include "proxy/yield.h"
 
 struct worker;
 struct tcp_conn;
 struct pool;
-struct pool_sock;
 struct probe;
-struct usock;
-struct io_uring;
 
 /* State shared by all workers and the main thread. */
 struct daemon {
@@ -102,24 +101,9 @@ struct worker {
 	struct worker_stats stats;
 	struct topclients *top;
 	struct worker_rng rng;
-	struct pool *pools; /* shared upstream sockets (proxy/uppool.c) */
-	/* Spare per-attempt upstream sockets, IPv4 and IPv6 (usock.c). */
-	struct usock *usock_spare[2];
-	unsigned usock_nspare;
-	struct usock *usock_orphans; /* closed, a send still in io_uring */
-	/* Every per-attempt socket sits in one epoll of its own, read in
-	 * arrival order (usock.c); its descriptor is watched by the loop. */
-	int usock_ep;
-	bool usock_ep_open;
-	ev_io usock_ep_io;
-	bool usock_dispatching;   /* usock_ep's ready list is being handled */
-	struct usock *usock_dead; /* closed meanwhile: freed afterwards */
-	struct io_uring *ring;    /* NULL: sendto() (usock.c) */
-	ev_io ring_io;            /* completions */
-	unsigned ring_queued;     /* sends not submitted yet */
-	bool ring_on;             /* [server] io-uring */
-	bool ring_failed;         /* the kernel refused: don't ask again */
-	bool local_sent; /* this iteration asked a server on this host */
+	struct pool *pools;     /* shared upstream sockets (proxy/uppool.c) */
+	struct usock_set usock; /* per-attempt upstream sockets (usock.c) */
+	bool local_sent;        /* this iteration asked a server on this host */
 	struct yield_gauge yield_gauge; /* local_yield(), tick_cb() */
 	/* RRL: one table per worker; worker_steer_by_source() sends each
 	 * client's UDP queries to one worker, so its limits stay exact. */
@@ -134,15 +118,6 @@ struct worker {
 
 /* A uniformly random 16-bit number (DNS IDs). */
 uint16_t worker_random16(struct worker *w);
-
-/* Progress of a relayed zone transfer (proxy/xfr.c). */
-struct xfr_state {
-	unsigned messages; /* relayed to the client */
-	unsigned records;  /* answer records seen */
-	unsigned seen;     /* sightings of the first SOA's serial */
-	uint32_t serial;
-	bool incremental;
-};
 
 /* One query in flight. */
 struct query {
@@ -160,34 +135,8 @@ struct query {
 	socklen_t peerlen;
 	int ifindex; /* IPv6 arrival interface, for link-local replies */
 	struct tcp_conn *conn;
-	/* the upstream exchange (proxy/upstream.c) */
-	const struct upstream_conf *up;
-	unsigned attempts; /* attempts made */
-	unsigned rr_start; /* round-robin start position */
-	int server;        /* index of the server being asked */
-	enum up_failure last_failure;
-	int ufd;             /* TCP */
-	struct usock *usock; /* UDP, own socket (proxy/usock.c) */
-	bool utcp;
-	bool uconnected;
-	ev_io uio;
-	ev_timer utimer;
-	ev_tstamp attempt_start;
-	uint16_t uid;
-	struct pool_sock *psock; /* pooled socket the attempt waits on */
-	uint8_t *ubuf; /* TCP: length-prefixed send, then the answer */
-	size_t ubuflen, uboff;
-	size_t uqlen;
-	struct xfr_state xfr;
-	/* A transfer's query as the client sent it (IXFR carries an SOA in
-	 * its authority section, and a TSIG survives an ID change). */
-	uint8_t *xq;
-	size_t xqlen;
-	/* The client cookie our upstream query carried (cookie client). */
-	uint8_t ucookie[COOKIE_CLIENT_LEN];
-	bool ucookie_sent;
-	/* Last: query_new() clears everything before it. */
-	uint8_t uq[DNS_NAME_MAX + 128]; /* the query we send upstream */
+	/* Last: the upstream exchange, owned by proxy/upstream.c. */
+	struct upstream_attempt ua;
 };
 
 /* Create sockets for every listen address of conf; 0 / -1 (logged). */
@@ -207,15 +156,6 @@ void worker_free(struct worker *w);
 /* End a query: send c->out when v is PIPE_ANSWER, log, free. */
 void query_finish(struct query *qr, enum pipe_verdict v);
 
-/* proxy/upstream.c: start forwarding a query that pipeline_query parked. */
-void upstream_forward(struct query *qr);
-/* Release the upstream socket and watchers of qr, if any. */
-void upstream_cancel(struct query *qr);
-/* Worker 0 probes servers that are down (SPEC health-check). */
-void upstream_health_start(struct worker *w);
-/* Abandon the probes in flight (worker exit). */
-void upstream_probes_free(struct worker *w);
-
 /* Queue msg (length-prefixed) on a client connection; no-op once closed. */
 void worker_tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len);
 /* Close a client connection at once (a broken zone transfer). */
@@ -226,15 +166,6 @@ void worker_tcp_abort(struct tcp_conn *tc);
  * stops reading its upstream meanwhile.
  */
 bool worker_tcp_pause(struct tcp_conn *tc, struct query *qr);
-void upstream_xfr_resume(struct query *qr);
-
-enum xfr_step {
-	XFR_MORE = 1, /* relayed; more messages follow */
-	XFR_DONE,     /* relayed the last message */
-	XFR_BROKEN,   /* malformed or not ours: the transfer fails */
-};
-/* proxy/xfr.c: relay one upstream message of an allowed transfer. */
-enum xfr_step xfr_message(struct query *qr, uint8_t *msg, size_t len);
 
 /* Sockets: a non-blocking, close-on-exec socket bound to ep; -1 on error. */
 int socket_listen(const struct endpoint *ep, bool tcp, bool reuseport);

@@ -1,14 +1,10 @@
 /*
- * proxy/xfr.c — relaying an allowed zone transfer (AXFR/IXFR over TCP):
- * every message of the upstream's answer stream goes to the client with
- * the client's ID, until the stream's closing SOA (RFC 5936 2.2, RFC 1995
- * 4). The messages are otherwise passed as they are: a transfer is data,
- * not something to filter.
+ * proxy/xfr.c — the stream of a relayed zone transfer (xfr.h).
  */
 #include <string.h>
 
 #include "dns/msg.h"
-#include "proxy/worker.h"
+#include "proxy/xfr.h"
 
 /* Serial of the SOA whose RDATA starts at rdata (two names, then it). */
 static int
@@ -31,9 +27,8 @@ soa_serial(const uint8_t *msg, size_t len, size_t rdata, uint32_t *serial)
  * last additions and once more at the end: the third sighting ends it.
  */
 static bool
-xfr_record(struct query *qr, const struct dns_rr *rr, uint32_t serial)
+xfr_record(struct xfr_state *x, const struct dns_rr *rr, uint32_t serial)
 {
-	struct xfr_state *x = &qr->xfr;
 	bool soa = rr->type == DNS_TYPE_SOA;
 
 	x->records++;
@@ -43,7 +38,7 @@ xfr_record(struct query *qr, const struct dns_rr *rr, uint32_t serial)
 		return false;
 	}
 	if (x->records == 2)
-		x->incremental = soa && qr->c.q.qtype == DNS_TYPE_IXFR;
+		x->incremental = soa && x->qtype == DNS_TYPE_IXFR;
 	if (soa && serial == x->serial)
 		x->seen++;
 	return x->seen >= (x->incremental ? 3 : 2);
@@ -54,19 +49,17 @@ xfr_record(struct query *qr, const struct dns_rr *rr, uint32_t serial)
  * must come, -1 when it is malformed.
  */
 static int
-xfr_walk(struct query *qr, const uint8_t *msg, size_t len)
+xfr_walk(struct xfr_state *x, const uint8_t *msg, size_t len)
 {
 	struct wire w;
 	struct dns_header h;
 	struct dns_rr rr;
 	bool done = false;
 
+	if (dns_hdr_read(msg, len, &h) < 0)
+		return -1;
 	wire_init(&w, msg, len);
-	h.id = wire_u16(&w);
-	h.flags = wire_u16(&w);
-	h.qdcount = wire_u16(&w);
-	h.ancount = wire_u16(&w);
-	wire_skip(&w, 4);
+	wire_seek(&w, DNS_HEADER_LEN);
 	/* RFC 5936 2.2.1: later messages may repeat the question or not. */
 	for (unsigned i = 0; i < h.qdcount && !w.err; i++) {
 		dns_name_skip(&w);
@@ -80,9 +73,9 @@ xfr_walk(struct query *qr, const uint8_t *msg, size_t len)
 		if (rr.type == DNS_TYPE_SOA &&
 		    soa_serial(msg, len, rr.rdata_offset, &serial) < 0)
 			return -1;
-		done = xfr_record(qr, &rr, serial);
+		done = xfr_record(x, &rr, serial);
 	}
-	if (w.err || !(h.flags & DNS_FLAG_QR) || h.id != qr->uid)
+	if (w.err || !(h.flags & DNS_FLAG_QR) || h.id != x->upstream_id)
 		return -1;
 	/* A refusal or error ends the stream too: pass it on. */
 	if (DNS_RCODE(h.flags) != DNS_RCODE_NOERROR || h.ancount == 0)
@@ -90,18 +83,28 @@ xfr_walk(struct query *qr, const uint8_t *msg, size_t len)
 	return done ? 1 : 0;
 }
 
-enum xfr_step
-xfr_message(struct query *qr, uint8_t *msg, size_t len)
+void
+xfr_begin(struct xfr_state *x, uint16_t qtype, uint16_t upstream_id,
+          uint16_t client_id)
 {
-	int end = xfr_walk(qr, msg, len);
+	memset(x, 0, sizeof(*x));
+	x->qtype = qtype;
+	x->upstream_id = upstream_id;
+	x->client_id = client_id;
+	x->rcode = -1;
+}
+
+enum xfr_step
+xfr_message(struct xfr_state *x, uint8_t *msg, size_t len)
+{
+	int end = xfr_walk(x, msg, len);
 
 	if (end < 0)
 		return XFR_BROKEN;
 	/* The client's ID on every message (RFC 5936 2.2). */
-	dns_hdr_set_id(msg, len, qr->c.q.hdr.id);
-	if (qr->xfr.messages == 0)
-		qr->c.dec.rcode = (int)dns_hdr_rcode(msg, len);
-	qr->xfr.messages++;
-	worker_tcp_send(qr->conn, msg, len);
+	dns_hdr_set_id(msg, len, x->client_id);
+	if (x->messages == 0)
+		x->rcode = (int)dns_hdr_rcode(msg, len);
+	x->messages++;
 	return end ? XFR_DONE : XFR_MORE;
 }

@@ -71,8 +71,7 @@ on_send_error(struct usock *s)
 	if (!f->retry_on_error)
 		return;
 	usock_release(s);
-	f->retried = usock_open(&f->w, (struct query *)f, AF_INET, on_read,
-	                        on_send_error);
+	f->retried = usock_open(&f->w, f, AF_INET, on_read, on_send_error);
 	assert_non_null(f->retried);
 	assert_int_equal(usock_send(f->retried, (const uint8_t *)"retry", 5,
 	                            (struct sockaddr *)&f->addr,
@@ -100,7 +99,7 @@ setup(void **state, bool ring)
 	    getsockname(f->server, (struct sockaddr *)&f->addr, &len), 0);
 	f->want_ring = ring;
 	usock_ring_update(&f->w, ring);
-	f->ring = f->w.ring != NULL;
+	f->ring = f->w.usock.ring != NULL;
 	current = f;
 	*state = f;
 	return 0;
@@ -170,8 +169,7 @@ nothing_received(struct fixture *f)
 static struct usock *
 open_and_send(struct fixture *f, const char *text)
 {
-	struct usock *s = usock_open(&f->w, (struct query *)f, AF_INET, on_read,
-	                             on_send_error);
+	struct usock *s = usock_open(&f->w, f, AF_INET, on_read, on_send_error);
 
 	assert_non_null(s);
 	assert_int_equal(usock_send(s, (const uint8_t *)text, strlen(text),
@@ -334,11 +332,11 @@ test_queued_until_flush(void **state)
 	struct usock *s = open_and_send(f, "batched");
 
 	if (f->ring) {
-		assert_int_equal(f->w.ring_queued, 1);
+		assert_int_equal(f->w.usock.ring_queued, 1);
 		assert_true(nothing_received(f));
 	}
 	usock_flush(&f->w);
-	assert_int_equal(f->w.ring_queued, 0);
+	assert_int_equal(f->w.usock.ring_queued, 0);
 	assert_true(received_port(f, buf, sizeof(buf)) != 0);
 	assert_string_equal(buf, "batched");
 	s->answered = true;
@@ -356,8 +354,8 @@ test_unanswered_socket_is_closed(void **state)
 	assert_true(received_port(f, buf, sizeof(buf)) != 0);
 	/* No answer (a timeout): not kept as a spare. */
 	usock_release(s);
-	assert_int_equal(f->w.usock_nspare, 0);
-	assert_null(f->w.usock_spare[0]);
+	assert_int_equal(f->w.usock.nspare, 0);
+	assert_null(f->w.usock.spare[0]);
 }
 
 static void
@@ -385,7 +383,7 @@ test_close_before_flush_sends_first(void **state)
 	assert_true(nothing_received(f));
 	other->answered = true;
 	usock_release(other);
-	assert_null(f->w.usock_orphans);
+	assert_null(f->w.usock.orphans);
 }
 
 static void
@@ -393,8 +391,7 @@ test_failed_send_reported(void **state)
 {
 	struct fixture *f = fixture(state);
 	struct sockaddr_in bad = f->addr;
-	struct usock *s = usock_open(&f->w, (struct query *)f, AF_INET, on_read,
-	                             on_send_error);
+	struct usock *s = usock_open(&f->w, f, AF_INET, on_read, on_send_error);
 	char buf[64];
 	int rc;
 
@@ -416,7 +413,7 @@ test_failed_send_reported(void **state)
 	usock_flush(&f->w);
 	assert_int_equal(f->send_errors, 1);
 	assert_int_equal(f->last_errno, EACCES);
-	assert_int_equal(f->w.ring_queued, 0);
+	assert_int_equal(f->w.usock.ring_queued, 0);
 	assert_true(received_port(f, buf, sizeof(buf)) != 0);
 	assert_string_equal(buf, "retry");
 	f->retried->answered = true;
@@ -448,7 +445,7 @@ test_spares_are_capped(void **state)
 		usock_release(s[i]);
 	}
 	/* Beyond the cap, answered sockets are closed all the same. */
-	assert_int_equal(f->w.usock_nspare, USOCK_SPARE_MAX);
+	assert_int_equal(f->w.usock.nspare, USOCK_SPARE_MAX);
 	/* While stopping, nothing is kept. */
 	s[0] = open_and_send(f, "stop");
 	usock_flush(&f->w);
@@ -456,7 +453,7 @@ test_spares_are_capped(void **state)
 	f->w.stopping = true;
 	s[0]->answered = true;
 	usock_release(s[0]);
-	assert_int_equal(f->w.usock_nspare, USOCK_SPARE_MAX - 1);
+	assert_int_equal(f->w.usock.nspare, USOCK_SPARE_MAX - 1);
 	free(s);
 }
 
@@ -504,8 +501,7 @@ test_icmp_unreachable_for_the_server(void **state)
 	struct sockaddr_in dead = dead_port();
 	struct ip_addr server, other;
 	uint16_t port, other_port;
-	struct usock *s = usock_open(&f->w, (struct query *)f, AF_INET, on_read,
-	                             on_send_error);
+	struct usock *s = usock_open(&f->w, f, AF_INET, on_read, on_send_error);
 	struct pollfd p;
 
 	assert_non_null(s);
@@ -530,8 +526,7 @@ test_spare_with_late_error_is_closed(void **state)
 {
 	struct fixture *f = fixture(state);
 	struct sockaddr_in dead = dead_port();
-	struct usock *s = usock_open(&f->w, (struct query *)f, AF_INET, on_read,
-	                             on_send_error);
+	struct usock *s = usock_open(&f->w, f, AF_INET, on_read, on_send_error);
 
 	/* An ICMP error that lands between the answer and the release: the
 	 * spare wakes once and is closed, rather than waking for ever. */
@@ -539,10 +534,10 @@ test_spare_with_late_error_is_closed(void **state)
 	send_until_error(f, s, &dead);
 	s->answered = true;
 	usock_release(s);
-	assert_int_equal(f->w.usock_nspare, 1);
+	assert_int_equal(f->w.usock.nspare, 1);
 	ev_run(f->w.loop, EVRUN_NOWAIT);
-	assert_int_equal(f->w.usock_nspare, 0);
-	assert_null(f->w.usock_spare[0]);
+	assert_int_equal(f->w.usock.nspare, 0);
+	assert_null(f->w.usock.spare[0]);
 }
 
 int
