@@ -626,8 +626,9 @@ rrl_slip(struct qctx *c, enum rrl_kind kind)
 	return c->outlen > 0 ? PIPE_ANSWER : PIPE_DROP;
 }
 
-enum pipe_verdict
-pipeline_respond(struct qctx *c, enum pipe_verdict v)
+/* 9. RRL on the response as it would leave (see pipeline_finish). */
+static enum pipe_verdict
+stage_rrl(struct qctx *c, enum pipe_verdict v)
 {
 	uint8_t name[DNS_NAME_MAX];
 	enum rrl_kind kind;
@@ -678,4 +679,22 @@ pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 	return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
 	                    DNS_EDE_NO_REACHABLE_AUTHORITY,
 	                    "every upstream attempt failed");
+}
+
+enum pipe_verdict
+pipeline_finish(struct qctx *c, enum pipe_verdict v)
+{
+	const struct pipe_upstream *u = &c->upstream;
+
+	if (v == PIPE_UPSTREAM) {
+		/* 8. response filters (rebind protection), then 10. fit,
+		 * cookie and EDE: one pass over the upstream's message. The
+		 * answer cache stores here, between the two. */
+		if (u->msg != NULL)
+			v = pipeline_upstream_answer(c, u->msg, u->len, u->r);
+		else
+			v = pipeline_upstream_failed(c, u->failure);
+	}
+	/* Local answers were fitted where they were built (stages 1-5). */
+	return stage_rrl(c, v);
 }

@@ -28,6 +28,7 @@ enum pipe_verdict {
 	PIPE_DROP,       /* send nothing */
 	PIPE_FORWARD,    /* ask c->view->upstream, then resume */
 	PIPE_SENT,       /* the answer already left (a relayed transfer) */
+	PIPE_UPSTREAM,   /* the exchange ended: c->upstream says how */
 };
 
 /* Why an upstream exchange failed (the last failure decides the EDE). */
@@ -37,6 +38,15 @@ enum up_failure {
 	UP_FAIL_SERVFAIL, /* an answer that counts as failure */
 	UP_FAIL_REFUSED,
 	UP_FAIL_LOCAL, /* our own resources (fds, memory): not the server's */
+};
+
+/* How a forwarded query's upstream exchange ended (PIPE_UPSTREAM). */
+struct pipe_upstream {
+	/* An answer matched to the query; NULL when every attempt failed. */
+	const uint8_t *msg;
+	size_t len;
+	const struct dns_response *r; /* msg, parsed */
+	enum up_failure failure;      /* msg NULL: the last attempt's */
 };
 
 struct qctx {
@@ -71,6 +81,8 @@ struct qctx {
 	/* `dnsgate explain`: told what each stage found (NULL: silent) */
 	void (*trace)(void *arg, const char *stage, const char *text);
 	void *trace_arg;
+	/* the end of a forward (set by the upstream path) */
+	struct pipe_upstream upstream;
 	/* the response */
 	uint8_t *out;
 	size_t outcap; /* at least DNS_MAX_MSG for answers from upstream */
@@ -94,11 +106,16 @@ enum pipe_verdict pipeline_upstream_answer(struct qctx *c, const uint8_t *resp,
                                            size_t len,
                                            const struct dns_response *r);
 /*
- * 9. response rate limiting, just before an answer (v == PIPE_ANSWER)
- * leaves: may turn it into a slip (TC=1 or BADCOOKIE) or a drop. Call it
- * once per query, whatever produced the answer.
+ * The answer half, once per query whatever produced the answer: a
+ * forward's outcome (PIPE_UPSTREAM) becomes the response through stages
+ * 8 and 10 (response filters, then fit to the client's size with our
+ * cookie and EDE, in one pass over the upstream's message); then stage 9,
+ * response rate limiting, looks at the response exactly as it would
+ * leave, and may turn it into a slip (TC=1 or BADCOOKIE) or a drop.
+ * Returns what the worker sends: PIPE_ANSWER (c->out), PIPE_DROP or
+ * PIPE_SENT.
  */
-enum pipe_verdict pipeline_respond(struct qctx *c, enum pipe_verdict v);
+enum pipe_verdict pipeline_finish(struct qctx *c, enum pipe_verdict v);
 /*
  * Every attempt failed: SERVFAIL with one EDE, 22 (No Reachable Authority)
  * when the last failure was an answer, 23 (Network Error) when it was a

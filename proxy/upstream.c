@@ -164,11 +164,20 @@ upstream_free(struct query *qr)
 	qr->ua.xq = NULL;
 }
 
+/* The query ends; query_finish() releases the exchange (upstream_free). */
 static void
 finish(struct query *qr, enum pipe_verdict v)
 {
-	upstream_cancel(qr);
 	query_finish(qr, v);
+}
+
+/* Every attempt failed: the pipeline makes the answer (pipeline_finish). */
+static void
+finish_failed(struct query *qr, enum up_failure why)
+{
+	qr->c.upstream.msg = NULL;
+	qr->c.upstream.failure = why;
+	finish(qr, PIPE_UPSTREAM);
 }
 
 /* An attempt failed: retry on the next server if retry-on allows. */
@@ -196,7 +205,7 @@ attempt_failed(struct query *qr, enum up_failure why)
 	upstream_cancel(qr);
 	if (!(qr->ua.up->retry_on & need) ||
 	    qr->ua.attempts >= qr->ua.up->attempts) {
-		finish(qr, pipeline_upstream_failed(&qr->c, why));
+		finish_failed(qr, why);
 		return;
 	}
 	attempt_next(qr);
@@ -309,7 +318,11 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 		health_answered(qr->w, qr->rs, qr->ua.up, qr->ua.server,
 		                ev_time() - qr->ua.start);
 	}
-	finish(qr, pipeline_upstream_answer(&qr->c, resp, len, r));
+	/* resp lives until finish() returns: the pipeline copies it. */
+	qr->c.upstream.msg = resp;
+	qr->c.upstream.len = len;
+	qr->c.upstream.r = r;
+	finish(qr, PIPE_UPSTREAM);
 }
 
 /* Parse and check an answer; false (and counted) when it is not ours. */
@@ -635,7 +648,7 @@ attempt_next(struct query *qr)
 	qr->c.dec.attempts = qr->ua.attempts;
 	qr->ua.start = ev_time();
 	if (qr->ua.qlen == 0) {
-		finish(qr, pipeline_upstream_failed(&qr->c, UP_FAIL_NETWORK));
+		finish_failed(qr, UP_FAIL_NETWORK);
 		return;
 	}
 	if (qr->c.transfer) {
@@ -661,8 +674,7 @@ upstream_forward(struct query *qr)
 		/* c->pkt lives only until we return: keep a copy. */
 		qr->ua.xq = malloc(qr->c.pktlen);
 		if (qr->ua.xq == NULL) {
-			finish(qr, pipeline_upstream_failed(&qr->c,
-			                                    UP_FAIL_NETWORK));
+			finish_failed(qr, UP_FAIL_NETWORK);
 			return;
 		}
 		memcpy(qr->ua.xq, qr->c.pkt, qr->c.pktlen);
@@ -670,7 +682,7 @@ upstream_forward(struct query *qr)
 	}
 	if (qr->ua.up->nservers == 0) {
 		/* resolv-conf listed no usable nameserver. */
-		finish(qr, pipeline_upstream_failed(&qr->c, UP_FAIL_NETWORK));
+		finish_failed(qr, UP_FAIL_NETWORK);
 		return;
 	}
 	qr->ua.attempts = 0;

@@ -415,7 +415,7 @@ query_finish(struct query *qr, enum pipe_verdict v)
 	struct worker *w = qr->w;
 	struct decision *d = &qr->c.dec;
 
-	v = pipeline_respond(&qr->c, v);
+	v = pipeline_finish(&qr->c, v);
 	if (qr->c.limited == RRL_DROP)
 		STAT_INC(w->stats.rl_drop);
 	else if (qr->c.limited == RRL_SLIP)

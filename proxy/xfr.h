@@ -15,7 +15,7 @@
 
 /* Progress of one transfer. */
 struct xfr_state {
-	uint16_t qtype;     /* DNS_TYPE_AXFR or DNS_TYPE_IXFR */
+	uint16_t qtype; /* DNS_TYPE_AXFR or DNS_TYPE_IXFR */
 	uint16_t upstream_id;
 	uint16_t client_id;
 	unsigned messages; /* accepted so far */

@@ -1276,6 +1276,49 @@ test_pipeline_upstream_failed_ede(void **state)
 	free(r);
 }
 
+/*
+ * pipeline_finish turns a forward's outcome into the response: the same
+ * answer as the stage functions give, and a failure as SERVFAIL + EDE;
+ * a verdict that is not PIPE_UPSTREAM passes through (no RRL here).
+ */
+static void
+test_pipeline_finish_upstream_outcomes(void **state)
+{
+	struct qspec s = {.qname = "www.example.com.",
+	                  .qtype = DNS_TYPE_A,
+	                  .id = 0x4444,
+	                  .flags = DNS_FLAG_RD,
+	                  .edns_udp = 1232};
+	struct dns_response resp;
+	struct run *r = run_new();
+
+	assert_int_equal(
+	    dns_response_parse(upstream_answer, sizeof(upstream_answer), &resp),
+	    0);
+	forward(r, fx(state)->corp, &s);
+	r->c.upstream.msg = upstream_answer;
+	r->c.upstream.len = sizeof(upstream_answer);
+	r->c.upstream.r = &resp;
+	assert_int_equal(pipeline_finish(&r->c, PIPE_UPSTREAM), PIPE_ANSWER);
+	resp_decode(r->out, r->c.outlen, &r->r);
+	assert_int_equal(r->r.h.id, 0x4444);
+	assert_int_equal(r->r.h.ancount, 1);
+	assert_int_equal(r->c.dec.action, ACTION_FORWARD);
+
+	forward(r, fx(state)->corp, &s);
+	r->c.upstream.msg = NULL;
+	r->c.upstream.failure = UP_FAIL_TIMEOUT;
+	assert_int_equal(pipeline_finish(&r->c, PIPE_UPSTREAM), PIPE_ANSWER);
+	resp_decode(r->out, r->c.outlen, &r->r);
+	assert_int_equal(DNS_RCODE(r->r.h.flags), DNS_RCODE_SERVFAIL);
+	assert_ede(&r->r, DNS_EDE_NETWORK_ERROR, "upstream timed out");
+	assert_int_equal(r->c.dec.action, ACTION_SERVFAIL);
+
+	assert_int_equal(pipeline_finish(&r->c, PIPE_DROP), PIPE_DROP);
+	assert_int_equal(pipeline_finish(&r->c, PIPE_SENT), PIPE_SENT);
+	free(r);
+}
+
 /* qctx_init clears what the previous query left. */
 static void
 test_pipeline_qctx_init_resets_decision(void **state)
@@ -1330,6 +1373,7 @@ main(void)
 	    cmocka_unit_test(test_pipeline_upstream_answer_truncated),
 	    cmocka_unit_test(test_pipeline_upstream_tc_is_not_truncate_action),
 	    cmocka_unit_test(test_pipeline_upstream_failed_ede),
+	    cmocka_unit_test(test_pipeline_finish_upstream_outcomes),
 	    cmocka_unit_test(test_pipeline_qctx_init_resets_decision),
 	};
 
