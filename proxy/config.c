@@ -38,12 +38,16 @@ enum section {
 
 #define OPT_REPEAT      0x1u /* may be given many times; each call appends */
 #define OPT_UNSUPPORTED 0x2u /* documented, not built yet: rejected by -t */
+#define OPT_RESTART     0x4u /* a reload keeps the old value (see .same) */
 
 struct loader;
 struct option;
 
 typedef int (*opt_parser)(struct loader *l, const struct option *o, void *dst,
                           const char *value);
+/* OPT_RESTART rows: whether two configurations agree on the option. */
+typedef bool (*opt_same)(const struct option *o, const struct config *a,
+                         const struct config *b);
 
 struct option {
 	enum section sect;
@@ -54,6 +58,7 @@ struct option {
 	const char *const *names; /* for parse_enum: index+1 is the value */
 	const char *def;          /* applied when the section starts */
 	unsigned flags;
+	opt_same same; /* OPT_RESTART only */
 };
 
 #define MAX_ERRORS 200
@@ -219,7 +224,9 @@ parse_enum(struct loader *l, const struct option *o, void *dst,
 
 	for (int i = 0; o->names[i] != NULL; i++) {
 		if (strcasecmp(value, o->names[i]) == 0) {
-			*(int *)dst = i + 1;
+			int v = i + 1; /* every enum starts at 1 */
+
+			memcpy(dst, &v, sizeof(v));
 			return 0;
 		}
 		if (i > 0)
@@ -755,6 +762,68 @@ parse_unsupported(struct loader *l, const struct option *o, void *dst,
 	return -1;
 }
 
+/* ---- options that need a restart ---- */
+
+/* Where a singleton section's options live in c (restart rows only). */
+static const void *
+section_base(const struct config *c, enum section sect)
+{
+	return sect == SEC_SERVER ? (const void *)&c->server
+	                          : (const void *)&c->log;
+}
+
+static const void *
+option_at(const struct option *o, const struct config *c)
+{
+	return (const char *)section_base(c, o->sect) + o->off;
+}
+
+static bool
+same_uint(const struct option *o, const struct config *a,
+          const struct config *b)
+{
+	return *(const unsigned *)option_at(o, a) ==
+	       *(const unsigned *)option_at(o, b);
+}
+
+static bool
+same_string(const struct option *o, const struct config *a,
+            const struct config *b)
+{
+	const char *x = *(char *const *)option_at(o, a);
+	const char *y = *(char *const *)option_at(o, b);
+
+	return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+static bool
+same_endpoint(const struct endpoint *x, const struct endpoint *y)
+{
+	return x->port == y->port && ip_addr_equal(&x->addr, &y->addr);
+}
+
+static bool
+same_listens(const struct option *o, const struct config *a,
+             const struct config *b)
+{
+	if (a->server.nlistens != b->server.nlistens)
+		return false;
+	for (size_t i = 0; i < a->server.nlistens; i++)
+		if (!same_endpoint(&a->server.listens[i],
+		                   &b->server.listens[i]))
+			return false;
+	return true;
+}
+
+static bool
+same_metrics(const struct option *o, const struct config *a,
+             const struct config *b)
+{
+	return a->server.has_metrics == b->server.has_metrics &&
+	       (!a->server.has_metrics ||
+	        same_endpoint(&a->server.metrics, &b->server.metrics));
+}
+
 /* ---- the option table ---- */
 
 static const char *const selection_names[] = {"ordered", "round-robin",
@@ -764,6 +833,13 @@ static const char *const decisions_names[] = {"all", "non-default", "none",
                                               NULL};
 static const char *const queries_action_names[] = {"refuse", "drop", NULL};
 static const char *const yield_names[] = {"auto", "yes", "no", NULL};
+/* parse_enum stores an int: every enum-valued option must be one. */
+_Static_assert(sizeof(enum up_selection) == sizeof(int) &&
+                   sizeof(enum decision_format) == sizeof(int) &&
+                   sizeof(enum log_decisions) == sizeof(int) &&
+                   sizeof(enum queries_action) == sizeof(int) &&
+                   sizeof(enum yield_mode) == sizeof(int),
+               "enum options are stored as int");
 
 #define SRV(f)  offsetof(struct server_conf, f)
 #define LOG(f)  offsetof(struct log_conf, f)
@@ -772,116 +848,354 @@ static const char *const yield_names[] = {"auto", "yes", "no", NULL};
 #define GEO(f)  offsetof(struct geoip_conf, f)
 #define RL(f)   offsetof(struct ratelimit_conf, f)
 #define CK(f)   offsetof(struct cookies_conf, f)
-#define NOTYET(s, k)                                                          \
-	{                                                                     \
-		s, k, parse_unsupported, 0, 0, 0, NULL, NULL, OPT_UNSUPPORTED \
+#define NOTYET(s, k)                                             \
+	{                                                        \
+		.sect = s, .key = k, .parse = parse_unsupported, \
+		.flags = OPT_UNSUPPORTED                         \
 	}
 #define MS_MAX 86400000LL
 
 static const struct option options[] = {
-    {SEC_SERVER, "listen", parse_listen, 0, 0, 0, NULL, "127.0.0.1:53",
-     OPT_REPEAT},
-    {SEC_SERVER, "workers", parse_uint, SRV(workers), 0, 64, NULL, "1", 0},
-    {SEC_SERVER, "user", parse_string, SRV(user), 0, 0, NULL, NULL, 0},
-    {SEC_SERVER, "control-socket", parse_socket_path, SRV(control_socket), 0, 0,
-     NULL, NULL, 0},
-    {SEC_SERVER, "metrics-listen", parse_metrics, 0, 0, 0, NULL, NULL, 0},
-    {SEC_SERVER, "udp-payload-size", parse_uint, SRV(udp_payload_size), 512,
-     4096, NULL, "1232", 0},
-    {SEC_SERVER, "tcp-idle-timeout", parse_duration, SRV(tcp_idle_ms), 0,
-     MS_MAX, NULL, "10s", 0},
-    {SEC_SERVER, "tcp-max-clients", parse_uint, SRV(tcp_max_clients), 1,
-     1000000, NULL, "1024", 0},
-    {SEC_SERVER, "tcp-max-queries", parse_uint, SRV(tcp_max_queries), 0,
-     1000000000, NULL, "0", 0},
-    {SEC_SERVER, "ede-text", parse_bool, SRV(ede_text), 0, 0, NULL, "yes", 0},
-    {SEC_SERVER, "io-uring", parse_bool, SRV(io_uring), 0, 0, NULL, "yes", 0},
-    {SEC_SERVER, "yield-to-local-upstream", parse_enum, SRV(yield_local), 0, 0,
-     yield_names, "auto", 0},
+    {.sect = SEC_SERVER,
+     .key = "listen",
+     .parse = parse_listen,
+     .def = "127.0.0.1:53",
+     .same = same_listens,
+     .flags = OPT_REPEAT | OPT_RESTART},
+    {.sect = SEC_SERVER,
+     .key = "workers",
+     .parse = parse_uint,
+     .off = SRV(workers),
+     .min = 0,
+     .max = 64,
+     .def = "1",
+     .same = same_uint,
+     .flags = OPT_RESTART},
+    {.sect = SEC_SERVER,
+     .key = "user",
+     .parse = parse_string,
+     .off = SRV(user),
+     .same = same_string,
+     .flags = OPT_RESTART},
+    {.sect = SEC_SERVER,
+     .key = "control-socket",
+     .parse = parse_socket_path,
+     .off = SRV(control_socket),
+     .same = same_string,
+     .flags = OPT_RESTART},
+    {.sect = SEC_SERVER,
+     .key = "metrics-listen",
+     .parse = parse_metrics,
+     .same = same_metrics,
+     .flags = OPT_RESTART},
+    {.sect = SEC_SERVER,
+     .key = "udp-payload-size",
+     .parse = parse_uint,
+     .off = SRV(udp_payload_size),
+     .min = 512,
+     .max = 4096,
+     .def = "1232"},
+    {.sect = SEC_SERVER,
+     .key = "tcp-idle-timeout",
+     .parse = parse_duration,
+     .off = SRV(tcp_idle_ms),
+     .min = 0,
+     .max = MS_MAX,
+     .def = "10s"},
+    {.sect = SEC_SERVER,
+     .key = "tcp-max-clients",
+     .parse = parse_uint,
+     .off = SRV(tcp_max_clients),
+     .min = 1,
+     .max = 1000000,
+     .def = "1024"},
+    {.sect = SEC_SERVER,
+     .key = "tcp-max-queries",
+     .parse = parse_uint,
+     .off = SRV(tcp_max_queries),
+     .min = 0,
+     .max = 1000000000,
+     .def = "0"},
+    {.sect = SEC_SERVER,
+     .key = "ede-text",
+     .parse = parse_bool,
+     .off = SRV(ede_text),
+     .def = "yes"},
+    {.sect = SEC_SERVER,
+     .key = "io-uring",
+     .parse = parse_bool,
+     .off = SRV(io_uring),
+     .def = "yes"},
+    {.sect = SEC_SERVER,
+     .key = "yield-to-local-upstream",
+     .parse = parse_enum,
+     .off = SRV(yield_local),
+     .names = yield_names,
+     .def = "auto"},
 
-    {SEC_LOG, "target", parse_log_target, 0, 0, 0, NULL, "stderr", 0},
-    {SEC_LOG, "format", parse_enum, LOG(format), 0, 0, format_names, "json", 0},
-    {SEC_LOG, "decisions", parse_enum, LOG(decisions), 0, 0, decisions_names,
-     "all", 0},
-    {SEC_LOG, "dnstap", parse_socket_path, LOG(dnstap), 0, 0, NULL, NULL, 0},
+    {.sect = SEC_LOG,
+     .key = "target",
+     .parse = parse_log_target,
+     .def = "stderr"},
+    {.sect = SEC_LOG,
+     .key = "format",
+     .parse = parse_enum,
+     .off = LOG(format),
+     .names = format_names,
+     .def = "json"},
+    {.sect = SEC_LOG,
+     .key = "decisions",
+     .parse = parse_enum,
+     .off = LOG(decisions),
+     .names = decisions_names,
+     .def = "all"},
+    {.sect = SEC_LOG,
+     .key = "dnstap",
+     .parse = parse_socket_path,
+     .off = LOG(dnstap),
+     .same = same_string,
+     .flags = OPT_RESTART},
 
-    {SEC_GEOIP, "database", parse_geoip_path, GEO(database), 0, 0, NULL, NULL,
-     0},
-    {SEC_GEOIP, "asn-database", parse_geoip_path, GEO(asn_database), 0, 0, NULL,
-     NULL, 0},
+    {.sect = SEC_GEOIP,
+     .key = "database",
+     .parse = parse_geoip_path,
+     .off = GEO(database)},
+    {.sect = SEC_GEOIP,
+     .key = "asn-database",
+     .parse = parse_geoip_path,
+     .off = GEO(asn_database)},
 
-    {SEC_UPSTREAM, "server", parse_server, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_UPSTREAM, "selection", parse_enum, UP(selection), 0, 0,
-     selection_names, "ordered", 0},
-    {SEC_UPSTREAM, "timeout", parse_duration, UP(timeout_ms), 10, 60000, NULL,
-     "1500ms", 0},
-    {SEC_UPSTREAM, "attempts", parse_uint, UP(attempts), 1, 20, NULL, "3", 0},
-    {SEC_UPSTREAM, "retry-on", parse_retry_on, UP(retry_on), 0, 0, NULL,
-     "servfail, timeout", OPT_REPEAT},
-    {SEC_UPSTREAM, "udp-sockets", parse_uint, UP(udp_sockets), 0, 64, NULL, "0",
-     0},
-    {SEC_UPSTREAM, "cookies", parse_bool, UP(cookies), 0, 0, NULL, "yes", 0},
-    {SEC_UPSTREAM, "resolv-conf", parse_string, UP(resolv_conf), 0, 0, NULL,
-     NULL, 0},
-    {SEC_UPSTREAM, "health-check", parse_duration, UP(health_ms), 100, MS_MAX,
-     NULL, "5s", 0},
+    {.sect = SEC_UPSTREAM,
+     .key = "server",
+     .parse = parse_server,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_UPSTREAM,
+     .key = "selection",
+     .parse = parse_enum,
+     .off = UP(selection),
+     .names = selection_names,
+     .def = "ordered"},
+    {.sect = SEC_UPSTREAM,
+     .key = "timeout",
+     .parse = parse_duration,
+     .off = UP(timeout_ms),
+     .min = 10,
+     .max = 60000,
+     .def = "1500ms"},
+    {.sect = SEC_UPSTREAM,
+     .key = "attempts",
+     .parse = parse_uint,
+     .off = UP(attempts),
+     .min = 1,
+     .max = 20,
+     .def = "3"},
+    {.sect = SEC_UPSTREAM,
+     .key = "retry-on",
+     .parse = parse_retry_on,
+     .off = UP(retry_on),
+     .def = "servfail, timeout",
+     .flags = OPT_REPEAT},
+    {.sect = SEC_UPSTREAM,
+     .key = "udp-sockets",
+     .parse = parse_uint,
+     .off = UP(udp_sockets),
+     .min = 0,
+     .max = 64,
+     .def = "0"},
+    {.sect = SEC_UPSTREAM,
+     .key = "cookies",
+     .parse = parse_bool,
+     .off = UP(cookies),
+     .def = "yes"},
+    {.sect = SEC_UPSTREAM,
+     .key = "resolv-conf",
+     .parse = parse_string,
+     .off = UP(resolv_conf)},
+    {.sect = SEC_UPSTREAM,
+     .key = "health-check",
+     .parse = parse_duration,
+     .off = UP(health_ms),
+     .min = 100,
+     .max = MS_MAX,
+     .def = "5s"},
 
-    {SEC_VIEW, "match-client", parse_match_client, VIEW(match_client), 0, 0,
-     NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "match-destination", parse_match_destination,
-     VIEW(match_destination), 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "match-country", parse_match_country, 0, 0, 0, NULL, NULL,
-     OPT_REPEAT},
-    {SEC_VIEW, "match-asn", parse_match_asn, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "upstream", parse_string, VIEW(upstream_name), 0, 0, NULL, NULL,
-     0},
-    {SEC_VIEW, "allow", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "refuse", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "drop", parse_acl_rule, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "local-data", parse_local, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "local-zone", parse_local, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "blocklist", parse_list_file, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "allowlist", parse_list_file, 0, 0, 0, NULL, NULL, OPT_REPEAT},
-    {SEC_VIEW, "block-action", parse_block_action, 0, 0, 0, NULL, "nxdomain",
-     0},
-    {SEC_VIEW, "rebind-protection", parse_bool, VIEW(rebind_protection), 0, 0,
-     NULL, "no", 0},
-    {SEC_VIEW, "allow-transfer", parse_acl_key, VIEW(allow_transfer), 0, 0,
-     NULL, NULL, OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "match-client",
+     .parse = parse_match_client,
+     .off = VIEW(match_client),
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "match-destination",
+     .parse = parse_match_destination,
+     .off = VIEW(match_destination),
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "match-country",
+     .parse = parse_match_country,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "match-asn",
+     .parse = parse_match_asn,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "upstream",
+     .parse = parse_string,
+     .off = VIEW(upstream_name)},
+    {.sect = SEC_VIEW,
+     .key = "allow",
+     .parse = parse_acl_rule,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "refuse",
+     .parse = parse_acl_rule,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "drop",
+     .parse = parse_acl_rule,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "local-data",
+     .parse = parse_local,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "local-zone",
+     .parse = parse_local,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "blocklist",
+     .parse = parse_list_file,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "allowlist",
+     .parse = parse_list_file,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "block-action",
+     .parse = parse_block_action,
+     .def = "nxdomain"},
+    {.sect = SEC_VIEW,
+     .key = "rebind-protection",
+     .parse = parse_bool,
+     .off = VIEW(rebind_protection),
+     .def = "no"},
+    {.sect = SEC_VIEW,
+     .key = "allow-transfer",
+     .parse = parse_acl_key,
+     .off = VIEW(allow_transfer),
+     .flags = OPT_REPEAT},
 
-    {SEC_RATELIMIT, "responses-per-second", parse_uint, RL(rrl.responses_ps), 0,
-     RRL_RATE_MAX, NULL, "0", 0},
-    {SEC_RATELIMIT, "nxdomains-per-second", parse_uint, RL(rrl.nxdomains_ps), 0,
-     RRL_RATE_MAX, NULL, "0", 0},
-    {SEC_RATELIMIT, "nodata-per-second", parse_uint, RL(rrl.nodata_ps), 0,
-     RRL_RATE_MAX, NULL, "0", 0},
-    {SEC_RATELIMIT, "errors-per-second", parse_uint, RL(rrl.errors_ps), 0,
-     RRL_RATE_MAX, NULL, "0", 0},
-    {SEC_RATELIMIT, "all-per-second", parse_uint, RL(rrl.all_ps), 0,
-     RRL_RATE_MAX, NULL, "0", 0},
-    {SEC_RATELIMIT, "window", parse_seconds, RL(rrl.window_s), 1, 3600, NULL,
-     "15s", 0},
-    {SEC_RATELIMIT, "slip", parse_uint, RL(rrl.slip), 0, 10, NULL, "2", 0},
-    {SEC_RATELIMIT, "ipv4-prefix-length", parse_uint, RL(rrl.v4_prefix), 8, 32,
-     NULL, "24", 0},
-    {SEC_RATELIMIT, "ipv6-prefix-length", parse_uint, RL(rrl.v6_prefix), 16, 64,
-     NULL, "56", 0},
-    {SEC_RATELIMIT, "exempt-clients", parse_acl_key, RL(exempt), 0, 0, NULL,
-     NULL, OPT_REPEAT},
-    {SEC_RATELIMIT, "max-table-size", parse_uint, RL(rrl.max_table),
-     RRL_TABLE_MIN, RRL_TABLE_MAX, NULL, "20000", 0},
-    {SEC_RATELIMIT, "log-only", parse_bool, RL(rrl.log_only), 0, 0, NULL, "no",
-     0},
-    {SEC_RATELIMIT, "queries-per-second", parse_uint, RL(rrl.queries_ps), 0,
-     1000000, NULL, "0", 0},
-    {SEC_RATELIMIT, "queries-action", parse_enum, RL(queries_action), 0, 0,
-     queries_action_names, "refuse", 0},
+    {.sect = SEC_RATELIMIT,
+     .key = "responses-per-second",
+     .parse = parse_uint,
+     .off = RL(rrl.responses_ps),
+     .min = 0,
+     .max = RRL_RATE_MAX,
+     .def = "0"},
+    {.sect = SEC_RATELIMIT,
+     .key = "nxdomains-per-second",
+     .parse = parse_uint,
+     .off = RL(rrl.nxdomains_ps),
+     .min = 0,
+     .max = RRL_RATE_MAX,
+     .def = "0"},
+    {.sect = SEC_RATELIMIT,
+     .key = "nodata-per-second",
+     .parse = parse_uint,
+     .off = RL(rrl.nodata_ps),
+     .min = 0,
+     .max = RRL_RATE_MAX,
+     .def = "0"},
+    {.sect = SEC_RATELIMIT,
+     .key = "errors-per-second",
+     .parse = parse_uint,
+     .off = RL(rrl.errors_ps),
+     .min = 0,
+     .max = RRL_RATE_MAX,
+     .def = "0"},
+    {.sect = SEC_RATELIMIT,
+     .key = "all-per-second",
+     .parse = parse_uint,
+     .off = RL(rrl.all_ps),
+     .min = 0,
+     .max = RRL_RATE_MAX,
+     .def = "0"},
+    {.sect = SEC_RATELIMIT,
+     .key = "window",
+     .parse = parse_seconds,
+     .off = RL(rrl.window_s),
+     .min = 1,
+     .max = 3600,
+     .def = "15s"},
+    {.sect = SEC_RATELIMIT,
+     .key = "slip",
+     .parse = parse_uint,
+     .off = RL(rrl.slip),
+     .min = 0,
+     .max = 10,
+     .def = "2"},
+    {.sect = SEC_RATELIMIT,
+     .key = "ipv4-prefix-length",
+     .parse = parse_uint,
+     .off = RL(rrl.v4_prefix),
+     .min = 8,
+     .max = 32,
+     .def = "24"},
+    {.sect = SEC_RATELIMIT,
+     .key = "ipv6-prefix-length",
+     .parse = parse_uint,
+     .off = RL(rrl.v6_prefix),
+     .min = 16,
+     .max = 64,
+     .def = "56"},
+    {.sect = SEC_RATELIMIT,
+     .key = "exempt-clients",
+     .parse = parse_acl_key,
+     .off = RL(exempt),
+     .flags = OPT_REPEAT},
+    {.sect = SEC_RATELIMIT,
+     .key = "max-table-size",
+     .parse = parse_uint,
+     .off = RL(rrl.max_table),
+     .min = RRL_TABLE_MIN,
+     .max = RRL_TABLE_MAX,
+     .def = "20000"},
+    {.sect = SEC_RATELIMIT,
+     .key = "log-only",
+     .parse = parse_bool,
+     .off = RL(rrl.log_only),
+     .def = "no"},
+    {.sect = SEC_RATELIMIT,
+     .key = "queries-per-second",
+     .parse = parse_uint,
+     .off = RL(rrl.queries_ps),
+     .min = 0,
+     .max = 1000000,
+     .def = "0"},
+    {.sect = SEC_RATELIMIT,
+     .key = "queries-action",
+     .parse = parse_enum,
+     .off = RL(queries_action),
+     .names = queries_action_names,
+     .def = "refuse"},
 
-    {SEC_COOKIES, "enabled", parse_bool, CK(enabled), 0, 0, NULL, "no", 0},
-    {SEC_COOKIES, "secret", parse_secret, CK(secret), 0, 0, NULL, NULL, 0},
-    {SEC_COOKIES, "previous-secret", parse_secret, CK(previous), 0, 0, NULL,
-     NULL, 0},
-    {SEC_COOKIES, "require", parse_bool, CK(require), 0, 0, NULL, "no", 0},
+    {.sect = SEC_COOKIES,
+     .key = "enabled",
+     .parse = parse_bool,
+     .off = CK(enabled),
+     .def = "no"},
+    {.sect = SEC_COOKIES,
+     .key = "secret",
+     .parse = parse_secret,
+     .off = CK(secret)},
+    {.sect = SEC_COOKIES,
+     .key = "previous-secret",
+     .parse = parse_secret,
+     .off = CK(previous)},
+    {.sect = SEC_COOKIES,
+     .key = "require",
+     .parse = parse_bool,
+     .off = CK(require),
+     .def = "no"},
 
     NOTYET(SEC_CACHE, "size"),
     NOTYET(SEC_CACHE, "min-ttl"),
@@ -1578,6 +1892,29 @@ config_load_string(const char *name, const char *text, FILE *errs)
 	struct loader l = {.name = name, .errs = errs, .text = text};
 
 	return config_load_common(&l);
+}
+
+size_t
+config_restart_keys(const struct config *old, const struct config *nc,
+                    char *buf, size_t cap)
+{
+	size_t n = 0, len = 0;
+
+	if (cap > 0)
+		buf[0] = '\0';
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		const struct option *o = &options[i];
+		int w;
+
+		if (!(o->flags & OPT_RESTART) || o->same(o, old, nc))
+			continue;
+		w = snprintf(buf + len, cap - len, "%s%s", n > 0 ? ", " : "",
+		             o->key);
+		n++;
+		if (w > 0 && (size_t)w < cap - len)
+			len += (size_t)w;
+	}
+	return n;
 }
 
 struct config *

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "dns/addr.h"
+#include "policy/decision.h"
 #include "ratelimit/cookie.h"
 #include "ratelimit/rrl.h"
 #include "views/view.h"
@@ -51,7 +52,7 @@ struct upstream_conf {
 	size_t index; /* position in config.upstreams */
 	struct endpoint *servers;
 	size_t nservers;
-	int selection; /* enum up_selection */
+	enum up_selection selection;
 	uint32_t timeout_ms;
 	unsigned attempts;
 	unsigned retry_on; /* RETRY_* bits */
@@ -92,18 +93,18 @@ struct server_conf {
 	unsigned tcp_max_queries; /* per connection; 0 = unlimited */
 	bool ede_text;
 	bool io_uring; /* batch upstream sends through io_uring when possible */
-	int yield_local; /* enum yield_mode (yield-to-local-upstream) */
+	enum yield_mode yield_local; /* yield-to-local-upstream */
 	char *control_socket;
 	bool has_metrics;
 	struct endpoint metrics;
 };
 
 struct log_conf {
-	int target;    /* enum log_target */
-	char *path;    /* LOGT_FILE */
-	int format;    /* enum decision_format */
-	int decisions; /* enum log_decisions */
-	char *dnstap;  /* Frame Streams socket, or NULL */
+	enum log_target target;
+	char *path; /* LOGT_FILE */
+	enum decision_format format;
+	enum log_decisions decisions;
+	char *dnstap; /* Frame Streams socket, or NULL */
 };
 
 enum queries_action {
@@ -114,9 +115,9 @@ enum queries_action {
 /* [ratelimit]: RRL and the per-client query limit (ratelimit/rrl.h). */
 struct ratelimit_conf {
 	struct rrl_config rrl;
-	struct acl exempt;  /* exempt-clients */
-	int queries_action; /* enum queries_action */
-	bool enabled;       /* any rate set */
+	struct acl exempt; /* exempt-clients */
+	enum queries_action queries_action;
+	bool enabled; /* any rate set */
 };
 
 /* [cookies]: RFC 7873 server cookies, RFC 9018 construction. */
@@ -159,6 +160,14 @@ struct config *config_load(const char *path, FILE *errs);
 struct config *config_load_string(const char *name, const char *text,
                                   FILE *errs);
 struct config *config_ref(struct config *c);
+/*
+ * The keys whose change a reload cannot apply (listen addresses, workers,
+ * ...: marked "needs a restart" in the option table) and that differ
+ * between old and nc: their count, and their names, comma-separated, in
+ * buf (cut to cap).
+ */
+size_t config_restart_keys(const struct config *old, const struct config *nc,
+                           char *buf, size_t cap);
 /* Drop one reference; frees on the last. NULL is ignored. */
 void config_unref(struct config *c);
 

@@ -82,30 +82,13 @@ drop_privileges(const char *user, const char *control_socket)
 	return 0;
 }
 
-static bool
-same_listens(const struct server_conf *a, const struct server_conf *b)
-{
-	if (a->nlistens != b->nlistens)
-		return false;
-	for (size_t i = 0; i < a->nlistens; i++)
-		if (a->listens[i].port != b->listens[i].port ||
-		    !ip_addr_equal(&a->listens[i].addr, &b->listens[i].addr))
-			return false;
-	return true;
-}
-
-static bool
-same_string(const char *a, const char *b)
-{
-	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
 static struct daemon dmn = {.conf_lock = PTHREAD_MUTEX_INITIALIZER};
 static const char *conf_path;
 
 /*
  * Build and check the new config; keep the old one on any error (errors go
- * to errs). Listen addresses and worker count need a restart.
+ * to errs). Some keys need a restart (config_restart_keys): a reload keeps
+ * their old values and says so.
  */
 static int
 reload(FILE *errs)
@@ -113,6 +96,7 @@ reload(FILE *errs)
 	struct config *nc = config_load(conf_path, errs);
 	const struct config *cur = dmn.rs->conf;
 	struct runstate *nrs, *old;
+	char keys[200];
 
 	if (nc == NULL)
 		return -1;
@@ -123,19 +107,11 @@ reload(FILE *errs)
 		fprintf(errs, "out of memory\n");
 		return -1;
 	}
-	if (!same_listens(&nc->server, &cur->server) ||
-	    worker_count(nc) != dmn.nworkers ||
-	    !same_string(nc->log.dnstap, cur->log.dnstap) ||
-	    !same_string(nc->server.user, cur->server.user) ||
-	    !same_string(nc->server.control_socket,
-	                 cur->server.control_socket) ||
-	    nc->server.has_metrics != cur->server.has_metrics ||
-	    nc->server.metrics.port != cur->server.metrics.port ||
-	    !ip_addr_equal(&nc->server.metrics.addr, &cur->server.metrics.addr))
+	if (config_restart_keys(cur, nc, keys, sizeof(keys)) > 0)
 		fprintf(errs,
-		        "warning: listen, workers, user, control-socket, "
-		        "metrics-listen and dnstap changes take effect at the "
-		        "next restart\n");
+		        "warning: %s: changes take effect at the next "
+		        "restart\n",
+		        keys);
 	if (log_reconfigure(&nc->log) < 0)
 		fprintf(errs, "warning: cannot open the new log target: %s\n",
 		        strerror(errno));

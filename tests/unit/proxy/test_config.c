@@ -1189,6 +1189,42 @@ test_config_ref_unref(void **state)
 	config_unref(NULL);
 }
 
+/* Keys a reload cannot apply are named when, and only when, they changed. */
+#define VIEW "[view v]\nupstream = none\n"
+static void
+test_config_restart_keys_named_when_changed(void **state)
+{
+	static const char base[] = "[server]\n"
+	                           "listen = 127.0.0.1:5300\n"
+	                           "workers = 1\n"
+	                           "ede-text = yes\n" VIEW;
+	struct config *a = load_ok(base);
+	struct config *same = load_ok("[server]\n"
+	                              "listen = 127.0.0.1:5300\n"
+	                              "workers = 1\n"
+	                              "ede-text = no\n"
+	                              "[log]\nformat = text\n" VIEW);
+	struct config *changed =
+	    load_ok("[server]\n"
+	            "listen = 127.0.0.1:5301\n"
+	            "workers = 2\n"
+	            "control-socket = /tmp/x.sock\n"
+	            "[log]\ndnstap = /tmp/tap.sock\n" VIEW);
+	char buf[200];
+
+	(void)state;
+	assert_int_equal(config_restart_keys(a, same, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(config_restart_keys(a, changed, buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "listen, workers, control-socket, dnstap");
+	/* Cut, never overrun. */
+	assert_int_equal(config_restart_keys(a, changed, buf, 10), 4);
+	assert_true(strlen(buf) < 10);
+	config_unref(a);
+	config_unref(same);
+	config_unref(changed);
+}
+
 int
 main(void)
 {
@@ -1228,6 +1264,7 @@ main(void)
 	    cmocka_unit_test(test_config_local_data_reaches_the_view),
 	    cmocka_unit_test(test_config_load_file),
 	    cmocka_unit_test(test_config_ref_unref),
+	    cmocka_unit_test(test_config_restart_keys_named_when_changed),
 	};
 
 	return cmocka_run_group_tests_name("proxy config", tests, NULL, NULL);
