@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "dns/addr.h"
-#include "proxy/stats.h"
+#include "obs/stats.h"
 #include "ratelimit/cookie.h"
 #include "ratelimit/rrl.h"
 #include "views/view.h"

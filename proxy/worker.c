@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "dns/msg.h"
-#include "proxy/dnstap.h"
+#include "obs/dnstap.h"
 #include "proxy/uppool.h"
 #include "proxy/usock.h"
 

@@ -17,10 +17,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "obs/log.h"
+#include "obs/stats.h"
 #include "proxy/config.h"
-#include "proxy/log.h"
 #include "proxy/pipeline.h"
-#include "proxy/stats.h"
 #include "proxy/yield.h"
 
 struct worker;

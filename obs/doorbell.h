@@ -1,5 +1,5 @@
 /*
- * proxy/doorbell.h — wake a sleeping consumer thread without costing the
+ * obs/doorbell.h — wake a sleeping consumer thread without costing the
  * producers a system call.
  *
  * The logger and dnstap threads drain lock-free rings that the workers
@@ -15,8 +15,8 @@
  * state; the consumer writes the state, then (fence) reads the rings.
  * With both fences, at least one of them sees the other's write.
  */
-#ifndef PROXY_DOORBELL_H
-#define PROXY_DOORBELL_H
+#ifndef OBS_DOORBELL_H
+#define OBS_DOORBELL_H
 
 #include <stdatomic.h>
 #include <stdbool.h>

@@ -1,12 +1,12 @@
 /*
- * proxy/dnstap.c — the dnstap encoder, the producer rings and the Frame
+ * obs/dnstap.c — the dnstap encoder, the producer rings and the Frame
  * Streams writer thread.
  *
  * Schemas: dnstap.proto (https://github.com/dnstap/dnstap.pb) and the Frame
  * Streams control protocol (https://github.com/farsightsec/fstrm,
  * fstrm/control.h).
  */
-#include "proxy/dnstap.h"
+#include "obs/dnstap.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -19,8 +19,8 @@
 #include <unistd.h>
 
 #include "dns/wire.h"
-#include "proxy/doorbell.h"
-#include "proxy/log.h"
+#include "obs/doorbell.h"
+#include "obs/log.h"
 
 #include "proxy/version.h"
 #define DNSTAP_VERSION "dnsgate " DNSGATE_VERSION

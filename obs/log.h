@@ -1,13 +1,13 @@
 /*
- * proxy/log.h — the log: decision lines from the workers and daemon
+ * obs/log.h — the log: decision lines from the workers and daemon
  * messages, written by one logger thread so the datapath never blocks.
  *
  * Each worker owns a single-producer ring of fixed slots; the logger thread
  * is its only consumer. A full ring drops the line and counts it; the logger
  * reports the count ("log: dropped N lines") when it catches up.
  */
-#ifndef PROXY_LOG_H
-#define PROXY_LOG_H
+#ifndef OBS_LOG_H
+#define OBS_LOG_H
 
 #include <stdarg.h>
 #include <stdatomic.h>

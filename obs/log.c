@@ -1,7 +1,7 @@
 /*
- * proxy/log.c — the logger thread and its rings.
+ * obs/log.c — the logger thread and its rings.
  */
-#include "proxy/log.h"
+#include "obs/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "obs/doorbell.h"
 #include "policy/decision.h"
-#include "proxy/doorbell.h"
 
 #define MAX_RINGS 128
 /* Idle, the logger sleeps on its doorbell (doorbell_idle), waking at least
