@@ -3,10 +3,10 @@
  * socket, written by one writer thread so the datapath never blocks.
  *
  * Like the decision log (obs/log.h): each producer thread owns a
- * single-producer ring, the writer thread is its only consumer, and a full
- * ring drops the message and counts it. The producer encodes the protobuf
- * straight into its ring as a ready Frame Streams data frame; the writer
- * only copies frames to the socket.
+ * single-producer ring (obs/ring.h), the writer thread is its only
+ * consumer, and a full ring drops the message and counts it. The producer
+ * encodes the protobuf straight into its ring as a ready Frame Streams data
+ * frame; the writer only copies frames to the socket.
  *
  * The writer is a bidirectional Frame Streams sender with content type
  * "protobuf:dnstap.Dnstap": READY -> ACCEPT -> START, data frames, and

@@ -9,11 +9,14 @@
  * its rings once more, and sleeps on a futex (doorbell_wait) until a
  * producer rings or a timeout passes. A producer rings after publishing:
  * while the consumer is awake that is one fence and one load; only the
- * producer that finds it asleep makes the futex call.
+ * producer that finds it asleep makes the futex call. For the rings of a
+ * ring set (obs/ring.h) the ring does it: ring_commit() rings after its
+ * store of head, ring_drop() after counting.
  *
- * Why nothing is lost: the producer publishes, then (fence) reads the
- * state; the consumer writes the state, then (fence) reads the rings.
- * With both fences, at least one of them sees the other's write.
+ * Why nothing is lost: the producer publishes (head, or the drop count),
+ * then (fence) reads the state; the consumer writes the state, then
+ * (fence) reads the rings' heads and drop counts. With both fences, at
+ * least one of them sees the other's write.
  */
 #ifndef OBS_DOORBELL_H
 #define OBS_DOORBELL_H
