@@ -1,7 +1,8 @@
 /*
  * obs/ring.h — the ring the log and dnstap producers write and their writer
  * threads read: one producer thread, one consumer thread, variable-length
- * records of bytes, no lock and no system call on either side.
+ * records of bytes, no lock on either side. The only system call is the
+ * doorbell's, when a producer finds its consumer asleep.
  *
  * A ring is a power-of-two buffer of bytes. Each record is a native u32
  * length, then the bytes, padded to 8; a record never wraps: when it does
