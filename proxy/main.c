@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "obs/control.h"
+#include "obs/dnstap.h"
+#include "obs/log.h"
 #include "proxy/config.h"
-#include "proxy/control.h"
-#include "proxy/dnstap.h"
 #include "proxy/explain.h"
-#include "proxy/log.h"
 #include "proxy/worker.h"
 
 #include "proxy/version.h"

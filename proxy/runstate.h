@@ -24,8 +24,8 @@
 #include <stddef.h>
 
 #include "dns/addr.h"
+#include "obs/stats.h"
 #include "proxy/config.h"
-#include "proxy/stats.h"
 
 /* Health of one upstream server, shared by all workers (proxy/upstream.c). */
 struct server_health {

@@ -19,7 +19,7 @@
 
 #include "dns/frame.h"
 #include "dns/msg.h"
-#include "proxy/dnstap.h"
+#include "obs/dnstap.h"
 #include "proxy/uppool.h"
 #include "proxy/usock.h"
 

@@ -17,11 +17,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "obs/log.h"
+#include "obs/stats.h"
 #include "proxy/config.h"
-#include "proxy/log.h"
 #include "proxy/pipeline.h"
 #include "proxy/runstate.h"
-#include "proxy/stats.h"
 #include "proxy/upstream.h"
 #include "proxy/usock.h"
 #include "proxy/yield.h"

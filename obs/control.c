@@ -1,11 +1,11 @@
 /*
- * proxy/control.c — metrics (HTTP GET /metrics) and the control socket.
+ * obs/control.c — metrics (HTTP GET /metrics) and the control socket.
  *
  * Each client gets one request and one reply, then the connection closes:
  * simple enough that a bounded read buffer and a write queue of one
  * malloc'd reply suffice.
  */
-#include "proxy/control.h"
+#include "obs/control.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "dns/msg.h"
-#include "proxy/dnstap.h"
+#include "obs/dnstap.h"
 
 #define REQ_MAX     4096
 #define CLIENT_IDLE 5.0 /* seconds a client may take to send its request */

@@ -1,13 +1,13 @@
 /*
- * proxy/stats.h — counters behind /metrics and `dnsgate ctl stats`.
+ * obs/stats.h — counters behind /metrics and `dnsgate ctl stats`.
  *
  * Worker counters have one writer (their worker) and are read by the main
  * thread, so they are relaxed atomics bumped with a plain load+store — no
  * locked instruction on the datapath. Counters shared by workers (per view,
  * per upstream server) use fetch_add.
  */
-#ifndef PROXY_STATS_H
-#define PROXY_STATS_H
+#ifndef OBS_STATS_H
+#define OBS_STATS_H
 
 #include <stdatomic.h>
 #include <stdint.h>

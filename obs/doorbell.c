@@ -1,7 +1,7 @@
 /*
- * proxy/doorbell.c — futex-backed wake-ups for the log and dnstap threads.
+ * obs/doorbell.c — futex-backed wake-ups for the log and dnstap threads.
  */
-#include "proxy/doorbell.h"
+#include "obs/doorbell.h"
 
 #include <errno.h>
 #include <linux/futex.h>

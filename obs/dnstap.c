@@ -1,12 +1,12 @@
 /*
- * proxy/dnstap.c — the dnstap encoder, the producer rings and the Frame
+ * obs/dnstap.c — the dnstap encoder, the producer rings and the Frame
  * Streams writer thread.
  *
  * Schemas: dnstap.proto (https://github.com/dnstap/dnstap.pb) and the Frame
  * Streams control protocol (https://github.com/farsightsec/fstrm,
  * fstrm/control.h).
  */
-#include "proxy/dnstap.h"
+#include "obs/dnstap.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include "dns/wire.h"
-#include "proxy/doorbell.h"
-#include "proxy/log.h"
+#include "obs/doorbell.h"
+#include "obs/log.h"
+#include "obs/ring.h"
 
 #include "proxy/version.h"
 #define DNSTAP_VERSION "dnsgate " DNSGATE_VERSION
@@ -73,8 +74,6 @@ enum fs_control {
 #define FS_CONTROL_MAX        512 /* longest control frame a peer may send */
 #define CT_LEN                (sizeof(DNSTAP_CONTENT_TYPE) - 1)
 
-#define MAX_RINGS      128
-#define RING_MASK      (DNSTAP_RING_BYTES - 1)
 #define BATCH_BYTES    (256u << 10) /* > the longest frame, ~131 KB */
 #define RETRY_MS       1000
 #define HANDSHAKE_MS   1000
@@ -264,36 +263,22 @@ dnstap_encode(uint8_t *out, size_t cap, const char *identity,
 /* -- the rings ----------------------------------------------------------- */
 
 /*
- * A single-producer, single-consumer byte ring of records, each 8-aligned:
- * a native u32 giving the frame's length, then the Frame Streams data frame
- * (big-endian u32 length, protobuf). A record never wraps: a length of 0
- * tells the consumer to skip to the start of the buffer. head and tail only
- * grow; their difference is the bytes in use.
+ * One record per message (obs/ring.h): the Frame Streams data frame,
+ * big-endian u32 length then the protobuf, ready to go out as it is.
+ * struct ring comes first, so ring_set_clear's ring is the dnstap_ring.
  */
 struct dnstap_ring {
-	_Alignas(64) atomic_size_t head; /* producer's */
-	_Alignas(64) atomic_size_t tail; /* consumer's */
-	atomic_ulong dropped;
-	uint8_t *buf; /* DNSTAP_RING_BYTES */
+	struct ring ring;
 };
 
-static size_t
-record_size(size_t frame_len)
-{
-	return (4 + frame_len + 7) & ~(size_t)7;
-}
-
 static struct {
-	pthread_mutex_t lock; /* rings[] registration */
-	struct dnstap_ring *rings[MAX_RINGS];
-	atomic_size_t nrings;
+	struct ring_set rings; /* its doorbell: rung by the rings and by stop */
 	char *path;
 	char *identity; /* read by producers: fixed from start to stop */
 	pthread_t thread;
 	bool started;
 	atomic_uint_least64_t stop_at; /* ms, monotonic; 0 while running */
 	atomic_ulong lost;             /* in failed sends, or unsent at stop */
-	struct doorbell bell;          /* rung by producers and by stop */
 	/* Below: the writer thread's alone. */
 	bool final_phase; /* ignore stop_at: the stop sequence runs */
 	int fd;
@@ -304,43 +289,28 @@ static struct {
 	unsigned long reported_drops;
 	uint64_t next_report;
 } tap = {
-    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .rings = RING_SET_INITIALIZER,
     .fd = -1,
 };
 
 struct dnstap_ring *
 dnstap_ring_new(void)
 {
-	/* Aligned, so head and tail sit on cache lines of their own. */
+	/* Aligned: the ring's producer and consumer lines are its own. */
 	struct dnstap_ring *r = aligned_alloc(64, sizeof(*r));
-	size_t n;
 
 	if (r == NULL)
 		return NULL;
-	memset(r, 0, sizeof(*r));
-	r->buf = malloc(DNSTAP_RING_BYTES);
-	if (r->buf == NULL)
-		goto fail;
-	pthread_mutex_lock(&tap.lock);
-	n = atomic_load(&tap.nrings);
-	if (n == MAX_RINGS) {
-		pthread_mutex_unlock(&tap.lock);
-		goto fail;
+	if (ring_init(&r->ring, DNSTAP_RING_BYTES) < 0) {
+		free(r);
+		return NULL;
 	}
-	tap.rings[n] = r;
-	atomic_store(&tap.nrings, n + 1);
-	pthread_mutex_unlock(&tap.lock);
+	if (ring_set_add(&tap.rings, &r->ring) < 0) {
+		ring_fini(&r->ring);
+		free(r);
+		return NULL;
+	}
 	return r;
-fail:
-	free(r->buf);
-	free(r);
-	return NULL;
-}
-
-static void
-put_native32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
 }
 
 static void
@@ -352,80 +322,36 @@ put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static void
-ring_drop(struct dnstap_ring *r)
-{
-	atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
-}
-
 void
 dnstap_message(struct dnstap_ring *r, const struct dnstap_msg *m)
 {
-	size_t plen, rec, head, tail, pos, gap;
+	size_t plen;
 	uint8_t *p;
 
 	if (r == NULL)
 		return;
 	plen = dnstap_encoded_size(tap.identity, m);
 	if (plen == 0) {
-		ring_drop(r);
+		ring_drop(&r->ring);
 		return;
 	}
-	rec = record_size(4 + plen);
-	head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-	pos = head & RING_MASK;
-	gap = DNSTAP_RING_BYTES - pos < rec ? DNSTAP_RING_BYTES - pos : 0;
-	if (head + gap + rec - tail > DNSTAP_RING_BYTES) {
-		ring_drop(r);
+	p = ring_reserve(&r->ring, 4 + plen); /* NULL: counted as dropped */
+	if (p == NULL)
+		return;
+	put_be32(p, (uint32_t)plen);
+	/* Cannot fail: the same encoder sized it. Uncommitted, the record is
+	 * forgotten; count it anyway. */
+	if (dnstap_encode(p + 4, plen, tap.identity, m) != plen) {
+		ring_drop(&r->ring);
 		return;
 	}
-	if (gap > 0) {
-		put_native32(r->buf + pos, 0); /* skip to the start */
-		head += gap;
-		pos = 0;
-	}
-	p = r->buf + pos;
-	put_native32(p, (uint32_t)(4 + plen));
-	put_be32(p + 4, (uint32_t)plen);
-	if (dnstap_encode(p + 8, plen, tap.identity, m) != plen) {
-		ring_drop(r); /* cannot happen: the same encoder sized it */
-		return;
-	}
-	atomic_store_explicit(&r->head, head + rec, memory_order_release);
-	doorbell_ring(&tap.bell);
+	ring_commit(&r->ring, 4 + plen);
 }
 
 unsigned long
 dnstap_dropped_total(void)
 {
-	size_t n = atomic_load(&tap.nrings);
-	unsigned long total = atomic_load(&tap.lost);
-
-	for (size_t i = 0; i < n; i++)
-		total += atomic_load_explicit(&tap.rings[i]->dropped,
-		                              memory_order_relaxed);
-	return total;
-}
-
-/*
- * The frame length of the record at *tail, or 0 when tail reached head. A
- * wrap marker on the way moves *tail to the start of the buffer.
- */
-static uint32_t
-ring_peek(const struct dnstap_ring *r, size_t *tail, size_t head)
-{
-	uint32_t len;
-
-	while (*tail != head) {
-		size_t pos = *tail & RING_MASK;
-
-		memcpy(&len, r->buf + pos, 4);
-		if (len != 0)
-			return len;
-		*tail += DNSTAP_RING_BYTES - pos;
-	}
-	return 0;
+	return atomic_load(&tap.lost) + ring_set_dropped(&tap.rings);
 }
 
 /*
@@ -433,55 +359,36 @@ ring_peek(const struct dnstap_ring *r, size_t *tail, size_t head)
  * batch is too full for the next frame (true).
  */
 static bool
-ring_drain(struct dnstap_ring *r)
+ring_drain(struct ring *r)
 {
-	size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-	size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-	bool more = false;
-	uint32_t len;
+	const uint8_t *frame;
+	size_t len;
 
-	while ((len = ring_peek(r, &tail, head)) != 0) {
-		if (len > BATCH_BYTES - tap.blen) {
-			more = true;
-			break;
-		}
-		memcpy(tap.batch + tap.blen, r->buf + (tail & RING_MASK) + 4,
-		       len);
+	while ((frame = ring_peek(r, &len)) != NULL) {
+		if (len > BATCH_BYTES - tap.blen)
+			return true;
+		memcpy(tap.batch + tap.blen, frame, len);
 		tap.blen += len;
 		tap.bframes++;
-		tail += record_size(len);
-	}
-	atomic_store_explicit(&r->tail, tail, memory_order_release);
-	return more;
-}
-
-/* Frames still queued in r (at stop, when nobody pushes or drains). */
-static unsigned long
-ring_queued(const struct dnstap_ring *r)
-{
-	size_t tail = atomic_load(&r->tail), head = atomic_load(&r->head);
-	unsigned long n = 0;
-	uint32_t len;
-
-	while ((len = ring_peek(r, &tail, head)) != 0) {
-		tail += record_size(len);
-		n++;
-	}
-	return n;
-}
-
-static bool
-rings_pending(void)
-{
-	size_t n = atomic_load(&tap.nrings);
-
-	for (size_t i = 0; i < n; i++) {
-		struct dnstap_ring *r = tap.rings[i];
-
-		if (atomic_load(&r->head) != atomic_load(&r->tail))
-			return true;
+		ring_release(r);
 	}
 	return false;
+}
+
+/* ring_set_clear, at stop: frames still queued are lost; free the ring. */
+static void
+ring_discard(struct ring *r)
+{
+	unsigned long n = ring_dropped(r);
+	size_t len;
+
+	while (ring_peek(r, &len) != NULL) {
+		ring_release(r);
+		n++;
+	}
+	atomic_fetch_add(&tap.lost, n);
+	ring_fini(r);
+	free((struct dnstap_ring *)r);
 }
 
 /* -- socket I/O with deadlines ------------------------------------------- */
@@ -737,12 +644,12 @@ batch_send(uint64_t deadline)
 static long
 tap_flush(uint64_t deadline)
 {
-	size_t n = atomic_load(&tap.nrings);
+	size_t n = ring_set_count(&tap.rings);
 	long sent = 0, k;
 
 	for (size_t i = 0; i < n; i++) {
 		/* A full batch goes out before the rest of the ring. */
-		while (ring_drain(tap.rings[i])) {
+		while (ring_drain(ring_set_ring(&tap.rings, i))) {
 			if ((k = batch_send(deadline)) < 0)
 				return -1;
 			sent += k;
@@ -783,11 +690,13 @@ tap_finish(void)
 	bool ct_ok;
 
 	tap.final_phase = true;
-	if (tap.fd < 0 && rings_pending() && now_ms() < flush_until)
+	if (tap.fd < 0 && ring_set_pending(&tap.rings) &&
+	    now_ms() < flush_until)
 		tap_connect(flush_until); /* one last chance */
-	while (tap.fd >= 0 && rings_pending() && now_ms() < flush_until)
+	while (tap.fd >= 0 && ring_set_pending(&tap.rings) &&
+	       now_ms() < flush_until)
 		tap_flush(flush_until);
-	if (rings_pending())
+	if (ring_set_pending(&tap.rings))
 		log_msg(LOG_WARNING, "dnstap: stopping with messages unsent");
 	if (tap.fd < 0)
 		return;
@@ -802,7 +711,7 @@ static bool
 tap_pending(void)
 {
 	return atomic_load(&tap.stop_at) != 0 ||
-	       (tap.fd >= 0 && rings_pending());
+	       (tap.fd >= 0 && ring_set_pending(&tap.rings));
 }
 
 /* Nothing was sent: nap while messages may still come, then sleep until a
@@ -819,7 +728,7 @@ tap_idle(unsigned *empty, uint64_t next_try)
 		return;
 	if (tap.fd < 0 && next_try > now && next_try - now < ms)
 		ms = (unsigned)(next_try - now);
-	doorbell_idle(&tap.bell, empty,
+	doorbell_idle(&tap.rings.bell, empty,
 	              tap.fd >= 0 ? DOORBELL_WORK : DOORBELL_TIMER, tap_pending,
 	              ms);
 }
@@ -915,28 +824,14 @@ fail:
 void
 dnstap_stop(void)
 {
-	size_t n;
-
 	if (tap.started) {
 		atomic_store(&tap.stop_at, now_ms() + STOP_FLUSH_MS);
-		doorbell_wake(&tap.bell);
+		doorbell_wake(&tap.rings.bell);
 		pthread_join(tap.thread, NULL);
 		tap.started = false;
 	}
-	pthread_mutex_lock(&tap.lock);
-	n = atomic_load(&tap.nrings);
-	for (size_t i = 0; i < n; i++) {
-		struct dnstap_ring *r = tap.rings[i];
-
-		/* Unsent frames are lost; the total stays until next start. */
-		atomic_fetch_add(&tap.lost,
-		                 atomic_load(&r->dropped) + ring_queued(r));
-		free(r->buf);
-		free(r);
-		tap.rings[i] = NULL;
-	}
-	atomic_store(&tap.nrings, 0);
-	pthread_mutex_unlock(&tap.lock);
+	/* Unsent frames are lost; the total stays until the next start. */
+	ring_set_clear(&tap.rings, ring_discard);
 	free(tap.batch);
 	free(tap.identity);
 	free(tap.path);

@@ -1,13 +1,13 @@
 /*
- * proxy/log.h — the log: decision lines from the workers and daemon
+ * obs/log.h — the log: decision lines from the workers and daemon
  * messages, written by one logger thread so the datapath never blocks.
  *
- * Each worker owns a single-producer ring of fixed slots; the logger thread
- * is its only consumer. A full ring drops the line and counts it; the logger
- * reports the count ("log: dropped N lines") when it catches up.
+ * Each worker owns a single-producer ring (obs/ring.h) of lines; the logger
+ * thread is its only consumer. A full ring drops the line and counts it;
+ * the logger reports the count ("log: dropped N lines") when it catches up.
  */
-#ifndef PROXY_LOG_H
-#define PROXY_LOG_H
+#ifndef OBS_LOG_H
+#define OBS_LOG_H
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -18,22 +18,25 @@
 
 #include "proxy/config.h"
 
-#define LOG_SLOT_SIZE  1024
-#define LOG_RING_SLOTS 4096 /* power of two */
+/* The longest line; a longer one counts as dropped. */
+#define LOG_SLOT_SIZE 1024
+/*
+ * Bytes per ring (power of two), the same 4 MiB as the 4096 fixed slots
+ * before obs/ring.h. A line takes its length plus 4 to 11 bytes, so a ring
+ * holds at least 4062 lines of LOG_SLOT_SIZE (1032 bytes each, less up to
+ * 1 KiB left unused where the records wrap) and many more of the usual
+ * shorter ones.
+ */
+#define LOG_RING_BYTES (4u << 20)
 
-struct log_ring {
-	atomic_size_t head; /* next slot the producer writes */
-	atomic_size_t tail; /* next slot the consumer reads */
-	atomic_ulong dropped;
-	uint16_t len[LOG_RING_SLOTS];
-	char slot[LOG_RING_SLOTS][LOG_SLOT_SIZE];
-};
+struct log_ring;
 
 /* Open the target of lc and start the logger thread; 0 / -1 (errno). */
 int log_start(const struct log_conf *lc);
 /* Switch to another target (reload); reopens a file target (logrotate). */
 int log_reconfigure(const struct log_conf *lc);
-/* Drain every ring, stop the thread, close the target. */
+/* Drain every ring and stop the thread. Every producer must have stopped.
+ * The target stays open: log_msg() still writes there afterwards. */
 void log_stop(void);
 
 /* A ring for one producer thread, registered with the logger. */

@@ -1,5 +1,5 @@
 /*
- * proxy/doorbell.h — wake a sleeping consumer thread without costing the
+ * obs/doorbell.h — wake a sleeping consumer thread without costing the
  * producers a system call.
  *
  * The logger and dnstap threads drain lock-free rings that the workers
@@ -9,14 +9,17 @@
  * its rings once more, and sleeps on a futex (doorbell_wait) until a
  * producer rings or a timeout passes. A producer rings after publishing:
  * while the consumer is awake that is one fence and one load; only the
- * producer that finds it asleep makes the futex call.
+ * producer that finds it asleep makes the futex call. For the rings of a
+ * ring set (obs/ring.h) the ring does it: ring_commit() rings after its
+ * store of head, ring_drop() after counting.
  *
- * Why nothing is lost: the producer publishes, then (fence) reads the
- * state; the consumer writes the state, then (fence) reads the rings.
- * With both fences, at least one of them sees the other's write.
+ * Why nothing is lost: the producer publishes (head, or the drop count),
+ * then (fence) reads the state; the consumer writes the state, then
+ * (fence) reads the rings' heads and drop counts. With both fences, at
+ * least one of them sees the other's write.
  */
-#ifndef PROXY_DOORBELL_H
-#define PROXY_DOORBELL_H
+#ifndef OBS_DOORBELL_H
+#define OBS_DOORBELL_H
 
 #include <stdatomic.h>
 #include <stdbool.h>

@@ -1,11 +1,11 @@
 /*
- * proxy/control.h — the main thread's services: Prometheus metrics over
+ * obs/control.h — the main thread's services: Prometheus metrics over
  * HTTP (metrics-listen) and the control socket (control-socket) that
  * `dnsgate ctl` talks to. Both run on the main thread's libev loop, away
  * from the datapath.
  */
-#ifndef PROXY_CONTROL_H
-#define PROXY_CONTROL_H
+#ifndef OBS_CONTROL_H
+#define OBS_CONTROL_H
 
 #include <ev.h>
 #include <stdio.h>

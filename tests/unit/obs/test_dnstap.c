@@ -1,6 +1,6 @@
 /*
- * tests/unit/proxy/test_dnstap.c — the dnstap encoder, the producer rings
- * and the Frame Streams writer (proxy/dnstap.h).
+ * tests/unit/obs/test_dnstap.c — the dnstap encoder, the producer rings
+ * and the Frame Streams writer (obs/dnstap.h).
  *
  * Expected protobuf bytes are derived by hand from dnstap.proto: a tag is
  * (field number << 3 | wire type), wire type 0 = varint, 2 = length-
@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "dns/addr.h"
-#include "proxy/dnstap.h"
+#include "obs/dnstap.h"
 
 #define N_ELEMS(x) (sizeof(x) / sizeof((x)[0]))
 

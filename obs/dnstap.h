@@ -1,20 +1,20 @@
 /*
- * proxy/dnstap.h — dnstap (https://dnstap.info) over a Frame Streams UNIX
+ * obs/dnstap.h — dnstap (https://dnstap.info) over a Frame Streams UNIX
  * socket, written by one writer thread so the datapath never blocks.
  *
- * Like the decision log (proxy/log.h): each producer thread owns a
- * single-producer ring, the writer thread is its only consumer, and a full
- * ring drops the message and counts it. The producer encodes the protobuf
- * straight into its ring as a ready Frame Streams data frame; the writer
- * only copies frames to the socket.
+ * Like the decision log (obs/log.h): each producer thread owns a
+ * single-producer ring (obs/ring.h), the writer thread is its only
+ * consumer, and a full ring drops the message and counts it. The producer
+ * encodes the protobuf straight into its ring as a ready Frame Streams data
+ * frame; the writer only copies frames to the socket.
  *
  * The writer is a bidirectional Frame Streams sender with content type
  * "protobuf:dnstap.Dnstap": READY -> ACCEPT -> START, data frames, and
  * STOP -> FINISH at the end. While the socket is absent or refuses, it
  * retries every second; the rings meanwhile fill and then drop.
  */
-#ifndef PROXY_DNSTAP_H
-#define PROXY_DNSTAP_H
+#ifndef OBS_DNSTAP_H
+#define OBS_DNSTAP_H
 
 #include <stdbool.h>
 #include <stddef.h>

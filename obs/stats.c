@@ -1,7 +1,7 @@
 /*
- * proxy/stats.c — counter helpers.
+ * obs/stats.c — counter helpers.
  */
-#include "proxy/stats.h"
+#include "obs/stats.h"
 
 #include <string.h>
 

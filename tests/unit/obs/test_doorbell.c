@@ -1,5 +1,5 @@
 /*
- * tests/unit/proxy/test_doorbell.c — the doorbell of the log and dnstap
+ * tests/unit/obs/test_doorbell.c — the doorbell of the log and dnstap
  * threads: a ring while the consumer is awake makes no wake-up; an armed
  * consumer is woken by a ring, a timer sleep only by a stop; and a producer
  * and a consumer racing over many items lose no wake-up (a lost one would
@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proxy/doorbell.h"
+#include "obs/doorbell.h"
 
 static void
 test_ring_while_awake_is_free(void **state)

@@ -1,7 +1,7 @@
 /*
- * proxy/log.c — the logger thread and its rings.
+ * obs/log.c — the logger thread and its rings.
  */
-#include "proxy/log.h"
+#include "obs/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,31 +12,40 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "obs/doorbell.h"
+#include "obs/ring.h"
 #include "policy/decision.h"
-#include "proxy/doorbell.h"
 
-#define MAX_RINGS 128
 /* Idle, the logger sleeps on its doorbell (doorbell_idle), waking at least
  * every IDLE_WAIT_MS: an idle daemon makes no wake-ups to poll, and a busy
  * one no futex calls. */
 #define IDLE_WAIT_MS 1000
+/* Lines taken from one ring per pass, at most: a busy worker cannot keep
+ * the logger, and lg.lock with it, to itself. The fixed-slot ring before
+ * obs/ring.h held as many. */
+#define DRAIN_MAX 4096
+
+/* A type of its own: the datapath's API (obs/log.h) need not show the
+ * ring's. */
+struct log_ring {
+	struct ring ring;
+};
 
 static struct {
-	pthread_mutex_t lock;  /* target, rings[] registration, log_msg */
+	pthread_mutex_t lock;  /* target, log_msg */
 	int target;            /* enum log_target */
 	int fd;                /* stderr or the file */
 	int format;            /* enum decision_format */
 	atomic_int format_now; /* the same, for threads without the lock */
 	char *path;
-	struct log_ring *rings[MAX_RINGS];
-	atomic_size_t nrings;
+	struct ring_set rings; /* its doorbell: rung by the rings, log_stop */
 	pthread_t thread;
 	atomic_bool running;
-	struct doorbell bell; /* rung by producers, by log_stop */
 	bool started;
 	unsigned long reported_drops;
 } lg = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
+    .rings = RING_SET_INITIALIZER,
     .target = LOGT_STDERR,
     .fd = 2,
     .format = DECISION_JSON,
@@ -72,20 +81,19 @@ emit(int prio, const char *line, size_t len)
 	write_all(lg.fd, line, len);
 }
 
+/* Caller holds lg.lock. */
 static bool
-drain_ring(struct log_ring *r)
+drain_ring(struct ring *r)
 {
-	size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-	size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-	bool any = head != tail;
+	const char *line;
+	size_t len, n = 0;
 
-	for (; tail != head; tail++) {
-		size_t i = tail & (LOG_RING_SLOTS - 1);
-
-		emit(LOG_INFO, r->slot[i], r->len[i]);
+	while (n < DRAIN_MAX && (line = ring_peek(r, &len)) != NULL) {
+		emit(LOG_INFO, line, len);
+		ring_release(r);
+		n++;
 	}
-	atomic_store_explicit(&r->tail, tail, memory_order_release);
-	return any;
+	return n > 0;
 }
 
 static void
@@ -112,12 +120,12 @@ report_drops(void)
 static bool
 drain_all(void)
 {
-	size_t n = atomic_load(&lg.nrings);
+	size_t n = ring_set_count(&lg.rings);
 	bool any = false;
 
 	pthread_mutex_lock(&lg.lock);
 	for (size_t i = 0; i < n; i++)
-		any |= drain_ring(lg.rings[i]);
+		any |= drain_ring(ring_set_ring(&lg.rings, i));
 	report_drops();
 	pthread_mutex_unlock(&lg.lock);
 	return any;
@@ -127,18 +135,9 @@ drain_all(void)
 static bool
 work_pending(void)
 {
-	size_t n = atomic_load(&lg.nrings);
-
-	if (!atomic_load(&lg.running) ||
-	    log_dropped_total() != lg.reported_drops)
-		return true;
-	for (size_t i = 0; i < n; i++)
-		if (atomic_load_explicit(&lg.rings[i]->head,
-		                         memory_order_acquire) !=
-		    atomic_load_explicit(&lg.rings[i]->tail,
-		                         memory_order_relaxed))
-			return true;
-	return false;
+	return !atomic_load(&lg.running) ||
+	       log_dropped_total() != lg.reported_drops ||
+	       ring_set_pending(&lg.rings);
 }
 
 static void *
@@ -151,10 +150,12 @@ logger_main(void *arg)
 		if (drain_all())
 			empty = 0;
 		else
-			doorbell_idle(&lg.bell, &empty, DOORBELL_WORK,
+			doorbell_idle(&lg.rings.bell, &empty, DOORBELL_WORK,
 			              work_pending, IDLE_WAIT_MS);
 	}
-	drain_all();
+	/* The producers have stopped (log_stop's contract): this ends. */
+	while (drain_all())
+		continue;
 	return NULL;
 }
 
@@ -214,61 +215,47 @@ log_stop(void)
 	if (!lg.started)
 		return;
 	atomic_store(&lg.running, false);
-	doorbell_wake(&lg.bell);
+	doorbell_wake(&lg.rings.bell);
 	pthread_join(lg.thread, NULL);
 	lg.started = false;
 }
 
+/* Log rings live as long as the process: workers never give them back. */
 struct log_ring *
 log_ring_new(void)
 {
-	struct log_ring *r = calloc(1, sizeof(*r));
-	size_t n;
+	/* Aligned: the ring's producer and consumer lines are its own. */
+	struct log_ring *r = aligned_alloc(64, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
-	pthread_mutex_lock(&lg.lock);
-	n = atomic_load(&lg.nrings);
-	if (n == MAX_RINGS) {
-		pthread_mutex_unlock(&lg.lock);
+	if (ring_init(&r->ring, LOG_RING_BYTES) < 0) {
 		free(r);
 		return NULL;
 	}
-	lg.rings[n] = r;
-	atomic_store(&lg.nrings, n + 1);
-	pthread_mutex_unlock(&lg.lock);
+	if (ring_set_add(&lg.rings, &r->ring) < 0) {
+		ring_fini(&r->ring);
+		free(r);
+		return NULL;
+	}
 	return r;
 }
 
 void
 log_ring_push(struct log_ring *r, const char *line, size_t len)
 {
-	size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-	size_t i;
-
-	if (head - tail >= LOG_RING_SLOTS || len > LOG_SLOT_SIZE) {
-		atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
-		doorbell_ring(&lg.bell); /* the drop gets reported */
-		return;
-	}
-	i = head & (LOG_RING_SLOTS - 1);
-	memcpy(r->slot[i], line, len);
-	r->len[i] = (uint16_t)len;
-	atomic_store_explicit(&r->head, head + 1, memory_order_release);
-	doorbell_ring(&lg.bell);
+	/* The ring rings the logger's doorbell, for a drop too: the drop
+	 * gets reported. */
+	if (len > LOG_SLOT_SIZE)
+		ring_drop(&r->ring);
+	else
+		ring_push(&r->ring, line, len);
 }
 
 unsigned long
 log_dropped_total(void)
 {
-	size_t n = atomic_load(&lg.nrings);
-	unsigned long total = 0;
-
-	for (size_t i = 0; i < n; i++)
-		total += atomic_load_explicit(&lg.rings[i]->dropped,
-		                              memory_order_relaxed);
-	return total;
+	return ring_set_dropped(&lg.rings);
 }
 
 /* One daemon message as a log line in the target's format. */

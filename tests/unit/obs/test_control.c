@@ -1,0 +1,631 @@
+/*
+ * tests/unit/obs/test_control.c — metrics and the control socket
+ * (obs/control.h) on a daemon struct with two idle workers and no worker
+ * threads: the metrics text is Prometheus text format 0.0.4 (checked line
+ * by line below), the control commands answer, and the listeners answer a
+ * client over a real control socket and a real HTTP connection.
+ *
+ * Left to tests/system/test_control.py: `dnsgate ctl` itself
+ * (control_client), reloads that swap a real configuration, and counters
+ * moved by real queries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "obs/control.h"
+#include "obs/stats.h"
+
+#define NWORKERS 2
+
+/* -- a daemon without threads -------------------------------------------- */
+
+struct fixture {
+	struct daemon d;
+	char dir[64];
+	char sock[128];
+	int port; /* metrics-listen */
+};
+
+/* A port nobody listens on right now, for metrics-listen. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	char text[512];
+	struct config *conf;
+
+	if (fx == NULL)
+		return -1;
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/dnsgate-ctl-XXXXXX");
+	if (mkdtemp(fx->dir) == NULL)
+		return -1;
+	snprintf(fx->sock, sizeof(fx->sock), "%s/ctl.sock", fx->dir);
+	fx->port = free_port();
+	snprintf(text, sizeof(text),
+	         "[server]\n"
+	         "listen = 127.0.0.1:5300\n"
+	         "control-socket = %s\n"
+	         "metrics-listen = 127.0.0.1:%d\n"
+	         "[upstream up]\n"
+	         "server = 192.0.2.53\n"
+	         "[view main]\n"
+	         "upstream = up\n",
+	         fx->sock, fx->port);
+	conf = config_load_string("t.conf", text, stderr);
+	if (conf == NULL)
+		return -1;
+	fx->d.rs = runstate_new(conf, NULL);
+	config_unref(conf); /* the runstate holds it */
+	if (fx->d.rs == NULL)
+		return -1;
+	pthread_mutex_init(&fx->d.conf_lock, NULL);
+	fx->d.nworkers = NWORKERS;
+	fx->d.workers = calloc(NWORKERS, sizeof(*fx->d.workers));
+	if (fx->d.workers == NULL)
+		return -1;
+	for (unsigned i = 0; i < NWORKERS; i++) {
+		fx->d.workers[i].top = calloc(1, sizeof(struct topclients));
+		if (fx->d.workers[i].top == NULL)
+			return -1;
+	}
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	for (unsigned i = 0; i < NWORKERS; i++)
+		free(fx->d.workers[i].top);
+	free(fx->d.workers);
+	runstate_unref(fx->d.rs);
+	pthread_mutex_destroy(&fx->d.conf_lock);
+	unlink(fx->sock);
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* Some of every kind of counter, so the text has values to show. */
+static void
+count_some(struct daemon *d)
+{
+	const struct runstate *rs = d->rs;
+	const struct config *c = rs->conf;
+	struct server_stats *st =
+	    &runstate_server(rs, c->upstreams[0], 0)->stats;
+
+	for (unsigned i = 0; i < NWORKERS; i++) {
+		struct worker_stats *s = &d->workers[i].stats;
+
+		STAT_INC(s->queries_udp);
+		STAT_INC(s->queries_tcp);
+		STAT_INC(s->responses[0]);
+		STAT_INC(s->rl_drop);
+		STAT_INC(s->cookies[COOKIE_VALID]);
+		STAT_INC(s->upstream_mismatch);
+	}
+	STAT_SHARED_INC(
+	    runstate_view_stats(rs, c->views[0])->actions[ACTION_FORWARD]);
+	STAT_SHARED_INC(runstate_view_stats(rs, NULL)->actions[ACTION_REFUSE]);
+	STAT_SHARED_INC(st->queries);
+	STAT_SHARED_INC(st->errors[UPERR_TIMEOUT]);
+	server_stats_latency(st, 0.003);
+	server_stats_latency(st, 2.0);
+	atomic_store(&d->tcp_clients, 4);
+}
+
+static char *
+render(void (*fn)(struct daemon *, FILE *), struct daemon *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	fn(d, f);
+	fclose(f);
+	return buf;
+}
+
+/* -- a checker for the Prometheus text format 0.0.4 ---------------------- */
+
+struct family {
+	char name[80];
+	char type[16];
+	bool help, sampled, done;
+	double inf_bucket, last_bucket; /* histograms, one series */
+};
+
+struct expo {
+	struct family fam[32];
+	size_t nfam;
+	struct family *cur; /* whose samples came last */
+};
+
+/* [a-zA-Z_:][a-zA-Z0-9_:]*, for metric names; labels take no ':'. */
+static size_t
+name_len(const char *p, bool colon)
+{
+	size_t n = 0;
+
+	while (isalpha((unsigned char)p[n]) || p[n] == '_' ||
+	       (colon && p[n] == ':') ||
+	       (n > 0 && isdigit((unsigned char)p[n])))
+		n++;
+	return n;
+}
+
+static struct family *
+family_find(struct expo *e, const char *name, size_t len)
+{
+	for (size_t i = 0; i < e->nfam; i++)
+		if (strlen(e->fam[i].name) == len &&
+		    memcmp(e->fam[i].name, name, len) == 0)
+			return &e->fam[i];
+	return NULL;
+}
+
+static struct family *
+family_get(struct expo *e, const char *name, size_t len)
+{
+	struct family *f = family_find(e, name, len);
+
+	assert_true(len > 0 && len < sizeof(e->fam[0].name));
+	if (f != NULL)
+		return f;
+	assert_true(e->nfam < sizeof(e->fam) / sizeof(e->fam[0]));
+	f = &e->fam[e->nfam++];
+	memcpy(f->name, name, len);
+	return f;
+}
+
+/* A histogram's _bucket, _sum and _count samples belong to its family. */
+static struct family *
+sample_family(struct expo *e, const char *name, size_t len, bool *bucket)
+{
+	static const char *const sfx[] = {"_bucket", "_sum", "_count"};
+
+	*bucket = false;
+	for (size_t i = 0; i < 3; i++) {
+		size_t k = strlen(sfx[i]);
+		struct family *f;
+
+		if (len <= k || memcmp(name + len - k, sfx[i], k) != 0)
+			continue;
+		f = family_find(e, name, len - k);
+		if (f != NULL && strcmp(f->type, "histogram") == 0) {
+			*bucket = i == 0;
+			return f;
+		}
+	}
+	return family_get(e, name, len);
+}
+
+/* "# HELP name text" or "# TYPE name type"; other comments pass. */
+static void
+check_comment(struct expo *e, const char *line)
+{
+	bool help = strncmp(line, "# HELP ", 7) == 0;
+	const char *p = line + 7;
+	struct family *f;
+	size_t n;
+
+	if (!help && strncmp(line, "# TYPE ", 7) != 0)
+		return;
+	n = name_len(p, true);
+	assert_true(p[n] == ' ' && p[n + 1] != '\0');
+	f = family_get(e, p, n);
+	assert_false(f->done);
+	if (help) {
+		assert_false(f->help);
+		f->help = true;
+		return;
+	}
+	/* One TYPE, before the family's first sample. */
+	assert_string_equal(f->type, "");
+	assert_false(f->sampled);
+	p += n + 1;
+	assert_true(strcmp(p, "counter") == 0 || strcmp(p, "gauge") == 0 ||
+	            strcmp(p, "histogram") == 0 || strcmp(p, "summary") == 0 ||
+	            strcmp(p, "untyped") == 0);
+	snprintf(f->type, sizeof(f->type), "%s", p);
+}
+
+/* {name="value",...}: the value of le into le (or "" without one). */
+static const char *
+check_labels(const char *p, char *le, size_t lecap)
+{
+	le[0] = '\0';
+	if (*p != '{')
+		return p;
+	p++;
+	while (*p != '}') {
+		size_t n = name_len(p, false), v = 0;
+		bool is_le = n == 2 && memcmp(p, "le", 2) == 0;
+
+		assert_true(n > 0);
+		p += n;
+		assert_true(p[0] == '=' && p[1] == '"');
+		for (p += 2; *p != '"'; p++) {
+			assert_true(*p != '\0' && *p != '\n');
+			if (*p == '\\') {
+				p++;
+				assert_true(*p == '\\' || *p == '"' ||
+				            *p == 'n');
+			}
+			if (is_le && v + 1 < lecap)
+				le[v++] = *p;
+		}
+		if (is_le)
+			le[v] = '\0';
+		p++;
+		if (*p == ',')
+			p++;
+		else
+			assert_true(*p == '}');
+	}
+	return p + 1;
+}
+
+static double
+check_value(const char *p)
+{
+	char *end;
+	double v;
+
+	if (strcmp(p, "+Inf") == 0 || strcmp(p, "-Inf") == 0 ||
+	    strcmp(p, "NaN") == 0)
+		return 0;
+	errno = 0;
+	v = strtod(p, &end);
+	assert_true(end != p && *end == '\0' && errno == 0);
+	return v;
+}
+
+static void
+check_sample(struct expo *e, const char *line)
+{
+	size_t n = name_len(line, true);
+	struct family *f;
+	const char *p;
+	char le[32];
+	bool bucket;
+	double v;
+
+	f = sample_family(e, line, n, &bucket);
+	/* A family's lines form one group: nothing of it after another's. */
+	if (f != e->cur) {
+		assert_false(f->done);
+		if (e->cur != NULL)
+			e->cur->done = true;
+		e->cur = f;
+	}
+	assert_string_not_equal(f->type, "");
+	f->sampled = true;
+	p = check_labels(line + n, le, sizeof(le));
+	assert_true(*p == ' ');
+	v = check_value(p + 1);
+	if (bucket) {
+		/* Cumulative, up to le="+Inf". */
+		assert_string_not_equal(le, "");
+		assert_true(v >= f->last_bucket);
+		f->last_bucket = v;
+		if (strcmp(le, "+Inf") == 0)
+			f->inf_bucket = v;
+	} else if (strcmp(f->type, "histogram") == 0 &&
+	           strstr(line, "_count") != NULL) {
+		assert_true(v == f->inf_bucket);
+	}
+}
+
+/* Every line of text; the families it declared in e. */
+static void
+expo_check(struct expo *e, char *text)
+{
+	char *line = text, *nl;
+
+	memset(e, 0, sizeof(*e));
+	assert_true(text[0] != '\0' && text[strlen(text) - 1] == '\n');
+	for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		if (line[0] == '#')
+			check_comment(e, line);
+		else if (line[0] != '\0')
+			check_sample(e, line);
+		*nl = '\n';
+	}
+}
+
+/* -- the tests ------------------------------------------------------------ */
+
+static void
+test_control_metrics_are_prometheus_text(void **state)
+{
+	static const char *const families[] = {
+	    "dnsgate_queries_total",
+	    "dnsgate_responses_total",
+	    "dnsgate_tcp_connections",
+	    "dnsgate_log_dropped_total",
+	    "dnsgate_dnstap_dropped_total",
+	    "dnsgate_ratelimit_total",
+	    "dnsgate_cookies_total",
+	    "dnsgate_decisions_total",
+	    "dnsgate_upstream_queries_total",
+	    "dnsgate_upstream_errors_total",
+	    "dnsgate_upstream_up",
+	    "dnsgate_upstream_latency_seconds",
+	};
+	struct fixture *fx = *state;
+	struct expo e;
+	char *text;
+
+	/* One upstream server: with two, the upstream families come server by
+	 * server, interleaved, which the format's one group per family does
+	 * not allow (Prometheus' parsers accept it). */
+	count_some(&fx->d);
+	text = render(metrics_render, &fx->d);
+	expo_check(&e, text);
+	assert_int_equal(e.nfam, sizeof(families) / sizeof(families[0]));
+	for (size_t i = 0; i < e.nfam; i++) {
+		struct family *f =
+		    family_find(&e, families[i], strlen(families[i]));
+
+		assert_non_null(f);
+		assert_string_not_equal(f->type, "");
+		/* The upstream families have a TYPE line but no HELP. */
+		if (strncmp(f->name, "dnsgate_upstream_", 17) != 0)
+			assert_true(f->help);
+	}
+	assert_non_null(
+	    strstr(text, "dnsgate_queries_total{proto=\"udp\"} 2\n"));
+	assert_non_null(
+	    strstr(text, "dnsgate_responses_total{rcode=\"NOERROR\"} 2\n"));
+	assert_non_null(strstr(text, "dnsgate_tcp_connections 4\n"));
+	assert_non_null(strstr(text, "dnsgate_decisions_total{view=\"main\","
+	                             "action=\"forward\"} 1\n"));
+	assert_non_null(strstr(text, "dnsgate_decisions_total{view=\"\","
+	                             "action=\"refuse\"} 1\n"));
+	assert_non_null(strstr(
+	    text, "dnsgate_upstream_latency_seconds_bucket{"
+	          "upstream=\"up\",server=\"192.0.2.53:53\",le=\"0.005\"} "
+	          "1\n"));
+	assert_non_null(
+	    strstr(text, "dnsgate_upstream_latency_seconds_count{"
+	                 "upstream=\"up\",server=\"192.0.2.53:53\"} 2\n"));
+	free(text);
+}
+
+static void
+test_control_stats_is_metrics_and_internals(void **state)
+{
+	struct fixture *fx = *state;
+	char *text, *internal, *metrics;
+	FILE *f;
+	size_t len = 0;
+
+	count_some(&fx->d);
+	metrics = render(metrics_render, &fx->d);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(control_command(&fx->d, "stats", NULL, f), 0);
+	fclose(f);
+	/* The metrics text, then the internal counters. */
+	assert_memory_equal(text, metrics, strlen(metrics));
+	internal = text + strlen(metrics);
+	assert_true(
+	    strncmp(internal, "# internal\nupstream_mismatch 2\n", 31) == 0);
+	assert_non_null(strstr(internal, "\nlocal_upstream_yields 0\n"));
+	free(metrics);
+	free(text);
+}
+
+static int
+reload_fails(FILE *errs)
+{
+	fprintf(errs, "t.conf:3: boom\n");
+	return -1;
+}
+
+static int
+reload_works(FILE *errs)
+{
+	return 0;
+}
+
+static char *
+command(struct daemon *d, const char *cmd, control_reload_fn rl, int rc)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(control_command(d, cmd, rl, f), rc);
+	fclose(f);
+	return buf;
+}
+
+static void
+test_control_commands_answer(void **state)
+{
+	struct fixture *fx = *state;
+	struct ip_addr a, b;
+	char *s;
+
+	count_some(&fx->d);
+	s = command(&fx->d, "upstreams", NULL, 0);
+	assert_string_equal(s, "up 192.0.2.53:53 up srtt=0.0ms fails=0 "
+	                       "queries=1 timeouts=1 servfails=0\n");
+	free(s);
+	assert_int_equal(ip_addr_parse("192.0.2.7", &a), 0);
+	assert_int_equal(ip_addr_parse("2001:db8::1", &b), 0);
+	topclients_count(fx->d.workers[0].top, &a);
+	topclients_count(fx->d.workers[1].top, &a);
+	topclients_count(fx->d.workers[1].top, &b);
+	s = command(&fx->d, "top-clients", NULL, 0);
+	assert_string_equal(s, "# approximate query counts since start\n"
+	                       "192.0.2.7 2\n2001:db8::1 1\n");
+	free(s);
+	/* The verdict is the first line: `dnsgate ctl` reads it there. */
+	s = command(&fx->d, "reload", reload_fails, -1);
+	assert_string_equal(s, "error: reload failed; the running "
+	                       "configuration stays\nt.conf:3: boom\n");
+	free(s);
+	s = command(&fx->d, "reload", reload_works, 0);
+	assert_string_equal(s, "ok: reloaded\n");
+	free(s);
+	s = command(&fx->d, "flush-cache", NULL, 0);
+	assert_true(strncmp(s, "ok: ", 4) == 0);
+	free(s);
+	s = command(&fx->d, "bogus", NULL, -1);
+	assert_true(strncmp(s, "error: unknown command 'bogus'", 30) == 0);
+	free(s);
+}
+
+/* -- over the sockets ----------------------------------------------------- */
+
+/* Send req on fd, run loop until the reply is complete (the server
+ * closes): the reply. */
+static char *
+exchange(struct ev_loop *loop, int fd, const char *req)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (int i = 0; i < 5000; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char chunk[4096];
+		ssize_t n;
+
+		ev_run(loop, EVRUN_NOWAIT);
+		if (poll(&p, 1, 1) <= 0)
+			continue;
+		n = read(fd, chunk, sizeof(chunk));
+		assert_true(n >= 0);
+		buf = realloc(buf, len + (size_t)n + 1);
+		assert_non_null(buf);
+		memcpy(buf + len, chunk, (size_t)n);
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (n == 0)
+			break;
+	}
+	assert_non_null(buf);
+	close(fd);
+	return buf;
+}
+
+static int
+connect_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_true(strlen(path) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static int
+connect_tcp(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons((uint16_t)port),
+	                         .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void
+test_control_socket_and_http_answer(void **state)
+{
+	struct fixture *fx = *state;
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct stat st;
+	char *s, *body;
+
+	assert_non_null(loop);
+	assert_int_equal(control_start(loop, &fx->d, reload_works), 0);
+	assert_int_equal(stat(fx->sock, &st), 0);
+	assert_true(S_ISSOCK(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0660);
+	s = exchange(loop, connect_unix(fx->sock), "reload\n");
+	assert_string_equal(s, "ok: reloaded\n");
+	free(s);
+	s = exchange(loop, connect_tcp(fx->port),
+	             "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_true(strncmp(s, "HTTP/1.0 200 OK\r\n", 17) == 0);
+	assert_non_null(strstr(s, "Content-Type: text/plain; version=0.0.4"));
+	body = strstr(s, "\r\n\r\n");
+	assert_non_null(body);
+	assert_non_null(
+	    strstr(body, "\n# TYPE dnsgate_queries_total counter\n"));
+	free(s);
+	s = exchange(loop, connect_tcp(fx->port), "GET / HTTP/1.0\r\n\r\n");
+	assert_true(strncmp(s, "HTTP/1.0 404 Not Found\r\n", 24) == 0);
+	free(s);
+	control_stop(loop);
+	/* The control socket goes with it. */
+	assert_int_equal(access(fx->sock, F_OK), -1);
+	ev_loop_destroy(loop);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+	        test_control_metrics_are_prometheus_text, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_control_stats_is_metrics_and_internals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_control_commands_answer, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_control_socket_and_http_answer,
+	                                    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

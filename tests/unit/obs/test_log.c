@@ -1,0 +1,249 @@
+/*
+ * tests/unit/obs/test_log.c — the logger (obs/log.h) writing to a file in
+ * a temporary directory: lines from a ring reach the file in order, an
+ * overflowing ring is reported as "log: dropped N lines", daemon messages
+ * take the text or JSON form, and log_reconfigure() reopens a file that
+ * was renamed away, as logrotate does.
+ *
+ * The logger is process-wide: each test starts it and stops it again.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "obs/log.h"
+#include "policy/decision.h"
+
+struct tmp {
+	char dir[64];
+	char path[128];
+};
+
+static int
+setup(void **state)
+{
+	struct tmp *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return -1;
+	snprintf(t->dir, sizeof(t->dir), "/tmp/dnsgate-log-XXXXXX");
+	if (mkdtemp(t->dir) == NULL)
+		return -1;
+	snprintf(t->path, sizeof(t->path), "%s/dnsgate.log", t->dir);
+	*state = t;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct tmp *t = *state;
+	char rotated[160];
+
+	snprintf(rotated, sizeof(rotated), "%s.1", t->path);
+	unlink(rotated);
+	unlink(t->path);
+	rmdir(t->dir);
+	free(t);
+	return 0;
+}
+
+static struct log_conf
+file_conf(struct tmp *t, int format)
+{
+	return (struct log_conf){
+	    .target = LOGT_FILE, .path = t->path, .format = format};
+}
+
+/* The whole file as a string (empty when it does not exist). */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, len = 0, n;
+
+	do {
+		cap = cap * 2 + 4096;
+		buf = realloc(buf, cap);
+		assert_non_null(buf);
+		n = f != NULL ? fread(buf + len, 1, cap - 1 - len, f) : 0;
+		len += n;
+	} while (n > 0);
+	buf[len] = '\0';
+	if (f != NULL)
+		fclose(f);
+	return buf;
+}
+
+/* The logger thread writes when it gets to it: wait up to 5 s. */
+static void
+wait_for(const char *path, const char *text)
+{
+	for (int i = 0; i < 500; i++) {
+		char *s = slurp(path);
+		bool found = strstr(s, text) != NULL;
+
+		free(s);
+		if (found)
+			return;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	fail_msg("%s never got \"%s\"", path, text);
+}
+
+static void
+assert_file(const char *path, const char *want)
+{
+	char *s = slurp(path);
+
+	assert_string_equal(s, want);
+	free(s);
+}
+
+static void
+test_log_ring_lines_reach_file_in_order(void **state)
+{
+	struct tmp *t = *state;
+	struct log_conf lc = file_conf(t, DECISION_TEXT);
+	struct log_ring *r = log_ring_new();
+
+	assert_non_null(r);
+	assert_int_equal(log_start(&lc), 0);
+	log_ring_push(r, "one\n", 4);
+	log_ring_push(r, "two\n", 4);
+	log_ring_msg(r, LOG_WARNING, "three %d", 3);
+	log_ring_push(r, "", 0); /* writes nothing */
+	log_stop();
+	assert_file(t->path, "one\ntwo\ndnsgate: three 3\n");
+}
+
+/*
+ * Fill a ring while no logger runs, then start one: the lines that fitted
+ * come out, then one report of the rest. 1024-byte lines take 1032 bytes
+ * of the 4 MiB ring: 4064 fit from an empty one.
+ */
+static void
+overflow(struct tmp *t, int format, const char *report)
+{
+	struct log_conf lc = file_conf(t, format);
+	struct log_ring *r = log_ring_new();
+	unsigned long base = log_dropped_total();
+	char line[LOG_SLOT_SIZE + 1];
+	char *s, *p;
+	unsigned n = 0;
+
+	assert_non_null(r);
+	memset(line, 'x', sizeof(line));
+	line[LOG_SLOT_SIZE - 1] = '\n';
+	for (int i = 0; i < 5000; i++)
+		log_ring_push(r, line, LOG_SLOT_SIZE);
+	assert_int_equal(log_dropped_total() - base, 5000 - 4064);
+	/* Longer than LOG_SLOT_SIZE: dropped whatever the room. */
+	log_ring_push(r, line, LOG_SLOT_SIZE + 1);
+	assert_int_equal(log_dropped_total() - base, 5000 - 4064 + 1);
+	unlink(t->path);
+	assert_int_equal(log_start(&lc), 0);
+	log_stop();
+	s = slurp(t->path);
+	for (p = s; strncmp(p, line, LOG_SLOT_SIZE) == 0; p += LOG_SLOT_SIZE)
+		n++;
+	assert_int_equal(n, 4064);
+	assert_string_equal(p, report);
+	free(s);
+}
+
+static void
+test_log_overflow_reports_dropped_lines(void **state)
+{
+	overflow(*state, DECISION_TEXT, "log: dropped 937 lines (ring full)\n");
+	overflow(*state, DECISION_JSON,
+	         "{\"msg\":\"log overflow\",\"dropped\":937}\n");
+}
+
+static void
+test_log_daemon_message_text_and_json(void **state)
+{
+	struct tmp *t = *state;
+	struct log_conf json = file_conf(t, DECISION_JSON);
+	struct log_conf text = file_conf(t, DECISION_TEXT);
+	struct log_ring *r = log_ring_new();
+
+	assert_non_null(r);
+	assert_int_equal(log_start(&json), 0);
+	/* log_msg writes at once, under the lock. */
+	log_msg(LOG_ERR, "bad \"%s\" \\ \n", "x");
+	log_msg(LOG_WARNING, "careful");
+	log_msg(LOG_NOTICE, "started");
+	assert_file(t->path,
+	            "{\"level\":\"error\",\"msg\":\"bad \\\"x\\\" \\\\ "
+	            "\\u000a\"}\n"
+	            "{\"level\":\"warning\",\"msg\":\"careful\"}\n"
+	            "{\"level\":\"info\",\"msg\":\"started\"}\n");
+	/* From a worker, through its ring: the same form. */
+	log_ring_msg(r, LOG_WARNING, "server %s down", "192.0.2.1");
+	wait_for(t->path, "{\"level\":\"warning\",\"msg\":\"server "
+	                  "192.0.2.1 down\"}\n");
+	unlink(t->path);
+	assert_int_equal(log_reconfigure(&text), 0);
+	log_msg(LOG_ERR, "bad \"%s\"", "x");
+	log_ring_msg(r, LOG_NOTICE, "server %s up", "192.0.2.1");
+	log_stop();
+	assert_file(t->path,
+	            "dnsgate: bad \"x\"\ndnsgate: server 192.0.2.1 up\n");
+}
+
+static void
+test_log_reconfigure_reopens_renamed_file(void **state)
+{
+	struct tmp *t = *state;
+	struct log_conf lc = file_conf(t, DECISION_TEXT);
+	struct log_ring *r = log_ring_new();
+	char rotated[160];
+	char *s;
+
+	assert_non_null(r);
+	snprintf(rotated, sizeof(rotated), "%s.1", t->path);
+	unlink(t->path);
+	assert_int_equal(log_start(&lc), 0);
+	log_ring_push(r, "before\n", 7);
+	wait_for(t->path, "before\n");
+	/* logrotate: rename, then SIGHUP -> log_reconfigure. */
+	assert_int_equal(rename(t->path, rotated), 0);
+	assert_int_equal(log_reconfigure(&lc), 0);
+	assert_int_equal(access(t->path, F_OK), 0);
+	log_ring_push(r, "after\n", 6);
+	log_stop();
+	log_msg(LOG_NOTICE, "stopped");
+	assert_file(rotated, "before\n");
+	s = slurp(t->path);
+	assert_string_equal(s, "after\ndnsgate: stopped\n");
+	free(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(
+	        test_log_ring_lines_reach_file_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_log_overflow_reports_dropped_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_log_daemon_message_text_and_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_log_reconfigure_reopens_renamed_file, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
