@@ -37,8 +37,9 @@ DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               libmaxmind-db-writer-perl fstrm-bin
 DEPS_BENCH := dnsperf dnsdist nftables
 
-LIB_SRC  := $(wildcard dns/*.c views/*.c policy/*.c ratelimit/*.c obs/*.c) \
-            $(filter-out proxy/main.c,$(wildcard proxy/*.c))
+LIB_SRC  := $(wildcard dns/*.c views/*.c policy/*.c ratelimit/*.c obs/*.c \
+              conf/*.c proxy/*.c) \
+            $(filter-out cli/main.c,$(wildcard cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/libdnsgate.a
 BIN      := $(BUILD)/dnsgate
@@ -62,7 +63,7 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN): $(BUILD)/obj/proxy/main.o $(LIB)
+$(BIN): $(BUILD)/obj/cli/main.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
@@ -73,7 +74,7 @@ $(BUILD)/tests/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/proxy/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/cli/main.d
 
 deps: deps-build deps-test
 deps-build:

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <syslog.h>
 
-#include "proxy/config.h"
+#include "conf/config.h"
 
 /* The longest line; a longer one counts as dropped. */
 #define LOG_SLOT_SIZE 1024

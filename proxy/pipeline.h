@@ -19,7 +19,7 @@
 #include "dns/addr.h"
 #include "dns/msg.h"
 #include "policy/decision.h"
-#include "proxy/config.h"
+#include "conf/config.h"
 #include "ratelimit/cookie.h"
 #include "ratelimit/rrl.h"
 

@@ -25,7 +25,7 @@
 
 #include "dns/addr.h"
 #include "obs/stats.h"
-#include "proxy/config.h"
+#include "conf/config.h"
 
 /* Health of one upstream server, shared by all workers (proxy/upstream.c). */
 struct server_health {

@@ -19,7 +19,7 @@
 
 #include "obs/log.h"
 #include "obs/stats.h"
-#include "proxy/config.h"
+#include "conf/config.h"
 #include "proxy/pipeline.h"
 #include "proxy/runstate.h"
 #include "proxy/upstream.h"

@@ -3,7 +3,7 @@
  *
  * The input is the whole file, cut at its first NUL byte as a C string
  * would be. Whatever it says, config_load_string() must return NULL or a
- * config that keeps the promises proxy/config.h makes, and freeing it must
+ * config that keeps the promises conf/config.h makes, and freeing it must
  * release everything (run with leak detection on, as libFuzzer's default).
  * Error messages go to /dev/null: formatting them is exercised, not read.
  *
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/config.h"
+#include "conf/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -40,7 +40,7 @@ has_upstream(const struct config *c, const struct upstream_conf *u)
 	return false;
 }
 
-/* What a config that loaded must look like (proxy/config.h). */
+/* What a config that loaded must look like (conf/config.h). */
 static void
 check_config(struct config *c)
 {

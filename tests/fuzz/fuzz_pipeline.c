@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/config.h"
+#include "conf/config.h"
 #include "proxy/pipeline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -21,7 +21,7 @@
 #include "dns/name.h"
 #include "dns/wire.h"
 #include "policy/decision.h"
-#include "proxy/config.h"
+#include "conf/config.h"
 #include "proxy/pipeline.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

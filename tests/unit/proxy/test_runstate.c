@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "proxy/config.h"
+#include "conf/config.h"
 #include "proxy/runstate.h"
 
 static struct runstate *

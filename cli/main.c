@@ -1,5 +1,5 @@
 /*
- * proxy/main.c — command line, start-up, signals, reload and shutdown.
+ * cli/main.c — command line, start-up, signals, reload and shutdown.
  */
 #include <errno.h>
 #include <grp.h>
@@ -10,14 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/explain.h"
+#include "conf/config.h"
 #include "obs/control.h"
 #include "obs/dnstap.h"
 #include "obs/log.h"
-#include "proxy/config.h"
-#include "proxy/explain.h"
 #include "proxy/worker.h"
 
-#include "proxy/version.h"
+#include "cli/version.h"
 
 static void
 usage(FILE *f)

@@ -1,5 +1,5 @@
 /*
- * proxy/explain.c — `dnsgate explain -c FILE --client IP [--dest IP] [--tcp]
+ * cli/explain.c — `dnsgate explain -c FILE --client IP [--dest IP] [--tcp]
  * [--cookie valid|invalid|none] QNAME [QTYPE]` (dnsgate(8), COMMANDS).
  *
  * Builds the query a typical client would send (RD, EDNS with a 1232-byte
@@ -7,7 +7,7 @@
  * worker would, and prints one "stage: outcome" line per stage, then the
  * view, action, rcode and EDE. Nothing is sent anywhere.
  */
-#include "proxy/explain.h"
+#include "cli/explain.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "conf/config.h"
 #include "dns/msg.h"
-#include "proxy/config.h"
 #include "proxy/pipeline.h"
 
 static void

@@ -1,12 +1,12 @@
 /*
- * proxy/config.h — the running configuration.
+ * conf/config.h — the running configuration.
  *
  * A struct config is built by config_load() from one INI file, checked as a
  * whole, and then never modified: a reload builds a new one and swaps it in.
  * Every option is one row of the table in config.c.
  */
-#ifndef PROXY_CONFIG_H
-#define PROXY_CONFIG_H
+#ifndef CONF_CONFIG_H
+#define CONF_CONFIG_H
 
 #include <stdatomic.h>
 #include <stdbool.h>

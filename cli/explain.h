@@ -1,9 +1,9 @@
 /*
- * proxy/explain.h — `dnsgate explain`: the query pipeline run dry for one
+ * cli/explain.h — `dnsgate explain`: the query pipeline run dry for one
  * client and name, printing every stage consulted and the verdict.
  */
-#ifndef PROXY_EXPLAIN_H
-#define PROXY_EXPLAIN_H
+#ifndef CLI_EXPLAIN_H
+#define CLI_EXPLAIN_H
 
 /* argv[0] is "explain". Returns the exit status (0, 1 bad config, 2 usage). */
 int explain_main(int argc, char **argv);

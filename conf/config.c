@@ -1,12 +1,12 @@
 /*
- * proxy/config.c — the option table and the INI loader.
+ * conf/config.c — the option table and the INI loader.
  *
  * Every option is one row of `options[]`: section, key, parser, where the
  * value goes, bounds, default and flags. Adding an option is adding a row
  * (plus its line in the man page and a test). Errors are collected, not
  * fatal, so `dnsgate -t` can report all of them as FILE:LINE: message.
  */
-#include "proxy/config.h"
+#include "conf/config.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -19,7 +19,7 @@
 
 #include "dns/msg.h"
 #include "policy/decision.h"
-#include "proxy/config.h"
+#include "conf/config.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
