@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/config.h"
 #include "dns/addr.h"
 #include "dns/msg.h"
 #include "policy/decision.h"
-#include "conf/config.h"
 #include "ratelimit/cookie.h"
 #include "ratelimit/rrl.h"
 

@@ -23,9 +23,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conf/config.h"
 #include "dns/addr.h"
 #include "obs/stats.h"
-#include "conf/config.h"
 
 /* Health of one upstream server, shared by all workers (proxy/upstream.c). */
 struct server_health {

@@ -114,55 +114,8 @@ fail:
 
 /* ---- queries ---- */
 
-static struct query *
-query_new(struct worker *w)
-{
-	struct query *qr = w->free_queries;
-
-	if (qr != NULL) {
-		w->free_queries = qr->next_free;
-	} else {
-		qr = malloc(sizeof(*qr));
-		if (qr == NULL)
-			return NULL;
-		qr->next_alloc = w->all_queries;
-		w->all_queries = qr;
-	}
-	memset(qr, 0, offsetof(struct query, next_alloc));
-	memset(&qr->c, 0,
-	       offsetof(struct query, ua) - offsetof(struct query, c));
-	qr->w = w;
-	upstream_init(qr);
-	qr->rs = runstate_ref(w->rs);
-	qr->conf = qr->rs->conf;
-	qr->c.out = w->out;
-	qr->c.outcap = DNS_MAX_MSG;
-	w->inflight++;
-	return qr;
-}
-
-static void
-query_free(struct query *qr)
-{
-	struct worker *w = qr->w;
-
-	upstream_free(qr);
-	runstate_unref(qr->rs);
-	qr->rs = NULL;
-	qr->conf = NULL;
-	if (qr->conn != NULL) {
-		qr->conn->inflight--;
-		tcp_conn_maybe_free(qr->conn);
-	}
-	qr->next_free = w->free_queries;
-	w->free_queries = qr;
-	w->inflight--;
-	if (w->stopping && w->inflight == 0)
-		ev_break(w->loop, EVBREAK_ONE);
-}
-
-static uint64_t
-wall_ms(void)
+uint64_t
+worker_wall_ms(void)
 {
 	struct timespec ts;
 
@@ -353,8 +306,8 @@ flush_cb(struct ev_loop *loop, ev_prepare *c, int revents)
 	}
 }
 
-static void
-send_answer(struct query *qr)
+void
+worker_send_answer(struct query *qr)
 {
 	struct qctx *c = &qr->c;
 
@@ -362,106 +315,6 @@ send_answer(struct query *qr)
 		tcp_send(qr->conn, c->out, c->outlen);
 	else
 		udp_send(qr, c->out, c->outlen);
-}
-
-static void
-query_log(struct query *qr)
-{
-	struct worker *w = qr->w;
-	const struct log_conf *lc = &qr->conf->log;
-	char line[LOG_SLOT_SIZE];
-	size_t n;
-
-	if (lc->decisions == DECISIONS_NONE || qr->c.quiet ||
-	    (lc->decisions == DECISIONS_NON_DEFAULT &&
-	     decision_is_default(&qr->c.dec)))
-		return;
-	n = decision_format(&qr->c.dec, lc->format, line, sizeof(line));
-	/* A line that cannot be formatted counts as dropped, like a full
-	 * ring: never silently lost. */
-	log_ring_push(w->log, line, n > 0 ? n : LOG_SLOT_SIZE + 1);
-}
-
-/* dnstap CLIENT_QUERY / CLIENT_RESPONSE for qr (response: c->out). */
-static void
-tap_client(struct query *qr, enum dnstap_msg_type type)
-{
-	struct timespec now;
-	struct dnstap_msg m = {
-	    .type = type,
-	    .tcp = qr->c.tcp,
-	    .query_addr = &qr->c.client,
-	    .query_port = qr->c.client_port,
-	    .response_addr = &qr->c.dest,
-	    .response_port = qr->c.dest_port,
-	    .query_time = &qr->qtime,
-	};
-
-	if (type == DNSTAP_CLIENT_QUERY) {
-		m.query = qr->c.pkt;
-		m.query_len = qr->c.pktlen;
-	} else {
-		clock_gettime(CLOCK_REALTIME, &now);
-		m.response_time = &now;
-		m.response = qr->c.out;
-		m.response_len = qr->c.outlen;
-	}
-	dnstap_message(qr->w->tap, &m);
-}
-
-void
-query_finish(struct query *qr, enum pipe_verdict v)
-{
-	struct worker *w = qr->w;
-	struct decision *d = &qr->c.dec;
-
-	v = pipeline_finish(&qr->c, v);
-	if (qr->c.limited == RRL_DROP)
-		STAT_INC(w->stats.rl_drop);
-	else if (qr->c.limited == RRL_SLIP)
-		STAT_INC(w->stats.rl_slip);
-	if (qr->c.cookie != COOKIE_NONE && qr->c.cookie < 6)
-		STAT_INC(w->stats.cookies[qr->c.cookie]);
-	/* PIPE_SENT: a relayed transfer already went out message by message. */
-	if (v == PIPE_ANSWER && qr->c.outlen > 0) {
-		send_answer(qr);
-		if (w->tap != NULL)
-			tap_client(qr, DNSTAP_CLIENT_RESPONSE);
-		if (d->rcode >= 0 && d->rcode < STATS_RCODES)
-			STAT_INC(w->stats.responses[d->rcode]);
-	}
-	d->ms = (ev_time() - qr->start) * 1000.0;
-	if (d->ms < 0)
-		d->ms = 0;
-	STAT_SHARED_INC(
-	    runstate_view_stats(qr->rs, qr->c.view)->actions[d->action]);
-	query_log(qr);
-	query_free(qr);
-}
-
-/* A complete message arrived from a client. */
-static void
-query_received(struct worker *w, struct query *qr, const uint8_t *pkt,
-               size_t len)
-{
-	enum pipe_verdict v;
-
-	topclients_count(w->top, &qr->c.client);
-	qr->start = ev_time();
-	qctx_init(&qr->c, qr->conf, wall_ms());
-	qr->c.rrl = w->rrl;
-	qr->c.pkt = pkt;
-	qr->c.pktlen = len;
-	if (w->tap != NULL) {
-		clock_gettime(CLOCK_REALTIME, &qr->qtime);
-		tap_client(qr, DNSTAP_CLIENT_QUERY);
-	}
-	v = pipeline_query(&qr->c);
-	if (v == PIPE_FORWARD) {
-		upstream_forward(qr);
-		return;
-	}
-	query_finish(qr, v);
 }
 
 /* ---- UDP ---- */
@@ -524,7 +377,7 @@ udp_query(struct listener *l, struct mmsghdr *m, uint8_t *buf)
 	if (!qr->c.have_dest)
 		qr->c.dest = l->ep.addr;
 	qr->c.tcp = false;
-	query_received(w, qr, buf, m->msg_len);
+	query_received(qr, buf, m->msg_len);
 }
 
 static void
@@ -559,6 +412,17 @@ udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 /* ---- TCP ---- */
+
+void
+worker_query_ended(struct worker *w, struct tcp_conn *tc)
+{
+	if (tc != NULL) {
+		tc->inflight--;
+		tcp_conn_maybe_free(tc);
+	}
+	if (w->stopping && w->queries.inflight == 0)
+		ev_break(w->loop, EVBREAK_ONE);
+}
 
 static void
 tcp_update_reading(struct tcp_conn *tc)
@@ -741,7 +605,7 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	qr->c.dest_port = tc->local_port;
 	qr->c.have_dest = true;
 	qr->c.tcp = true;
-	query_received(w, qr, tc->rbuf + DNS_FRAME_PREFIX, msglen);
+	query_received(qr, tc->rbuf + DNS_FRAME_PREFIX, msglen);
 }
 
 static void
@@ -1016,7 +880,7 @@ tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct worker *w = t->data;
 
 	if (w->rrl != NULL)
-		rrl_expire(w->rrl, wall_ms(), rrl_episode_end, w);
+		rrl_expire(w->rrl, worker_wall_ms(), rrl_episode_end, w);
 	if (w->conf->server.yield_local == YIELD_AUTO) {
 		struct rusage ru;
 		struct timespec now;
@@ -1042,7 +906,7 @@ worker_rrl_apply(struct worker *w)
 	    rrl_reconfigure(w->rrl, &rc->rrl) == 0)
 		return;
 	if (w->rrl != NULL) {
-		rrl_expire_all(w->rrl, wall_ms(), rrl_episode_end, w);
+		rrl_expire_all(w->rrl, worker_wall_ms(), rrl_episode_end, w);
 		rrl_free(w->rrl);
 		w->rrl = NULL;
 	}
@@ -1106,7 +970,7 @@ worker_begin_stop(struct worker *w)
 	}
 	ev_timer_stop(w->loop, &w->health_timer);
 	ev_timer_stop(w->loop, &w->tick);
-	if (w->inflight == 0) {
+	if (w->queries.inflight == 0) {
 		ev_break(w->loop, EVBREAK_ONE);
 		return;
 	}
@@ -1150,7 +1014,7 @@ worker_main(void *arg)
 	/* Answers of the last iteration (ev_break skips the prepare). */
 	flush_cb(w->loop, &w->flush, 0);
 	if (w->rrl != NULL)
-		rrl_expire_all(w->rrl, wall_ms(), rrl_episode_end, w);
+		rrl_expire_all(w->rrl, worker_wall_ms(), rrl_episode_end, w);
 	return NULL;
 }
 
@@ -1184,16 +1048,7 @@ worker_free(struct worker *w)
 	/* Queries still in flight after the grace period are abandoned:
 	 * their sockets close, their answers are never sent. (Before the
 	 * pooled sockets go: a query forgets its registration there.) */
-	while (w->all_queries != NULL) {
-		struct query *qr = w->all_queries;
-
-		w->all_queries = qr->next_alloc;
-		if (qr->rs != NULL) {
-			upstream_free(qr);
-			runstate_unref(qr->rs);
-		}
-		free(qr);
-	}
+	query_pool_free(&w->queries);
 	uppool_free_all(w);
 	usock_free_all(w);
 	for (size_t i = 0; i < w->nlisteners; i++) {

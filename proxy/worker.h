@@ -17,10 +17,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "conf/config.h"
 #include "obs/log.h"
 #include "obs/stats.h"
-#include "conf/config.h"
 #include "proxy/pipeline.h"
+#include "proxy/query.h"
 #include "proxy/runstate.h"
 #include "proxy/upstream.h"
 #include "proxy/usock.h"
@@ -90,10 +91,8 @@ struct worker {
 	bool stopping;
 	ev_timer stop_timer;
 	ev_timer health_timer;
-	struct query *free_queries;
-	struct query *all_queries; /* allocation list, for exit */
-	unsigned inflight;
-	struct tcp_conn *conns; /* open client connections */
+	struct query_pool queries; /* proxy/query.c */
+	struct tcp_conn *conns;    /* open client connections */
 	struct log_ring *log;
 	struct dnstap_ring *tap; /* NULL without [log] dnstap */
 	uint8_t *out;            /* response being built (DNS_MAX_MSG) */
@@ -119,26 +118,6 @@ struct worker {
 /* A uniformly random 16-bit number (DNS IDs). */
 uint16_t worker_random16(struct worker *w);
 
-/* One query in flight. */
-struct query {
-	struct worker *w;
-	struct query *next_free;
-	struct query *next_alloc;  /* every query the worker allocated */
-	struct runstate *rs;       /* reference held for the query's life */
-	const struct config *conf; /* rs->conf */
-	struct qctx c;
-	ev_tstamp start;
-	struct timespec qtime; /* arrival, for dnstap */
-	/* the client side: a UDP listener, or a TCP connection */
-	struct listener *lst;
-	struct sockaddr_storage peer;
-	socklen_t peerlen;
-	int ifindex; /* IPv6 arrival interface, for link-local replies */
-	struct tcp_conn *conn;
-	/* Last: the upstream exchange, owned by proxy/upstream.c. */
-	struct upstream_attempt ua;
-};
-
 /* Create sockets for every listen address of conf; 0 / -1 (logged). */
 int worker_init(struct worker *w, struct daemon *d, unsigned id,
                 struct runstate *rs);
@@ -153,8 +132,12 @@ void worker_reload(struct worker *w);
 void worker_stop(struct worker *w);
 void worker_free(struct worker *w);
 
-/* End a query: send c->out when v is PIPE_ANSWER, log, free. */
-void query_finish(struct query *qr, enum pipe_verdict v);
+/* Send qr's answer (c->out) to its client, over UDP or TCP. */
+void worker_send_answer(struct query *qr);
+/* qr (of connection tc, NULL for UDP) was freed (proxy/query.c). */
+void worker_query_ended(struct worker *w, struct tcp_conn *tc);
+/* Wall-clock milliseconds (decision timestamps, RRL). */
+uint64_t worker_wall_ms(void);
 
 /* Queue msg (length-prefixed) on a client connection; no-op once closed. */
 void worker_tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len);

@@ -17,9 +17,9 @@
 
 #include <cmocka.h>
 
+#include "conf/config.h"
 #include "dns/msg.h"
 #include "policy/decision.h"
-#include "conf/config.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

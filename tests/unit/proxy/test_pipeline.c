@@ -17,11 +17,11 @@
 
 #include <cmocka.h>
 
+#include "conf/config.h"
 #include "dns/msg.h"
 #include "dns/name.h"
 #include "dns/wire.h"
 #include "policy/decision.h"
-#include "conf/config.h"
 #include "proxy/pipeline.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -1,0 +1,172 @@
+/*
+ * proxy/query.c — the life of one query (query.h).
+ */
+#include "proxy/query.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/msg.h"
+#include "obs/dnstap.h"
+#include "obs/log.h"
+#include "proxy/worker.h"
+
+struct query *
+query_new(struct worker *w)
+{
+	struct query_pool *pool = &w->queries;
+	struct query *qr = pool->free;
+
+	if (qr != NULL) {
+		pool->free = qr->next_free;
+	} else {
+		qr = malloc(sizeof(*qr));
+		if (qr == NULL)
+			return NULL;
+		qr->next_alloc = pool->all;
+		pool->all = qr;
+	}
+	memset(qr, 0, offsetof(struct query, next_alloc));
+	memset(&qr->c, 0,
+	       offsetof(struct query, ua) - offsetof(struct query, c));
+	qr->w = w;
+	upstream_init(qr);
+	qr->rs = runstate_ref(w->rs);
+	qr->conf = qr->rs->conf;
+	qr->c.out = w->out;
+	qr->c.outcap = DNS_MAX_MSG;
+	pool->inflight++;
+	return qr;
+}
+
+static void
+query_free(struct query *qr)
+{
+	struct worker *w = qr->w;
+	struct query_pool *pool = &w->queries;
+
+	upstream_free(qr);
+	runstate_unref(qr->rs);
+	qr->rs = NULL;
+	qr->conf = NULL;
+	qr->next_free = pool->free;
+	pool->free = qr;
+	pool->inflight--;
+	worker_query_ended(w, qr->conn);
+}
+
+static void
+query_log(struct query *qr)
+{
+	struct worker *w = qr->w;
+	const struct log_conf *lc = &qr->conf->log;
+	char line[LOG_SLOT_SIZE];
+	size_t n;
+
+	if (lc->decisions == DECISIONS_NONE || qr->c.quiet ||
+	    (lc->decisions == DECISIONS_NON_DEFAULT &&
+	     decision_is_default(&qr->c.dec)))
+		return;
+	n = decision_format(&qr->c.dec, lc->format, line, sizeof(line));
+	/* A line that cannot be formatted counts as dropped, like a full
+	 * ring: never silently lost. */
+	log_ring_push(w->log, line, n > 0 ? n : LOG_SLOT_SIZE + 1);
+}
+
+/* dnstap CLIENT_QUERY / CLIENT_RESPONSE for qr (response: c->out). */
+static void
+tap_client(struct query *qr, enum dnstap_msg_type type)
+{
+	struct timespec now;
+	struct dnstap_msg m = {
+	    .type = type,
+	    .tcp = qr->c.tcp,
+	    .query_addr = &qr->c.client,
+	    .query_port = qr->c.client_port,
+	    .response_addr = &qr->c.dest,
+	    .response_port = qr->c.dest_port,
+	    .query_time = &qr->qtime,
+	};
+
+	if (type == DNSTAP_CLIENT_QUERY) {
+		m.query = qr->c.pkt;
+		m.query_len = qr->c.pktlen;
+	} else {
+		clock_gettime(CLOCK_REALTIME, &now);
+		m.response_time = &now;
+		m.response = qr->c.out;
+		m.response_len = qr->c.outlen;
+	}
+	dnstap_message(qr->w->tap, &m);
+}
+
+void
+query_finish(struct query *qr, enum pipe_verdict v)
+{
+	struct worker *w = qr->w;
+	struct decision *d = &qr->c.dec;
+
+	v = pipeline_finish(&qr->c, v);
+	if (qr->c.limited == RRL_DROP)
+		STAT_INC(w->stats.rl_drop);
+	else if (qr->c.limited == RRL_SLIP)
+		STAT_INC(w->stats.rl_slip);
+	if (qr->c.cookie != COOKIE_NONE && qr->c.cookie < 6)
+		STAT_INC(w->stats.cookies[qr->c.cookie]);
+	/* PIPE_SENT: a relayed transfer already went out message by message. */
+	if (v == PIPE_ANSWER && qr->c.outlen > 0) {
+		worker_send_answer(qr);
+		if (w->tap != NULL)
+			tap_client(qr, DNSTAP_CLIENT_RESPONSE);
+		if (d->rcode >= 0 && d->rcode < STATS_RCODES)
+			STAT_INC(w->stats.responses[d->rcode]);
+	}
+	d->ms = (ev_time() - qr->start) * 1000.0;
+	if (d->ms < 0)
+		d->ms = 0;
+	STAT_SHARED_INC(
+	    runstate_view_stats(qr->rs, qr->c.view)->actions[d->action]);
+	query_log(qr);
+	query_free(qr);
+}
+
+void
+query_received(struct query *qr, const uint8_t *pkt, size_t len)
+{
+	struct worker *w = qr->w;
+	enum pipe_verdict v;
+
+	topclients_count(w->top, &qr->c.client);
+	qr->start = ev_time();
+	qctx_init(&qr->c, qr->conf, worker_wall_ms());
+	qr->c.rrl = w->rrl;
+	qr->c.pkt = pkt;
+	qr->c.pktlen = len;
+	if (w->tap != NULL) {
+		clock_gettime(CLOCK_REALTIME, &qr->qtime);
+		tap_client(qr, DNSTAP_CLIENT_QUERY);
+	}
+	v = pipeline_query(&qr->c);
+	if (v == PIPE_FORWARD) {
+		upstream_forward(qr);
+		return;
+	}
+	query_finish(qr, v);
+}
+
+void
+query_pool_free(struct query_pool *pool)
+{
+	while (pool->all != NULL) {
+		struct query *qr = pool->all;
+
+		pool->all = qr->next_alloc;
+		if (qr->rs != NULL) {
+			upstream_free(qr);
+			runstate_unref(qr->rs);
+		}
+		free(qr);
+	}
+	pool->free = NULL;
+	pool->inflight = 0;
+}
