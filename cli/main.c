@@ -17,7 +17,7 @@
 #include "obs/log.h"
 #include "proxy/worker.h"
 
-#include "cli/version.h"
+#include "obs/version.h"
 
 static void
 usage(FILE *f)

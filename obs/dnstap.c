@@ -23,7 +23,7 @@
 #include "obs/log.h"
 #include "obs/ring.h"
 
-#include "cli/version.h"
+#include "obs/version.h"
 #define DNSTAP_VERSION "dnsgate " DNSGATE_VERSION
 
 /* Protobuf wire types. */
