@@ -296,21 +296,9 @@ static struct {
 struct dnstap_ring *
 dnstap_ring_new(void)
 {
-	/* Aligned: the ring's producer and consumer lines are its own. */
-	struct dnstap_ring *r = aligned_alloc(64, sizeof(*r));
-
-	if (r == NULL)
-		return NULL;
-	if (ring_init(&r->ring, DNSTAP_RING_BYTES) < 0) {
-		free(r);
-		return NULL;
-	}
-	if (ring_set_add(&tap.rings, &r->ring) < 0) {
-		ring_fini(&r->ring);
-		free(r);
-		return NULL;
-	}
-	return r;
+	/* The ring is the wrapper's first member. */
+	return (struct dnstap_ring *)ring_set_new(
+	    &tap.rings, sizeof(struct dnstap_ring), DNSTAP_RING_BYTES);
 }
 
 static void

@@ -224,21 +224,9 @@ log_stop(void)
 struct log_ring *
 log_ring_new(void)
 {
-	/* Aligned: the ring's producer and consumer lines are its own. */
-	struct log_ring *r = aligned_alloc(64, sizeof(*r));
-
-	if (r == NULL)
-		return NULL;
-	if (ring_init(&r->ring, LOG_RING_BYTES) < 0) {
-		free(r);
-		return NULL;
-	}
-	if (ring_set_add(&lg.rings, &r->ring) < 0) {
-		ring_fini(&r->ring);
-		free(r);
-		return NULL;
-	}
-	return r;
+	/* The ring is the wrapper's first member. */
+	return (struct log_ring *)ring_set_new(
+	    &lg.rings, sizeof(struct log_ring), LOG_RING_BYTES);
 }
 
 void

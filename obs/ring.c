@@ -195,6 +195,26 @@ ring_set_add(struct ring_set *s, struct ring *r)
 	return 0;
 }
 
+struct ring *
+ring_set_new(struct ring_set *s, size_t size, size_t cap)
+{
+	/* aligned_alloc wants a multiple of the alignment. */
+	struct ring *r = aligned_alloc(64, (size + 63) / 64 * 64);
+
+	if (r == NULL)
+		return NULL;
+	if (ring_init(r, cap) < 0) {
+		free(r);
+		return NULL;
+	}
+	if (ring_set_add(s, r) < 0) {
+		ring_fini(r);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
 size_t
 ring_set_count(struct ring_set *s)
 {

@@ -128,6 +128,13 @@ struct ring_set {
  * A ring belongs to one set.
  */
 int ring_set_add(struct ring_set *s, struct ring *r);
+/*
+ * A new ring of cap bytes, in storage of size bytes (a wrapper type whose
+ * first member is the ring, or sizeof(struct ring)) aligned to a cache
+ * line so the ring's producer and consumer lines are its own, registered
+ * with s. NULL when out of memory or s is full.
+ */
+struct ring *ring_set_new(struct ring_set *s, size_t size, size_t cap);
 /* The rings registered so far; rings are never reordered. Any thread. */
 size_t ring_set_count(struct ring_set *s);
 struct ring *ring_set_ring(struct ring_set *s, size_t i);
