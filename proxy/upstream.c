@@ -24,6 +24,7 @@
 #define HEALTH_TICK_UP   1.0
 /* Cap on servers considered per group; config.c enforces it. */
 #define MAX_SERVERS UPSTREAM_MAX_SERVERS
+_Static_assert(MAX_SERVERS <= 32, "upstream_attempt.asked is 32 bits");
 
 static void attempt_next(struct query *qr);
 
@@ -86,7 +87,12 @@ health_failed(struct worker *w, const struct runstate *rs,
 
 /*
  * The server for the next attempt: among servers that are up (all of them
- * when every one is down), by the group's selection rule.
+ * when every one is down), in the group's selection order, the first this
+ * query has not asked yet; once it has asked them all, the order starts
+ * over (attempts may outnumber servers). The order is made anew for every
+ * attempt, since a failure may take a server down or change its RTT: the
+ * retry still goes to a server not yet asked, never back to the one that
+ * just failed while another is left.
  */
 static int
 pick_server(const struct query *qr)
@@ -94,8 +100,7 @@ pick_server(const struct query *qr)
 	const struct upstream_conf *u = qr->ua.up;
 	struct server_state *const *st = runstate_group(qr->rs, u)->servers;
 	int cand[MAX_SERVERS];
-	size_t n = 0;
-	unsigned k = qr->ua.attempts;
+	size_t n = 0, first;
 
 	for (size_t i = 0; i < u->nservers && i < MAX_SERVERS; i++)
 		if (!atomic_load(&st[i]->health.down))
@@ -103,10 +108,9 @@ pick_server(const struct query *qr)
 	if (n == 0)
 		for (size_t i = 0; i < u->nservers && i < MAX_SERVERS; i++)
 			cand[n++] = (int)i;
-	switch (u->selection) {
-	case SEL_ROUND_ROBIN:
-		return cand[(qr->ua.rr_start + k) % n];
-	case SEL_FASTEST:
+	/* Round-robin: this query's order starts at its position. */
+	first = u->selection == SEL_ROUND_ROBIN ? qr->ua.rr_start % n : 0;
+	if (u->selection == SEL_FASTEST) {
 		/* Unmeasured servers (0) sort first, so they get measured. */
 		for (size_t i = 1; i < n; i++) {
 			int c = cand[i];
@@ -121,10 +125,14 @@ pick_server(const struct query *qr)
 			}
 			cand[j] = c;
 		}
-		return cand[k % n];
-	default:
-		return cand[k % n];
 	}
+	for (size_t k = 0; k < n; k++) {
+		int c = cand[(first + k) % n];
+
+		if (!(qr->ua.asked & (UINT32_C(1) << c)))
+			return c;
+	}
+	return cand[(first + qr->ua.attempts) % n];
 }
 
 void
@@ -633,6 +641,7 @@ attempt_next(struct query *qr)
 	const struct endpoint *ep;
 
 	qr->ua.server = pick_server(qr);
+	qr->ua.asked |= UINT32_C(1) << qr->ua.server;
 	qr->ua.attempts++;
 	/* Never the client's ID: a fresh random one per attempt. */
 	qr->ua.id = worker_random16(qr->w);

@@ -42,8 +42,9 @@ struct upstream_attempt {
 	unsigned attempts;              /* attempts made */
 	unsigned rr_start;              /* round-robin start position */
 	int server;                     /* index of the server being asked */
-	uint16_t id;                    /* our ID on the current attempt */
-	ev_tstamp start;                /* of the current attempt */
+	uint32_t asked;  /* bit i: server i was asked (UPSTREAM_MAX_SERVERS) */
+	uint16_t id;     /* our ID on the current attempt */
+	ev_tstamp start; /* of the current attempt */
 	ev_timer timer;
 	/* UDP: a socket of its own, or a place on a pooled one. */
 	struct usock *usock;

@@ -22,16 +22,13 @@
  * is quick: no assertion depends on time.
  *
  * The worker's side of a query is provided here, at link time: the calls
- * upstream.c makes into proxy/worker.c (query_finish, worker_random16 and
- * the transfer relays, declared in proxy/worker.h) resolve to the
- * definitions in this file, so worker.o, with its listeners and threads,
- * is never linked in. query_finish() here makes the response with
- * pipeline_finish(), as the worker does, records it with the decision,
- * and releases the query's exchange as the worker's query_free() does.
- *
- * Two tests assert what a retry should do where pick_server() does
- * otherwise (KNOWN BUG below): they report the bug and skip themselves
- * until it is fixed, and pass without change once it is.
+ * upstream.c makes into the rest of the datapath (query_finish from
+ * proxy/query.h; worker_random16 and the transfer relays from
+ * proxy/worker.h) resolve to the definitions in this file, so query.o and
+ * worker.o, with their listeners and threads, are never linked in.
+ * query_finish() here makes the response with pipeline_finish(), as
+ * proxy/query.c does, records it with the decision, and releases the
+ * query's exchange as query.c's query_free() does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,11 +48,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "conf/config.h"
 #include "dns/frame.h"
 #include "dns/msg.h"
 #include "dns/name.h"
 #include "dns/wire.h"
-#include "proxy/config.h"
 #include "proxy/pipeline.h"
 #include "proxy/runstate.h"
 #include "proxy/uppool.h"
@@ -139,9 +136,6 @@ struct harness {
 	ev_timer tick;
 	ev_io watch[3 * MAX_SERVERS];
 	uint32_t rng;
-	/* Known bug: a selection step that goes astray skips the test with
-	 * this reason instead of failing it (see known_bug()). */
-	const char *known_bug;
 	/* the query in flight */
 	struct query *qr;
 	uint8_t pkt[512];
@@ -549,16 +543,6 @@ tcp_message_read(struct harness *h, const void *arg)
 	}
 }
 
-/* A selection step went astray in a test marked with a known bug. */
-static void
-known_bug(struct harness *h, int want, int got)
-{
-	print_message("KNOWN BUG, skipped: %s (the query went to server %d, "
-	              "expected server %d)\n",
-	              h->known_bug, got, want);
-	skip();
-}
-
 /* ---- messages ---- */
 
 /* The client's query: QNAME A, RD, EDNS (so that an EDE can show). */
@@ -723,8 +707,6 @@ step_query(struct harness *h, int si)
 	if (h->finished)
 		fail_msg("the query ended before asking server %d", si);
 	got = arrived_at(h, false);
-	if (got != si && h->known_bug != NULL)
-		known_bug(h, si, got);
 	if (got != si)
 		fail_msg("expected a UDP query at server %d, got one at %d "
 		         "(TCP at %d)",
@@ -1922,15 +1904,11 @@ test_upstream_fastest_lowest_srtt_first(void **state)
 }
 
 /*
- * KNOWN BUG (proxy/upstream.c, pick_server): attempt k takes the k-th
- * candidate of a list built afresh for every attempt, and a failure can
- * reorder or shrink that list between two attempts of one query. Under
- * `fastest`, the timeout that just raised the first server's RTT moves
- * it to second place, and the retry goes to it again while the other
- * server is never asked. The test asserts the retry goes to the other
- * server; while the bug is there, known_bug() reports it and skips the
- * test. Once pick_server is fixed the test passes as it is: then drop
- * the known_bug line.
+ * A retry goes to a server this query has not asked yet. Under
+ * `fastest` the timeout that just raised the first server's RTT moves it
+ * to second place; the retry must still go to the other server, not back
+ * to the one that timed out (pick_server once took the k-th entry of the
+ * re-sorted list).
  */
 static void
 test_upstream_fastest_retry_goes_to_another_server(void **state)
@@ -1950,19 +1928,15 @@ test_upstream_fastest_retry_goes_to_another_server(void **state)
 	                         .upstream = 1,
 	                         .answered_by = 1};
 
-	h->known_bug = "fastest: a retry re-sorts the servers and can ask "
-	               "the server that just timed out again";
 	atomic_store(&srv_state(h, 0)->health.srtt_us, 10000);
 	atomic_store(&srv_state(h, 1)->health.srtt_us, 20000);
 	play(h, script, &e);
 }
 
 /*
- * KNOWN BUG (proxy/upstream.c, pick_server), the same cause under
- * `ordered` (and `round-robin`): the first attempt's failure takes its
- * server down, the list of servers that are up shrinks, and the second
- * attempt's index lands on the third server: the second, up and never
- * asked, is skipped.
+ * The same under `ordered`: the first attempt's failure takes its server
+ * down, and the retry goes to the second server, up and never asked, not
+ * past it to the third.
  */
 static void
 test_upstream_ordered_retry_after_server_goes_down(void **state)
@@ -1982,8 +1956,6 @@ test_upstream_ordered_retry_after_server_goes_down(void **state)
 	                         .upstream = 1,
 	                         .answered_by = 1};
 
-	h->known_bug = "ordered: a server going down during a query shifts "
-	               "the retry past the next server";
 	play(h, script, &e); /* fails 1 */
 	play(h, script, &e); /* fails 2 */
 	play(h, script, &e); /* fails 3: down after the first attempt */
