@@ -37,7 +37,7 @@ DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               libmaxmind-db-writer-perl fstrm-bin
 DEPS_BENCH := dnsperf dnsdist nftables
 
-LIB_SRC  := $(wildcard dns/*.c views/*.c policy/*.c ratelimit/*.c obs/*.c \
+LIB_SRC  := $(wildcard dns/*.c views/*.c policy/*.c ratelimit/*.c obs/*.c cache/*.c \
               conf/*.c proxy/*.c) \
             $(filter-out cli/main.c,$(wildcard cli/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
