@@ -84,11 +84,11 @@ key_bytes(const struct cache_key *k, uint8_t out[KEY_MAX])
 
 /* What cache_store needs to know of a message. */
 struct msg_info {
-	int64_t ttl;     /* cache_msg_ttl */
-	bool servfail;   /* lives servfail-ttl, unclamped */
-	size_t soa_ttl;  /* negative answer: offset of its SOA's TTL, or 0 */
-	uint32_t neg;    /* negative answer: min(SOA TTL, SOA MINIMUM) */
-	uint16_t nttl;   /* TTL fields, OPT excluded */
+	int64_t ttl;    /* cache_msg_ttl */
+	bool servfail;  /* lives servfail-ttl, unclamped */
+	size_t soa_ttl; /* negative answer: offset of its SOA's TTL, or 0 */
+	uint32_t neg;   /* negative answer: min(SOA TTL, SOA MINIMUM) */
+	uint16_t nttl;  /* TTL fields, OPT excluded */
 	uint16_t ttl_off[TTLS_MAX];
 };
 
@@ -259,8 +259,8 @@ entry_new(const struct cache *c, const uint8_t *key, size_t keylen,
           const uint8_t *msg, size_t len, const struct msg_info *mi,
           uint64_t now_ms)
 {
-	size_t sz = sizeof(struct entry) + mi->nttl * sizeof(uint16_t) +
-	            keylen + len;
+	size_t sz =
+	    sizeof(struct entry) + mi->nttl * sizeof(uint16_t) + keylen + len;
 	struct entry *e = malloc(sz);
 	uint8_t *m;
 
@@ -293,8 +293,8 @@ entry_new(const struct cache *c, const uint8_t *key, size_t keylen,
 
 /* Copy e out for a client, every TTL as it is to be handed out. */
 static void
-entry_copy(const struct cache *c, struct entry *e, uint8_t *out,
-           uint32_t age, bool stale)
+entry_copy(const struct cache *c, struct entry *e, uint8_t *out, uint32_t age,
+           bool stale)
 {
 	memcpy(out, entry_msg(e), e->len);
 	for (unsigned i = 0; i < e->nttl; i++) {
@@ -443,8 +443,8 @@ cache_new(const struct cache_params *p, const uint8_t hash_key[16])
 		return NULL;
 	c->p = *p;
 	memcpy(c->hash_key, hash_key, CACHE_HASH_KEY_LEN);
-	c->nshards = p->shards > 0 ? (unsigned)pow2_at_least(p->shards)
-	                           : DEFAULT_SHARDS;
+	c->nshards =
+	    p->shards > 0 ? (unsigned)pow2_at_least(p->shards) : DEFAULT_SHARDS;
 	c->shards = aligned_alloc(64, c->nshards * sizeof(*c->shards));
 	if (c->shards == NULL) {
 		free(c);
@@ -511,8 +511,8 @@ cache_lookup(struct cache *c, const struct cache_key *k, uint64_t now_ms,
 		shard_unlink(s, e);
 		gone = e;
 	} else if (e != NULL && e->len <= cap) {
-		uint64_t age_ms = now_ms > e->stored_ms ? now_ms - e->stored_ms
-		                                        : 0;
+		uint64_t age_ms =
+		    now_ms > e->stored_ms ? now_ms - e->stored_ms : 0;
 		uint64_t life_ms = (uint64_t)e->lifetime_s * 1000;
 		bool fresh = age_ms < life_ms;
 

@@ -29,7 +29,7 @@ usage(FILE *f)
 	    "       dnsgate explain -c FILE --client IP [--dest IP] [--tcp]\n"
 	    "               [--cookie valid|invalid|none] QNAME [QTYPE]\n"
 	    "       dnsgate ctl [-s SOCKET | -c FILE] reload|stats|upstreams|"
-	    "top-clients|flush-cache\n"
+	    "top-clients|flush-cache [VIEW [NAME]]\n"
 	    "       dnsgate --version | -h\n"
 	    "default FILE: %s\n",
 	    CONFIG_DEFAULT_PATH);
@@ -271,6 +271,7 @@ ctl_main(int argc, char **argv)
 {
 	const char *sock = "/run/dnsgate/control.sock";
 	struct config *c = NULL;
+	char cmd[1200] = "";
 	int opt, rc;
 
 	optind = 1;
@@ -298,11 +299,20 @@ ctl_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc - 1) {
+	/* One command; flush-cache takes a view and a name too. */
+	if (optind >= argc ||
+	    (argc - optind > 1 &&
+	     (strcmp(argv[optind], "flush-cache") != 0 || argc - optind > 3))) {
 		usage(stderr);
 		return 2;
 	}
-	rc = control_client(sock, argv[optind]);
+	for (int i = optind; i < argc; i++) {
+		size_t len = strlen(cmd);
+
+		snprintf(cmd + len, sizeof(cmd) - len, "%s%s",
+		         i > optind ? " " : "", argv[i]);
+	}
+	rc = control_client(sock, cmd);
 	config_unref(c);
 	return rc;
 }

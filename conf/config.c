@@ -754,11 +754,45 @@ parse_log_target(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
+/* [cache] size: bytes per view; 0 (the default) turns the cache off. */
 static int
-parse_unsupported(struct loader *l, const struct option *o, void *dst,
-                  const char *value)
+parse_cache_size(struct loader *l, const struct option *o, void *dst,
+                 const char *value)
 {
-	cfg_error(l, l->line, "%s: not supported yet", o->key);
+	uint64_t bytes;
+
+	if (config_parse_size(value, &bytes) < 0 ||
+	    (bytes != 0 && bytes < 64 * 1024) || bytes > (uint64_t)64 << 30) {
+		cfg_error(l, l->line,
+		          "%s: expected 0 (off) or a size from 64KB to 64GB",
+		          o->key);
+		return -1;
+	}
+	*(uint64_t *)dst = bytes;
+	return 0;
+}
+
+/* Keys whose other values are not built yet: only the default passes. */
+static int
+parse_not_yet_unless_zero(struct loader *l, const struct option *o, void *dst,
+                          const char *value)
+{
+	uint32_t ms;
+
+	if (config_parse_duration(value, &ms) == 0 && ms == 0)
+		return 0;
+	cfg_error(l, l->line, "%s: only 0 (off) is supported yet", o->key);
+	return -1;
+}
+
+static int
+parse_not_yet_unless_no(struct loader *l, const struct option *o, void *dst,
+                        const char *value)
+{
+	if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0 ||
+	    strcmp(value, "0") == 0 || strcasecmp(value, "off") == 0)
+		return 0;
+	cfg_error(l, l->line, "%s: only 'no' is supported yet", o->key);
 	return -1;
 }
 
@@ -841,19 +875,15 @@ _Static_assert(sizeof(enum up_selection) == sizeof(int) &&
                    sizeof(enum yield_mode) == sizeof(int),
                "enum options are stored as int");
 
-#define SRV(f)  offsetof(struct server_conf, f)
-#define LOG(f)  offsetof(struct log_conf, f)
-#define UP(f)   offsetof(struct upstream_conf, f)
-#define VIEW(f) offsetof(struct view_conf, f)
-#define GEO(f)  offsetof(struct geoip_conf, f)
-#define RL(f)   offsetof(struct ratelimit_conf, f)
-#define CK(f)   offsetof(struct cookies_conf, f)
-#define NOTYET(s, k)                                             \
-	{                                                        \
-		.sect = s, .key = k, .parse = parse_unsupported, \
-		.flags = OPT_UNSUPPORTED                         \
-	}
-#define MS_MAX 86400000LL
+#define SRV(f)   offsetof(struct server_conf, f)
+#define LOG(f)   offsetof(struct log_conf, f)
+#define UP(f)    offsetof(struct upstream_conf, f)
+#define VIEW(f)  offsetof(struct view_conf, f)
+#define GEO(f)   offsetof(struct geoip_conf, f)
+#define RL(f)    offsetof(struct ratelimit_conf, f)
+#define CK(f)    offsetof(struct cookies_conf, f)
+#define CACHE(f) offsetof(struct cache_params, f)
+#define MS_MAX   86400000LL
 
 static const struct option options[] = {
     {.sect = SEC_SERVER,
@@ -1197,12 +1227,59 @@ static const struct option options[] = {
      .off = CK(require),
      .def = "no"},
 
-    NOTYET(SEC_CACHE, "size"),
-    NOTYET(SEC_CACHE, "min-ttl"),
-    NOTYET(SEC_CACHE, "max-ttl"),
-    NOTYET(SEC_CACHE, "serve-stale"),
-    NOTYET(SEC_CACHE, "stale-ttl"),
-    NOTYET(SEC_CACHE, "max-stale"),
+    {.sect = SEC_CACHE,
+     .key = "size",
+     .parse = parse_cache_size,
+     .off = CACHE(size),
+     .def = "0"},
+    {.sect = SEC_CACHE,
+     .key = "min-ttl",
+     .parse = parse_seconds,
+     .off = CACHE(min_ttl),
+     .min = 0,
+     .max = 86400,
+     .def = "0"},
+    {.sect = SEC_CACHE,
+     .key = "max-ttl",
+     .parse = parse_seconds,
+     .off = CACHE(max_ttl),
+     .min = 1,
+     .max = 604800,
+     .def = "1d"},
+    {.sect = SEC_CACHE,
+     .key = "serve-stale",
+     .parse = parse_bool,
+     .off = CACHE(serve_stale),
+     .def = "no"},
+    {.sect = SEC_CACHE,
+     .key = "stale-ttl",
+     .parse = parse_seconds,
+     .off = CACHE(stale_ttl),
+     .min = 1,
+     .max = 86400,
+     .def = "30s"},
+    {.sect = SEC_CACHE,
+     .key = "max-stale",
+     .parse = parse_seconds,
+     .off = CACHE(max_stale),
+     .min = 0,
+     .max = 604800,
+     .def = "1d"},
+    {.sect = SEC_CACHE,
+     .key = "stale-answer-client-timeout",
+     .parse = parse_not_yet_unless_zero,
+     .def = "0"},
+    {.sect = SEC_CACHE,
+     .key = "prefetch",
+     .parse = parse_not_yet_unless_no,
+     .def = "no"},
+    {.sect = SEC_CACHE,
+     .key = "servfail-ttl",
+     .parse = parse_seconds,
+     .off = CACHE(servfail_ttl),
+     .min = 0,
+     .max = CACHE_SERVFAIL_TTL_MAX,
+     .def = "5s"},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -1362,6 +1439,9 @@ section_begin(struct loader *l, const char *header)
 		case SEC_COOKIES:
 			l->target = &l->cfg->cookies;
 			break;
+		case SEC_CACHE:
+			l->target = &l->cfg->cache; /* defaults: at load */
+			break;
 		case SEC_UPSTREAM:
 		case SEC_VIEW:
 			l->target = section_new_named(l, l->sect, name);
@@ -1427,7 +1507,7 @@ ini_handler_cb(void *user, const char *section, const char *key,
 		return 1;
 	}
 	if (o->flags & OPT_UNSUPPORTED) {
-		o->parse(l, o, NULL, value);
+		cfg_error(l, l->line, "%s: not supported yet", key);
 		return 1;
 	}
 	if (!(o->flags & OPT_REPEAT) && l->seen[idx] != 0) {
@@ -1847,6 +1927,9 @@ config_load_common(struct loader *l)
 	apply_defaults(l);
 	l->sect = SEC_COOKIES;
 	l->target = &c->cookies;
+	apply_defaults(l);
+	l->sect = SEC_CACHE;
+	l->target = &c->cache;
 	apply_defaults(l);
 	l->sect = SEC_NONE;
 	l->target = NULL;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cache/cache.h"
 #include "dns/addr.h"
 #include "policy/decision.h"
 #include "ratelimit/cookie.h"
@@ -140,7 +141,8 @@ struct config {
 	struct geoip_conf geoip_conf;
 	struct ratelimit_conf ratelimit;
 	struct cookies_conf cookies;
-	struct geoip *geoip; /* opened at load; NULL without [geoip] */
+	struct cache_params cache; /* [cache]: each forwarding view's cache */
+	struct geoip *geoip;       /* opened at load; NULL without [geoip] */
 	struct server_conf server;
 	struct log_conf log;
 	struct upstream_conf **upstreams;

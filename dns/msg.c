@@ -55,6 +55,18 @@ dns_hdr_read(const uint8_t *msg, size_t len, struct dns_header *h)
 	return w.err ? -1 : 0;
 }
 
+void
+dns_question_name_set(uint8_t *msg, size_t len, const uint8_t *qname,
+                      size_t qname_len)
+{
+	struct wbuf b;
+
+	if (len < DNS_HEADER_LEN + qname_len)
+		return;
+	wbuf_init(&b, msg + DNS_HEADER_LEN, qname_len);
+	wbuf_bytes(&b, qname, qname_len);
+}
+
 uint16_t
 dns_hdr_id(const uint8_t *msg, size_t len)
 {

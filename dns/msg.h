@@ -79,6 +79,7 @@ enum dns_ede {
 	DNS_EDE_CENSORED = 16,
 	DNS_EDE_FILTERED = 17,
 	DNS_EDE_PROHIBITED = 18,
+	DNS_EDE_STALE_NXDOMAIN = 19,
 	DNS_EDE_NOT_AUTHORITATIVE = 20,
 	DNS_EDE_NO_REACHABLE_AUTHORITY = 22,
 	DNS_EDE_NETWORK_ERROR = 23,
@@ -107,6 +108,14 @@ uint16_t dns_hdr_flags(const uint8_t *msg, size_t len);
 unsigned dns_hdr_rcode(const uint8_t *msg, size_t len);
 /* The whole header; -1 when len < DNS_HEADER_LEN. */
 int dns_hdr_read(const uint8_t *msg, size_t len, struct dns_header *h);
+/*
+ * Overwrite the question's name of msg with qname (the same name in
+ * another case, qname_len bytes, uncompressed in msg): a stored answer
+ * goes out with the client's own spelling (DNS 0x20). No-op when msg is
+ * too short.
+ */
+void dns_question_name_set(uint8_t *msg, size_t len, const uint8_t *qname,
+                           size_t qname_len);
 
 /* What the OPT record of a received message said (RFC 6891 6.1.2). */
 struct dns_edns {

@@ -136,6 +136,58 @@ render_views(const struct runstate *rs, FILE *f)
 		}
 }
 
+/* The cache families, for the views that have a cache. */
+static void
+render_caches(const struct runstate *rs, FILE *f)
+{
+	static const char *const results[CACHE_COUNT_N_] = {
+	    [CACHE_COUNT_HIT] = "hit",
+	    [CACHE_COUNT_MISS] = "miss",
+	    [CACHE_COUNT_STALE] = "stale",
+	    [CACHE_COUNT_PREFETCH] = "prefetch",
+	};
+	const struct config *c = rs->conf;
+	fprintf(f, "# HELP dnsgate_cache_total Cache lookups, by view and "
+	           "result.\n"
+	           "# TYPE dnsgate_cache_total counter\n");
+	for (size_t v = 0; v < c->nviews; v++)
+		for (int k = 0; k < CACHE_COUNT_N_ && rs->cache_of[v]; k++)
+			fprintf(
+			    f,
+			    "dnsgate_cache_total{view=\"%s\",result=\"%s\"} "
+			    "%lu\n",
+			    c->views[v]->name, results[k],
+			    STAT_GET(rs->views[v]->stats.cache[k]));
+	fprintf(f, "# HELP dnsgate_cache_entries Entries in the cache.\n"
+	           "# TYPE dnsgate_cache_entries gauge\n");
+	for (size_t v = 0; v < c->nviews; v++)
+		if (rs->cache_of[v] != NULL)
+			fprintf(f, "dnsgate_cache_entries{view=\"%s\"} %llu\n",
+			        c->views[v]->name,
+			        (unsigned long long)cache_stats(rs->cache_of[v])
+			            .entries);
+	fprintf(f, "# HELP dnsgate_cache_bytes Memory the cache counts "
+	           "against its size.\n"
+	           "# TYPE dnsgate_cache_bytes gauge\n");
+	for (size_t v = 0; v < c->nviews; v++)
+		if (rs->cache_of[v] != NULL)
+			fprintf(f, "dnsgate_cache_bytes{view=\"%s\"} %llu\n",
+			        c->views[v]->name,
+			        (unsigned long long)cache_stats(rs->cache_of[v])
+			            .bytes);
+	fprintf(f, "# HELP dnsgate_cache_evictions_total Entries evicted to "
+	           "stay within the size.\n"
+	           "# TYPE dnsgate_cache_evictions_total counter\n");
+	for (size_t v = 0; v < c->nviews; v++)
+		if (rs->cache_of[v] != NULL)
+			fprintf(f,
+			        "dnsgate_cache_evictions_total{view=\"%s\"} "
+			        "%llu\n",
+			        c->views[v]->name,
+			        (unsigned long long)cache_stats(rs->cache_of[v])
+			            .evictions);
+}
+
 static void
 render_histogram(const struct runstate *rs, const struct upstream_conf *u,
                  size_t s, FILE *f)
@@ -216,6 +268,7 @@ metrics_render(struct daemon *d, FILE *f)
 	render_workers(d, f);
 	render_protection(d, f);
 	render_views(rs, f);
+	render_caches(rs, f);
 	render_upstreams(rs, f);
 	runstate_unref(rs);
 }
@@ -345,6 +398,54 @@ cmd_top_clients(struct daemon *d, FILE *f)
 	free(e);
 }
 
+/*
+ * flush-cache [VIEW [NAME]]: every view's cache, one view's, or NAME and
+ * everything under it in one view (as rndc flushtree).
+ */
+static int
+cmd_flush_cache(struct daemon *d, const char *args, FILE *f)
+{
+	char view[128] = "", text[1024] = "";
+	uint8_t name[DNS_NAME_MAX];
+	struct runstate *rs;
+	const struct config *c;
+	size_t flushed = 0, caches = 0;
+	bool found = false;
+
+	if (sscanf(args, "%127s %1023s", view, text) < 0)
+		view[0] = '\0';
+	if (text[0] != '\0' && dns_name_from_text(text, NULL, name) == 0) {
+		fprintf(f, "error: '%s' is not a domain name\n", text);
+		return -1;
+	}
+	pthread_mutex_lock(&d->conf_lock);
+	rs = runstate_ref(d->rs);
+	pthread_mutex_unlock(&d->conf_lock);
+	c = rs->conf;
+	for (size_t v = 0; v < c->nviews; v++) {
+		if (view[0] != '\0' && strcmp(view, c->views[v]->name) != 0)
+			continue;
+		found = true;
+		if (rs->cache_of[v] == NULL)
+			continue;
+		caches++;
+		flushed +=
+		    cache_flush(rs->cache_of[v], text[0] != '\0' ? name : NULL);
+	}
+	runstate_unref(rs);
+	if (view[0] != '\0' && !found) {
+		fprintf(f, "error: no view '%s'\n", view);
+		return -1;
+	}
+	if (caches == 0)
+		fprintf(f, "ok: no cache to flush (the cache is off: [cache] "
+		           "size = 0, or the view has no upstream)\n");
+	else
+		fprintf(f, "ok: flushed %zu entries from %zu caches\n", flushed,
+		        caches);
+	return 0;
+}
+
 int
 control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
                 FILE *f)
@@ -375,9 +476,9 @@ control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
 		cmd_upstreams(d, f);
 	} else if (strcmp(cmd, "top-clients") == 0) {
 		cmd_top_clients(d, f);
-	} else if (strcmp(cmd, "flush-cache") == 0) {
-		fprintf(f, "ok: no cache configured (the cache is not "
-		           "supported yet)\n");
+	} else if (strncmp(cmd, "flush-cache", 11) == 0 &&
+	           (cmd[11] == '\0' || cmd[11] == ' ')) {
+		return cmd_flush_cache(d, cmd + 11, f);
 	} else {
 		fprintf(f,
 		        "error: unknown command '%s' (reload, stats, "

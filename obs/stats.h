@@ -40,8 +40,18 @@ struct worker_stats {
 };
 
 /* Per view (parallel to config->views), shared by workers. */
+/* Cache lookups, by outcome (dnsgate_cache_total{result}). */
+enum cache_count {
+	CACHE_COUNT_HIT = 0,
+	CACHE_COUNT_MISS,
+	CACHE_COUNT_STALE,
+	CACHE_COUNT_PREFETCH,
+	CACHE_COUNT_N_,
+};
+
 struct view_stats {
 	atomic_ulong actions[ACTION_COUNT_];
+	atomic_ulong cache[CACHE_COUNT_N_];
 };
 
 enum up_error_kind {

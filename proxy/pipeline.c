@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "policy/acl.h"
 #include "policy/blocklist.h"
@@ -50,6 +51,8 @@ qctx_init(struct qctx *c, const struct config *conf, uint64_t now_ms)
 	c->cookie_out_len = 0;
 	c->quiet = false;
 	c->limited = 0;
+	c->cache = NULL;
+	c->cache_count = -1;
 	c->outlen = 0;
 	c->dec.ts_ms = now_ms;
 	c->dec.rcode = -1;
@@ -461,6 +464,40 @@ stage_transfer(struct qctx *c, enum pipe_verdict *v)
 	return STAGE_DONE;
 }
 
+static enum pipe_verdict answer_cached(struct qctx *c, size_t len, bool stale);
+static uint64_t cache_now(const struct qctx *c);
+
+/* 6. the view's answer cache: a fresh entry answers at once. */
+static enum stage
+stage_cache(struct qctx *c, enum pipe_verdict *v)
+{
+	struct cache_key k;
+	struct cache_hit hit;
+
+	c->cache = c->caches != NULL ? c->caches[c->view->index] : NULL;
+	if (c->cache == NULL && c->conf->cache.size > 0 && !c->transfer)
+		trace(c, "cache",
+		      "a running dnsgate answers from the view's "
+		      "cache first when it holds the answer");
+	if (c->cache == NULL || c->transfer)
+		return STAGE_CONTINUE;
+	cache_key_make(&k, &c->q);
+	hit = cache_lookup(c->cache, &k, cache_now(c), false, c->cbuf,
+	                   CACHE_MSG_MAX);
+	c->cache_count = hit.result == CACHE_HIT ? CACHE_HIT : CACHE_MISS;
+	if (hit.result != CACHE_HIT) {
+		trace(c, "cache", "miss");
+		return STAGE_CONTINUE;
+	}
+	*v = answer_cached(c, hit.len, false);
+	if (*v == PIPE_DROP) {
+		c->cache_count = CACHE_MISS;
+		return STAGE_CONTINUE;
+	}
+	trace(c, "cache", "hit, %u s old", hit.age);
+	return STAGE_DONE;
+}
+
 enum pipe_verdict
 pipeline_query(struct qctx *c)
 {
@@ -481,6 +518,8 @@ pipeline_query(struct qctx *c)
 	if (!c->transfer && stage_local(c, &v) == STAGE_DONE)
 		return v;
 	if (!c->transfer && stage_block(c, &v) == STAGE_DONE)
+		return v;
+	if (c->view->upstream != NULL && stage_cache(c, &v) == STAGE_DONE)
 		return v;
 	if (c->view->upstream == NULL) {
 		/* A view that only serves local data (RFC 8914 4.21). */
@@ -525,7 +564,7 @@ pipeline_client_limit(const struct qctx *c)
  */
 static enum rebind_result
 stage_rebind(struct qctx *c, const uint8_t *resp, size_t len,
-             uint8_t **filtered, struct dns_response *fr)
+             uint8_t **filtered, size_t *flenp, struct dns_response *fr)
 {
 	enum rebind_result rr;
 	unsigned removed = 0;
@@ -541,6 +580,7 @@ stage_rebind(struct qctx *c, const uint8_t *resp, size_t len,
 	if (rr == REBIND_FILTERED &&
 	    dns_response_parse(*filtered, flen, fr) < 0)
 		rr = REBIND_MALFORMED;
+	*flenp = flen;
 	if (rr != REBIND_FILTERED) {
 		free(*filtered);
 		*filtered = NULL;
@@ -550,20 +590,112 @@ stage_rebind(struct qctx *c, const uint8_t *resp, size_t len,
 	return rr;
 }
 
+/* The clock the cache keeps time by (monotonic; tests may set it). */
+static uint64_t
+cache_now(const struct qctx *c)
+{
+	struct timespec ts;
+
+	if (c->mono_ms != 0)
+		return c->mono_ms;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * 10. msg (parsed as r) as the client gets it: the client's ID, our OPT,
+ * cookie and EDE (o), fitted to its size in one pass. PIPE_DROP when it
+ * cannot be built.
+ */
+static enum pipe_verdict
+fit_response(struct qctx *c, const uint8_t *msg, const struct dns_response *r,
+             const struct dns_opt_out *o, enum decision_action action)
+{
+	c->outlen = dns_response_finish(c->out, c->outcap, msg, r, c->q.hdr.id,
+	                                o, pipeline_client_limit(c));
+	if (c->outlen == 0)
+		return PIPE_DROP;
+	c->dec.action = action;
+	c->dec.rcode = (int)r->rcode;
+	if ((dns_hdr_flags(c->out, c->outlen) & DNS_FLAG_TC) &&
+	    !(r->hdr.flags & DNS_FLAG_TC)) {
+		c->dec.action = ACTION_TRUNCATE;
+		/* A rebind rule says more than the size that cut the rest. */
+		if (c->dec.rule[0] == '\0')
+			decision_rule(&c->dec, "size:%zu",
+			              pipeline_client_limit(c));
+	}
+	return PIPE_ANSWER;
+}
+
+/*
+ * Store msg in the view's cache and copy it back out to c->cbuf as a hit
+ * would get it, in the client's case, parsed into r: 0; -1 when it was not
+ * stored (not cacheable, too big, no memory).
+ */
+static int
+cache_stored_copy(struct qctx *c, const uint8_t *msg, size_t len,
+                  struct dns_response *r)
+{
+	struct cache_key k;
+	struct cache_hit hit;
+	uint64_t now = cache_now(c);
+
+	cache_key_make(&k, &c->q);
+	if (cache_store(c->cache, &k, msg, len, now) != CACHE_STORED)
+		return -1;
+	hit = cache_lookup(c->cache, &k, now, false, c->cbuf, CACHE_MSG_MAX);
+	if (hit.result != CACHE_HIT)
+		return -1;
+	dns_question_name_set(c->cbuf, hit.len, c->q.qname, c->q.qname_len);
+	return dns_response_parse(c->cbuf, hit.len, r);
+}
+
+#define STALE_TEXT "stale answer: every upstream attempt failed"
+
+/*
+ * What the cache handed out (c->cbuf, len bytes) to the client, in its
+ * question's case. A stale answer carries EDE 3, or 19 for a stale
+ * NXDOMAIN (RFC 8914 4.4, 4.20). PIPE_DROP when it cannot be used.
+ */
+static enum pipe_verdict
+answer_cached(struct qctx *c, size_t len, bool stale)
+{
+	struct dns_opt_out o = client_opt(c);
+	struct dns_response r;
+
+	dns_question_name_set(c->cbuf, len, c->q.qname, c->q.qname_len);
+	if (dns_response_parse(c->cbuf, len, &r) < 0)
+		return PIPE_DROP;
+	if (stale && o.present) {
+		o.ede_code = r.rcode == DNS_RCODE_NXDOMAIN
+		                 ? DNS_EDE_STALE_NXDOMAIN
+		                 : DNS_EDE_STALE_ANSWER;
+		o.ede_text = c->conf->server.ede_text ? STALE_TEXT : NULL;
+		c->dec.ede = o.ede_code;
+		c->dec.ede_text = o.ede_text;
+	}
+	return fit_response(c, c->cbuf, &r, &o,
+	                    stale ? ACTION_STALE : ACTION_CACHE);
+}
+
 enum pipe_verdict
 pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
                          const struct dns_response *r)
 {
 	struct dns_opt_out o = client_opt(c);
-	struct dns_response fr;
+	struct dns_response fr, cr;
 	uint8_t *filtered = NULL;
+	size_t flen = 0;
+	enum pipe_verdict v;
 
 	/* 8. response filters */
-	switch (stage_rebind(c, resp, len, &filtered, &fr)) {
+	switch (stage_rebind(c, resp, len, &filtered, &flen, &fr)) {
 	case REBIND_CLEAN:
 		break;
 	case REBIND_FILTERED:
 		resp = filtered;
+		len = flen;
 		r = &fr;
 		if (o.present) {
 			o.ede_code = DNS_EDE_FILTERED;
@@ -579,22 +711,19 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 		                    DNS_EDE_INVALID_DATA,
 		                    "upstream answer could not be filtered");
 	}
-	c->outlen = dns_response_finish(c->out, c->outcap, resp, r, c->q.hdr.id,
-	                                &o, pipeline_client_limit(c));
-	free(filtered);
-	if (c->outlen == 0)
-		return pipeline_upstream_failed(c, UP_FAIL_SERVFAIL);
-	c->dec.action = ACTION_FORWARD;
-	c->dec.rcode = (int)r->rcode;
-	if ((dns_hdr_flags(c->out, c->outlen) & DNS_FLAG_TC) &&
-	    !(r->hdr.flags & DNS_FLAG_TC)) {
-		c->dec.action = ACTION_TRUNCATE;
-		/* A rebind rule says more than the size that cut the rest. */
-		if (c->dec.rule[0] == '\0')
-			decision_rule(&c->dec, "size:%zu",
-			              pipeline_client_limit(c));
+	/* 8. the answer as filtered goes into the view's cache, and out as
+	 * the cache hands it out (TTLs clamped, a negative answer's SOA with
+	 * its negative TTL), so the first client sees what the next ones
+	 * will. */
+	if (c->cache != NULL && !c->transfer &&
+	    cache_stored_copy(c, resp, len, &cr) == 0) {
+		resp = c->cbuf;
+		r = &cr;
 	}
-	return PIPE_ANSWER;
+	v = fit_response(c, resp, r, &o, ACTION_FORWARD);
+	free(filtered);
+	return v == PIPE_DROP ? pipeline_upstream_failed(c, UP_FAIL_SERVFAIL)
+	                      : v;
 }
 
 /*
@@ -665,9 +794,36 @@ stage_rrl(struct qctx *c, enum pipe_verdict v)
 	return PIPE_DROP;
 }
 
+/*
+ * Serve-stale (RFC 8767): every attempt failed, and the view's cache still
+ * holds the answer, expired less than max-stale ago. (An answer another
+ * query stored meanwhile is a plain hit.)
+ */
+static enum pipe_verdict
+answer_stale(struct qctx *c)
+{
+	struct cache_key k;
+	struct cache_hit hit;
+
+	if (c->cache == NULL || !c->conf->cache.serve_stale)
+		return PIPE_DROP;
+	cache_key_make(&k, &c->q);
+	hit = cache_lookup(c->cache, &k, cache_now(c), true, c->cbuf,
+	                   CACHE_MSG_MAX);
+	if (hit.result == CACHE_MISS)
+		return PIPE_DROP;
+	if (hit.result == CACHE_STALE)
+		c->cache_count = CACHE_STALE;
+	return answer_cached(c, hit.len, hit.result == CACHE_STALE);
+}
+
 enum pipe_verdict
 pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 {
+	enum pipe_verdict v = answer_stale(c);
+
+	if (v != PIPE_DROP)
+		return v;
 	/* 22 after an answer, 23 after a timeout or network error. */
 	if (last == UP_FAIL_TIMEOUT || last == UP_FAIL_NETWORK ||
 	    last == UP_FAIL_LOCAL)

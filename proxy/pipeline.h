@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache/cache.h"
 #include "conf/config.h"
 #include "dns/addr.h"
 #include "dns/msg.h"
@@ -81,6 +82,18 @@ struct qctx {
 	/* `dnsgate explain`: told what each stage found (NULL: silent) */
 	void (*trace)(void *arg, const char *stage, const char *text);
 	void *trace_arg;
+	/*
+	 * The answer cache (stages 6 and 8): each view's, parallel to
+	 * conf->views (NULL: no cache, as in explain); the one this query
+	 * uses; a buffer for what it hands out (CACHE_MSG_MAX bytes); the
+	 * monotonic clock in ms (0: read it). cache_count is what the lookup
+	 * found (enum cache_result; -1: no lookup), for the counters.
+	 */
+	struct cache *const *caches;
+	struct cache *cache;
+	uint8_t *cbuf;
+	uint64_t mono_ms;
+	int cache_count;
 	/* the end of a forward (set by the upstream path) */
 	struct pipe_upstream upstream;
 	/* the response */

@@ -100,6 +100,22 @@ tap_client(struct query *qr, enum dnstap_msg_type type)
 	dnstap_message(qr->w->tap, &m);
 }
 
+/* The view's counters: its decision, what its cache found. */
+static void
+query_count(struct query *qr)
+{
+	static const int cache_counter[] = {
+	    [CACHE_MISS] = CACHE_COUNT_MISS,
+	    [CACHE_HIT] = CACHE_COUNT_HIT,
+	    [CACHE_STALE] = CACHE_COUNT_STALE,
+	};
+	struct view_stats *vs = runstate_view_stats(qr->rs, qr->c.view);
+
+	STAT_SHARED_INC(vs->actions[qr->c.dec.action]);
+	if (qr->c.cache_count >= 0)
+		STAT_SHARED_INC(vs->cache[cache_counter[qr->c.cache_count]]);
+}
+
 void
 query_finish(struct query *qr, enum pipe_verdict v)
 {
@@ -124,8 +140,7 @@ query_finish(struct query *qr, enum pipe_verdict v)
 	d->ms = (ev_time() - qr->start) * 1000.0;
 	if (d->ms < 0)
 		d->ms = 0;
-	STAT_SHARED_INC(
-	    runstate_view_stats(qr->rs, qr->c.view)->actions[d->action]);
+	query_count(qr);
 	query_log(qr);
 	query_free(qr);
 }
@@ -140,6 +155,8 @@ query_received(struct query *qr, const uint8_t *pkt, size_t len)
 	qr->start = ev_time();
 	qctx_init(&qr->c, qr->conf, worker_wall_ms());
 	qr->c.rrl = w->rrl;
+	qr->c.caches = qr->rs->cache_of;
+	qr->c.cbuf = w->cbuf;
 	qr->c.pkt = pkt;
 	qr->c.pktlen = len;
 	if (w->tap != NULL) {

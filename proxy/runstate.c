@@ -3,8 +3,10 @@
  */
 #include "proxy/runstate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 static bool
 same_name(const char *a, const char *b)
@@ -139,6 +141,95 @@ view_get(const char *name, const struct runstate *prev)
 	return v;
 }
 
+static void
+view_cache_unref(struct view_cache *vc)
+{
+	if (vc == NULL || atomic_fetch_sub(&vc->refs, 1) != 1)
+		return;
+	cache_free(vc->cache);
+	free(vc->sig);
+	free(vc);
+}
+
+/* "view|group|server,server,..." for a forwarding view. */
+static char *
+cache_sig(const struct view_conf *v)
+{
+	const struct upstream_conf *u = v->upstream;
+	size_t cap = strlen(v->name) + strlen(u->name) + 4 +
+	             u->nservers * (IP_ENDPOINT_TEXT_MAX + 1);
+	char *sig = malloc(cap);
+	size_t n;
+
+	if (sig == NULL)
+		return NULL;
+	n = (size_t)snprintf(sig, cap, "%s|%s|", v->name, u->name);
+	for (size_t i = 0; i < u->nservers && n < cap; i++)
+		n += (size_t)snprintf(sig + n, cap - n, "%s,",
+		                      u->servers[i].text);
+	return sig;
+}
+
+static struct view_cache *
+view_cache_get(const struct config *conf, const struct view_conf *v,
+               const struct runstate *prev)
+{
+	struct view_cache *vc;
+	uint8_t key[CACHE_HASH_KEY_LEN];
+	char *sig = cache_sig(v);
+
+	if (sig == NULL)
+		return NULL;
+	for (size_t i = 0; prev != NULL && i < prev->conf->nviews; i++) {
+		vc = prev->caches[i];
+		if (vc != NULL && strcmp(vc->sig, sig) == 0 &&
+		    memcmp(&vc->params, &conf->cache, sizeof(vc->params)) ==
+		        0) {
+			free(sig);
+			atomic_fetch_add(&vc->refs, 1);
+			return vc;
+		}
+	}
+	vc = calloc(1, sizeof(*vc));
+	/* A secret hash key: clients cannot aim names at one bucket. */
+	if (vc == NULL || getrandom(key, sizeof(key), 0) != sizeof(key)) {
+		free(vc);
+		free(sig);
+		return NULL;
+	}
+	atomic_init(&vc->refs, 1);
+	vc->sig = sig;
+	vc->params = conf->cache;
+	vc->cache = cache_new(&conf->cache, key);
+	if (vc->cache == NULL) {
+		view_cache_unref(vc);
+		return NULL;
+	}
+	return vc;
+}
+
+static int
+caches_bind(struct runstate *rs, const struct runstate *prev)
+{
+	const struct config *conf = rs->conf;
+
+	rs->caches = calloc(conf->nviews + 1, sizeof(*rs->caches));
+	rs->cache_of = calloc(conf->nviews + 1, sizeof(*rs->cache_of));
+	if (rs->caches == NULL || rs->cache_of == NULL)
+		return -1;
+	for (size_t i = 0; i < conf->nviews; i++) {
+		const struct view_conf *v = conf->views[i];
+
+		if (conf->cache.size == 0 || v->upstream == NULL)
+			continue;
+		rs->caches[i] = view_cache_get(conf, v, prev);
+		if (rs->caches[i] == NULL)
+			return -1;
+		rs->cache_of[i] = rs->caches[i]->cache;
+	}
+	return 0;
+}
+
 struct runstate *
 runstate_new(struct config *conf, const struct runstate *prev)
 {
@@ -161,6 +252,8 @@ runstate_new(struct config *conf, const struct runstate *prev)
 		         i < conf->nviews ? conf->views[i]->name : NULL,
 		         prev)) == NULL)
 			goto fail;
+	if (caches_bind(rs, prev) < 0)
+		goto fail;
 	return rs;
 fail:
 	runstate_unref(rs);
@@ -185,6 +278,11 @@ runstate_unref(struct runstate *rs)
 	if (rs->views != NULL)
 		for (size_t i = 0; i <= rs->conf->nviews; i++)
 			view_unref(rs->views[i]);
+	if (rs->caches != NULL)
+		for (size_t i = 0; i < rs->conf->nviews; i++)
+			view_cache_unref(rs->caches[i]);
+	free(rs->caches);
+	free(rs->cache_of);
 	free(rs->groups);
 	free(rs->views);
 	config_unref(rs->conf);

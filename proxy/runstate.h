@@ -61,11 +61,27 @@ struct view_state {
 	struct view_stats stats;
 };
 
+/*
+ * One view's answer cache ([cache] size > 0, views with an upstream). A
+ * reload keeps it for a view of the same name whose upstream group has the
+ * same name and servers, under the same [cache] parameters; otherwise the
+ * view starts with an empty one (its answers came from other servers).
+ */
+struct view_cache {
+	atomic_int refs;
+	char *sig; /* view, group and servers: what must match to keep it */
+	struct cache_params params;
+	struct cache *cache;
+};
+
 struct runstate {
 	atomic_int refs;
 	struct config *conf; /* one reference, for the runstate's life */
 	struct group_state **groups; /* parallel to conf->upstreams */
 	struct view_state **views;   /* parallel to conf->views, + 1 */
+	struct view_cache **caches;  /* parallel to conf->views; NULL: none */
+	/* The views' caches as the pipeline takes them (qctx.caches). */
+	struct cache **cache_of; /* parallel to conf->views */
 };
 
 /*
@@ -90,6 +106,13 @@ static inline struct group_state *
 runstate_group(const struct runstate *rs, const struct upstream_conf *u)
 {
 	return rs->groups[u->index];
+}
+
+/* The cache of view v, or NULL. */
+static inline struct cache *
+runstate_cache(const struct runstate *rs, const struct view_conf *v)
+{
+	return rs->cache_of[v->index];
 }
 
 /* The counters of view v; NULL v: queries that never reached a view. */

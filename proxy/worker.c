@@ -803,6 +803,7 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	w->out = malloc(DNS_MAX_MSG);
 	w->rbuf = malloc(DNS_MAX_MSG);
+	w->cbuf = malloc(CACHE_MSG_MAX);
 	w->listeners = calloc(s->nlistens * 2, sizeof(*w->listeners));
 	w->log = log_ring_new();
 	if (conf->log.dnstap != NULL) {
@@ -813,8 +814,8 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	w->top = calloc(1, sizeof(*w->top));
 	w->rbatch = malloc(UDP_BATCH * sizeof(*w->rbatch));
 	if (w->top == NULL || w->rbatch == NULL || w->loop == NULL ||
-	    w->out == NULL || w->rbuf == NULL || w->listeners == NULL ||
-	    w->log == NULL)
+	    w->out == NULL || w->rbuf == NULL || w->cbuf == NULL ||
+	    w->listeners == NULL || w->log == NULL)
 		return -1;
 	for (size_t i = 0; i < s->nlistens * 2; i++) {
 		struct listener *l = &w->listeners[i];
@@ -1062,6 +1063,7 @@ worker_free(struct worker *w)
 	free(w->top);
 	free(w->out);
 	free(w->rbuf);
+	free(w->cbuf);
 	runstate_unref(w->rs);
 	if (w->loop != NULL)
 		ev_loop_destroy(w->loop);

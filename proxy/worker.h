@@ -97,6 +97,7 @@ struct worker {
 	struct dnstap_ring *tap; /* NULL without [log] dnstap */
 	uint8_t *out;            /* response being built (DNS_MAX_MSG) */
 	uint8_t *rbuf;           /* datagram being read (DNS_MAX_MSG) */
+	uint8_t *cbuf;           /* an answer from the cache (CACHE_MSG_MAX) */
 	struct worker_stats stats;
 	struct topclients *top;
 	struct worker_rng rng;

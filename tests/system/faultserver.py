@@ -26,6 +26,13 @@ spoofaddr                    like spoof, but the bogus answer comes from the
                              IPv4 servers on 127.0.0.1 only, else plain ok)
 slow-MS                      the ok answer after MS milliseconds
 dup                          the ok answer twice, back to back
+ttl-N                        the ok answer with TTL N (default 300)
+nxdomain-N                   NXDOMAIN with the SOA of the name's parent in
+                             the authority section: SOA TTL 3600, MINIMUM N
+                             (default 60)
+nodata-N                     NOERROR, no answer, the same SOA
+big                          the ok answer with 40 A records (over 512
+                             bytes)
 
 Anything else is answered as ``ok``. Every received message is recorded
 (name, type, transport, ID, EDNS options) so tests can check what the proxy
@@ -57,7 +64,8 @@ BAD_A = "192.0.2.66"
 DELAY = 0.1  # seconds between a bogus answer and the real one
 
 BEHAVIOURS = ("ok", "servfail", "refused", "timeout", "tc", "wrongid",
-              "wrongq", "garbage", "spoof", "spoofaddr", "slow", "dup")
+              "wrongq", "garbage", "spoof", "spoofaddr", "slow", "dup",
+              "ttl", "nxdomain", "nodata", "big")
 
 
 class Received:
@@ -93,6 +101,8 @@ def behaviour_of(qname, mode):
         return "slow", int(arg or "500") / 1000.0
     if kind not in BEHAVIOURS:
         return "ok", 0.0
+    if kind in ("ttl", "nxdomain", "nodata"):
+        return kind, int(arg) if arg.isdigit() else None
     return kind, 0.0
 
 
@@ -210,7 +220,7 @@ class FaultServer:
     # -- message building ---------------------------------------------------
 
     def _reply(self, query, rcode=dns.rcode.NOERROR, records=True, tc=False,
-               address=None):
+               address=None, ttl=300):
         if address is None:
             address = self.address
         r = dns.message.make_response(query)
@@ -225,10 +235,20 @@ class FaultServer:
             owner = q.name
             if q.rdtype == dns.rdatatype.A:
                 r.answer.append(dns.rrset.from_text(
-                    owner, 300, "IN", "A", address))
+                    owner, ttl, "IN", "A", address))
             elif q.rdtype == dns.rdatatype.AAAA:
                 r.answer.append(dns.rrset.from_text(
-                    owner, 300, "IN", "AAAA", GOOD_AAAA))
+                    owner, ttl, "IN", "AAAA", GOOD_AAAA))
+        return r
+
+    def _negative(self, query, rcode, minimum):
+        """A negative answer (RFC 2308): the zone's SOA in authority."""
+        r = self._reply(query, rcode, records=False)
+        zone = query.question[0].name.parent()
+        r.authority.append(dns.rrset.from_text(
+            zone, 3600, "IN", "SOA",
+            "ns.%s hostmaster.%s 1 3600 600 86400 %d"
+            % (zone, zone, 60 if minimum is None else minimum)))
         return r
 
     def _plan(self, query, transport):
@@ -240,6 +260,21 @@ class FaultServer:
             return [(0, good, False)]
         if kind == "dup":  # the answer twice, as a duplicating path would
             return [(0, good, False), (0, good, False)]
+        if kind == "big":
+            r = self._reply(query)
+            if r.answer:
+                r.answer[0] = dns.rrset.from_text_list(
+                    q.name, 300, "IN", "A",
+                    ["192.0.2.%d" % i for i in range(1, 41)])
+            return [(0, r.to_wire(), False)]
+        if kind == "ttl":
+            ttl = 300 if delay is None else delay
+            return [(0, self._reply(query, ttl=ttl).to_wire(), False)]
+        if kind in ("nxdomain", "nodata"):
+            rcode = dns.rcode.NXDOMAIN if kind == "nxdomain" \
+                else dns.rcode.NOERROR
+            return [(0, self._negative(query, rcode, delay).to_wire(),
+                     False)]
         if kind == "slow":
             return [(delay, good, False)]
         if kind == "servfail":

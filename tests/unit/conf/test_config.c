@@ -459,7 +459,7 @@ test_config_several_errors_all_reported(void **state)
 	                           "allow = any\n"             /* 14 */
 	                           "bogus-key = 1\n"           /* 15 */
 	                           "[cache]\n"                 /* 16 */
-	                           "size = 1MB\n";             /* 17 */
+	                           "size = 1KB\n";             /* 17 */
 
 	(void)state;
 	load_fails(text,
@@ -474,7 +474,8 @@ test_config_several_errors_all_reported(void **state)
 	           "t.conf:13: match-client: bad address match element at "
 	           "'bogus' (expected [!]CIDR, [!]address, any or none)\n"
 	           "t.conf:15: unknown key 'bogus-key' in [view v]\n"
-	           "t.conf:17: size: not supported yet\n");
+	           "t.conf:17: size: expected 0 (off) or a size from 64KB "
+	           "to 64GB\n");
 }
 
 static void
@@ -858,28 +859,60 @@ static void
 test_config_notyet_keys(void **state)
 {
 	static const struct {
-		const char *section;
 		const char *line;
-		const char *key;
+		const char *want;
 	} cases[] = {
-	    {"[cache]", "size = 64MB", "size"},
-	    {"[cache]", "serve-stale = yes", "serve-stale"},
+	    {"prefetch = yes", "prefetch: only 'no' is supported yet"},
+	    {"stale-answer-client-timeout = 1800ms",
+	     "stale-answer-client-timeout: only 0 (off) is supported yet"},
 	};
 	char text[256], want[128];
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < ARRAY_LEN(cases); i++) {
-		(void)snprintf(text, sizeof(text), "%s\n%s\n%s",
-		               cases[i].section, cases[i].line,
-		               strcmp(cases[i].section, "[view v]") == 0
-		                   ? ""
-		                   : "[view v]\n");
-		(void)snprintf(want, sizeof(want),
-		               "t.conf:2: %s: not supported yet\n",
-		               cases[i].key);
+		(void)snprintf(text, sizeof(text), "[cache]\n%s\n[view v]\n",
+		               cases[i].line);
+		(void)snprintf(want, sizeof(want), "t.conf:2: %s\n",
+		               cases[i].want);
 		load_fails(text, want);
 	}
+	/* Their defaults, written out, are fine. */
+	config_unref(load_ok("[cache]\nprefetch = no\n"
+	                     "stale-answer-client-timeout = 0\n"
+	                     "[view v]\nupstream = none\n"));
+}
+
+/* [cache]: the defaults (off), and each key in its unit. */
+static void
+test_config_cache_keys(void **state)
+{
+	struct config *c = load_ok("[view v]\nupstream = none\n");
+
+	(void)state;
+	assert_int_equal(c->cache.size, 0);
+	assert_int_equal(c->cache.min_ttl, 0);
+	assert_int_equal(c->cache.max_ttl, 86400);
+	assert_false(c->cache.serve_stale);
+	assert_int_equal(c->cache.stale_ttl, 30);
+	assert_int_equal(c->cache.max_stale, 86400);
+	assert_false(c->cache.prefetch);
+	assert_int_equal(c->cache.servfail_ttl, 5);
+	config_unref(c);
+	c = load_ok("[cache]\nsize = 64MB\nmin-ttl = 10s\nmax-ttl = 1h\n"
+	            "serve-stale = yes\nstale-ttl = 1m\nmax-stale = 2h\n"
+	            "servfail-ttl = 2s\n[view v]\nupstream = none\n");
+	assert_int_equal(c->cache.size, 64ull << 20);
+	assert_int_equal(c->cache.min_ttl, 10);
+	assert_int_equal(c->cache.max_ttl, 3600);
+	assert_true(c->cache.serve_stale);
+	assert_int_equal(c->cache.stale_ttl, 60);
+	assert_int_equal(c->cache.max_stale, 7200);
+	assert_int_equal(c->cache.servfail_ttl, 2);
+	config_unref(c);
+	load_fails("[cache]\nservfail-ttl = 6s\n[view v]\n",
+	           "t.conf:2: servfail-ttl: expected whole seconds from 0s "
+	           "to 5s\n");
 }
 
 static void
@@ -1254,6 +1287,7 @@ main(void)
 	    cmocka_unit_test(test_config_syntax_errors_each_reported),
 	    cmocka_unit_test(test_config_overlong_line),
 	    cmocka_unit_test(test_config_notyet_keys),
+	    cmocka_unit_test(test_config_cache_keys),
 	    cmocka_unit_test(test_config_view_upstream_resolution),
 	    cmocka_unit_test(test_config_upstream_needs_server),
 	    cmocka_unit_test(test_config_no_view),

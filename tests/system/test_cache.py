@@ -1,0 +1,312 @@
+"""The answer cache ([cache], dnsgate.conf(5)) against fault-injecting
+upstreams, talked to with dnspython: hits never reach the upstream and
+carry decremented TTLs, the client's ID and case; one cache per view;
+min-ttl/max-ttl; negative answers with their SOA, expiring on time;
+SERVFAIL capped; truncation never cached; a reload's blocklist wins over a
+cached answer; serve-stale (RFC 8767) with EDE 3 when every attempt
+fails; flush-cache by view and name; the metrics; workers = 2 share it.
+
+Counts of queries the upstream received decide what was cached, never
+timings; waits only let TTLs run out.
+"""
+
+import time
+
+import dns.flags
+import dns.rcode
+import dns.rdatatype
+
+import faultserver
+import sysutil
+from conftest import ctl
+from sysutil import make_query
+
+OTHER_A = "192.0.2.2"
+
+
+def body(servers, cache="size = 1MB", view_extra="", upstream_extra=""):
+    lines = ["[upstream up]"]
+    lines += ["server = %s" % s.addr for s in servers]
+    lines += ["timeout = 300ms", upstream_extra, "", "[cache]", cache, "",
+              "[view main]", "upstream = up", view_extra]
+    return "\n".join(lines) + "\n"
+
+
+def start(dnsgate_conf, sockdir, servers, **kw):
+    return dnsgate_conf(
+        body(servers, **kw),
+        server={"metrics-listen":
+                lambda: "127.0.0.1:%d" % sysutil.free_port(),
+                "control-socket": sockdir + "/ctl.sock"})
+
+
+def ask(gate, name, rdtype="A", edns=0, tcp=False, payload=1232):
+    q = make_query(name, rdtype, edns=edns, payload=payload)
+    r, _ = (gate.tcp if tcp else gate.udp)(q)
+    assert r.id == q.id
+    return q, r
+
+
+def ttls(section):
+    return [rrset.ttl for rrset in section]
+
+
+def name(tok, kind="ok"):
+    return "%s.c%s.cache.test." % (kind, tok)
+
+
+def test_repeated_query_is_a_hit(dnsgate_conf, sockdir, fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up])
+    n = name(sysutil.token())
+    q1, r1 = ask(gate, n)
+    assert sysutil.answer_addresses(r1) == [faultserver.GOOD_A]
+    assert ttls(r1.answer) == [300]
+    time.sleep(1.1)
+    # Another ID, another case: the same entry.
+    mixed = n.upper().replace("CACHE", "CaChE")
+    q2, r2 = ask(gate, mixed)
+    assert len(up.queries(n)) == 1, "the hit went upstream"
+    assert r2.id == q2.id
+    assert r2.question[0].name.to_text() == mixed, "the client's case"
+    assert sysutil.answer_addresses(r2) == [faultserver.GOOD_A]
+    assert 0 < ttls(r2.answer)[0] < 300
+    assert r2.rcode() == dns.rcode.NOERROR
+    assert gate.wait_decision(mixed, q2.id)["action"] == "cache"
+    assert gate.wait_decision(n, q1.id)["action"] == "forward"
+
+
+def test_rd_do_split_entries(dnsgate_conf, sockdir, fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up])
+    n = name(sysutil.token())
+    ask(gate, n)
+    q = make_query(n, "A", edns=0, rd=False)
+    gate.udp(q)
+    q = make_query(n, "A", edns=0)
+    q.flags |= dns.flags.CD
+    gate.udp(q)
+    ask(gate, n)
+    assert len(up.queries(n)) == 3
+
+
+def test_one_cache_per_view(dnsgate_conf, sockdir, fault_server):
+    """The same name in two views: two answers, each cached in its own
+    view (the split-horizon promise)."""
+    inside = fault_server(address=faultserver.GOOD_A)
+    guest = fault_server(address=OTHER_A)
+    text = ("[upstream inside]\nserver = %s\n[upstream guest]\nserver = %s\n"
+            "[cache]\nsize = 1MB\n"
+            "[view inside]\nmatch-client = 127.0.0.1\nupstream = inside\n"
+            "[view guest]\nupstream = guest\n" % (inside.addr, guest.addr))
+    gate = dnsgate_conf(text)
+    n = name(sysutil.token())
+    for _ in range(2):
+        _, r = ask(gate, n)
+        assert sysutil.answer_addresses(r) == [faultserver.GOOD_A]
+        raw = sysutil.udp_exchange_from("127.0.0.2", gate.host, gate.port,
+                                        make_query(n, "A").to_wire())
+        assert raw is not None
+        r2 = dns.message.from_wire(raw)
+        assert sysutil.answer_addresses(r2) == [OTHER_A]
+    assert len(inside.queries(n)) == 1
+    assert len(guest.queries(n)) == 1
+
+
+def test_min_and_max_ttl(dnsgate_conf, sockdir, fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up],
+                 cache="size = 1MB\nmin-ttl = 60\nmax-ttl = 1h")
+    tok = sysutil.token()
+    short, long_ = name(tok, "ttl-2"), name(tok, "ttl-100000")
+    _, r = ask(gate, short)
+    assert ttls(r.answer) == [60], "min-ttl raises what is handed out"
+    _, r = ask(gate, long_)
+    assert ttls(r.answer) == [3600], "max-ttl caps it"
+    time.sleep(2.5)
+    _, r = ask(gate, short)
+    assert len(up.queries(short)) == 1, "min-ttl keeps it past its TTL"
+    assert 55 <= ttls(r.answer)[0] < 60
+
+
+def test_negative_answers_keep_their_soa(dnsgate_conf, sockdir,
+                                         fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up])
+    tok = sysutil.token()
+    nx, nod = name(tok, "nxdomain-2"), name(tok, "nodata-2")
+    for n, rcode in ((nx, dns.rcode.NXDOMAIN), (nod, dns.rcode.NOERROR)):
+        _, r1 = ask(gate, n)
+        _, r2 = ask(gate, n)
+        for r in (r1, r2):
+            assert r.rcode() == rcode
+            assert not r.answer
+            assert [rr.rdtype for rr in r.authority] == [
+                dns.rdatatype.SOA]
+            # RFC 2308 3: min(SOA TTL 3600, MINIMUM 2).
+            assert r.authority[0].ttl <= 2
+        assert len(up.queries(n)) == 1
+    # They expire on time: MINIMUM 2 s.
+    time.sleep(2.2)
+    ask(gate, nx)
+    ask(gate, nod)
+    assert len(up.queries(nx)) == 2 and len(up.queries(nod)) == 2
+
+
+def test_servfail_lives_servfail_ttl(dnsgate_conf, sockdir, fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up], cache="size = 1MB\n"
+                 "servfail-ttl = 1s", upstream_extra="retry-on = timeout")
+    n = name(sysutil.token(), "servfail")
+    for _ in range(3):
+        _, r = ask(gate, n)
+        assert r.rcode() == dns.rcode.SERVFAIL
+    assert len(up.queries(n)) == 1
+    time.sleep(1.2)
+    ask(gate, n)
+    assert len(up.queries(n)) == 2, "kept past servfail-ttl"
+
+
+def test_truncation_is_not_cached(dnsgate_conf, sockdir, fault_server):
+    """What the cache keeps is the whole answer, never a truncated one: a
+    client too small for it gets TC=1, the next client over TCP gets all
+    of it, and the upstream is asked once. A TC=1 answer from upstream
+    is not kept either: its TCP retry is."""
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up])
+    tok = sysutil.token()
+    big = name(tok, "big")
+    _, r = ask(gate, big, edns=None)  # 512 bytes at most
+    assert r.flags & dns.flags.TC and not r.answer
+    _, r = ask(gate, big, tcp=True)
+    assert not (r.flags & dns.flags.TC)
+    assert len(sysutil.answer_addresses(r)) == 40
+    assert len(up.queries(big)) == 1
+    tc = name(tok, "tc")
+    _, r = ask(gate, tc)
+    assert not (r.flags & dns.flags.TC)
+    _, r = ask(gate, tc)
+    assert not (r.flags & dns.flags.TC)
+    assert [x.transport for x in up.queries(tc)] == ["udp", "tcp"]
+
+
+def test_reload_blocklist_wins_over_cache(dnsgate_conf, sockdir,
+                                          fault_server, tmp_path):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up])
+    n = name(sysutil.token())
+    _, r = ask(gate, n)
+    assert r.rcode() == dns.rcode.NOERROR
+    blocklist = tmp_path / "block.txt"
+    blocklist.write_text(n.rstrip(".") + "\n")
+    text = gate.config_path.read_text().replace(
+        "upstream = up\n", "upstream = up\nblocklist = %s\n" % blocklist)
+    gate.config_path.write_text(text)
+    rc, out, err = ctl("-s", gate.options["control-socket"], "reload")
+    assert rc == 0, out + err
+    _, r = ask(gate, n)
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    assert 15 in sysutil.ede_codes(r)
+    assert len(up.queries(n)) == 1
+
+
+def test_serve_stale_when_every_attempt_fails(dnsgate_conf, sockdir,
+                                              fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up], cache="size = 1MB\n"
+                 "serve-stale = yes\nstale-ttl = 30s\nmax-stale = 1h")
+    tok = sysutil.token()
+    cached, nx, fresh = (name(tok, "ttl-1"), name(tok, "nxdomain-1"),
+                         name(tok, "ttl-2"))
+    ask(gate, cached)
+    ask(gate, nx)
+    time.sleep(1.3)
+    up.mode = "timeout"
+    q, r = ask(gate, cached)
+    assert r.rcode() == dns.rcode.NOERROR
+    assert sysutil.answer_addresses(r) == [faultserver.GOOD_A]
+    assert ttls(r.answer) == [30]
+    assert sysutil.ede_codes(r) == [3]
+    assert gate.wait_decision(cached, q.id)["action"] == "stale"
+    _, r = ask(gate, nx)
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    assert sysutil.ede_codes(r) == [19]
+    # Never cached: nothing to serve.
+    _, r = ask(gate, fresh)
+    assert r.rcode() == dns.rcode.SERVFAIL
+    assert sysutil.ede_codes(r) == [23]
+
+
+def test_no_serve_stale_by_default(dnsgate_conf, sockdir, fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up])
+    n = name(sysutil.token(), "ttl-1")
+    ask(gate, n)
+    time.sleep(1.3)
+    up.mode = "timeout"
+    _, r = ask(gate, n)
+    assert r.rcode() == dns.rcode.SERVFAIL
+    assert sysutil.ede_codes(r) == [23]
+
+
+def test_flush_by_view_and_name(dnsgate_conf, sockdir, fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up])
+    sock = gate.options["control-socket"]
+    tok = sysutil.token()
+    a, b, c = (name(tok), "www." + name(tok), name(tok, "other"))
+    for n in (a, b, c):
+        ask(gate, n)
+    # The name and everything under it, in one view.
+    rc, out, err = ctl("-s", sock, "flush-cache", "main", a)
+    assert rc == 0 and out.startswith("ok: flushed 2 entries"), out + err
+    for n in (a, b, c):
+        ask(gate, n)
+    assert [len(up.queries(n)) for n in (a, b, c)] == [2, 2, 1]
+    rc, out, err = ctl("-s", sock, "flush-cache", "main")
+    assert rc == 0 and out.startswith("ok: flushed 3 entries"), out + err
+    rc, out, err = ctl("-s", sock, "flush-cache", "nosuchview")
+    assert rc != 0 and "no view" in out + err
+    rc, out, err = ctl("-s", sock, "flush-cache")
+    assert rc == 0 and out.startswith("ok: flushed 0 entries"), out + err
+
+
+def test_metrics(dnsgate_conf, sockdir, fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up])
+    n = name(sysutil.token())
+    for _ in range(3):
+        ask(gate, n)
+    m = sysutil.scrape_metrics(gate.options["metrics-listen"])
+    assert sysutil.metric(m, "dnsgate_cache_total", view="main",
+                          result="hit") == 2
+    assert sysutil.metric(m, "dnsgate_cache_total", view="main",
+                          result="miss") == 1
+    assert sysutil.metric(m, "dnsgate_cache_entries", view="main") == 1
+    assert 0 < sysutil.metric(m, "dnsgate_cache_bytes", view="main") \
+        <= 1 << 20
+    assert ("dnsgate_cache_evictions_total",
+            frozenset({("view", "main")})) in m
+
+
+def test_workers_share_the_cache(dnsgate_conf, sockdir, fault_server):
+    """workers = 2: a name fetched once is a hit in either worker; clients
+    on many source ports land on both."""
+    up = fault_server()
+    gate = dnsgate_conf(body([up]), server={"workers": "2"})
+    n = name(sysutil.token())
+    ask(gate, n)
+    for _ in range(20):
+        ask(gate, n)  # a new socket, a new source port each time
+    assert len(up.queries(n)) == 1
+
+
+def test_reload_keeps_the_cache(dnsgate_conf, sockdir, fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up])
+    n = name(sysutil.token())
+    ask(gate, n)
+    rc, out, err = ctl("-s", gate.options["control-socket"], "reload")
+    assert rc == 0, out + err
+    ask(gate, n)
+    assert len(up.queries(n)) == 1
