@@ -28,6 +28,7 @@ struct entry {
 	uint32_t lifetime_s;
 	bool visited;    /* hit since the hand last passed (SIEVE) */
 	bool prefetched; /* its prefetch was handed out */
+	bool servfail;   /* a SERVFAIL answer */
 	uint16_t keylen;
 	uint16_t len;  /* of the message */
 	uint16_t nttl; /* TTL fields in the message */
@@ -270,6 +271,7 @@ entry_new(const struct cache *c, const uint8_t *key, size_t keylen,
 	e->stored_ms = now_ms;
 	e->lifetime_s = mi->servfail ? (uint32_t)mi->ttl
 	                             : clamp_ttl(&c->p, (uint64_t)mi->ttl);
+	e->servfail = mi->servfail;
 	e->keylen = (uint16_t)keylen;
 	e->len = (uint16_t)len;
 	e->nttl = mi->nttl;
@@ -545,6 +547,7 @@ cache_store(struct cache *c, const struct cache_key *k, const uint8_t *msg,
 	uint64_t hash = key_hash(c, key, keylen);
 	struct shard *s = shard_of(c, hash);
 	struct entry *e, *old, *gone = NULL;
+	bool mi_servfail;
 
 	if (len > CACHE_MSG_MAX)
 		return CACHE_TOO_BIG;
@@ -556,6 +559,7 @@ cache_store(struct cache *c, const struct cache_key *k, const uint8_t *msg,
 		return CACHE_NOT_CACHEABLE;
 	}
 	e = entry_new(c, key, keylen, msg, len, mi, now_ms);
+	mi_servfail = mi->servfail;
 	free(mi);
 	if (e == NULL)
 		return CACHE_NOMEM;
@@ -569,6 +573,14 @@ cache_store(struct cache *c, const struct cache_key *k, const uint8_t *msg,
 	e->hash = hash;
 	pthread_mutex_lock(&s->lock);
 	old = shard_find(s, hash, key, keylen);
+	if (old != NULL && mi_servfail && !old->servfail &&
+	    !entry_dead(c, old, now_ms)) {
+		/* Only an answer refreshes an entry: a SERVFAIL must not
+		 * replace what serve-stale could still give (RFC 8767 4). */
+		pthread_mutex_unlock(&s->lock);
+		free(e);
+		return CACHE_NOT_CACHEABLE;
+	}
 	if (old != NULL) {
 		shard_unlink(s, old);
 		old->hnext = gone;

@@ -138,7 +138,10 @@ enum cache_store_result {
 
 /*
  * Store msg (an answer to k's question) at now_ms, replacing any entry for
- * k, evicting entries as the size bound needs.
+ * k, evicting entries as the size bound needs. A SERVFAIL replaces no
+ * live entry but another SERVFAIL (CACHE_NOT_CACHEABLE): only an answer
+ * refreshes one, so an entry kept for serve-stale survives a failing
+ * upstream (RFC 8767 4).
  */
 enum cache_store_result cache_store(struct cache *c, const struct cache_key *k,
                                     const uint8_t *msg, size_t len,

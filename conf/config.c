@@ -785,17 +785,6 @@ parse_not_yet_unless_zero(struct loader *l, const struct option *o, void *dst,
 	return -1;
 }
 
-static int
-parse_not_yet_unless_no(struct loader *l, const struct option *o, void *dst,
-                        const char *value)
-{
-	if (strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0 ||
-	    strcmp(value, "0") == 0 || strcasecmp(value, "off") == 0)
-		return 0;
-	cfg_error(l, l->line, "%s: only 'no' is supported yet", o->key);
-	return -1;
-}
-
 /* ---- options that need a restart ---- */
 
 /* Where a singleton section's options live in c (restart rows only). */
@@ -1271,7 +1260,8 @@ static const struct option options[] = {
      .def = "0"},
     {.sect = SEC_CACHE,
      .key = "prefetch",
-     .parse = parse_not_yet_unless_no,
+     .parse = parse_bool,
+     .off = CACHE(prefetch),
      .def = "no"},
     {.sect = SEC_CACHE,
      .key = "servfail-ttl",

@@ -53,6 +53,7 @@ qctx_init(struct qctx *c, const struct config *conf, uint64_t now_ms)
 	c->limited = 0;
 	c->cache = NULL;
 	c->cache_count = -1;
+	c->prefetch = false;
 	c->outlen = 0;
 	c->dec.ts_ms = now_ms;
 	c->dec.rcode = -1;
@@ -495,6 +496,7 @@ stage_cache(struct qctx *c, enum pipe_verdict *v)
 		return STAGE_CONTINUE;
 	}
 	trace(c, "cache", "hit, %u s old", hit.age);
+	c->prefetch = hit.prefetch;
 	return STAGE_DONE;
 }
 

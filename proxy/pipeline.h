@@ -94,6 +94,9 @@ struct qctx {
 	uint8_t *cbuf;
 	uint64_t mono_ms;
 	int cache_count;
+	/* The hit was in the last 10 % of its entry's life, with prefetch
+	 * on: the worker refreshes it in the background (once). */
+	bool prefetch;
 	/* the end of a forward (set by the upstream path) */
 	struct pipe_upstream upstream;
 	/* the response */

@@ -116,12 +116,57 @@ query_count(struct query *qr)
 		STAT_SHARED_INC(vs->cache[cache_counter[qr->c.cache_count]]);
 }
 
+/*
+ * Prefetch (Unbound's): parent's answer came from the cache late in its
+ * entry's life; ask the upstream again now, with no client waiting, so
+ * the entry is refreshed before it expires. The question is parent's, so
+ * the answer lands under the same key.
+ */
+static void
+query_prefetch(struct query *parent)
+{
+	struct worker *w = parent->w;
+	struct query *qr = query_new(w);
+
+	if (qr == NULL) {
+		STAT_INC(w->stats.nomem);
+		return;
+	}
+	qr->background = true;
+	qr->start = ev_time();
+	qctx_init(&qr->c, qr->conf, worker_wall_ms());
+	qr->c.client = parent->c.client;
+	qr->c.client_port = parent->c.client_port;
+	qr->c.tcp = true; /* nothing to fit to a datagram, nothing to limit */
+	qr->c.q = parent->c.q;
+	qr->c.view = parent->c.view;
+	qr->c.caches = parent->c.caches;
+	qr->c.cache = parent->c.cache;
+	qr->c.cbuf = w->cbuf;
+	qr->c.dec.action = ACTION_FORWARD;
+	STAT_SHARED_INC(runstate_view_stats(qr->rs, qr->c.view)
+	                    ->cache[CACHE_COUNT_PREFETCH]);
+	upstream_forward(qr);
+}
+
+/* A prefetch ends: its answer is in the cache (pipeline_finish). */
+static void
+query_finish_background(struct query *qr, enum pipe_verdict v)
+{
+	(void)pipeline_finish(&qr->c, v);
+	query_free(qr);
+}
+
 void
 query_finish(struct query *qr, enum pipe_verdict v)
 {
 	struct worker *w = qr->w;
 	struct decision *d = &qr->c.dec;
 
+	if (qr->background) {
+		query_finish_background(qr, v);
+		return;
+	}
 	v = pipeline_finish(&qr->c, v);
 	if (qr->c.limited == RRL_DROP)
 		STAT_INC(w->stats.rl_drop);
@@ -142,6 +187,8 @@ query_finish(struct query *qr, enum pipe_verdict v)
 		d->ms = 0;
 	query_count(qr);
 	query_log(qr);
+	if (qr->c.prefetch)
+		query_prefetch(qr);
 	query_free(qr);
 }
 

@@ -42,6 +42,8 @@ struct query {
 	socklen_t peerlen;
 	int ifindex; /* IPv6 arrival interface, for link-local replies */
 	struct tcp_conn *conn;
+	/* A prefetch: no client waits; the answer only refreshes the cache. */
+	bool background;
 	/* Last: the upstream exchange, owned by proxy/upstream.c. */
 	struct upstream_attempt ua;
 };

@@ -310,3 +310,33 @@ def test_reload_keeps_the_cache(dnsgate_conf, sockdir, fault_server):
     assert rc == 0, out + err
     ask(gate, n)
     assert len(up.queries(n)) == 1
+
+
+def test_prefetch_refreshes_before_expiry(dnsgate_conf, sockdir,
+                                          fault_server):
+    """prefetch = yes (Unbound's): a hit in the last 10 % of the entry's
+    TTL is answered from the cache and refreshes the entry in the
+    background, once; the client never sees a miss."""
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up],
+                 cache="size = 1MB\nprefetch = yes")
+    n = name(sysutil.token(), "ttl-10")
+    t0 = time.monotonic()
+    ask(gate, n)
+    time.sleep(max(0.0, 4.0 - (time.monotonic() - t0)))
+    _, r = ask(gate, n)  # 4 s in: 60 % left, no prefetch
+    assert len(up.queries(n)) == 1
+    time.sleep(max(0.0, 9.3 - (time.monotonic() - t0)))
+    q, r = ask(gate, n)  # the last second: from the cache, and refreshed
+    assert r.rcode() == dns.rcode.NOERROR and ttls(r.answer)[0] <= 1
+    assert gate.wait_decision(n, q.id)["action"] == "cache"
+    assert sysutil.wait_for(lambda: len(up.queries(n)) == 2, 3), \
+        "no refresh went upstream"
+    ask(gate, n)  # once per entry: no second prefetch
+    time.sleep(max(0.0, 10.8 - (time.monotonic() - t0)))
+    _, r = ask(gate, n)  # past the first answer's TTL: the refreshed entry
+    assert len(up.queries(n)) == 2, "the client saw a miss"
+    assert ttls(r.answer)[0] >= 8
+    m = sysutil.scrape_metrics(gate.options["metrics-listen"])
+    assert sysutil.metric(m, "dnsgate_cache_total", view="main",
+                          result="prefetch") == 1

@@ -1274,6 +1274,37 @@ test_cache_servfail_lives_servfail_ttl(void **state)
 	cache_free(c);
 }
 
+/* Only an answer refreshes an entry: a SERVFAIL leaves the one there,
+ * fresh or kept for serve-stale, as it is. */
+static void
+test_cache_servfail_replaces_no_entry(void **state)
+{
+	struct cache_params p = params();
+	struct cache *c;
+	struct cache_key k;
+	struct cache_hit h;
+	struct msg good, bad;
+
+	p.serve_stale = true;
+	p.max_stale = 3600;
+	c = new_cache(&p);
+	key_of(&k, "www.example.com", DNS_TYPE_A);
+	answer_a(&good, "www.example.com", 60, 1);
+	store_ok(c, &k, &good, 1000);
+	answer_empty(&bad, "www.example.com", DNS_RCODE_SERVFAIL);
+	assert_int_equal(cache_store(c, &k, bad.b, bad.len, 2000),
+	                 CACHE_NOT_CACHEABLE);
+	h = look(c, &k, 3000, false);
+	assert_int_equal(h.result, CACHE_HIT);
+	assert_same_but_ttls(obuf, h.len, good.b, good.len);
+	/* Expired, kept for serve-stale: still not replaced. */
+	assert_int_equal(cache_store(c, &k, bad.b, bad.len, 100000),
+	                 CACHE_NOT_CACHEABLE);
+	assert_int_equal(look(c, &k, 100000, true).result, CACHE_STALE);
+	assert_int_equal(cache_stats(c).entries, 1);
+	cache_free(c);
+}
+
 /* ---- store results ---- */
 
 static void
@@ -1927,6 +1958,7 @@ main(void)
 	    cmocka_unit_test(test_cache_zero_ttl_raised_by_min_ttl),
 	    cmocka_unit_test(test_cache_negative_keeps_soa),
 	    cmocka_unit_test(test_cache_servfail_lives_servfail_ttl),
+	    cmocka_unit_test(test_cache_servfail_replaces_no_entry),
 	    cmocka_unit_test(test_cache_store_not_cacheable),
 	    cmocka_unit_test(test_cache_store_too_big),
 	    cmocka_unit_test(test_cache_lookup_out_too_small_is_miss),

@@ -862,7 +862,6 @@ test_config_notyet_keys(void **state)
 		const char *line;
 		const char *want;
 	} cases[] = {
-	    {"prefetch = yes", "prefetch: only 'no' is supported yet"},
 	    {"stale-answer-client-timeout = 1800ms",
 	     "stale-answer-client-timeout: only 0 (off) is supported yet"},
 	};
@@ -878,7 +877,7 @@ test_config_notyet_keys(void **state)
 		load_fails(text, want);
 	}
 	/* Their defaults, written out, are fine. */
-	config_unref(load_ok("[cache]\nprefetch = no\n"
+	config_unref(load_ok("[cache]\nprefetch = yes\n"
 	                     "stale-answer-client-timeout = 0\n"
 	                     "[view v]\nupstream = none\n"));
 }
