@@ -63,6 +63,9 @@ struct cache_params {
 	bool prefetch;         /* refresh hits in the last 10 % of their life */
 	uint32_t servfail_ttl; /* seconds, <= CACHE_SERVFAIL_TTL_MAX */
 	unsigned shards;       /* a power of two; 0 = the default (16) */
+	/* stale-answer-client-timeout (ms, 0 = off): for the proxy, which
+	 * answers stale while the refresh goes on; the cache ignores it. */
+	uint32_t client_timeout_ms;
 };
 
 /* Bits of cache_key.flags. */

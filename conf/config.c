@@ -772,19 +772,6 @@ parse_cache_size(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
-/* Keys whose other values are not built yet: only the default passes. */
-static int
-parse_not_yet_unless_zero(struct loader *l, const struct option *o, void *dst,
-                          const char *value)
-{
-	uint32_t ms;
-
-	if (config_parse_duration(value, &ms) == 0 && ms == 0)
-		return 0;
-	cfg_error(l, l->line, "%s: only 0 (off) is supported yet", o->key);
-	return -1;
-}
-
 /* ---- options that need a restart ---- */
 
 /* Where a singleton section's options live in c (restart rows only). */
@@ -1256,7 +1243,10 @@ static const struct option options[] = {
      .def = "1d"},
     {.sect = SEC_CACHE,
      .key = "stale-answer-client-timeout",
-     .parse = parse_not_yet_unless_zero,
+     .parse = parse_duration,
+     .off = CACHE(client_timeout_ms),
+     .min = 0,
+     .max = 30000,
      .def = "0"},
     {.sect = SEC_CACHE,
      .key = "prefetch",

@@ -820,6 +820,12 @@ answer_stale(struct qctx *c)
 }
 
 enum pipe_verdict
+pipeline_stale(struct qctx *c)
+{
+	return answer_stale(c);
+}
+
+enum pipe_verdict
 pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 {
 	enum pipe_verdict v = answer_stale(c);

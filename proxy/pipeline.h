@@ -133,6 +133,12 @@ enum pipe_verdict pipeline_upstream_answer(struct qctx *c, const uint8_t *resp,
  */
 enum pipe_verdict pipeline_finish(struct qctx *c, enum pipe_verdict v);
 /*
+ * RFC 8767 5, the client-response timer fired: the view's cache's stale
+ * answer (EDE 3, or 19 for NXDOMAIN), or a fresh one stored meanwhile;
+ * PIPE_DROP when it has neither (the client waits on).
+ */
+enum pipe_verdict pipeline_stale(struct qctx *c);
+/*
  * Every attempt failed: SERVFAIL with one EDE, 22 (No Reachable Authority)
  * when the last failure was an answer, 23 (Network Error) when it was a
  * timeout or a network error (dnsgate.conf(5), [upstream]).

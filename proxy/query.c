@@ -45,6 +45,7 @@ query_free(struct query *qr)
 	struct worker *w = qr->w;
 	struct query_pool *pool = &w->queries;
 
+	ev_timer_stop(w->loop, &qr->stale_timer);
 	upstream_free(qr);
 	runstate_unref(qr->rs);
 	qr->rs = NULL;
@@ -157,16 +158,13 @@ query_finish_background(struct query *qr, enum pipe_verdict v)
 	query_free(qr);
 }
 
-void
-query_finish(struct query *qr, enum pipe_verdict v)
+/* The client's answer: the answer half, then send, count and log. */
+static void
+query_answer(struct query *qr, enum pipe_verdict v)
 {
 	struct worker *w = qr->w;
 	struct decision *d = &qr->c.dec;
 
-	if (qr->background) {
-		query_finish_background(qr, v);
-		return;
-	}
 	v = pipeline_finish(&qr->c, v);
 	if (qr->c.limited == RRL_DROP)
 		STAT_INC(w->stats.rl_drop);
@@ -187,9 +185,50 @@ query_finish(struct query *qr, enum pipe_verdict v)
 		d->ms = 0;
 	query_count(qr);
 	query_log(qr);
+}
+
+void
+query_finish(struct query *qr, enum pipe_verdict v)
+{
+	if (qr->background) {
+		query_finish_background(qr, v);
+		return;
+	}
+	query_answer(qr, v);
 	if (qr->c.prefetch)
 		query_prefetch(qr);
 	query_free(qr);
+}
+
+/*
+ * RFC 8767 5: the upstream is taking longer than
+ * stale-answer-client-timeout. With a stale answer at hand the client gets
+ * it now, and the exchange goes on in the background to refresh the cache.
+ */
+static void
+stale_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct query *qr = t->data;
+	enum pipe_verdict v = pipeline_stale(&qr->c);
+
+	if (v == PIPE_DROP)
+		return; /* nothing stale: the client waits for the upstream */
+	query_answer(qr, v);
+	qr->background = true;
+	qr->c.rrl = NULL; /* what the client got was rate-limited already */
+}
+
+static void
+stale_timer_start(struct query *qr)
+{
+	const struct cache_params *p = &qr->conf->cache;
+
+	if (qr->c.cache == NULL || !p->serve_stale || p->client_timeout_ms == 0)
+		return;
+	ev_timer_init(&qr->stale_timer, stale_timer_cb,
+	              p->client_timeout_ms / 1000.0, 0);
+	qr->stale_timer.data = qr;
+	ev_timer_start(qr->w->loop, &qr->stale_timer);
 }
 
 void
@@ -212,6 +251,8 @@ query_received(struct query *qr, const uint8_t *pkt, size_t len)
 	}
 	v = pipeline_query(&qr->c);
 	if (v == PIPE_FORWARD) {
+		/* Before forwarding, which may end the query at once. */
+		stale_timer_start(qr);
 		upstream_forward(qr);
 		return;
 	}

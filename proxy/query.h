@@ -42,8 +42,10 @@ struct query {
 	socklen_t peerlen;
 	int ifindex; /* IPv6 arrival interface, for link-local replies */
 	struct tcp_conn *conn;
-	/* A prefetch: no client waits; the answer only refreshes the cache. */
+	/* No client waits (a prefetch, or the client got a stale answer):
+	 * the upstream's answer only refreshes the cache. */
 	bool background;
+	ev_timer stale_timer; /* stale-answer-client-timeout (RFC 8767 5) */
 	/* Last: the upstream exchange, owned by proxy/upstream.c. */
 	struct upstream_attempt ua;
 };

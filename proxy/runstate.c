@@ -151,6 +151,16 @@ view_cache_unref(struct view_cache *vc)
 	free(vc);
 }
 
+/* The same cache: the parameters the cache itself uses agree. */
+static bool
+same_params(const struct cache_params *a, const struct cache_params *b)
+{
+	struct cache_params x = *a, y = *b;
+
+	x.client_timeout_ms = y.client_timeout_ms = 0;
+	return memcmp(&x, &y, sizeof(x)) == 0;
+}
+
 /* "view|group|server,server,..." for a forwarding view. */
 static char *
 cache_sig(const struct view_conf *v)
@@ -183,8 +193,7 @@ view_cache_get(const struct config *conf, const struct view_conf *v,
 	for (size_t i = 0; prev != NULL && i < prev->conf->nviews; i++) {
 		vc = prev->caches[i];
 		if (vc != NULL && strcmp(vc->sig, sig) == 0 &&
-		    memcmp(&vc->params, &conf->cache, sizeof(vc->params)) ==
-		        0) {
+		    same_params(&vc->params, &conf->cache)) {
 			free(sig);
 			atomic_fetch_add(&vc->refs, 1);
 			return vc;

@@ -24,10 +24,12 @@ from sysutil import make_query
 OTHER_A = "192.0.2.2"
 
 
-def body(servers, cache="size = 1MB", view_extra="", upstream_extra=""):
+def body(servers, cache="size = 1MB", view_extra="", upstream_extra="",
+         timeout="300ms"):
     lines = ["[upstream up]"]
     lines += ["server = %s" % s.addr for s in servers]
-    lines += ["timeout = 300ms", upstream_extra, "", "[cache]", cache, "",
+    lines += ["timeout = " + timeout, upstream_extra, "", "[cache]", cache,
+              "",
               "[view main]", "upstream = up", view_extra]
     return "\n".join(lines) + "\n"
 
@@ -340,3 +342,38 @@ def test_prefetch_refreshes_before_expiry(dnsgate_conf, sockdir,
     m = sysutil.scrape_metrics(gate.options["metrics-listen"])
     assert sysutil.metric(m, "dnsgate_cache_total", view="main",
                           result="prefetch") == 1
+
+
+def test_stale_answer_client_timeout(dnsgate_conf, sockdir, fault_server):
+    """RFC 8767 5: with stale-answer-client-timeout, a client whose answer
+    is expired in the cache gets it stale (EDE 3) once the upstream has
+    taken that long, and the upstream's late answer refreshes the cache.
+    A name with nothing stale waits for the upstream as usual."""
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up], cache="size = 1MB\n"
+                 "serve-stale = yes\nstale-answer-client-timeout = 200ms",
+                 timeout="3s")
+    tok = sysutil.token()
+    n, other = name(tok, "ttl-1"), name(tok, "other")
+    ask(gate, n)  # cached for 1 s
+    time.sleep(1.2)
+    up.mode = "slow-1000"  # from now on every answer takes 1 s
+    t = time.monotonic()
+    q, r = ask(gate, n)
+    assert time.monotonic() - t < 0.9, \
+        "the stale answer did not come before the upstream's"
+    assert sysutil.ede_codes(r) == [3]
+    assert ttls(r.answer) == [30]
+    assert gate.wait_decision(n, q.id)["action"] == "stale"
+    # The late answer refreshes the entry: then a fresh hit.
+    assert sysutil.wait_for(lambda: len(up.queries(n)) == 2, 3)
+    time.sleep(1.0)
+    q, r = ask(gate, n)
+    assert not sysutil.ede_codes(r) and ttls(r.answer)[0] > 250
+    assert gate.wait_decision(n, q.id)["action"] == "cache"
+    assert len(up.queries(n)) == 2
+    # Nothing stale: the client waits for the upstream.
+    t = time.monotonic()
+    _, r = ask(gate, other)
+    assert time.monotonic() - t >= 0.9
+    assert not sysutil.ede_codes(r)
