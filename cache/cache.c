@@ -29,6 +29,7 @@ struct entry {
 	bool visited;    /* hit since the hand last passed (SIEVE) */
 	bool prefetched; /* its prefetch was handed out */
 	bool servfail;   /* a SERVFAIL answer */
+	uint32_t tag;    /* cache_store_tagged */
 	uint16_t keylen;
 	uint16_t len;  /* of the message */
 	uint16_t nttl; /* TTL fields in the message */
@@ -93,6 +94,13 @@ struct msg_info {
 	uint16_t ttl_off[TTLS_MAX];
 };
 
+/* RFC 2181 8: a TTL with its top bit set is taken as 0. */
+static uint32_t
+ttl_value(uint32_t ttl)
+{
+	return ttl & 0x80000000u ? 0 : ttl;
+}
+
 /* SOA MINIMUM: the last 4 bytes of its RDATA (RFC 1035 3.3.13). */
 static int
 soa_minimum(const uint8_t *msg, size_t len, const struct dns_rr *rr,
@@ -143,15 +151,17 @@ msg_walk(const uint8_t *msg, size_t len, const struct dns_header *h,
 		if (mi->nttl == TTLS_MAX)
 			return -1;
 		mi->ttl_off[mi->nttl++] = (uint16_t)(rr.rdata_offset - 6);
-		if (rr.ttl < *min_ttl)
-			*min_ttl = rr.ttl;
+		if (ttl_value(rr.ttl) < *min_ttl)
+			*min_ttl = ttl_value(rr.ttl);
 		if (authority && rr.type == DNS_TYPE_SOA && mi->soa_ttl == 0) {
 			uint32_t min;
 
 			if (soa_minimum(msg, len, &rr, &min) < 0)
 				return -1;
 			mi->soa_ttl = rr.rdata_offset - 6;
-			mi->neg = rr.ttl < min ? rr.ttl : min;
+			mi->neg = ttl_value(rr.ttl) < ttl_value(min)
+			              ? ttl_value(rr.ttl)
+			              : ttl_value(min);
 		}
 	}
 	return w.pos == len ? 0 : -1;
@@ -181,12 +191,16 @@ msg_analyze(const uint8_t *msg, size_t len, const struct cache_params *p,
 		              : CACHE_SERVFAIL_TTL_MAX;
 	} else if (rcode == DNS_RCODE_NOERROR && h.ancount > 0) {
 		mi->ttl = min_ttl;
+		/* A CNAME chain ending in NODATA: no longer than its SOA. */
+		if (mi->soa_ttl != 0 && mi->neg < mi->ttl)
+			mi->ttl = mi->neg;
 	} else if (rcode == DNS_RCODE_NXDOMAIN || rcode == DNS_RCODE_NOERROR) {
 		/* RFC 2308 5: without an SOA, a negative answer is not
 		 * cached. */
 		if (mi->soa_ttl == 0)
 			return -1;
-		mi->ttl = mi->neg;
+		/* No longer than any record either (a CNAME chain). */
+		mi->ttl = mi->neg < min_ttl ? mi->neg : min_ttl;
 	} else {
 		return -1;
 	}
@@ -250,7 +264,8 @@ entry_dead(const struct cache *c, const struct entry *e, uint64_t now_ms)
 {
 	uint64_t end = entry_expiry_ms(e);
 
-	if (c->p.serve_stale)
+	/* A SERVFAIL is never an answer to serve stale. */
+	if (c->p.serve_stale && !e->servfail)
 		end += (uint64_t)c->p.max_stale * 1000;
 	return now_ms >= end;
 }
@@ -306,7 +321,7 @@ entry_copy(const struct cache *c, struct entry *e, uint8_t *out, uint32_t age,
 
 		wire_init(&r, out, e->len);
 		wire_seek(&r, e->data[i]);
-		ttl = clamp_ttl(&c->p, wire_u32(&r));
+		ttl = clamp_ttl(&c->p, ttl_value(wire_u32(&r)));
 		ttl = stale ? c->p.stale_ttl : ttl > age ? ttl - age : 0;
 		wbuf_init(&w, out + e->data[i], 4);
 		wbuf_u32(&w, ttl);
@@ -496,9 +511,10 @@ cache_free(struct cache *c)
 	free(c);
 }
 
-struct cache_hit
-cache_lookup(struct cache *c, const struct cache_key *k, uint64_t now_ms,
-             bool allow_stale, uint8_t *out, size_t cap)
+/* cache_lookup (use: mark, hand out the prefetch) or cache_peek. */
+static struct cache_hit
+lookup(struct cache *c, const struct cache_key *k, uint64_t now_ms,
+       bool allow_stale, uint8_t *out, size_t cap, bool use)
 {
 	struct cache_hit hit = {.result = CACHE_MISS};
 	uint8_t key[KEY_MAX];
@@ -522,10 +538,11 @@ cache_lookup(struct cache *c, const struct cache_key *k, uint64_t now_ms,
 			hit.result = fresh ? CACHE_HIT : CACHE_STALE;
 			hit.age = (uint32_t)(age_ms / 1000);
 			hit.len = e->len;
+			hit.tag = e->tag;
 			entry_copy(c, e, out, hit.age, !fresh);
-			e->visited = true;
+			e->visited |= use;
 			/* Unbound's prefetch: the last 10 % of the life. */
-			if (fresh && c->p.prefetch && !e->prefetched &&
+			if (use && fresh && c->p.prefetch && !e->prefetched &&
 			    (life_ms - age_ms) * 10 <= life_ms) {
 				e->prefetched = true;
 				hit.prefetch = true;
@@ -537,9 +554,31 @@ cache_lookup(struct cache *c, const struct cache_key *k, uint64_t now_ms,
 	return hit;
 }
 
+struct cache_hit
+cache_lookup(struct cache *c, const struct cache_key *k, uint64_t now_ms,
+             bool allow_stale, uint8_t *out, size_t cap)
+{
+	return lookup(c, k, now_ms, allow_stale, out, cap, true);
+}
+
+struct cache_hit
+cache_peek(struct cache *c, const struct cache_key *k, uint64_t now_ms,
+           bool allow_stale, uint8_t *out, size_t cap)
+{
+	return lookup(c, k, now_ms, allow_stale, out, cap, false);
+}
+
 enum cache_store_result
 cache_store(struct cache *c, const struct cache_key *k, const uint8_t *msg,
             size_t len, uint64_t now_ms)
+{
+	return cache_store_tagged(c, k, msg, len, now_ms, 0);
+}
+
+enum cache_store_result
+cache_store_tagged(struct cache *c, const struct cache_key *k,
+                   const uint8_t *msg, size_t len, uint64_t now_ms,
+                   uint32_t tag)
 {
 	struct msg_info *mi;
 	uint8_t key[KEY_MAX];
@@ -571,6 +610,7 @@ cache_store(struct cache *c, const struct cache_key *k, const uint8_t *msg,
 		return r;
 	}
 	e->hash = hash;
+	e->tag = tag;
 	pthread_mutex_lock(&s->lock);
 	old = shard_find(s, hash, key, keylen);
 	if (old != NULL && mi_servfail && !old->servfail &&

@@ -23,7 +23,11 @@
  *     SOA MINIMUM) of the SOA in the authority section (RFC 2308 5); the
  *     SOA is kept and handed out with that TTL; without an SOA the answer
  *     is not cached (RFC 2308 5);
- *   - SERVFAIL: servfail-ttl (at most 5 s);
+ *   - whenever an SOA is in the authority section (a CNAME chain ending
+ *     in NXDOMAIN or NODATA), no longer than that negative TTL nor any of
+ *     the records' TTLs;
+ *   - a TTL with its top bit set counts as 0 (RFC 2181 8);
+ *   - SERVFAIL: servfail-ttl (at most 5 s), never served stale;
  *   - never: TC=1, any other RCODE, a malformed message.
  * The TTL of each record handed out is its own TTL clamped the same way,
  * minus the entry's age; a stale answer has stale-ttl on every record.
@@ -111,7 +115,8 @@ enum cache_result {
 
 struct cache_hit {
 	enum cache_result result;
-	size_t len; /* bytes written to out */
+	size_t len;   /* bytes written to out */
+	uint32_t tag; /* what cache_store_tagged stored with it */
 	/*
 	 * A fresh hit in the last 10 % of the entry's lifetime, with
 	 * prefetch on: the caller should refresh it in the background. Set
@@ -131,6 +136,14 @@ struct cache_hit {
 struct cache_hit cache_lookup(struct cache *c, const struct cache_key *k,
                               uint64_t now_ms, bool allow_stale, uint8_t *out,
                               size_t cap);
+/*
+ * The same, but not a use of the entry: it is not marked for SIEVE and its
+ * prefetch is not handed out (for the store's own copy, and for stale
+ * answers).
+ */
+struct cache_hit cache_peek(struct cache *c, const struct cache_key *k,
+                            uint64_t now_ms, bool allow_stale, uint8_t *out,
+                            size_t cap);
 
 enum cache_store_result {
 	CACHE_STORED = 1,
@@ -149,6 +162,11 @@ enum cache_store_result {
 enum cache_store_result cache_store(struct cache *c, const struct cache_key *k,
                                     const uint8_t *msg, size_t len,
                                     uint64_t now_ms);
+/* The same, with a tag that every hit of the entry carries back. */
+enum cache_store_result cache_store_tagged(struct cache *c,
+                                           const struct cache_key *k,
+                                           const uint8_t *msg, size_t len,
+                                           uint64_t now_ms, uint32_t tag);
 
 /*
  * Remove every entry whose QNAME is name or under it (wire format, any

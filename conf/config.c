@@ -70,9 +70,10 @@ struct loader {
 	unsigned nerrors;
 	int line; /* line being parsed */
 	enum section sect;
-	void *target; /* struct the current section's options fill */
-	int seen[96]; /* line where each option was first set */
-	bool first;   /* parsing the first explicit line of a key */
+	void *target;   /* struct the current section's options fill */
+	int seen[96];   /* line where each option was first set */
+	bool first;     /* parsing the first explicit line of a key */
+	int cache_line; /* the [cache] header, for whole-section errors */
 	bool have[SEC_UNKNOWN + 1];
 	/* reader state */
 	const char *text;
@@ -1421,6 +1422,7 @@ section_begin(struct loader *l, const char *header)
 			break;
 		case SEC_CACHE:
 			l->target = &l->cfg->cache; /* defaults: at load */
+			l->cache_line = l->line;
 			break;
 		case SEC_UPSTREAM:
 		case SEC_VIEW:
@@ -1806,12 +1808,25 @@ check_ratelimit_cookies(struct loader *l)
 		cfg_error(l, l->line, "[cookies]: no random secret");
 }
 
+/* [cache]: min-ttl above max-ttl would make one of them meaningless. */
+static void
+check_cache(struct loader *l)
+{
+	const struct cache_params *p = &l->cfg->cache;
+
+	if (p->min_ttl > p->max_ttl)
+		cfg_error(l, l->cache_line,
+		          "[cache]: min-ttl (%us) is above max-ttl (%us)",
+		          p->min_ttl, p->max_ttl);
+}
+
 static void
 check_config(struct loader *l)
 {
 	struct config *c = l->cfg;
 
 	check_geoip(l);
+	check_cache(l);
 	check_ratelimit_cookies(l);
 	for (size_t i = 0; i < c->nviews; i++)
 		if (c->views[i]->nblocklists + c->views[i]->nallowlists > 0)

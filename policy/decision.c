@@ -42,7 +42,9 @@ decision_action_name(enum decision_action a)
 bool
 decision_is_default(const struct decision *d)
 {
-	return d->action == ACTION_FORWARD && d->rule[0] == '\0';
+	/* A hit is a forward the cache saved (decisions = non-default). */
+	return (d->action == ACTION_FORWARD || d->action == ACTION_CACHE) &&
+	       d->rule[0] == '\0';
 }
 
 void

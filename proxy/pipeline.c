@@ -54,6 +54,7 @@ qctx_init(struct qctx *c, const struct config *conf, uint64_t now_ms)
 	c->cache = NULL;
 	c->cache_count = -1;
 	c->prefetch = false;
+	c->rebind_removed = 0;
 	c->outlen = 0;
 	c->dec.ts_ms = now_ms;
 	c->dec.rcode = -1;
@@ -465,7 +466,9 @@ stage_transfer(struct qctx *c, enum pipe_verdict *v)
 	return STAGE_DONE;
 }
 
-static enum pipe_verdict answer_cached(struct qctx *c, size_t len, bool stale);
+static enum pipe_verdict answer_cached(struct qctx *c,
+                                       const struct cache_hit *hit,
+                                       const char *stale_text);
 static uint64_t cache_now(const struct qctx *c);
 
 /* 6. the view's answer cache: a fresh entry answers at once. */
@@ -475,12 +478,14 @@ stage_cache(struct qctx *c, enum pipe_verdict *v)
 	struct cache_key k;
 	struct cache_hit hit;
 
+	if (c->transfer) /* zone transfers never meet the cache */
+		return STAGE_CONTINUE;
 	c->cache = c->caches != NULL ? c->caches[c->view->index] : NULL;
-	if (c->cache == NULL && c->conf->cache.size > 0 && !c->transfer)
+	if (c->cache == NULL && c->conf->cache.size > 0)
 		trace(c, "cache",
 		      "a running dnsgate answers from the view's "
 		      "cache first when it holds the answer");
-	if (c->cache == NULL || c->transfer)
+	if (c->cache == NULL)
 		return STAGE_CONTINUE;
 	cache_key_make(&k, &c->q);
 	hit = cache_lookup(c->cache, &k, cache_now(c), false, c->cbuf,
@@ -490,7 +495,7 @@ stage_cache(struct qctx *c, enum pipe_verdict *v)
 		trace(c, "cache", "miss");
 		return STAGE_CONTINUE;
 	}
-	*v = answer_cached(c, hit.len, false);
+	*v = answer_cached(c, &hit, NULL);
 	if (*v == PIPE_DROP) {
 		c->cache_count = CACHE_MISS;
 		return STAGE_CONTINUE;
@@ -589,6 +594,7 @@ stage_rebind(struct qctx *c, const uint8_t *resp, size_t len,
 		return rr;
 	}
 	decision_rule(&c->dec, "rebind:%s:%u", c->view->name, removed);
+	c->rebind_removed = removed;
 	return rr;
 }
 
@@ -644,9 +650,11 @@ cache_stored_copy(struct qctx *c, const uint8_t *msg, size_t len,
 	uint64_t now = cache_now(c);
 
 	cache_key_make(&k, &c->q);
-	if (cache_store(c->cache, &k, msg, len, now) != CACHE_STORED)
+	/* The tag: records rebind protection removed, for later hits. */
+	if (cache_store_tagged(c->cache, &k, msg, len, now,
+	                       c->rebind_removed) != CACHE_STORED)
 		return -1;
-	hit = cache_lookup(c->cache, &k, now, false, c->cbuf, CACHE_MSG_MAX);
+	hit = cache_peek(c->cache, &k, now, false, c->cbuf, CACHE_MSG_MAX);
 	if (hit.result != CACHE_HIT)
 		return -1;
 	dns_question_name_set(c->cbuf, hit.len, c->q.qname, c->q.qname_len);
@@ -661,24 +669,38 @@ cache_stored_copy(struct qctx *c, const uint8_t *msg, size_t len,
  * NXDOMAIN (RFC 8914 4.4, 4.20). PIPE_DROP when it cannot be used.
  */
 static enum pipe_verdict
-answer_cached(struct qctx *c, size_t len, bool stale)
+answer_cached(struct qctx *c, const struct cache_hit *hit,
+              const char *stale_text)
 {
 	struct dns_opt_out o = client_opt(c);
 	struct dns_response r;
+	bool stale = hit->result == CACHE_STALE;
+	enum pipe_verdict v;
 
-	dns_question_name_set(c->cbuf, len, c->q.qname, c->q.qname_len);
-	if (dns_response_parse(c->cbuf, len, &r) < 0)
+	dns_question_name_set(c->cbuf, hit->len, c->q.qname, c->q.qname_len);
+	if (dns_response_parse(c->cbuf, hit->len, &r) < 0)
 		return PIPE_DROP;
 	if (stale && o.present) {
 		o.ede_code = r.rcode == DNS_RCODE_NXDOMAIN
 		                 ? DNS_EDE_STALE_NXDOMAIN
 		                 : DNS_EDE_STALE_ANSWER;
-		o.ede_text = c->conf->server.ede_text ? STALE_TEXT : NULL;
+		o.ede_text = c->conf->server.ede_text ? stale_text : NULL;
+	} else if (hit->tag > 0 && o.present) {
+		/* Rebind protection removed records when it was stored. */
+		o.ede_code = DNS_EDE_FILTERED;
+		o.ede_text = c->conf->server.ede_text ? REBIND_TEXT : NULL;
+	}
+	v = fit_response(c, c->cbuf, &r, &o,
+	                 stale ? ACTION_STALE : ACTION_CACHE);
+	if (v == PIPE_DROP)
+		return v;
+	if (o.ede_code >= 0) {
 		c->dec.ede = o.ede_code;
 		c->dec.ede_text = o.ede_text;
 	}
-	return fit_response(c, c->cbuf, &r, &o,
-	                    stale ? ACTION_STALE : ACTION_CACHE);
+	if (hit->tag > 0 && c->dec.rule[0] == '\0')
+		decision_rule(&c->dec, "rebind:%s:%u", c->view->name, hit->tag);
+	return v;
 }
 
 enum pipe_verdict
@@ -802,33 +824,35 @@ stage_rrl(struct qctx *c, enum pipe_verdict v)
  * query stored meanwhile is a plain hit.)
  */
 static enum pipe_verdict
-answer_stale(struct qctx *c)
+answer_stale(struct qctx *c, const char *why)
 {
 	struct cache_key k;
 	struct cache_hit hit;
+	enum pipe_verdict v;
 
 	if (c->cache == NULL || !c->conf->cache.serve_stale)
 		return PIPE_DROP;
 	cache_key_make(&k, &c->q);
-	hit = cache_lookup(c->cache, &k, cache_now(c), true, c->cbuf,
-	                   CACHE_MSG_MAX);
+	hit = cache_peek(c->cache, &k, cache_now(c), true, c->cbuf,
+	                 CACHE_MSG_MAX);
 	if (hit.result == CACHE_MISS)
 		return PIPE_DROP;
-	if (hit.result == CACHE_STALE)
+	v = answer_cached(c, &hit, why);
+	if (v != PIPE_DROP && hit.result == CACHE_STALE)
 		c->cache_count = CACHE_STALE;
-	return answer_cached(c, hit.len, hit.result == CACHE_STALE);
+	return v;
 }
 
 enum pipe_verdict
 pipeline_stale(struct qctx *c)
 {
-	return answer_stale(c);
+	return answer_stale(c, "stale answer: the upstream is slow to answer");
 }
 
 enum pipe_verdict
 pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 {
-	enum pipe_verdict v = answer_stale(c);
+	enum pipe_verdict v = answer_stale(c, STALE_TEXT);
 
 	if (v != PIPE_DROP)
 		return v;

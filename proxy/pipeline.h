@@ -97,6 +97,9 @@ struct qctx {
 	/* The hit was in the last 10 % of its entry's life, with prefetch
 	 * on: the worker refreshes it in the background (once). */
 	bool prefetch;
+	/* Records stage 8's rebind protection removed (stored with the
+	 * answer, so a hit repeats EDE 17). */
+	unsigned rebind_removed;
 	/* the end of a forward (set by the upstream path) */
 	struct pipe_upstream upstream;
 	/* the response */

@@ -134,6 +134,12 @@ query_prefetch(struct query *parent)
 		return;
 	}
 	qr->background = true;
+	/* The parent's view and cache belong to the parent's runstate. */
+	if (qr->rs != parent->rs) {
+		runstate_unref(qr->rs);
+		qr->rs = runstate_ref(parent->rs);
+		qr->conf = qr->rs->conf;
+	}
 	qr->start = ev_time();
 	qctx_init(&qr->c, qr->conf, worker_wall_ms());
 	qr->c.client = parent->c.client;
@@ -216,6 +222,10 @@ stale_timer_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	query_answer(qr, v);
 	qr->background = true;
 	qr->c.rrl = NULL; /* what the client got was rate-limited already */
+	/* The client is done with: a TCP connection need not wait for the
+	 * refresh (its in-flight count, its idle timer). */
+	worker_query_ended(qr->w, qr->conn);
+	qr->conn = NULL;
 }
 
 static void

@@ -8,6 +8,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "dns/name.h"
+#include "ratelimit/siphash.h"
+
 static bool
 same_name(const char *a, const char *b)
 {
@@ -155,10 +158,35 @@ view_cache_unref(struct view_cache *vc)
 static bool
 same_params(const struct cache_params *a, const struct cache_params *b)
 {
-	struct cache_params x = *a, y = *b;
+	return a->size == b->size && a->min_ttl == b->min_ttl &&
+	       a->max_ttl == b->max_ttl && a->serve_stale == b->serve_stale &&
+	       a->stale_ttl == b->stale_ttl && a->max_stale == b->max_stale &&
+	       a->prefetch == b->prefetch &&
+	       a->servfail_ttl == b->servfail_ttl && a->shards == b->shards;
+}
 
-	x.client_timeout_ms = y.client_timeout_ms = 0;
-	return memcmp(&x, &y, sizeof(x)) == 0;
+/*
+ * What the stored answers depend on besides the servers: whether rebind
+ * protection filtered them, and which names it spared (the view's local
+ * zones), as a hash.
+ */
+static uint64_t
+filter_print(const struct view_conf *v)
+{
+	static const uint8_t key[SIPHASH_KEY_LEN] = {'r', 'e', 'b',
+	                                             'i', 'n', 'd'};
+	uint64_t h = v->rebind_protection;
+
+	for (size_t i = 0; v->rebind_protection && i < v->local.nzones; i++) {
+		const uint8_t *n = v->local.zones[i].name;
+		uint8_t out[SIPHASH_OUT_LEN];
+		uint64_t x;
+
+		siphash24(key, n, dns_name_len(n), out);
+		memcpy(&x, out, sizeof(x));
+		h ^= x; /* zones come in any order */
+	}
+	return h;
 }
 
 /* "view|group|server,server,..." for a forwarding view. */
@@ -166,14 +194,15 @@ static char *
 cache_sig(const struct view_conf *v)
 {
 	const struct upstream_conf *u = v->upstream;
-	size_t cap = strlen(v->name) + strlen(u->name) + 4 +
+	size_t cap = strlen(v->name) + strlen(u->name) + 24 +
 	             u->nservers * (IP_ENDPOINT_TEXT_MAX + 1);
 	char *sig = malloc(cap);
 	size_t n;
 
 	if (sig == NULL)
 		return NULL;
-	n = (size_t)snprintf(sig, cap, "%s|%s|", v->name, u->name);
+	n = (size_t)snprintf(sig, cap, "%s|%s|%016llx|", v->name, u->name,
+	                     (unsigned long long)filter_print(v));
 	for (size_t i = 0; i < u->nservers && n < cap; i++)
 		n += (size_t)snprintf(sig + n, cap - n, "%s,",
 		                      u->servers[i].text);

@@ -64,8 +64,10 @@ struct view_state {
 /*
  * One view's answer cache ([cache] size > 0, views with an upstream). A
  * reload keeps it for a view of the same name whose upstream group has the
- * same name and servers, under the same [cache] parameters; otherwise the
- * view starts with an empty one (its answers came from other servers).
+ * same name and servers, with the same rebind protection and local zones
+ * (they decided what was filtered before storing), under the same [cache]
+ * parameters (stale-answer-client-timeout aside: the cache does not use
+ * it); otherwise the view starts with an empty one.
  */
 struct view_cache {
 	atomic_int refs;

@@ -8,7 +8,8 @@ build an upstream group out of a bad server and a good one.
 First label (or ``mode``)    behaviour
 ---------------------------  -----------------------------------------------
 ok                           NOERROR, A 192.0.2.1 (AAAA 2001:db8::1); the A
-                             address can be changed per server
+                             address can be changed per server (a comma-
+                             separated list gives several A records)
 servfail / refused           that RCODE, no records
 timeout                      never answers
 tc                           UDP: TC=1 and no records; TCP: the full answer
@@ -234,8 +235,8 @@ class FaultServer:
             q = query.question[0]
             owner = q.name
             if q.rdtype == dns.rdatatype.A:
-                r.answer.append(dns.rrset.from_text(
-                    owner, ttl, "IN", "A", address))
+                r.answer.append(dns.rrset.from_text_list(
+                    owner, ttl, "IN", "A", address.split(",")))
             elif q.rdtype == dns.rdatatype.AAAA:
                 r.answer.append(dns.rrset.from_text(
                     owner, ttl, "IN", "AAAA", GOOD_AAAA))

@@ -377,3 +377,47 @@ def test_stale_answer_client_timeout(dnsgate_conf, sockdir, fault_server):
     _, r = ask(gate, other)
     assert time.monotonic() - t >= 0.9
     assert not sysutil.ede_codes(r)
+
+
+def test_rebind_filtered_answer_is_cached_filtered(dnsgate_conf, sockdir,
+                                                   fault_server):
+    """An answer is stored after rebind protection: a hit is as filtered
+    as the first answer and says so (EDE 17, the rebind rule). A reload
+    that turns rebind protection off starts the view's cache afresh."""
+    up = fault_server(address="10.1.2.3,192.0.2.7")
+    gate = start(dnsgate_conf, sockdir, [up],
+                 view_extra="rebind-protection = yes")
+    n = name(sysutil.token())
+    for action in ("forward", "cache"):
+        q, r = ask(gate, n)
+        assert r.rcode() == dns.rcode.NOERROR
+        assert sysutil.answer_addresses(r) == ["192.0.2.7"]
+        assert sysutil.ede_codes(r) == [17]
+        line = gate.wait_decision(n, q.id)
+        assert line["action"] == action
+        assert line["rule"] == "rebind:main:1"
+    assert len(up.queries(n)) == 1
+    text = gate.config_path.read_text().replace(
+        "rebind-protection = yes", "rebind-protection = no")
+    gate.config_path.write_text(text)
+    rc, out, err = ctl("-s", gate.options["control-socket"], "reload")
+    assert rc == 0, out + err
+    _, r = ask(gate, n)
+    assert sysutil.answer_addresses(r) == ["10.1.2.3", "192.0.2.7"]
+    assert len(up.queries(n)) == 2
+
+
+def test_servfail_is_never_served_stale(dnsgate_conf, sockdir,
+                                        fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up], cache="size = 1MB\n"
+                 "serve-stale = yes\nservfail-ttl = 1s",
+                 upstream_extra="retry-on = timeout")
+    n = name(sysutil.token(), "servfail")
+    _, r = ask(gate, n)
+    assert r.rcode() == dns.rcode.SERVFAIL
+    time.sleep(1.2)
+    up.mode = "timeout"
+    _, r = ask(gate, n)
+    assert r.rcode() == dns.rcode.SERVFAIL
+    assert sysutil.ede_codes(r) == [23], "an old SERVFAIL served as stale"

@@ -899,6 +899,10 @@ test_config_cache_keys(void **state)
 	assert_int_equal(c->cache.max_stale, 7200);
 	assert_int_equal(c->cache.servfail_ttl, 2);
 	config_unref(c);
+	load_fails(
+	    "[cache]\nmax-ttl = 1m\nmin-ttl = 2m\n[view v]\n"
+	    "upstream = none\n",
+	    "t.conf:1: [cache]: min-ttl (120s) is above max-ttl (60s)\n");
 	load_fails("[cache]\nservfail-ttl = 6s\n[view v]\n",
 	           "t.conf:2: servfail-ttl: expected whole seconds from 0s "
 	           "to 5s\n");

@@ -494,9 +494,13 @@ test_decision_is_default(void **state)
 	/* A forward some rule decided is not the default. */
 	decision_rule(&d, "view:%s", "corp");
 	assert_false(decision_is_default(&d));
-	/* Nothing but a plain forward is. */
+	/* A cache hit is a forward the cache saved: default too. */
+	decision_minimal(&d);
+	d.action = ACTION_CACHE;
+	assert_true(decision_is_default(&d));
+	/* Nothing but a plain forward or hit is. */
 	for (a = ACTION_NONE; a < ACTION_COUNT_; a++) {
-		if (a == ACTION_FORWARD)
+		if (a == ACTION_FORWARD || a == ACTION_CACHE)
 			continue;
 		decision_minimal(&d);
 		d.action = (enum decision_action)a;
