@@ -13,6 +13,7 @@ timings; waits only let TTLs run out.
 import time
 
 import dns.flags
+import dns.message
 import dns.rcode
 import dns.rdatatype
 
@@ -298,8 +299,14 @@ def test_workers_share_the_cache(dnsgate_conf, sockdir, fault_server):
     gate = dnsgate_conf(body([up]), server={"workers": "2"})
     n = name(sysutil.token())
     ask(gate, n)
-    for _ in range(20):
-        ask(gate, n)  # a new socket, a new source port each time
+    for i in range(20):
+        # Clients in several /24s, each on a new source port.
+        raw = sysutil.udp_exchange_from("127.0.%d.1" % (i % 5), gate.host,
+                                        gate.port,
+                                        make_query(n, "A").to_wire())
+        assert raw is not None
+        assert sysutil.answer_addresses(dns.message.from_wire(raw)) == [
+            faultserver.GOOD_A]
     assert len(up.queries(n)) == 1
 
 
