@@ -35,7 +35,7 @@ DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev liburin
 DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
               libmaxmind-db-writer-perl fstrm-bin
-DEPS_BENCH := dnsperf dnsdist nftables
+DEPS_BENCH := dnsperf dnsdist nftables unbound
 
 LIB_SRC  := $(wildcard dns/*.c views/*.c policy/*.c ratelimit/*.c obs/*.c cache/*.c \
               conf/*.c proxy/*.c) \
