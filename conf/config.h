@@ -92,6 +92,7 @@ struct server_conf {
 	uint32_t tcp_idle_ms;
 	unsigned tcp_max_clients;
 	unsigned tcp_max_queries; /* per connection; 0 = unlimited */
+	unsigned max_inflight;    /* queries in flight per worker */
 	bool ede_text;
 	bool io_uring; /* batch upstream sends through io_uring when possible */
 	enum yield_mode yield_local; /* yield-to-local-upstream */

@@ -278,6 +278,7 @@ metrics_render(struct daemon *d, FILE *f)
 static void
 cmd_stats(struct daemon *d, FILE *f)
 {
+	unsigned long full = 0;
 	unsigned long mism = 0, garb = 0, refused = 0, nomem = 0, senderr = 0,
 	              oversize = 0, yields = 0;
 
@@ -288,6 +289,7 @@ cmd_stats(struct daemon *d, FILE *f)
 		garb += STAT_GET(s->upstream_garbage);
 		refused += STAT_GET(s->tcp_refused);
 		nomem += STAT_GET(s->nomem);
+		full += STAT_GET(s->inflight_full);
 		senderr += STAT_GET(s->send_errors);
 		oversize += STAT_GET(s->udp_oversize);
 		yields += STAT_GET(s->local_yields);
@@ -296,8 +298,9 @@ cmd_stats(struct daemon *d, FILE *f)
 	fprintf(f,
 	        "# internal\nupstream_mismatch %lu\nupstream_garbage %lu\n"
 	        "tcp_refused %lu\nnomem %lu\nsend_errors %lu\n"
-	        "udp_oversize %lu\nlocal_upstream_yields %lu\n",
-	        mism, garb, refused, nomem, senderr, oversize, yields);
+	        "udp_oversize %lu\nlocal_upstream_yields %lu\n"
+	        "inflight_full %lu\n",
+	        mism, garb, refused, nomem, senderr, oversize, yields, full);
 }
 
 static void

@@ -32,6 +32,7 @@ struct worker_stats {
 	atomic_ulong upstream_garbage;  /* unparseable answers */
 	atomic_ulong tcp_refused;       /* over tcp-max-clients */
 	atomic_ulong nomem;             /* queries lost to allocation */
+	atomic_ulong inflight_full;     /* dropped: max-queries-in-flight */
 	atomic_ulong udp_oversize;      /* datagrams over UDP_SLOT_MAX */
 	atomic_ulong send_errors;       /* answers the socket refused */
 	atomic_ulong local_yields;      /* yield-to-local-upstream */

@@ -17,12 +17,21 @@ query_new(struct worker *w)
 	struct query_pool *pool = &w->queries;
 	struct query *qr = pool->free;
 
+	/* A flood toward a slow upstream must not take all memory (and
+	 * sockets): past the cap, new queries are dropped, as Unbound's
+	 * num-queries-per-thread does. */
+	if (pool->inflight >= w->conf->server.max_inflight) {
+		STAT_INC(w->stats.inflight_full);
+		return NULL;
+	}
 	if (qr != NULL) {
 		pool->free = qr->next_free;
 	} else {
 		qr = malloc(sizeof(*qr));
-		if (qr == NULL)
+		if (qr == NULL) {
+			STAT_INC(w->stats.nomem);
 			return NULL;
+		}
 		qr->next_alloc = pool->all;
 		pool->all = qr;
 	}
@@ -127,12 +136,10 @@ static void
 query_prefetch(struct query *parent)
 {
 	struct worker *w = parent->w;
-	struct query *qr = query_new(w);
+	struct query *qr = query_new(w); /* counted when NULL */
 
-	if (qr == NULL) {
-		STAT_INC(w->stats.nomem);
+	if (qr == NULL)
 		return;
-	}
 	qr->background = true;
 	/* The parent's view and cache belong to the parent's runstate. */
 	if (qr->rs != parent->rs) {

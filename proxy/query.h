@@ -59,7 +59,8 @@ struct query_pool {
 
 /*
  * A cleared query of w holding a reference to w's runstate, its client
- * side still to be filled in; NULL when out of memory.
+ * side still to be filled in; NULL (counted) when out of memory or when w
+ * has [server] max-queries-in-flight queries in flight already.
  */
 struct query *query_new(struct worker *w);
 /* Its message (pkt, len: valid only during the call) is complete. */

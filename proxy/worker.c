@@ -362,11 +362,9 @@ udp_query(struct listener *l, struct mmsghdr *m, uint8_t *buf)
 		STAT_INC(w->stats.udp_oversize);
 		return;
 	}
-	qr = query_new(w);
-	if (qr == NULL) {
-		STAT_INC(w->stats.nomem);
+	qr = query_new(w); /* counted when NULL */
+	if (qr == NULL)
 		return;
-	}
 	qr->lst = l;
 	memcpy(&qr->peer, m->msg_hdr.msg_name, m->msg_hdr.msg_namelen);
 	qr->peerlen = m->msg_hdr.msg_namelen;
@@ -592,11 +590,9 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	if (w->conf->server.tcp_max_queries > 0 &&
 	    tc->nqueries >= w->conf->server.tcp_max_queries)
 		tc->read_done = true;
-	qr = query_new(w);
-	if (qr == NULL) {
-		STAT_INC(w->stats.nomem);
+	qr = query_new(w); /* counted when NULL */
+	if (qr == NULL)
 		return;
-	}
 	qr->conn = tc;
 	tc->inflight++;
 	qr->c.client = tc->ip;

@@ -428,3 +428,4 @@ def test_servfail_is_never_served_stale(dnsgate_conf, sockdir,
     _, r = ask(gate, n)
     assert r.rcode() == dns.rcode.SERVFAIL
     assert sysutil.ede_codes(r) == [23], "an old SERVFAIL served as stale"
+

@@ -365,3 +365,46 @@ def test_probe_answered_with_servfail_keeps_server_down(
     assert sysutil.wait_for(
         lambda: upstream_states(gate)[flaky.addr] == "up", 5), \
         "probes answered REFUSED but the server stays down"
+
+
+def internal_stat(gate, key):
+    rc, text, err = ctl("-s", gate.options["control-socket"], "stats")
+    assert rc == 0, err
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] == key:
+            return int(words[1])
+    raise AssertionError("no %s in ctl stats" % key)
+
+
+def test_queries_in_flight_are_capped(dnsgate_conf, sockdir, fault_server):
+    """[server] max-queries-in-flight: a flood toward an upstream that never
+    answers holds at most that many queries (and their sockets and
+    memory); the rest are dropped and counted, and dnsgate answers again
+    once the waiting ones time out."""
+    dead = fault_server("timeout")
+    gate = dnsgate_conf(group_body([dead], timeout="500ms", attempts=1),
+                        server={"metrics-listen":
+                                lambda: "127.0.0.1:%d" % sysutil.free_port(),
+                                "control-socket": sockdir + "/ctl.sock",
+                                "max-queries-in-flight": "16"})
+    tok = sysutil.token()
+    wires = [make_query(name_of(tok, "q%d" % i), "A").to_wire()
+             for i in range(40)]
+    sysutil.udp_flood(gate.host, gate.port, wires, quiet=0.2, limit=3)
+    assert internal_stat(gate, "inflight_full") >= 40 - 16
+    assert len(client_queries(dead, tok)) <= 16
+    # The waiting ones have timed out: room again, and a local answer
+    # (REFUSED: no view for ...) shows the worker is fine.
+    dead.mode = None
+
+    def answered():
+        q = make_query(name_of(tok, "after"), "A", edns=0)
+        try:
+            r, _ = gate.udp(q, timeout=0.5)
+        except AssertionError:
+            return None  # still full: dropped
+        return r
+    r = sysutil.wait_for(answered, 5)
+    assert r is not None, "no room again after the timeouts"
+    assert r.rcode() == dns.rcode.NOERROR
