@@ -8,6 +8,7 @@
 #include "obs/control.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -136,6 +137,27 @@ render_views(const struct runstate *rs, FILE *f)
 		}
 }
 
+/* One family of cache_stats (the field at off), per view with a cache. */
+static void
+cache_family(const struct runstate *rs, FILE *f, const char *name,
+             const char *help, const char *type, size_t off)
+{
+	const struct config *c = rs->conf;
+
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	for (size_t v = 0; v < c->nviews; v++) {
+		struct cache_stats st;
+		uint64_t n;
+
+		if (rs->cache_of[v] == NULL)
+			continue;
+		st = cache_stats(rs->cache_of[v]);
+		memcpy(&n, (const char *)&st + off, sizeof(n));
+		fprintf(f, "%s{view=\"%s\"} %llu\n", name, c->views[v]->name,
+		        (unsigned long long)n);
+	}
+}
+
 /* The cache families, for the views that have a cache. */
 static void
 render_caches(const struct runstate *rs, FILE *f)
@@ -158,34 +180,14 @@ render_caches(const struct runstate *rs, FILE *f)
 			    "%lu\n",
 			    c->views[v]->name, results[k],
 			    STAT_GET(rs->views[v]->stats.cache[k]));
-	fprintf(f, "# HELP dnsgate_cache_entries Entries in the cache.\n"
-	           "# TYPE dnsgate_cache_entries gauge\n");
-	for (size_t v = 0; v < c->nviews; v++)
-		if (rs->cache_of[v] != NULL)
-			fprintf(f, "dnsgate_cache_entries{view=\"%s\"} %llu\n",
-			        c->views[v]->name,
-			        (unsigned long long)cache_stats(rs->cache_of[v])
-			            .entries);
-	fprintf(f, "# HELP dnsgate_cache_bytes Memory the cache counts "
-	           "against its size.\n"
-	           "# TYPE dnsgate_cache_bytes gauge\n");
-	for (size_t v = 0; v < c->nviews; v++)
-		if (rs->cache_of[v] != NULL)
-			fprintf(f, "dnsgate_cache_bytes{view=\"%s\"} %llu\n",
-			        c->views[v]->name,
-			        (unsigned long long)cache_stats(rs->cache_of[v])
-			            .bytes);
-	fprintf(f, "# HELP dnsgate_cache_evictions_total Entries evicted to "
-	           "stay within the size.\n"
-	           "# TYPE dnsgate_cache_evictions_total counter\n");
-	for (size_t v = 0; v < c->nviews; v++)
-		if (rs->cache_of[v] != NULL)
-			fprintf(f,
-			        "dnsgate_cache_evictions_total{view=\"%s\"} "
-			        "%llu\n",
-			        c->views[v]->name,
-			        (unsigned long long)cache_stats(rs->cache_of[v])
-			            .evictions);
+	cache_family(rs, f, "dnsgate_cache_entries", "Entries in the cache.",
+	             "gauge", offsetof(struct cache_stats, entries));
+	cache_family(rs, f, "dnsgate_cache_bytes",
+	             "Memory the cache counts against its size.", "gauge",
+	             offsetof(struct cache_stats, bytes));
+	cache_family(rs, f, "dnsgate_cache_evictions_total",
+	             "Entries evicted to stay within the size.", "counter",
+	             offsetof(struct cache_stats, evictions));
 }
 
 static void
