@@ -4,7 +4,9 @@ carry decremented TTLs, the client's ID and case; one cache per view;
 min-ttl/max-ttl; negative answers with their SOA, expiring on time;
 SERVFAIL capped; truncation never cached; a reload's blocklist wins over a
 cached answer; serve-stale (RFC 8767) with EDE 3 when every attempt
-fails; flush-cache by view and name; the metrics; workers = 2 share it.
+fails; flush-cache by view and name; the metrics; workers = 2 share it;
+prefetch; the client-response timer; a flood of 1,000,000 unique names
+within the size bound.
 
 Counts of queries the upstream received decide what was cached, never
 timings; waits only let TTLs run out.
@@ -17,6 +19,7 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
+import conftest
 import faultserver
 import sysutil
 from conftest import ctl
@@ -429,3 +432,65 @@ def test_servfail_is_never_served_stale(dnsgate_conf, sockdir,
     assert r.rcode() == dns.rcode.SERVFAIL
     assert sysutil.ede_codes(r) == [23], "an old SERVFAIL served as stale"
 
+
+
+def sanitized():
+    """Whether the dnsgate under test was built with AddressSanitizer."""
+    with open(conftest.DNSGATE_BIN, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def vm_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError("no %s in /proc/%d/status" % (field, pid))
+
+
+def test_flood_of_unique_names_stays_within_size(dnsgate_conf, sockdir,
+                                                 nsd):
+    """1,000,000 unique names, each NXDOMAIN from nsd and cached with its
+    SOA: the cache evicts to stay within [cache] size, and dnsgate's peak
+    RSS grows by at most size plus a fixed allowance (queries in flight,
+    bounded by max-queries-in-flight; sockets; buffers): far below what the
+    names that reached the cache would take unbounded."""
+    size_mb = 4
+    gate = dnsgate_conf(
+        "[upstream up]\nserver = %s\ntimeout = 200ms\n[cache]\nsize = %dMB\n"
+        "[view main]\nupstream = up\n" % (nsd.addr, size_mb),
+        server={"metrics-listen":
+                lambda: "127.0.0.1:%d" % sysutil.free_port(),
+                "control-socket": sockdir + "/ctl.sock"},
+        log={"decisions": "none"})
+    tok = sysutil.token()
+    ask(gate, "www.example.test.")
+    before = vm_kib(gate.proc.pid, "VmHWM")
+    total, chunk = 1000000, 2000
+    template = make_query("n0000000-%s.example.test." % tok, "A").to_wire()
+    at = template.index(b"n0000000") + 1
+    for start in range(0, total, chunk):
+        wires = [template[:at] + b"%07d" % i + template[at + 7:]
+                 for i in range(start, start + chunk)]
+        sysutil.udp_flood(gate.host, gate.port, wires, quiet=0.02,
+                          limit=10)
+    after = vm_kib(gate.proc.pid, "VmHWM")
+    m = sysutil.scrape_metrics(gate.options["metrics-listen"])
+    entries = sysutil.metric(m, "dnsgate_cache_entries", view="main")
+    cached = sysutil.metric(m, "dnsgate_cache_bytes", view="main")
+    evicted = sysutil.metric(m, "dnsgate_cache_evictions_total",
+                             view="main")
+    print("flood: %d entries, %d evicted, %d KiB cached, peak RSS +%d KiB"
+          % (entries, evicted, cached / 1024, after - before))
+    assert cached <= size_mb << 20
+    reached = entries + evicted
+    assert reached > 200000, "too few names reached the cache"
+    if sanitized():
+        return  # ASan's quarantine keeps freed memory: RSS says nothing
+    # Unbounded, the names that reached the cache would take about
+    # 240 bytes each.
+    allowance_kib = 28 * 1024
+    assert after - before <= size_mb * 1024 + allowance_kib
+    assert after - before < reached * 240 // 1024
+    _, r = ask(gate, "www.example.test.")
+    assert r.rcode() == dns.rcode.NOERROR
