@@ -210,15 +210,9 @@ msg_analyze(const uint8_t *msg, size_t len, const struct cache_params *p,
 int64_t
 cache_msg_ttl(const uint8_t *msg, size_t len, const struct cache_params *p)
 {
-	struct msg_info *mi = malloc(sizeof(*mi));
-	int64_t ttl = -1;
+	struct msg_info mi;
 
-	if (mi == NULL)
-		return -1;
-	if (msg_analyze(msg, len, p, mi) == 0)
-		ttl = mi->ttl;
-	free(mi);
-	return ttl;
+	return msg_analyze(msg, len, p, &mi) == 0 ? mi.ttl : -1;
 }
 
 static uint32_t
@@ -270,28 +264,47 @@ entry_dead(const struct cache *c, const struct entry *e, uint64_t now_ms)
 	return now_ms >= end;
 }
 
+/* How long an entry of mi lives: SERVFAIL is not clamped (5 s at most). */
+static uint32_t
+entry_lifetime(const struct cache *c, const struct msg_info *mi)
+{
+	return mi->servfail ? (uint32_t)mi->ttl
+	                    : clamp_ttl(&c->p, (uint64_t)mi->ttl);
+}
+
+static size_t
+entry_alloc_size(const struct msg_info *mi, size_t keylen, size_t len)
+{
+	return sizeof(struct entry) + mi->nttl * sizeof(uint16_t) + keylen +
+	       len;
+}
+
+/* What an entry counts against the bound: its memory and its share of a
+ * bucket array. */
+static size_t
+entry_bytes(const struct msg_info *mi, size_t keylen, size_t len)
+{
+	return entry_alloc_size(mi, keylen, len) + sizeof(struct entry *);
+}
+
 static struct entry *
 entry_new(const struct cache *c, const uint8_t *key, size_t keylen,
           const uint8_t *msg, size_t len, const struct msg_info *mi,
           uint64_t now_ms)
 {
-	size_t sz =
-	    sizeof(struct entry) + mi->nttl * sizeof(uint16_t) + keylen + len;
-	struct entry *e = malloc(sz);
+	struct entry *e = malloc(entry_alloc_size(mi, keylen, len));
 	uint8_t *m;
 
 	if (e == NULL)
 		return NULL;
 	memset(e, 0, sizeof(*e));
 	e->stored_ms = now_ms;
-	e->lifetime_s = mi->servfail ? (uint32_t)mi->ttl
-	                             : clamp_ttl(&c->p, (uint64_t)mi->ttl);
+	e->lifetime_s = entry_lifetime(c, mi);
 	e->servfail = mi->servfail;
 	e->keylen = (uint16_t)keylen;
 	e->len = (uint16_t)len;
 	e->nttl = mi->nttl;
-	/* Its own memory and its share of a bucket array. */
-	e->bytes = sz + sizeof(struct entry *);
+	e->bytes = entry_bytes(mi, keylen, len);
 	memcpy(e->data, mi->ttl_off, mi->nttl * sizeof(uint16_t));
 	memcpy((uint8_t *)(e->data + e->nttl), key, keylen);
 	m = entry_msg(e);
@@ -580,40 +593,30 @@ cache_store_tagged(struct cache *c, const struct cache_key *k,
                    const uint8_t *msg, size_t len, uint64_t now_ms,
                    uint32_t tag)
 {
-	struct msg_info *mi;
+	struct msg_info mi; /* about 3 KB: on the stack, not the heap */
 	uint8_t key[KEY_MAX];
 	size_t keylen = key_bytes(k, key);
-	uint64_t hash = key_hash(c, key, keylen);
-	struct shard *s = shard_of(c, hash);
+	uint64_t hash;
+	struct shard *s;
 	struct entry *e, *old, *gone = NULL;
-	bool mi_servfail;
 
 	if (len > CACHE_MSG_MAX)
 		return CACHE_TOO_BIG;
-	mi = malloc(sizeof(*mi));
-	if (mi == NULL)
-		return CACHE_NOMEM;
-	if (keylen == 0 || msg_analyze(msg, len, &c->p, mi) < 0) {
-		free(mi);
+	if (keylen == 0 || msg_analyze(msg, len, &c->p, &mi) < 0 ||
+	    entry_lifetime(c, &mi) == 0)
 		return CACHE_NOT_CACHEABLE;
-	}
-	e = entry_new(c, key, keylen, msg, len, mi, now_ms);
-	mi_servfail = mi->servfail;
-	free(mi);
+	hash = key_hash(c, key, keylen);
+	s = shard_of(c, hash);
+	if (entry_bytes(&mi, keylen, len) > s->budget)
+		return CACHE_TOO_BIG;
+	e = entry_new(c, key, keylen, msg, len, &mi, now_ms);
 	if (e == NULL)
 		return CACHE_NOMEM;
-	if (e->lifetime_s == 0 || e->bytes > s->budget) {
-		enum cache_store_result r =
-		    e->lifetime_s == 0 ? CACHE_NOT_CACHEABLE : CACHE_TOO_BIG;
-
-		free(e);
-		return r;
-	}
 	e->hash = hash;
 	e->tag = tag;
 	pthread_mutex_lock(&s->lock);
 	old = shard_find(s, hash, key, keylen);
-	if (old != NULL && mi_servfail && !old->servfail &&
+	if (old != NULL && e->servfail && !old->servfail &&
 	    !entry_dead(c, old, now_ms)) {
 		/* Only an answer refreshes an entry: a SERVFAIL must not
 		 * replace what serve-stale could still give (RFC 8767 4). */
