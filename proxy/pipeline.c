@@ -353,10 +353,10 @@ stage_local(struct qctx *c, enum pipe_verdict *v)
 
 	if (c->q.qclass != DNS_CLASS_IN)
 		return STAGE_CONTINUE; /* local data is class IN */
+	/* "corp.example", as configured: no final dot. */
 	if (zone != NULL &&
 	    dns_name_to_text(zone->name, zname, sizeof(zname)) > 1)
-		zname[strlen(zname) - 1] =
-		    '\0'; /* "corp.example", as configured */
+		zname[strlen(zname) - 1] = '\0';
 	if (r == LOCAL_PASS) {
 		trace(c, "local", "no local zone or data decides: go on");
 		return STAGE_CONTINUE;
@@ -481,12 +481,13 @@ stage_cache(struct qctx *c, enum pipe_verdict *v)
 	if (c->transfer) /* zone transfers never meet the cache */
 		return STAGE_CONTINUE;
 	c->cache = c->caches != NULL ? c->caches[c->view->index] : NULL;
-	if (c->cache == NULL && c->conf->cache.size > 0)
-		trace(c, "cache",
-		      "a running dnsgate answers from the view's "
-		      "cache first when it holds the answer");
-	if (c->cache == NULL)
+	if (c->cache == NULL) {
+		if (c->conf->cache.size > 0) /* explain: no running cache */
+			trace(c, "cache",
+			      "a running dnsgate answers from the view's "
+			      "cache first when it holds the answer");
 		return STAGE_CONTINUE;
+	}
 	cache_key_make(&k, &c->q);
 	hit = cache_lookup(c->cache, &k, cache_now(c), false, c->cbuf,
 	                   CACHE_MSG_MAX);
@@ -637,6 +638,18 @@ fit_response(struct qctx *c, const uint8_t *msg, const struct dns_response *r,
 }
 
 /*
+ * What the cache copied to c->cbuf (len bytes), in the client's question
+ * case (DNS 0x20), parsed into r: 0 / -1 when it does not parse (a
+ * hostile answer may point a name into a TTL the cache rewrote).
+ */
+static int
+cbuf_for_client(struct qctx *c, size_t len, struct dns_response *r)
+{
+	dns_question_name_set(c->cbuf, len, c->q.qname, c->q.qname_len);
+	return dns_response_parse(c->cbuf, len, r);
+}
+
+/*
  * Store msg in the view's cache and copy it back out to c->cbuf as a hit
  * would get it, in the client's case, parsed into r: 0; -1 when it was not
  * stored (not cacheable, too big, no memory).
@@ -657,8 +670,7 @@ cache_stored_copy(struct qctx *c, const uint8_t *msg, size_t len,
 	hit = cache_peek(c->cache, &k, now, false, c->cbuf, CACHE_MSG_MAX);
 	if (hit.result != CACHE_HIT)
 		return -1;
-	dns_question_name_set(c->cbuf, hit.len, c->q.qname, c->q.qname_len);
-	return dns_response_parse(c->cbuf, hit.len, r);
+	return cbuf_for_client(c, hit.len, r);
 }
 
 #define STALE_TEXT "stale answer: every upstream attempt failed"
@@ -677,8 +689,7 @@ answer_cached(struct qctx *c, const struct cache_hit *hit,
 	bool stale = hit->result == CACHE_STALE;
 	enum pipe_verdict v;
 
-	dns_question_name_set(c->cbuf, hit->len, c->q.qname, c->q.qname_len);
-	if (dns_response_parse(c->cbuf, hit->len, &r) < 0)
+	if (cbuf_for_client(c, hit->len, &r) < 0)
 		return PIPE_DROP;
 	if (stale && o.present) {
 		o.ede_code = r.rcode == DNS_RCODE_NXDOMAIN
@@ -738,9 +749,8 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 	/* 8. the answer as filtered goes into the view's cache, and out as
 	 * the cache hands it out (TTLs clamped, a negative answer's SOA with
 	 * its negative TTL), so the first client sees what the next ones
-	 * will. */
-	if (c->cache != NULL && !c->transfer &&
-	    cache_stored_copy(c, resp, len, &cr) == 0) {
+	 * will. A transfer has no cache (stage_cache). */
+	if (c->cache != NULL && cache_stored_copy(c, resp, len, &cr) == 0) {
 		resp = c->cbuf;
 		r = &cr;
 	}
