@@ -37,8 +37,7 @@ enum section {
 };
 
 #define OPT_REPEAT      0x1u /* may be given many times; each call appends */
-#define OPT_UNSUPPORTED 0x2u /* documented, not built yet: rejected by -t */
-#define OPT_RESTART     0x4u /* a reload keeps the old value (see .same) */
+#define OPT_RESTART     0x2u /* a reload keeps the old value (see .same) */
 
 struct loader;
 struct option;
@@ -1493,10 +1492,6 @@ ini_handler_cb(void *user, const char *section, const char *key,
 	o = option_find(l->sect, key, &idx);
 	if (o == NULL) {
 		cfg_error(l, l->line, "unknown key '%s' in [%s]", key, section);
-		return 1;
-	}
-	if (o->flags & OPT_UNSUPPORTED) {
-		cfg_error(l, l->line, "%s: not supported yet", key);
 		return 1;
 	}
 	if (!(o->flags & OPT_REPEAT) && l->seen[idx] != 0) {
