@@ -36,8 +36,8 @@ enum section {
 	SEC_UNKNOWN,
 };
 
-#define OPT_REPEAT      0x1u /* may be given many times; each call appends */
-#define OPT_RESTART     0x2u /* a reload keeps the old value (see .same) */
+#define OPT_REPEAT  0x1u /* may be given many times; each call appends */
+#define OPT_RESTART 0x2u /* a reload keeps the old value (see .same) */
 
 struct loader;
 struct option;

@@ -169,17 +169,21 @@ render_caches(const struct runstate *rs, FILE *f)
 	    [CACHE_COUNT_PREFETCH] = "prefetch",
 	};
 	const struct config *c = rs->conf;
+
 	fprintf(f, "# HELP dnsgate_cache_total Cache lookups, by view and "
 	           "result.\n"
 	           "# TYPE dnsgate_cache_total counter\n");
-	for (size_t v = 0; v < c->nviews; v++)
-		for (int k = 0; k < CACHE_COUNT_N_ && rs->cache_of[v]; k++)
+	for (size_t v = 0; v < c->nviews; v++) {
+		if (rs->cache_of[v] == NULL)
+			continue;
+		for (int k = 0; k < CACHE_COUNT_N_; k++)
 			fprintf(
 			    f,
 			    "dnsgate_cache_total{view=\"%s\",result=\"%s\"} "
 			    "%lu\n",
 			    c->views[v]->name, results[k],
 			    STAT_GET(rs->views[v]->stats.cache[k]));
+	}
 	cache_family(rs, f, "dnsgate_cache_entries", "Entries in the cache.",
 	             "gauge", offsetof(struct cache_stats, entries));
 	cache_family(rs, f, "dnsgate_cache_bytes",
