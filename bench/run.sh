@@ -761,7 +761,7 @@ declare -A LABEL=(
 )
 # A ratio column dnsgate/X for every other server benched with dnsgate.
 OTHERS=""
-[[ " $SERVERS " == *" dnsgate "* ]] && OTHERS=$(echo "$SERVERS" | tr ' ' '\n' | grep -vx dnsgate | paste -sd' ')
+[[ " $SERVERS " == *" dnsgate "* ]] && OTHERS=$(echo "$SERVERS" | tr ' ' '\n' | { grep -vx dnsgate || true; } | paste -sd' ')
 
 {
 	printf '\ndnsgate bench: %s s per server%s, dnsperf -c %s -q %s%s, %s-line query file (%s NXDOMAIN%s)\n' \
