@@ -6,6 +6,7 @@
 #   make fuzz       build the libFuzzer targets with clang
 #   make format     clang-format every C file
 #   make SANITIZE=address,undefined check
+#   make soak       minutes of load and faults (not in check)
 
 comma    := ,
 CC       ?= cc
@@ -51,7 +52,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all run check deps deps-build deps-test deps-bench unit fuzz-replay \
-        system configs fuzz format install clean bench
+        system configs fuzz format install clean bench soak
 
 all: $(BIN)
 
@@ -130,6 +131,10 @@ fuzz: $(FUZZ_BIN)
 
 bench: deps-bench $(BIN)
 	bench/run.sh
+
+# Not in `make check`: minutes of load and faults (tests/soak/soak.py).
+soak: deps-bench $(BIN)
+	DNSGATE_BIN=$(abspath $(BIN)) $(PYTHON) tests/soak/soak.py
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
