@@ -433,6 +433,18 @@ class DnsGate:
         return found[0]
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
+
+
+def sanitizer_report(text):
+    """The first line of an ASan/LSan/UBSan report in text, or None."""
+    for line in text.splitlines():
+        if any(m in line for m in SANITIZER_MARKS):
+            return line.strip()
+    return None
+
+
 def build_config(listen, servers, upstream=None, server=None, log=None):
     """A dnsgate INI config: one upstream group "up", one catch-all view."""
     srv = [("listen", sysutil.addr_text(h, p)) for h, p in listen]
@@ -493,8 +505,16 @@ def dnsgate(tmp_path):
     yield start
     problems = []
     for gate in started:
-        if gate.proc is None or gate.stopped:
-            continue  # never ran, or the test stopped it and checked
+        if gate.proc is None:
+            continue  # never ran
+        if gate.stopped:
+            # The test stopped it and checked its status; a sanitizer
+            # build may still have reported something on the way.
+            report = sanitizer_report(gate.stderr_text())
+            if report:
+                problems.append("dnsgate %s: %s" % (gate.config_path,
+                                                    report))
+            continue
         rc = gate.stop()
         if rc != 0:
             problems.append("dnsgate %s: exit status %s (None = still "
