@@ -35,7 +35,7 @@ endif
 DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev liburing-dev
 DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
-              libmaxmind-db-writer-perl fstrm-bin
+              libmaxmind-db-writer-perl fstrm-bin python3-prometheus-client
 DEPS_BENCH := dnsperf dnsdist nftables unbound
 
 LIB_SRC  := $(wildcard dns/*.c views/*.c policy/*.c ratelimit/*.c obs/*.c cache/*.c \
@@ -82,6 +82,7 @@ deps-build:
 	@sh tests/install-deps.sh $(DEPS_BUILD)
 deps-test:
 	@sh tests/install-deps.sh $(DEPS_TEST)
+	@sh tests/tools/get-promtool.sh build/tools
 deps-bench:
 	@sh tests/install-deps.sh $(DEPS_BENCH) $(DEPS_TEST)
 

@@ -17,6 +17,8 @@
 
 #include "dns/msg.h"
 #include "obs/dnstap.h"
+#include "obs/process.h"
+#include "obs/version.h"
 
 #define REQ_MAX     4096
 #define CLIENT_IDLE 5.0 /* seconds a client may take to send its request */
@@ -41,6 +43,72 @@ static struct {
 } cs = {.metrics_fd = -1, .ctl_fd = -1};
 
 /* ---- metrics ---- */
+
+/*
+ * Worker counters that are one number for the whole process: summed over
+ * the workers, exported as a counter family each and listed under their
+ * short name in `ctl stats`.
+ */
+static const struct {
+	const char *name; /* ctl stats */
+	const char *family;
+	const char *help;
+	size_t off; /* of the atomic_ulong in struct worker_stats */
+} worker_counters[] = {
+    {"upstream_mismatch", "dnsgate_upstream_mismatch_total",
+     "Upstream answers ignored: ID, question, source or cookie did not "
+     "match the query.",
+     offsetof(struct worker_stats, upstream_mismatch)},
+    {"upstream_garbage", "dnsgate_upstream_garbage_total",
+     "Upstream answers ignored because they could not be parsed.",
+     offsetof(struct worker_stats, upstream_garbage)},
+    {"tcp_refused", "dnsgate_tcp_refused_total",
+     "Client TCP connections closed at once: tcp-max-clients reached.",
+     offsetof(struct worker_stats, tcp_refused)},
+    {"nomem", "dnsgate_nomem_total",
+     "Queries lost because memory could not be allocated.",
+     offsetof(struct worker_stats, nomem)},
+    {"send_errors", "dnsgate_send_errors_total",
+     "Answers the kernel refused to send to the client.",
+     offsetof(struct worker_stats, send_errors)},
+    {"udp_oversize", "dnsgate_udp_oversize_total",
+     "Client datagrams larger than the largest DNS message dnsgate reads, "
+     "dropped.",
+     offsetof(struct worker_stats, udp_oversize)},
+    {"local_upstream_yields", "dnsgate_local_upstream_yields_total",
+     "Queries a worker handed to the worker that owns a local upstream.",
+     offsetof(struct worker_stats, local_yields)},
+    {"inflight_full", "dnsgate_inflight_full_total",
+     "Queries dropped because max-queries-in-flight were waiting.",
+     offsetof(struct worker_stats, inflight_full)},
+};
+
+#define N_WORKER_COUNTERS (sizeof(worker_counters) / sizeof(worker_counters[0]))
+
+static unsigned long
+worker_counter_sum(struct daemon *d, size_t k)
+{
+	unsigned long n = 0;
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		const char *base = (const char *)&d->workers[i].stats;
+
+		n += atomic_load_explicit(
+		    (const atomic_ulong *)(base + worker_counters[k].off),
+		    memory_order_relaxed);
+	}
+	return n;
+}
+
+static void
+render_worker_counters(struct daemon *d, FILE *f)
+{
+	for (size_t k = 0; k < N_WORKER_COUNTERS; k++)
+		fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %lu\n",
+		        worker_counters[k].family, worker_counters[k].help,
+		        worker_counters[k].family, worker_counters[k].family,
+		        worker_counter_sum(d, k));
+}
 
 static void
 render_workers(struct daemon *d, FILE *f)
@@ -224,42 +292,70 @@ render_histogram(const struct runstate *rs, const struct upstream_conf *u,
 	        u->name, u->servers[s].text, cum);
 }
 
+/* The upstream families, in text-format order: one family at a time. */
+enum up_family { UPF_QUERIES, UPF_ERRORS, UPF_UP, UPF_LATENCY, UPF_N_ };
+
+static void
+render_upstream_sample(const struct runstate *rs, const struct upstream_conf *u,
+                       size_t s, enum up_family fam, FILE *f)
+{
+	const char *srv = u->servers[s].text;
+	const struct server_state *ss = runstate_server(rs, u, s);
+
+	switch (fam) {
+	case UPF_QUERIES:
+		fprintf(f,
+		        "dnsgate_upstream_queries_total{upstream=\"%s\","
+		        "server=\"%s\"} %lu\n",
+		        u->name, srv, STAT_GET(ss->stats.queries));
+		break;
+	case UPF_ERRORS:
+		for (int k = 0; k < UPERR_COUNT_; k++)
+			fprintf(f,
+			        "dnsgate_upstream_errors_total{upstream=\"%s\","
+			        "server=\"%s\",kind=\"%s\"} %lu\n",
+			        u->name, srv, up_error_name(k),
+			        STAT_GET(ss->stats.errors[k]));
+		break;
+	case UPF_UP:
+		fprintf(f,
+		        "dnsgate_upstream_up{upstream=\"%s\",server=\"%s\"} "
+		        "%d\n",
+		        u->name, srv, atomic_load(&ss->health.down) ? 0 : 1);
+		break;
+	case UPF_LATENCY:
+		render_histogram(rs, u, s, f);
+		break;
+	case UPF_N_:
+		break;
+	}
+}
+
 static void
 render_upstreams(const struct runstate *rs, FILE *f)
 {
+	static const char *const head[UPF_N_] = {
+	    "# HELP dnsgate_upstream_queries_total Queries sent to each "
+	    "upstream server (attempts, TCP retries included).\n"
+	    "# TYPE dnsgate_upstream_queries_total counter\n",
+	    "# HELP dnsgate_upstream_errors_total Failed attempts, by upstream "
+	    "server and kind.\n"
+	    "# TYPE dnsgate_upstream_errors_total counter\n",
+	    "# HELP dnsgate_upstream_up 1 while the server is up, 0 while it "
+	    "is down and skipped.\n"
+	    "# TYPE dnsgate_upstream_up gauge\n",
+	    "# HELP dnsgate_upstream_latency_seconds Time from sending a "
+	    "query to an upstream server to its answer.\n"
+	    "# TYPE dnsgate_upstream_latency_seconds histogram\n",
+	};
 	const struct config *c = rs->conf;
 
-	fprintf(f, "# TYPE dnsgate_upstream_queries_total counter\n"
-	           "# TYPE dnsgate_upstream_errors_total counter\n"
-	           "# TYPE dnsgate_upstream_up gauge\n"
-	           "# TYPE dnsgate_upstream_latency_seconds histogram\n");
-	for (size_t i = 0; i < c->nupstreams; i++) {
-		const struct upstream_conf *u = c->upstreams[i];
-
-		for (size_t s = 0; s < u->nservers; s++) {
-			const char *srv = u->servers[s].text;
-			const struct server_state *ss =
-			    runstate_server(rs, u, s);
-
-			fprintf(
-			    f,
-			    "dnsgate_upstream_queries_total{upstream=\"%s\","
-			    "server=\"%s\"} %lu\n",
-			    u->name, srv, STAT_GET(ss->stats.queries));
-			for (int k = 0; k < UPERR_COUNT_; k++)
-				fprintf(
-				    f,
-				    "dnsgate_upstream_errors_total{upstream="
-				    "\"%s\",server=\"%s\",kind=\"%s\"} %lu\n",
-				    u->name, srv, up_error_name(k),
-				    STAT_GET(ss->stats.errors[k]));
-			fprintf(f,
-			        "dnsgate_upstream_up{upstream=\"%s\","
-			        "server=\"%s\"} %d\n",
-			        u->name, srv,
-			        atomic_load(&ss->health.down) ? 0 : 1);
-			render_histogram(rs, u, s, f);
-		}
+	for (int fam = 0; fam < UPF_N_; fam++) {
+		fputs(head[fam], f);
+		for (size_t i = 0; i < c->nupstreams; i++)
+			for (size_t s = 0; s < c->upstreams[i]->nservers; s++)
+				render_upstream_sample(rs, c->upstreams[i], s,
+				                       (enum up_family)fam, f);
 	}
 }
 
@@ -277,6 +373,13 @@ metrics_render(struct daemon *d, FILE *f)
 	render_caches(rs, f);
 	render_upstreams(rs, f);
 	runstate_unref(rs);
+	render_worker_counters(d, f);
+	fprintf(f,
+	        "# HELP dnsgate_build_info The running version; always 1.\n"
+	        "# TYPE dnsgate_build_info gauge\n"
+	        "dnsgate_build_info{version=\"%s\"} 1\n",
+	        DNSGATE_VERSION);
+	process_metrics_render(f);
 }
 
 /* ---- control commands ---- */
@@ -284,29 +387,11 @@ metrics_render(struct daemon *d, FILE *f)
 static void
 cmd_stats(struct daemon *d, FILE *f)
 {
-	unsigned long full = 0;
-	unsigned long mism = 0, garb = 0, refused = 0, nomem = 0, senderr = 0,
-	              oversize = 0, yields = 0;
-
-	for (unsigned i = 0; i < d->nworkers; i++) {
-		struct worker_stats *s = &d->workers[i].stats;
-
-		mism += STAT_GET(s->upstream_mismatch);
-		garb += STAT_GET(s->upstream_garbage);
-		refused += STAT_GET(s->tcp_refused);
-		nomem += STAT_GET(s->nomem);
-		full += STAT_GET(s->inflight_full);
-		senderr += STAT_GET(s->send_errors);
-		oversize += STAT_GET(s->udp_oversize);
-		yields += STAT_GET(s->local_yields);
-	}
 	metrics_render(d, f);
-	fprintf(f,
-	        "# internal\nupstream_mismatch %lu\nupstream_garbage %lu\n"
-	        "tcp_refused %lu\nnomem %lu\nsend_errors %lu\n"
-	        "udp_oversize %lu\nlocal_upstream_yields %lu\n"
-	        "inflight_full %lu\n",
-	        mism, garb, refused, nomem, senderr, oversize, yields, full);
+	fputs("# internal\n", f);
+	for (size_t k = 0; k < N_WORKER_COUNTERS; k++)
+		fprintf(f, "%s %lu\n", worker_counters[k].name,
+		        worker_counter_sum(d, k));
 }
 
 static void
