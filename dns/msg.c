@@ -300,7 +300,7 @@ dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
 	 * unknown one wins over anything found in the body. The body was
 	 * still read so the NOTIMP reply can carry question and OPT.
 	 */
-	if (DNS_OPCODE(q->hdr.flags) != 0)
+	if (DNS_OPCODE(q->hdr.flags) != DNS_OPCODE_QUERY)
 		return DNS_PARSE_NOTIMP;
 	return res;
 }
@@ -429,10 +429,18 @@ dns_build_error(uint8_t *out, size_t cap, const struct dns_query *q,
 		return 0;
 	/* RFC 1035 4.1.1: ID, opcode and RD come from the query. */
 	h.id = q->hdr.id;
-	h.flags = DNS_FLAG_QR | (q->hdr.flags & (FLAGS_OPCODE | DNS_FLAG_RD)) |
-	          (rcode & 0xf);
-	if (ra)
-		h.flags |= DNS_FLAG_RA;
+	h.flags = DNS_FLAG_QR | (q->hdr.flags & FLAGS_OPCODE) | (rcode & 0xf);
+	/*
+	 * RD and RA (like AA, AD and CD) are defined for QUERY only: the
+	 * NOTIMP to any other opcode sets none of them, as nsd's does, and
+	 * as ISC's EDNS compliance tests (genreport: opcode, opcodeflg)
+	 * expect.
+	 */
+	if (DNS_OPCODE(q->hdr.flags) == DNS_OPCODE_QUERY) {
+		h.flags |= q->hdr.flags & DNS_FLAG_RD;
+		if (ra)
+			h.flags |= DNS_FLAG_RA;
+	}
 	h.qdcount = q->qname_len > 0 ? 1 : 0;
 	h.arcount = opt_present(o) ? 1 : 0;
 	wbuf_init(&b, out, cap);

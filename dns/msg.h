@@ -25,6 +25,7 @@
 #define DNS_FLAG_AD       0x0020
 #define DNS_FLAG_CD       0x0010
 #define DNS_OPCODE(flags) (((flags) >> 11) & 0xf)
+#define DNS_OPCODE_QUERY  0
 #define DNS_RCODE(flags)  ((flags)&0xf)
 
 enum dns_rcode {
@@ -240,11 +241,12 @@ void dns_opt_cookie_write(struct wbuf *b, const uint8_t *cookie, size_t len);
 void dns_opt_ede_write(struct wbuf *b, uint16_t code, const char *text);
 
 /*
- * Build a response to q with no records: ID and opcode of the query, QR=1,
- * RD copied, RA set when ra is true, the 12-bit rcode split between the
- * header and the OPT (an extended rcode needs o->present), the question when
- * q->qname_len > 0, then the OPT from o. Returns the length, or 0 when cap is
- * too small.
+ * Build a response to q with no records: ID and opcode of the query, QR=1;
+ * for opcode QUERY, RD copied and RA set when ra is true (for any other
+ * opcode neither: AA, RD, RA, AD and CD describe a QUERY); the 12-bit rcode
+ * split between the header and the OPT (an extended rcode needs
+ * o->present), the question when q->qname_len > 0, then the OPT from o.
+ * Returns the length, or 0 when cap is too small.
  */
 size_t dns_build_error(uint8_t *out, size_t cap, const struct dns_query *q,
                        unsigned rcode, bool ra, const struct dns_opt_out *o);
