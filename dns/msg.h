@@ -55,10 +55,22 @@ enum dns_type {
 	DNS_TYPE_AAAA = 28,
 	DNS_TYPE_SRV = 33,
 	DNS_TYPE_OPT = 41,
+	DNS_TYPE_TKEY = 249,
+	DNS_TYPE_TSIG = 250,
 	DNS_TYPE_IXFR = 251,
 	DNS_TYPE_AXFR = 252,
+	DNS_TYPE_MAILB = 253,
+	DNS_TYPE_MAILA = 254,
 	DNS_TYPE_ANY = 255,
 };
+
+/*
+ * True for a QTYPE that asks for nothing a plain query can be answered
+ * with: OPT and the meta-TYPEs and QTYPEs of RFC 6895 3.1 (128-255: TKEY,
+ * TSIG, MAILB, MAILA and the unassigned ones), except the three that are
+ * questions: IXFR, AXFR (zone transfers) and ANY.
+ */
+bool dns_qtype_is_meta(uint16_t qtype);
 
 #define DNS_CLASS_IN 1
 

@@ -815,6 +815,21 @@ test_msg_build_error_notimp_keeps_opcode(void **state)
 	assert_int_equal(out[3], 0x04); /* RA, Z, AD, CD clear; NOTIMP */
 }
 
+/* RFC 6895 3.1: OPT and 128-255 are not questions, but AXFR, IXFR, ANY. */
+static void
+test_msg_qtype_is_meta(void **state)
+{
+	static const uint16_t meta[] = {41, 128, 200, 248, 249, 250, 253, 254};
+	static const uint16_t asked[] = {0,   1,   28,  46,  127,
+	                                 251, 252, 255, 256, 65535};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
+		assert_true(dns_qtype_is_meta(meta[i]));
+	for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++)
+		assert_false(dns_qtype_is_meta(asked[i]));
+}
+
 /* genreport's "opcodeflg": opcode 15, no question, every flag bit set. */
 static void
 test_msg_build_error_notimp_sets_no_query_flags(void **state)
@@ -1536,6 +1551,7 @@ main(void)
 	    cmocka_unit_test(test_msg_build_error_without_question),
 	    cmocka_unit_test(test_msg_build_error_notimp_keeps_opcode),
 	    cmocka_unit_test(test_msg_build_error_notimp_sets_no_query_flags),
+	    cmocka_unit_test(test_msg_qtype_is_meta),
 	    cmocka_unit_test(test_msg_build_error_cap_too_small),
 	    cmocka_unit_test(test_msg_ede_write_code_and_text),
 	    cmocka_unit_test(test_msg_ede_write_null_text),
