@@ -46,8 +46,14 @@ worker_count(const struct config *c)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/*
+ * Started as root, become user; first give it what root made and it must
+ * still write: the control socket (answered on, removed at exit) and a
+ * log file (reopened at every reload).
+ */
 static int
-drop_privileges(const char *user, const char *control_socket)
+drop_privileges(const char *user, const char *control_socket,
+                const struct log_conf *log)
 {
 	struct passwd *pw;
 
@@ -74,6 +80,10 @@ drop_privileges(const char *user, const char *control_socket)
 	    chown(control_socket, pw->pw_uid, pw->pw_gid) < 0)
 		log_msg(LOG_WARNING, "chown %s: %s", control_socket,
 		        strerror(errno));
+	if (log_chown(log, pw->pw_uid, pw->pw_gid) < 0)
+		log_msg(LOG_WARNING,
+		        "chown %s: %s: as %s, reloads cannot reopen the log",
+		        log->path, strerror(errno), user);
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
 		log_msg(LOG_ERR, "cannot become %s: %s", user, strerror(errno));
@@ -228,8 +238,8 @@ run(const char *path)
 		        "rate limits apply per worker",
 		        strerror(errno));
 	if (control_start(loop, &dmn, reload_logged) < 0 ||
-	    drop_privileges(conf->server.user, conf->server.control_socket) <
-	        0) {
+	    drop_privileges(conf->server.user, conf->server.control_socket,
+	                    &conf->log) < 0) {
 		rc = 1;
 		goto out;
 	}

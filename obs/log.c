@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -191,6 +192,43 @@ log_reconfigure(const struct log_conf *lc)
 
 	pthread_mutex_lock(&lg.lock);
 	rc = target_open(lc);
+	pthread_mutex_unlock(&lg.lock);
+	return rc;
+}
+
+int
+log_chown(const struct log_conf *lc, uid_t uid, gid_t gid)
+{
+	struct stat fst, pst;
+	int rc = 0;
+
+	if (lc->target != LOGT_FILE)
+		return 0;
+	pthread_mutex_lock(&lg.lock);
+	/*
+	 * Root gives a file away: only the one it writes to, reached by
+	 * its name without a symbolic link, and with no other name (a
+	 * link planted in a directory the user can write must not make
+	 * root chown another file).
+	 */
+	if (fstat(lg.fd, &fst) < 0) {
+		rc = -1;
+	} else if (!S_ISREG(fst.st_mode)) {
+		rc = 0; /* a device such as /dev/stderr: left as it is */
+	} else if (lstat(lc->path, &pst) < 0) {
+		rc = -1;
+	} else if (S_ISLNK(pst.st_mode)) {
+		errno = ELOOP;
+		rc = -1;
+	} else if (pst.st_dev != fst.st_dev || pst.st_ino != fst.st_ino) {
+		errno = ESTALE;
+		rc = -1;
+	} else if (fst.st_nlink != 1) {
+		errno = EMLINK;
+		rc = -1;
+	} else {
+		rc = fchown(lg.fd, uid, gid);
+	}
 	pthread_mutex_unlock(&lg.lock);
 	return rc;
 }

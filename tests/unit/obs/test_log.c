@@ -2,8 +2,9 @@
  * tests/unit/obs/test_log.c — the logger (obs/log.h) writing to a file in
  * a temporary directory: lines from a ring reach the file in order, an
  * overflowing ring is reported as "log: dropped N lines", daemon messages
- * take the text or JSON form, and log_reconfigure() reopens a file that
- * was renamed away, as logrotate does.
+ * take the text or JSON form with every byte they quote made safe,
+ * log_reconfigure() reopens a file that was renamed away, as logrotate
+ * does, and log_chown() gives away the file it writes to and no other.
  *
  * The logger is process-wide: each test starts it and stops it again.
  */
@@ -14,10 +15,12 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -315,6 +318,45 @@ test_log_reconfigure_reopens_renamed_file(void **state)
 	free(s);
 }
 
+/*
+ * log_chown gives the file it writes to, and only that: not through a
+ * symbolic link, not a file with another name.
+ */
+static void
+test_log_chown_only_the_target_file(void **state)
+{
+	struct tmp *t = *state;
+	struct log_conf lc = file_conf(t, DECISION_TEXT);
+	struct log_conf other = lc, to_stderr = {.target = LOGT_STDERR};
+	/* As root, to another user; otherwise to ourselves. */
+	uid_t uid = geteuid() == 0 ? 65534 : geteuid();
+	gid_t gid = geteuid() == 0 ? 65534 : getegid();
+	char second[160];
+	struct stat st;
+
+	snprintf(second, sizeof(second), "%s.1", t->path);
+	assert_int_equal(log_start(&lc), 0);
+	assert_int_equal(log_chown(&lc, uid, gid), 0);
+	assert_int_equal(stat(t->path, &st), 0);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	/* A second name (a planted hard link): left alone. */
+	assert_int_equal(link(t->path, second), 0);
+	assert_int_equal(log_chown(&lc, uid, gid), -1);
+	assert_int_equal(errno, EMLINK);
+	assert_int_equal(unlink(second), 0);
+	/* Named through a symbolic link: left alone. */
+	assert_int_equal(symlink(t->path, second), 0);
+	other.path = second;
+	assert_int_equal(log_reconfigure(&other), 0);
+	assert_int_equal(log_chown(&other, uid, gid), -1);
+	assert_int_equal(errno, ELOOP);
+	/* Not a file: nothing to give. */
+	assert_int_equal(log_reconfigure(&to_stderr), 0);
+	assert_int_equal(log_chown(&to_stderr, uid, gid), 0);
+	log_stop();
+}
+
 int
 main(void)
 {
@@ -331,6 +373,8 @@ main(void)
 	        test_log_long_escaped_message_cut_whole, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_log_reconfigure_reopens_renamed_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_log_chown_only_the_target_file,
+	                                    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
