@@ -178,18 +178,57 @@ sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * Load path to start with it. The errors go to stderr; so do the
+ * warnings (an open view, a resolv.conf without a usable server...),
+ * unless the log goes there: they are kept in *warnings for the log, once
+ * it is open (log_warnings).
+ */
+static struct config *
+load_for_start(const char *path, char **warnings)
+{
+	size_t len = 0;
+	FILE *f = open_memstream(warnings, &len);
+	struct config *conf;
+
+	if (f == NULL) {
+		*warnings = NULL;
+		return config_load(path, stderr);
+	}
+	conf = config_load(path, f);
+	fclose(f);
+	if (conf == NULL || conf->log.target != LOGT_STDERR)
+		fputs(*warnings, stderr);
+	return conf;
+}
+
+/* Each line of text, a warning of the check, as a log message. */
+static void
+log_warnings(const char *text)
+{
+	while (text != NULL && *text != '\0') {
+		size_t n = strcspn(text, "\n");
+
+		log_msg(LOG_WARNING, "%.*s", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
 static int
 run(const char *path)
 {
-	struct config *conf = config_load(path, stderr);
+	char *warnings = NULL;
+	struct config *conf = load_for_start(path, &warnings);
 	struct ev_loop *loop;
 	ev_signal sig_hup, sig_term, sig_int;
 	sigset_t sigs;
 	int rc = 0;
 	unsigned started = 0;
 
-	if (conf == NULL)
+	if (conf == NULL) {
+		free(warnings);
 		return 1;
+	}
 	conf_path = path;
 	/* Every thread (logger, workers) inherits this mask, so only the
 	 * main loop's signalfd sees these signals. */
@@ -202,8 +241,11 @@ run(const char *path)
 	if (log_start(&conf->log) < 0) {
 		fprintf(stderr, "dnsgate: cannot open log target: %s\n",
 		        strerror(errno));
+		free(warnings);
 		return 1;
 	}
+	log_warnings(warnings);
+	free(warnings);
 	/* The writer connects (and reconnects) by itself; a missing
 	 * collector never holds up the start. */
 	if (conf->log.dnstap != NULL &&
