@@ -71,9 +71,13 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
 
+# The fuzz targets name files of the source tree (lists in their
+# configurations and corpora): they find them through FUZZ_SRCDIR, so they
+# run from any directory.
+FUZZ_DEFS := -DFUZZ_SRCDIR='"$(CURDIR)"'
 $(BUILD)/tests/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(FUZZ_DEFS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) $(LDLIBS)
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/cli/main.d
 
@@ -93,9 +97,12 @@ run: deps-build
 unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do $$t || fail=1; done; exit $$fail
 
+# Replayed from / (not the top of the tree), so that a target that
+# depends on its working directory fails here.
 fuzz-replay: $(FUZZ_REPLAY)
-	@fail=0; for t in $(FUZZ_REPLAY); do \
-		n=$$(basename $$t); $$t tests/fuzz/corpus/$$n || fail=1; \
+	@fail=0; for t in $(abspath $(FUZZ_REPLAY)); do \
+		n=$$(basename $$t); \
+		(cd / && $$t "$(CURDIR)/tests/fuzz/corpus/$$n") || fail=1; \
 	done; exit $$fail
 
 configs: $(BIN)
@@ -124,7 +131,8 @@ check: deps
 	@$(MAKE) --no-print-directory system
 
 # libFuzzer builds: clang only.
-FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE
+FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
+               $(FUZZ_DEFS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)

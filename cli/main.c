@@ -46,8 +46,14 @@ worker_count(const struct config *c)
 	return n > 0 ? (unsigned)n : 1;
 }
 
+/*
+ * Started as root, become user; first give it what root made and it must
+ * still write: the control socket (answered on, removed at exit) and a
+ * log file (reopened at every reload).
+ */
 static int
-drop_privileges(const char *user, const char *control_socket)
+drop_privileges(const char *user, const char *control_socket,
+                const struct log_conf *log)
 {
 	struct passwd *pw;
 
@@ -74,6 +80,10 @@ drop_privileges(const char *user, const char *control_socket)
 	    chown(control_socket, pw->pw_uid, pw->pw_gid) < 0)
 		log_msg(LOG_WARNING, "chown %s: %s", control_socket,
 		        strerror(errno));
+	if (log_chown(log, pw->pw_uid, pw->pw_gid) < 0)
+		log_msg(LOG_WARNING,
+		        "chown %s: %s: as %s, reloads cannot reopen the log",
+		        log->path, strerror(errno), user);
 	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
 		log_msg(LOG_ERR, "cannot become %s: %s", user, strerror(errno));
@@ -168,18 +178,57 @@ sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * Load path to start with it. The errors go to stderr; so do the
+ * warnings (an open view, a resolv.conf without a usable server...),
+ * unless the log goes there: they are kept in *warnings for the log, once
+ * it is open (log_warnings).
+ */
+static struct config *
+load_for_start(const char *path, char **warnings)
+{
+	size_t len = 0;
+	FILE *f = open_memstream(warnings, &len);
+	struct config *conf;
+
+	if (f == NULL) {
+		*warnings = NULL;
+		return config_load(path, stderr);
+	}
+	conf = config_load(path, f);
+	fclose(f);
+	if (conf == NULL || conf->log.target != LOGT_STDERR)
+		fputs(*warnings, stderr);
+	return conf;
+}
+
+/* Each line of text, a warning of the check, as a log message. */
+static void
+log_warnings(const char *text)
+{
+	while (text != NULL && *text != '\0') {
+		size_t n = strcspn(text, "\n");
+
+		log_msg(LOG_WARNING, "%.*s", (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
 static int
 run(const char *path)
 {
-	struct config *conf = config_load(path, stderr);
+	char *warnings = NULL;
+	struct config *conf = load_for_start(path, &warnings);
 	struct ev_loop *loop;
 	ev_signal sig_hup, sig_term, sig_int;
 	sigset_t sigs;
 	int rc = 0;
 	unsigned started = 0;
 
-	if (conf == NULL)
+	if (conf == NULL) {
+		free(warnings);
 		return 1;
+	}
 	conf_path = path;
 	/* Every thread (logger, workers) inherits this mask, so only the
 	 * main loop's signalfd sees these signals. */
@@ -192,8 +241,11 @@ run(const char *path)
 	if (log_start(&conf->log) < 0) {
 		fprintf(stderr, "dnsgate: cannot open log target: %s\n",
 		        strerror(errno));
+		free(warnings);
 		return 1;
 	}
+	log_warnings(warnings);
+	free(warnings);
 	/* The writer connects (and reconnects) by itself; a missing
 	 * collector never holds up the start. */
 	if (conf->log.dnstap != NULL &&
@@ -228,8 +280,8 @@ run(const char *path)
 		        "rate limits apply per worker",
 		        strerror(errno));
 	if (control_start(loop, &dmn, reload_logged) < 0 ||
-	    drop_privileges(conf->server.user, conf->server.control_socket) <
-	        0) {
+	    drop_privileges(conf->server.user, conf->server.control_socket,
+	                    &conf->log) < 0) {
 		rc = 1;
 		goto out;
 	}

@@ -1822,6 +1822,108 @@ check_cache(struct loader *l)
 		          p->min_ttl, p->max_ttl);
 }
 
+/* ---- open views ---- */
+
+/*
+ * True when list takes every client: an "any" or a /0 that no negated
+ * "any" before it shuts off ("!10.0.0.0/8, any" still takes the world).
+ */
+static bool
+acl_takes_everyone(const struct acl *list)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		const struct acl_elem *e = &list->elems[i];
+		bool all = e->kind == ACL_ELEM_ANY ||
+		           (e->kind == ACL_ELEM_PREFIX && e->prefix.len == 0);
+
+		if (all)
+			return !e->negated;
+	}
+	return false;
+}
+
+/* True when list may take an address outside loopback (127/8, ::1). */
+static bool
+acl_takes_outside_loopback(const struct acl *list)
+{
+	for (size_t i = 0; i < list->n; i++) {
+		const struct acl_elem *e = &list->elems[i];
+		const struct ip_prefix *p = &e->prefix;
+
+		if (e->negated || e->kind == ACL_ELEM_NONE)
+			continue;
+		if (e->kind == ACL_ELEM_ANY)
+			return true;
+		if (!ip_addr_is_loopback(&p->addr) ||
+		    (p->addr.v4 ? p->len < 8 : p->len < 128))
+			return true;
+	}
+	return false;
+}
+
+/* True when queries to listen address a can reach view v. */
+static bool
+view_reached_on(const struct view_conf *v, const struct ip_addr *a)
+{
+	if (!v->has_match_destination)
+		return true;
+	/* A wildcard listen takes queries to any address of the host. */
+	if (ip_addr_is_unspecified(a))
+		return acl_takes_outside_loopback(&v->match_destination);
+	return acl_allows(&v->match_destination, a);
+}
+
+/* One warning per listen address outside loopback that reaches v. */
+static void
+warn_open_view(struct loader *l, const struct view_conf *v)
+{
+	const struct server_conf *srv = &l->cfg->server;
+
+	for (size_t i = 0; i < srv->nlistens; i++) {
+		const struct endpoint *ep = &srv->listens[i];
+
+		if (ip_addr_is_loopback(&ep->addr) ||
+		    !view_reached_on(v, &ep->addr))
+			continue;
+		fprintf(l->errs,
+		        "%s:%d: warning: [view %s] answers anyone who reaches "
+		        "listen %s: it has no allow, refuse or drop line and "
+		        "its match-client %s (add ACL lines; allow = any if "
+		        "that is meant)\n",
+		        l->name, v->line, v->name, ep->text,
+		        v->has_match_client ? "takes every address"
+		                            : "is not set");
+	}
+}
+
+/*
+ * A view without ACL lines allows every client it matched (the documented
+ * semantics, kept): with a match-client that takes everyone, on a listen
+ * address outside loopback, that is an open resolver, where BIND, Unbound
+ * and dnsdist are closed by default. Say so, as a warning (-t exits 0).
+ */
+static void
+warn_open_views(struct loader *l)
+{
+	const struct config *c = l->cfg;
+
+	if (l->errs == NULL)
+		return;
+	for (size_t i = 0; i < c->nviews; i++) {
+		const struct view_conf *v = c->views[i];
+		bool everyone = !v->has_match_client ||
+		                acl_takes_everyone(&v->match_client);
+
+		if (everyone && v->nrules == 0)
+			warn_open_view(l, v);
+		/* Without other criteria it takes every query: the views
+		 * after it are never reached. */
+		if (everyone && !v->has_match_destination &&
+		    v->ncountries == 0 && v->nasns == 0)
+			break;
+	}
+}
+
 static void
 check_config(struct loader *l)
 {
@@ -1873,6 +1975,7 @@ check_config(struct loader *l)
 			          v->name, c->nupstreams);
 		}
 	}
+	warn_open_views(l);
 }
 
 static void

@@ -300,7 +300,7 @@ dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
 	 * unknown one wins over anything found in the body. The body was
 	 * still read so the NOTIMP reply can carry question and OPT.
 	 */
-	if (DNS_OPCODE(q->hdr.flags) != 0)
+	if (DNS_OPCODE(q->hdr.flags) != DNS_OPCODE_QUERY)
 		return DNS_PARSE_NOTIMP;
 	return res;
 }
@@ -341,6 +341,16 @@ dns_response_matches(const struct dns_response *r, uint16_t id,
 	/* RFC 5452 4.3 / RFC 7766 7: ID and the whole question. */
 	return q->qname_len > 0 && r->hdr.id == id && r->qtype == q->qtype &&
 	       r->qclass == q->qclass && dns_name_equal(r->qname, q->qname);
+}
+
+bool
+dns_qtype_is_meta(uint16_t qtype)
+{
+	if (qtype == DNS_TYPE_OPT)
+		return true;
+	/* RFC 6895 3.1: 0x0080-0x00FF are the Q-TYPEs and meta-TYPEs. */
+	return qtype >= 128 && qtype <= 255 && qtype != DNS_TYPE_IXFR &&
+	       qtype != DNS_TYPE_AXFR && qtype != DNS_TYPE_ANY;
 }
 
 static bool
@@ -429,10 +439,18 @@ dns_build_error(uint8_t *out, size_t cap, const struct dns_query *q,
 		return 0;
 	/* RFC 1035 4.1.1: ID, opcode and RD come from the query. */
 	h.id = q->hdr.id;
-	h.flags = DNS_FLAG_QR | (q->hdr.flags & (FLAGS_OPCODE | DNS_FLAG_RD)) |
-	          (rcode & 0xf);
-	if (ra)
-		h.flags |= DNS_FLAG_RA;
+	h.flags = DNS_FLAG_QR | (q->hdr.flags & FLAGS_OPCODE) | (rcode & 0xf);
+	/*
+	 * RD and RA (like AA, AD and CD) are defined for QUERY only: the
+	 * NOTIMP to any other opcode sets none of them, as nsd's does, and
+	 * as ISC's EDNS compliance tests (genreport: opcode, opcodeflg)
+	 * expect.
+	 */
+	if (DNS_OPCODE(q->hdr.flags) == DNS_OPCODE_QUERY) {
+		h.flags |= q->hdr.flags & DNS_FLAG_RD;
+		if (ra)
+			h.flags |= DNS_FLAG_RA;
+	}
 	h.qdcount = q->qname_len > 0 ? 1 : 0;
 	h.arcount = opt_present(o) ? 1 : 0;
 	wbuf_init(&b, out, cap);
@@ -588,19 +606,19 @@ struct type_name {
 
 /* IANA "Resource Record (RR) TYPEs"; the ones seen in practice. */
 static const struct type_name type_names[] = {
-    {1, "A"},      {2, "NS"},          {5, "CNAME"},    {6, "SOA"},
-    {12, "PTR"},   {13, "HINFO"},      {15, "MX"},      {16, "TXT"},
-    {17, "RP"},    {18, "AFSDB"},      {24, "SIG"},     {25, "KEY"},
-    {28, "AAAA"},  {29, "LOC"},        {33, "SRV"},     {35, "NAPTR"},
-    {36, "KX"},    {37, "CERT"},       {39, "DNAME"},   {41, "OPT"},
-    {42, "APL"},   {43, "DS"},         {44, "SSHFP"},   {45, "IPSECKEY"},
-    {46, "RRSIG"}, {47, "NSEC"},       {48, "DNSKEY"},  {49, "DHCID"},
-    {50, "NSEC3"}, {51, "NSEC3PARAM"}, {52, "TLSA"},    {53, "SMIMEA"},
-    {55, "HIP"},   {59, "CDS"},        {60, "CDNSKEY"}, {61, "OPENPGPKEY"},
-    {62, "CSYNC"}, {63, "ZONEMD"},     {64, "SVCB"},    {65, "HTTPS"},
-    {99, "SPF"},   {108, "EUI48"},     {109, "EUI64"},  {249, "TKEY"},
-    {250, "TSIG"}, {251, "IXFR"},      {252, "AXFR"},   {255, "ANY"},
-    {256, "URI"},  {257, "CAA"},
+    {1, "A"},       {2, "NS"},          {5, "CNAME"},    {6, "SOA"},
+    {12, "PTR"},    {13, "HINFO"},      {15, "MX"},      {16, "TXT"},
+    {17, "RP"},     {18, "AFSDB"},      {24, "SIG"},     {25, "KEY"},
+    {28, "AAAA"},   {29, "LOC"},        {33, "SRV"},     {35, "NAPTR"},
+    {36, "KX"},     {37, "CERT"},       {39, "DNAME"},   {41, "OPT"},
+    {42, "APL"},    {43, "DS"},         {44, "SSHFP"},   {45, "IPSECKEY"},
+    {46, "RRSIG"},  {47, "NSEC"},       {48, "DNSKEY"},  {49, "DHCID"},
+    {50, "NSEC3"},  {51, "NSEC3PARAM"}, {52, "TLSA"},    {53, "SMIMEA"},
+    {55, "HIP"},    {59, "CDS"},        {60, "CDNSKEY"}, {61, "OPENPGPKEY"},
+    {62, "CSYNC"},  {63, "ZONEMD"},     {64, "SVCB"},    {65, "HTTPS"},
+    {99, "SPF"},    {108, "EUI48"},     {109, "EUI64"},  {249, "TKEY"},
+    {250, "TSIG"},  {251, "IXFR"},      {252, "AXFR"},   {253, "MAILB"},
+    {254, "MAILA"}, {255, "ANY"},       {256, "URI"},    {257, "CAA"},
 };
 
 #define TYPE_NAMES_LEN (sizeof(type_names) / sizeof(type_names[0]))

@@ -25,6 +25,7 @@
 #define DNS_FLAG_AD       0x0020
 #define DNS_FLAG_CD       0x0010
 #define DNS_OPCODE(flags) (((flags) >> 11) & 0xf)
+#define DNS_OPCODE_QUERY  0
 #define DNS_RCODE(flags)  ((flags)&0xf)
 
 enum dns_rcode {
@@ -54,10 +55,22 @@ enum dns_type {
 	DNS_TYPE_AAAA = 28,
 	DNS_TYPE_SRV = 33,
 	DNS_TYPE_OPT = 41,
+	DNS_TYPE_TKEY = 249,
+	DNS_TYPE_TSIG = 250,
 	DNS_TYPE_IXFR = 251,
 	DNS_TYPE_AXFR = 252,
+	DNS_TYPE_MAILB = 253,
+	DNS_TYPE_MAILA = 254,
 	DNS_TYPE_ANY = 255,
 };
+
+/*
+ * True for a QTYPE that asks for nothing a plain query can be answered
+ * with: OPT and the meta-TYPEs and QTYPEs of RFC 6895 3.1 (128-255: TKEY,
+ * TSIG, MAILB, MAILA and the unassigned ones), except the three that are
+ * questions: IXFR, AXFR (zone transfers) and ANY.
+ */
+bool dns_qtype_is_meta(uint16_t qtype);
 
 #define DNS_CLASS_IN 1
 
@@ -240,11 +253,12 @@ void dns_opt_cookie_write(struct wbuf *b, const uint8_t *cookie, size_t len);
 void dns_opt_ede_write(struct wbuf *b, uint16_t code, const char *text);
 
 /*
- * Build a response to q with no records: ID and opcode of the query, QR=1,
- * RD copied, RA set when ra is true, the 12-bit rcode split between the
- * header and the OPT (an extended rcode needs o->present), the question when
- * q->qname_len > 0, then the OPT from o. Returns the length, or 0 when cap is
- * too small.
+ * Build a response to q with no records: ID and opcode of the query, QR=1;
+ * for opcode QUERY, RD copied and RA set when ra is true (for any other
+ * opcode neither: AA, RD, RA, AD and CD describe a QUERY); the 12-bit rcode
+ * split between the header and the OPT (an extended rcode needs
+ * o->present), the question when q->qname_len > 0, then the OPT from o.
+ * Returns the length, or 0 when cap is too small.
  */
 size_t dns_build_error(uint8_t *out, size_t cap, const struct dns_query *q,
                        unsigned rcode, bool ra, const struct dns_opt_out *o);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -196,6 +197,43 @@ log_reconfigure(const struct log_conf *lc)
 }
 
 int
+log_chown(const struct log_conf *lc, uid_t uid, gid_t gid)
+{
+	struct stat fst, pst;
+	int rc = 0;
+
+	if (lc->target != LOGT_FILE)
+		return 0;
+	pthread_mutex_lock(&lg.lock);
+	/*
+	 * Root gives a file away: only the one it writes to, reached by
+	 * its name without a symbolic link, and with no other name (a
+	 * link planted in a directory the user can write must not make
+	 * root chown another file).
+	 */
+	if (fstat(lg.fd, &fst) < 0) {
+		rc = -1;
+	} else if (!S_ISREG(fst.st_mode)) {
+		rc = 0; /* a device such as /dev/stderr: left as it is */
+	} else if (lstat(lc->path, &pst) < 0) {
+		rc = -1;
+	} else if (S_ISLNK(pst.st_mode)) {
+		errno = ELOOP;
+		rc = -1;
+	} else if (pst.st_dev != fst.st_dev || pst.st_ino != fst.st_ino) {
+		errno = ESTALE;
+		rc = -1;
+	} else if (fst.st_nlink != 1) {
+		errno = EMLINK;
+		rc = -1;
+	} else {
+		rc = fchown(lg.fd, uid, gid);
+	}
+	pthread_mutex_unlock(&lg.lock);
+	return rc;
+}
+
+int
 log_start(const struct log_conf *lc)
 {
 	if (log_reconfigure(lc) < 0)
@@ -246,40 +284,150 @@ log_dropped_total(void)
 	return ring_set_dropped(&lg.rings);
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at p, of at most n bytes
+ * (RFC 3629 4: no overlong forms, no surrogates, nothing past U+10FFFF);
+ * 0 when there is none there.
+ */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Appends to a fixed buffer; stops, NUL-terminated, when the next piece
+ * would not fit. */
+struct text {
+	char *buf;
+	size_t cap;
+	size_t len;
+};
+
+static void
+text_put(struct text *t, const char *s, size_t n)
+{
+	if (t->len + n >= t->cap) {
+		t->cap = t->len + 1; /* full: nothing more fits */
+		return;
+	}
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+}
+
+static void
+text_puts(struct text *t, const char *s)
+{
+	text_put(t, s, strlen(s));
+}
+
+/*
+ * A message as it may stand in a log line, whatever bytes it quotes (a
+ * blocklist that is a binary file, say): printable ASCII and well-formed
+ * UTF-8 as they are; every other byte -- a control character, DEL, the
+ * bytes of a C1 control or of ill-formed UTF-8 -- as the four characters
+ * \xNN. Tab and newline are kept: in JSON as \t and \n (with '"' and
+ * '\' escaped, RFC 8259 7; so \xNN is written \\xNN there), in text
+ * as themselves, a newline starting a continuation line indented by a tab
+ * so that no message can forge a line of its own. Trailing newlines are
+ * dropped.
+ */
+static void
+msg_escape(struct text *t, const char *msg, bool json)
+{
+	const unsigned char *p = (const unsigned char *)msg;
+	size_t n = strlen(msg);
+
+	while (n > 0 && p[n - 1] == '\n')
+		n--;
+	while (n > 0) {
+		size_t len = utf8_len(p, n);
+		char hex[8];
+
+		/* C1 controls: U+0080-U+009F, C2 80-C2 9F. */
+		if (len == 2 && p[0] == 0xc2 && p[1] < 0xa0)
+			len = 0;
+		if (*p == '\n' || *p == '\t') {
+			if (json)
+				text_put(t, *p == '\n' ? "\\n" : "\\t", 2);
+			else
+				text_put(t, *p == '\n' ? "\n\t" : "\t",
+				         *p == '\n' ? 2 : 1);
+			len = 1;
+		} else if (len == 0 || *p < 0x20 || *p == 0x7f) {
+			snprintf(hex, sizeof(hex), "%s\\x%02x",
+			         json ? "\\" : "", *p);
+			text_put(t, hex, strlen(hex));
+			len = 1;
+		} else if (json && (*p == '"' || *p == '\\')) {
+			char esc[2] = {'\\', (char)*p};
+
+			text_put(t, esc, 2);
+		} else {
+			text_put(t, (const char *)p, len);
+		}
+		p += len;
+		n -= len;
+	}
+}
+
 /* One daemon message as a log line in the target's format. */
 static size_t
 format_msg(int prio, const char *msg, char *line, size_t cap)
 {
-	int n;
+	/* What ends a line: '"}' (JSON) and the newline. */
+	const size_t tail = 3;
+	struct text t = {.buf = line, .cap = cap};
+	bool json = atomic_load(&lg.format_now) == DECISION_JSON;
 
-	if (atomic_load(&lg.format_now) == DECISION_JSON) {
-		/* \u00XX is the worst case: six bytes per byte. */
-		char esc[900 * 6 + 1];
-		size_t j = 0;
-
-		for (const char *p = msg; *p != '\0' && j < sizeof(esc) - 7;
-		     p++) {
-			if (*p == '"' || *p == '\\')
-				esc[j++] = '\\';
-			if ((unsigned char)*p < 0x20) {
-				j += (size_t)snprintf(esc + j, 7, "\\u%04x",
-				                      (unsigned char)*p);
-				continue;
-			}
-			esc[j++] = *p;
-		}
-		esc[j] = '\0';
-		n = snprintf(line, cap, "{\"level\":\"%s\",\"msg\":\"%s\"}\n",
-		             prio <= LOG_ERR       ? "error"
-		             : prio == LOG_WARNING ? "warning"
-		                                   : "info",
-		             esc);
-	} else {
-		n = snprintf(line, cap, "dnsgate: %s\n", msg);
-	}
-	if (n < 0)
+	if (cap == 0)
 		return 0;
-	return (size_t)n > cap - 1 ? cap - 1 : (size_t)n;
+	line[0] = '\0';
+	if (json) {
+		text_puts(&t, "{\"level\":\"");
+		text_puts(&t, prio <= LOG_ERR       ? "error"
+		              : prio == LOG_WARNING ? "warning"
+		                                    : "info");
+		text_puts(&t, "\",\"msg\":\"");
+	} else {
+		text_puts(&t, "dnsgate: ");
+	}
+	if (t.cap < t.len + tail + 1)
+		return 0;
+	/* A message too long for the line is cut, the line still whole. */
+	t.cap -= tail;
+	msg_escape(&t, msg, json);
+	t.cap += tail;
+	if (json)
+		text_puts(&t, "\"}");
+	text_puts(&t, "\n");
+	return t.len;
 }
 
 void

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <syslog.h>
 
 #include "conf/config.h"
@@ -35,6 +36,16 @@ struct log_ring;
 int log_start(const struct log_conf *lc);
 /* Switch to another target (reload); reopens a file target (logrotate). */
 int log_reconfigure(const struct log_conf *lc);
+/*
+ * Give the open file target of lc to uid:gid, so that the user root drops
+ * to can reopen it at a reload (the control socket is given away the same
+ * way). Only a regular file named by lc->path without a symbolic link and
+ * with one link: -1 with errno ELOOP (a symbolic link), EMLINK (another
+ * name), ESTALE (the name is no longer that file) or fchown's; 0, doing
+ * nothing, for a target that is not a regular file (syslog, stderr, a
+ * device).
+ */
+int log_chown(const struct log_conf *lc, uid_t uid, gid_t gid);
 /* Drain every ring and stop the thread. Every producer must have stopped.
  * The target stays open: log_msg() still writes there afterwards. */
 void log_stop(void);

@@ -252,15 +252,38 @@ name_hash(const uint8_t *name)
 static int loader_fail(struct loader *ld, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * The reason quotes the list's own bytes, which may be anything (a binary
+ * file): every byte outside printable ASCII is written \xNN, so that -t,
+ * dnsgate ctl reload and the log show the reason, not the bytes.
+ */
 static int
 loader_fail(struct loader *ld, int line, const char *fmt, ...)
 {
+	char raw[512];
 	va_list ap;
 
 	if (ld->err != NULL && ld->errlen > 0) {
+		size_t j = 0;
+
 		va_start(ap, fmt);
-		(void)vsnprintf(ld->err, ld->errlen, fmt, ap);
+		(void)vsnprintf(raw, sizeof(raw), fmt, ap);
 		va_end(ap);
+		for (const char *p = raw; *p != '\0'; p++) {
+			unsigned char c = (unsigned char)*p;
+			int n;
+
+			if (c < 0x20 || c >= 0x7f)
+				n = snprintf(ld->err + j, ld->errlen - j,
+				             "\\x%02x", c);
+			else
+				n = snprintf(ld->err + j, ld->errlen - j, "%c",
+				             c);
+			if (n < 0 || (size_t)n >= ld->errlen - j)
+				break;
+			j += (size_t)n;
+		}
+		ld->err[j] = '\0';
 	}
 	if (ld->errline != NULL)
 		*ld->errline = line;

@@ -102,6 +102,24 @@ out_json_str(struct out *o, const char *s)
 	}
 }
 
+/*
+ * Text field: one word of printable ASCII; any other byte (space, a
+ * control, DEL, non-ASCII) as \xNN, so a list's file name can neither
+ * split a field nor put raw bytes in the line.
+ */
+static void
+out_text_str(struct out *o, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c <= 0x20 || c >= 0x7f)
+			out_printf(o, "\\x%02x", c);
+		else
+			out_printf(o, "%c", c);
+	}
+}
+
 static void
 format_ts(uint64_t ts_ms, char *buf, size_t cap)
 {
@@ -186,10 +204,13 @@ format_text(const struct decision *d, const struct fields *f, struct out *o)
 	           d->tcp ? "tcp" : "udp", d->id);
 	if (d->have_question)
 		out_printf(o, " %s %s", f->qname, f->qtype);
-	out_printf(o, " view=%s action=%s", d->view != NULL ? d->view : "-",
-	           decision_action_name(d->action));
-	if (d->rule[0] != '\0')
-		out_printf(o, " rule=%s", d->rule);
+	out_printf(o, " view=");
+	out_text_str(o, d->view != NULL ? d->view : "-");
+	out_printf(o, " action=%s", decision_action_name(d->action));
+	if (d->rule[0] != '\0') {
+		out_printf(o, " rule=");
+		out_text_str(o, d->rule);
+	}
 	if (d->rcode >= 0)
 		out_printf(o, " rcode=%s", dns_rcode_name((unsigned)d->rcode));
 	if (d->ede >= 0)

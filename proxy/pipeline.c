@@ -156,6 +156,8 @@ fit_answer(struct qctx *c)
  * 1. parse: FORMERR when the header was readable but the rest is not,
  * NOTIMP for an opcode other than QUERY, BADVERS for EDNS version > 0
  * (RFC 6891 6.1.3); a message with QR=1 or no readable header is dropped.
+ * Then the questions that cannot be forwarded: AXFR/IXFR over UDP and
+ * meta-types, FORMERR.
  */
 static enum stage
 stage_parse(struct qctx *c, enum pipe_verdict *v)
@@ -197,6 +199,22 @@ stage_parse(struct qctx *c, enum pipe_verdict *v)
 	    !c->tcp) {
 		decision_rule(&c->dec, "transfer:udp");
 		trace(c, "transfer", "AXFR/IXFR over UDP: FORMERR");
+		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1,
+		                  NULL);
+		return STAGE_DONE;
+	}
+	/*
+	 * OPT, TSIG, TKEY, MAILA, MAILB and the rest of 128-255 belong in a
+	 * message, not in a question (RFC 6895 3.1; RFC 6891 6.1.1: OPT is
+	 * never forwarded): FORMERR, as Unbound answers them all (BIND too,
+	 * but NOTIMP for MAILA and MAILB).
+	 */
+	if (c->q.qname_len > 0 && dns_qtype_is_meta(c->q.qtype)) {
+		char tname[16];
+
+		decision_rule(&c->dec, "parse:meta-type");
+		trace(c, "qtype", "%s is a meta-type, not a question: FORMERR",
+		      dns_type_name(c->q.qtype, tname, sizeof(tname)));
 		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1,
 		                  NULL);
 		return STAGE_DONE;

@@ -8,7 +8,9 @@
  * Error messages go to /dev/null: formatting them is exercised, not read.
  *
  * resolv-conf = PATH makes the loader read PATH, so an input can name any
- * file; that is read-only and accepted here.
+ * file; that is read-only and accepted here. A relative PATH (the corpus
+ * names lists of etc/examples/) is taken from the top of the source tree,
+ * the directory of FUZZ_CONF, whatever the working directory.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,6 +22,9 @@
 #include "conf/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The Makefile defines FUZZ_SRCDIR. */
+#define FUZZ_CONF FUZZ_SRCDIR "/fuzz.conf"
 
 static FILE *devnull;
 
@@ -78,7 +83,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data, size);
 	text[size] = '\0';
-	c = config_load_string("fuzz.conf", text, devnull);
+	c = config_load_string(FUZZ_CONF, text, devnull);
 	if (c != NULL)
 		check_config(c);
 	config_unref(c);

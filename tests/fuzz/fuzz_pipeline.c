@@ -39,11 +39,18 @@ static const char conf_text[] =
     "local-data = big.corp.example. TXT \"0123456789abcdef0123456789\" "
     "\"0123456789abcdef0123456789\"\n"
     "local-data = mx.corp.example. MX 10 www.corp.example.\n"
-    /* make check replays from the top of the tree */
+    /* relative to the top of the tree: see FUZZ_CONF */
     "blocklist = tests/system/data/ads.txt\n"
     "blocklist = rpz:tests/system/data/policy.rpz\n"
     "allowlist = tests/system/data/allow.txt\n"
     "block-action = redirect 192.0.2.1\n";
+
+/*
+ * The config's name: relative list paths are taken from its directory
+ * (conf/config.c, list_path), here the top of the source tree, whatever
+ * the working directory. The Makefile defines FUZZ_SRCDIR.
+ */
+#define FUZZ_CONF FUZZ_SRCDIR "/fuzz.conf"
 
 static struct config *conf;
 static uint8_t out[DNS_MAX_MSG];
@@ -68,7 +75,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t qlen;
 
 	if (conf == NULL) {
-		conf = config_load_string("fuzz.conf", conf_text, stderr);
+		conf = config_load_string(FUZZ_CONF, conf_text, stderr);
 		if (conf == NULL)
 			abort();
 	}

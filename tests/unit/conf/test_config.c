@@ -562,13 +562,52 @@ test_config_listen_replaces_default_and_repeats(void **state)
 	c = load_ok("[server]\n"
 	            "listen = 127.0.0.1:5300\n"
 	            "listen = [::1]:5300, 192.0.2.1\n"
-	            "[view v]\n");
+	            "[view v]\n"
+	            "allow = any\n"); /* open on purpose: no warning */
 	/* The default 127.0.0.1:53 is gone; the lines append in order. */
 	assert_int_equal(c->server.nlistens, 3);
 	assert_string_equal(c->server.listens[0].text, "127.0.0.1:5300");
 	assert_string_equal(c->server.listens[1].text, "[::1]:5300");
 	assert_string_equal(c->server.listens[2].text, "192.0.2.1:53");
 	config_unref(c);
+}
+
+/*
+ * A view with no ACL line taking every client, on a listen address
+ * outside loopback: loaded, with one warning per such address.
+ */
+static void
+test_config_open_view_warns(void **state)
+{
+	static const char text[] = "[server]\n"                  /* 1 */
+	                           "listen = 127.0.0.1:5300\n"   /* 2 */
+	                           "listen = 0.0.0.0:5300\n"     /* 3 */
+	                           "listen = [2001:db8::1]\n"    /* 4 */
+	                           "[view lan]\n"                /* 5 */
+	                           "match-client = 10.0.0.0/8\n" /* 6 */
+	                           "[view world]\n"              /* 7 */
+	                           "match-client = !10.66.0.0/16, any\n";
+	char *errs;
+	struct config *c = load(text, &errs);
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(
+	    errs, "t.conf:7: warning: [view world] answers anyone who reaches "
+	          "listen 0.0.0.0:5300: it has no allow, refuse or drop line "
+	          "and its match-client takes every address (add ACL lines; "
+	          "allow = any if that is meant)\n"
+	          "t.conf:7: warning: [view world] answers anyone who reaches "
+	          "listen [2001:db8::1]:53: it has no allow, refuse or drop "
+	          "line and its match-client takes every address (add ACL "
+	          "lines; allow = any if that is meant)\n");
+	free(errs);
+	config_unref(c);
+	/* An ACL line, or loopback listens only: nothing to say. */
+	config_unref(load_ok("[server]\nlisten = 0.0.0.0:5300\n"
+	                     "[view world]\ndrop = 192.0.2.0/24\n"));
+	config_unref(load_ok("[server]\nlisten = 127.0.0.2:5300, [::1]:5300\n"
+	                     "[view world]\n"));
 }
 
 static void
@@ -1269,6 +1308,7 @@ main(void)
 	    cmocka_unit_test(test_config_duplicate_key_already_set),
 	    cmocka_unit_test(test_config_same_key_in_two_named_sections),
 	    cmocka_unit_test(test_config_listen_replaces_default_and_repeats),
+	    cmocka_unit_test(test_config_open_view_warns),
 	    cmocka_unit_test(test_config_server_appends),
 	    cmocka_unit_test(test_config_upstream_on_host),
 	    cmocka_unit_test(test_config_server_limit_per_upstream),

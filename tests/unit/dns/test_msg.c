@@ -807,11 +807,48 @@ test_msg_build_error_notimp_keeps_opcode(void **state)
 	assert_int_equal(
 	    dns_query_parse(m_opcode_status, sizeof(m_opcode_status), &q),
 	    DNS_PARSE_NOTIMP);
-	assert_int_equal(dns_build_error(out, sizeof(out), &q, DNS_RCODE_NOTIMP,
-	                                 false, NULL),
-	                 QUESTION_END);
-	assert_int_equal(out[2], 0x91); /* QR, opcode 2, RD */
-	assert_int_equal(out[3], 0x04); /* NOTIMP */
+	/* ra is asked for: a NOTIMP to another opcode still has none. */
+	assert_int_equal(
+	    dns_build_error(out, sizeof(out), &q, DNS_RCODE_NOTIMP, true, NULL),
+	    QUESTION_END);
+	assert_int_equal(out[2], 0x90); /* QR, opcode 2, RD not copied */
+	assert_int_equal(out[3], 0x04); /* RA, Z, AD, CD clear; NOTIMP */
+}
+
+/* RFC 6895 3.1: OPT and 128-255 are not questions, but AXFR, IXFR, ANY. */
+static void
+test_msg_qtype_is_meta(void **state)
+{
+	static const uint16_t meta[] = {41, 128, 200, 248, 249, 250, 253, 254};
+	static const uint16_t asked[] = {0,   1,   28,  46,  127,
+	                                 251, 252, 255, 256, 65535};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++)
+		assert_true(dns_qtype_is_meta(meta[i]));
+	for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++)
+		assert_false(dns_qtype_is_meta(asked[i]));
+}
+
+/* genreport's "opcodeflg": opcode 15, no question, every flag bit set. */
+static void
+test_msg_build_error_notimp_sets_no_query_flags(void **state)
+{
+	static const uint8_t pkt[] = {
+	    HDR(0x7f, 0xf0, 0, 0, 0, 0), /* opcode 15, AA TC RD RA Z AD CD */
+	};
+	uint8_t out[512];
+	struct dns_query q;
+
+	(void)state;
+	assert_int_equal(dns_query_parse(pkt, sizeof(pkt), &q),
+	                 DNS_PARSE_NOTIMP);
+	assert_int_equal(
+	    dns_build_error(out, sizeof(out), &q, DNS_RCODE_NOTIMP, true, NULL),
+	    DNS_HEADER_LEN);
+	assert_int_equal(out[2], 0xf8); /* QR, opcode 15; AA TC RD clear */
+	assert_int_equal(out[3], 0x04); /* RA Z AD CD clear; NOTIMP */
+	assert_int_equal(out[4] | out[5], 0); /* no question */
 }
 
 static void
@@ -1513,6 +1550,8 @@ main(void)
 	    cmocka_unit_test(test_msg_build_error_extended_needs_opt),
 	    cmocka_unit_test(test_msg_build_error_without_question),
 	    cmocka_unit_test(test_msg_build_error_notimp_keeps_opcode),
+	    cmocka_unit_test(test_msg_build_error_notimp_sets_no_query_flags),
+	    cmocka_unit_test(test_msg_qtype_is_meta),
 	    cmocka_unit_test(test_msg_build_error_cap_too_small),
 	    cmocka_unit_test(test_msg_ede_write_code_and_text),
 	    cmocka_unit_test(test_msg_ede_write_null_text),

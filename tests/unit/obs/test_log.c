@@ -2,8 +2,9 @@
  * tests/unit/obs/test_log.c — the logger (obs/log.h) writing to a file in
  * a temporary directory: lines from a ring reach the file in order, an
  * overflowing ring is reported as "log: dropped N lines", daemon messages
- * take the text or JSON form, and log_reconfigure() reopens a file that
- * was renamed away, as logrotate does.
+ * take the text or JSON form with every byte they quote made safe,
+ * log_reconfigure() reopens a file that was renamed away, as logrotate
+ * does, and log_chown() gives away the file it writes to and no other.
  *
  * The logger is process-wide: each test starts it and stops it again.
  */
@@ -14,10 +15,12 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -186,8 +189,7 @@ test_log_daemon_message_text_and_json(void **state)
 	log_msg(LOG_WARNING, "careful");
 	log_msg(LOG_NOTICE, "started");
 	assert_file(t->path,
-	            "{\"level\":\"error\",\"msg\":\"bad \\\"x\\\" \\\\ "
-	            "\\u000a\"}\n"
+	            "{\"level\":\"error\",\"msg\":\"bad \\\"x\\\" \\\\ \"}\n"
 	            "{\"level\":\"warning\",\"msg\":\"careful\"}\n"
 	            "{\"level\":\"info\",\"msg\":\"started\"}\n");
 	/* From a worker, through its ring: the same form. */
@@ -201,6 +203,91 @@ test_log_daemon_message_text_and_json(void **state)
 	log_stop();
 	assert_file(t->path,
 	            "dnsgate: bad \"x\"\ndnsgate: server 192.0.2.1 up\n");
+}
+
+/*
+ * Every byte a message may quote (a binary blocklist named in a reload
+ * error): printable ASCII and well-formed UTF-8 pass; controls, DEL, C1
+ * controls and ill-formed UTF-8 become \xNN; newline and tab stay, as
+ * JSON escapes or as an indented continuation line.
+ */
+static const char hostile[] = "a\"b\\c"  /* quote, backslash */
+                              "\n\td"    /* newline, tab */
+                              "\x1b[31m" /* ESC: a terminal colour sequence */
+                              "\x7f"     /* DEL */
+                              "\xc2\x9b" /* U+009B, a C1 control (CSI) */
+                              "\xc3\xa9" /* U+00E9: kept */
+                              "\xf0\x9f\x98\x80" /* U+1F600: kept */
+                              "\xff\xfe\x80"     /* never UTF-8 */
+                              "\xc0\xaf"         /* overlong '/' */
+                              "\xed\xa0\x80"     /* a surrogate */
+                              "\xe2\x82"         /* cut short, */
+                              "e\n\n"; /* then trailing newlines: dropped */
+
+static void
+test_log_message_bytes_escaped(void **state)
+{
+	struct tmp *t = *state;
+	struct log_conf json = file_conf(t, DECISION_JSON);
+	struct log_conf text = file_conf(t, DECISION_TEXT);
+
+	assert_int_equal(log_start(&json), 0);
+	log_msg(LOG_ERR, "%s", hostile);
+	assert_file(t->path,
+	            "{\"level\":\"error\",\"msg\":\"a\\\"b\\\\c\\n\\td"
+	            "\\\\x1b[31m\\\\x7f\\\\xc2\\\\x9b\xc3\xa9\xf0\x9f\x98\x80"
+	            "\\\\xff\\\\xfe\\\\x80\\\\xc0\\\\xaf"
+	            "\\\\xed\\\\xa0\\\\x80\\\\xe2\\\\x82e\"}\n");
+	unlink(t->path);
+	assert_int_equal(log_reconfigure(&text), 0);
+	log_msg(LOG_ERR, "%s", hostile);
+	log_stop();
+	assert_file(t->path, "dnsgate: a\"b\\c\n\t\td"
+	                     "\\x1b[31m\\x7f\\xc2\\x9b\xc3\xa9\xf0\x9f\x98\x80"
+	                     "\\xff\\xfe\\x80\\xc0\\xaf"
+	                     "\\xed\\xa0\\x80\\xe2\\x82e\n");
+}
+
+/* A message that escapes past the line's room is cut between escapes: the
+ * line still ends as a JSON object, on a newline. */
+static void
+test_log_long_escaped_message_cut_whole(void **state)
+{
+	struct tmp *t = *state;
+	struct log_conf json = file_conf(t, DECISION_JSON);
+	struct log_ring *r = log_ring_new();
+	char msg[1000], *s, *p;
+
+	assert_non_null(r);
+	memset(msg, 0xff, sizeof(msg) - 1);
+	msg[sizeof(msg) - 1] = '\0';
+	assert_int_equal(log_start(&json), 0);
+	log_msg(LOG_ERR, "%s", msg);         /* 899 bytes: 4495 escaped */
+	log_ring_msg(r, LOG_ERR, "%s", msg); /* 299 of them: past 1 KiB */
+	log_stop();
+	s = slurp(t->path);
+	p = s;
+	for (int line = 0; line < 2; line++) {
+		const char *head = "{\"level\":\"error\",\"msg\":\"";
+		char *end = strchr(p, '\n');
+		size_t n;
+
+		assert_non_null(end);
+		assert_memory_equal(p, head, strlen(head));
+		p += strlen(head);
+		n = (size_t)(end - p);
+		assert_true(n >= 2 && n % 5 == 2); /* \\xff each, then "} */
+		for (size_t i = 0; i + 2 < n; i += 5)
+			assert_memory_equal(p + i, "\\\\xff", 5);
+		assert_memory_equal(end - 2, "\"}", 2);
+		if (line == 0)
+			assert_int_equal(n - 2, 899 * 5);
+		else /* the ring's slot, newline included */
+			assert_true(strlen(head) + n + 1 <= LOG_SLOT_SIZE);
+		p = end + 1;
+	}
+	assert_string_equal(p, "");
+	free(s);
 }
 
 static void
@@ -231,6 +318,45 @@ test_log_reconfigure_reopens_renamed_file(void **state)
 	free(s);
 }
 
+/*
+ * log_chown gives the file it writes to, and only that: not through a
+ * symbolic link, not a file with another name.
+ */
+static void
+test_log_chown_only_the_target_file(void **state)
+{
+	struct tmp *t = *state;
+	struct log_conf lc = file_conf(t, DECISION_TEXT);
+	struct log_conf other = lc, to_stderr = {.target = LOGT_STDERR};
+	/* As root, to another user; otherwise to ourselves. */
+	uid_t uid = geteuid() == 0 ? 65534 : geteuid();
+	gid_t gid = geteuid() == 0 ? 65534 : getegid();
+	char second[160];
+	struct stat st;
+
+	snprintf(second, sizeof(second), "%s.1", t->path);
+	assert_int_equal(log_start(&lc), 0);
+	assert_int_equal(log_chown(&lc, uid, gid), 0);
+	assert_int_equal(stat(t->path, &st), 0);
+	assert_int_equal(st.st_uid, uid);
+	assert_int_equal(st.st_gid, gid);
+	/* A second name (a planted hard link): left alone. */
+	assert_int_equal(link(t->path, second), 0);
+	assert_int_equal(log_chown(&lc, uid, gid), -1);
+	assert_int_equal(errno, EMLINK);
+	assert_int_equal(unlink(second), 0);
+	/* Named through a symbolic link: left alone. */
+	assert_int_equal(symlink(t->path, second), 0);
+	other.path = second;
+	assert_int_equal(log_reconfigure(&other), 0);
+	assert_int_equal(log_chown(&other, uid, gid), -1);
+	assert_int_equal(errno, ELOOP);
+	/* Not a file: nothing to give. */
+	assert_int_equal(log_reconfigure(&to_stderr), 0);
+	assert_int_equal(log_chown(&to_stderr, uid, gid), 0);
+	log_stop();
+}
+
 int
 main(void)
 {
@@ -241,8 +367,14 @@ main(void)
 	        test_log_overflow_reports_dropped_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_log_daemon_message_text_and_json, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_log_message_bytes_escaped,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_log_long_escaped_message_cut_whole, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_log_reconfigure_reopens_renamed_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_log_chown_only_the_target_file,
+	                                    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

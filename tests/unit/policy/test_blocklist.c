@@ -502,6 +502,27 @@ test_blocklist_errors_have_line_numbers(void **state)
 		            cases[i].msg);
 }
 
+/* A binary file: the reason quotes its bytes as \xNN, never raw. */
+static void
+test_blocklist_error_quotes_bytes_escaped(void **state)
+{
+	static const char text[] = "\x7f"
+	                           "ELF\x02\x01\xff\x1b[2J\xc3\xa9x\n";
+	char err[256];
+	int line = 0;
+
+	(void)state;
+	assert_null(blocklist_parse("bin", BLOCKLIST_DOMAINS, text,
+	                            sizeof(text) - 1, err, sizeof(err), &line));
+	assert_int_equal(line, 1);
+	assert_string_equal(err, "bad domain name '\\x7fELF\\x02\\x01\\xff"
+	                         "\\x1b[2J\\xc3\\xa9x'");
+	/* Cut short, an escape is never split. */
+	assert_null(blocklist_parse("bin", BLOCKLIST_DOMAINS, text,
+	                            sizeof(text) - 1, err, 22, &line));
+	assert_string_equal(err, "bad domain name '\\x7f");
+}
+
 /* ---- RPZ ---- */
 
 static void
@@ -1418,6 +1439,7 @@ main(void)
 	    cmocka_unit_test(test_blocklist_format_detected_by_content),
 	    cmocka_unit_test(test_blocklist_load_prefixes_and_names),
 	    cmocka_unit_test(test_blocklist_errors_have_line_numbers),
+	    cmocka_unit_test(test_blocklist_error_quotes_bytes_escaped),
 	    cmocka_unit_test(test_blocklist_rpz_origin_and_relative_names),
 	    cmocka_unit_test(test_blocklist_rpz_wildcard_semantics),
 	    cmocka_unit_test(test_blocklist_rpz_each_action),

@@ -481,6 +481,23 @@ test_decision_text_format(void **state)
 	                         "id=1 view=- action=drop ms=0.000\n");
 }
 
+/* In text, a view or rule is one field of printable ASCII. */
+static void
+test_decision_text_escapes_view_and_rule(void **state)
+{
+	struct decision d;
+	char buf[LINE_MAX_];
+
+	(void)state;
+	decision_minimal(&d);
+	d.view = "q\"b\\s\x01n\nt\t";
+	decision_rule(&d, "blocklist:my list\x1b[2J\x7f\xc3\xa9.txt");
+	format(&d, DECISION_TEXT, buf);
+	assert_non_null(strstr(buf, " view=q\"b\\s\\x01n\\x0at\\x09 "));
+	assert_non_null(strstr(buf, " rule=blocklist:my\\x20list\\x1b[2J"
+	                            "\\x7f\\xc3\\xa9.txt "));
+}
+
 static void
 test_decision_is_default(void **state)
 {
@@ -597,6 +614,7 @@ main(void)
 	    cmocka_unit_test(test_decision_json_escapes_qname),
 	    cmocka_unit_test(test_decision_json_escapes_view_and_rule),
 	    cmocka_unit_test(test_decision_text_format),
+	    cmocka_unit_test(test_decision_text_escapes_view_and_rule),
 	    cmocka_unit_test(test_decision_is_default),
 	    cmocka_unit_test(test_decision_action_names),
 	    cmocka_unit_test(test_decision_rule_truncated_to_buffer),

@@ -624,6 +624,43 @@ test_pipeline_axfr_over_udp_formerr(void **state)
 	free(r);
 }
 
+/* OPT, TKEY, TSIG, MAILB, MAILA and 128-248: FORMERR over UDP and TCP,
+ * before any view (RFC 6895 3.1); ANY is a question and goes on. */
+static void
+test_pipeline_meta_qtype_formerr(void **state)
+{
+	static const uint16_t types[] = {
+	    DNS_TYPE_OPT,   DNS_TYPE_TKEY, DNS_TYPE_TSIG, DNS_TYPE_MAILB,
+	    DNS_TYPE_MAILA, 128,           200,           248,
+	};
+	struct qspec s = {.qname = "www.example.com.",
+	                  .id = 7,
+	                  .flags = DNS_FLAG_RD,
+	                  .edns_udp = 1232};
+	struct run *r = run_new();
+
+	for (size_t i = 0; i < ARRAY_LEN(types) * 2; i++) {
+		bool tcp = i >= ARRAY_LEN(types);
+
+		s.qtype = types[i % ARRAY_LEN(types)];
+		assert_int_equal(
+		    run_query(r, fx(state)->corp, "10.1.2.3", tcp, &s),
+		    PIPE_ANSWER);
+		assert_int_equal(DNS_RCODE(r->r.h.flags), DNS_RCODE_FORMERR);
+		assert_int_equal(r->r.h.qdcount, 1);
+		assert_int_equal(r->r.qtype, s.qtype);
+		assert_true(r->r.has_opt);
+		assert_false(r->r.has_ede);
+		assert_null(r->c.dec.view);
+		assert_int_equal(r->c.dec.action, ACTION_FORMERR);
+		assert_string_equal(r->c.dec.rule, "parse:meta-type");
+	}
+	s.qtype = DNS_TYPE_ANY;
+	assert_int_equal(run_query(r, fx(state)->corp, "10.1.2.3", false, &s),
+	                 PIPE_FORWARD);
+	free(r);
+}
+
 static void
 test_pipeline_axfr_over_tcp_refused_ede_18_with_edns(void **state)
 {
@@ -1357,6 +1394,7 @@ main(void)
 	    cmocka_unit_test(test_pipeline_notimp_for_other_opcodes),
 	    cmocka_unit_test(test_pipeline_badvers),
 	    cmocka_unit_test(test_pipeline_axfr_over_udp_formerr),
+	    cmocka_unit_test(test_pipeline_meta_qtype_formerr),
 	    cmocka_unit_test(
 	        test_pipeline_axfr_over_tcp_refused_ede_18_with_edns),
 	    cmocka_unit_test(test_pipeline_no_view_refused_ede_18),
