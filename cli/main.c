@@ -161,6 +161,23 @@ sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	reload_logged(NULL);
 }
 
+/*
+ * SIGUSR1: reopen the log file only, as BIND's `rndc reopen`, for
+ * logrotate's postrotate. The signal arrives through the loop's signalfd,
+ * so this runs in the main loop, not in a signal handler.
+ */
+static void
+sigusr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	if (log_reopen() < 0)
+		log_msg(LOG_ERR,
+		        "cannot reopen the log file: %s; still "
+		        "writing to the old one",
+		        strerror(errno));
+	else
+		log_msg(LOG_NOTICE, "log reopened (SIGUSR1)");
+}
+
 static void
 sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -173,7 +190,7 @@ run(const char *path)
 {
 	struct config *conf = config_load(path, stderr);
 	struct ev_loop *loop;
-	ev_signal sig_hup, sig_term, sig_int;
+	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
 	sigset_t sigs;
 	int rc = 0;
 	unsigned started = 0;
@@ -187,6 +204,7 @@ run(const char *path)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (log_start(&conf->log) < 0) {
@@ -245,7 +263,9 @@ run(const char *path)
 	ev_signal_init(&sig_hup, sighup_cb, SIGHUP);
 	ev_signal_init(&sig_term, sigterm_cb, SIGTERM);
 	ev_signal_init(&sig_int, sigterm_cb, SIGINT);
+	ev_signal_init(&sig_usr1, sigusr1_cb, SIGUSR1);
 	ev_signal_start(loop, &sig_hup);
+	ev_signal_start(loop, &sig_usr1);
 	ev_signal_start(loop, &sig_term);
 	ev_signal_start(loop, &sig_int);
 	ev_run(loop, 0);

@@ -37,7 +37,8 @@ static struct {
 	int fd;                /* stderr or the file */
 	int format;            /* enum decision_format */
 	atomic_int format_now; /* the same, for threads without the lock */
-	char *path;
+	atomic_int target_now; /* target, for threads without the lock */
+	char *path;            /* of a file target, for log_reopen */
 	struct ring_set rings; /* its doorbell: rung by the rings, log_stop */
 	pthread_t thread;
 	atomic_bool running;
@@ -50,6 +51,7 @@ static struct {
     .fd = 2,
     .format = DECISION_JSON,
     .format_now = DECISION_JSON,
+    .target_now = LOGT_STDERR,
 };
 
 static void
@@ -100,18 +102,19 @@ static void
 report_drops(void)
 {
 	unsigned long total = log_dropped_total();
-	char line[128];
+	char ts[LOG_STAMP_MAX], line[128 + LOG_STAMP_MAX];
 	int n;
 
 	if (total == lg.reported_drops)
 		return;
+	log_stamp(lg.format, ts, sizeof(ts));
 	if (lg.format == DECISION_JSON)
 		n = snprintf(line, sizeof(line),
-		             "{\"msg\":\"log overflow\",\"dropped\":%lu}\n",
-		             total - lg.reported_drops);
+		             "%s\"msg\":\"log overflow\",\"dropped\":%lu}\n",
+		             ts, total - lg.reported_drops);
 	else
 		n = snprintf(line, sizeof(line),
-		             "log: dropped %lu lines (ring full)\n",
+		             "%slog: dropped %lu lines (ring full)\n", ts,
 		             total - lg.reported_drops);
 	lg.reported_drops = total;
 	emit(LOG_WARNING, line, (size_t)n);
@@ -159,20 +162,33 @@ logger_main(void *arg)
 	return NULL;
 }
 
+static int
+file_open(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
 /* Caller holds lg.lock. */
 static int
 target_open(const struct log_conf *lc)
 {
+	char *path = NULL;
 	int fd = 2;
 
 	if (lc->target == LOGT_FILE) {
-		fd = open(lc->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		          0640);
-		if (fd < 0)
+		path = strdup(lc->path);
+		if (path == NULL)
 			return -1;
+		fd = file_open(path);
+		if (fd < 0) {
+			free(path);
+			return -1;
+		}
 	}
 	if (lg.fd > 2)
 		close(lg.fd);
+	free(lg.path);
+	lg.path = path;
 	if (lg.target == LOGT_SYSLOG && lc->target != LOGT_SYSLOG)
 		closelog();
 	if (lc->target == LOGT_SYSLOG)
@@ -181,6 +197,7 @@ target_open(const struct log_conf *lc)
 	lg.target = lc->target;
 	lg.format = lc->format;
 	atomic_store(&lg.format_now, lc->format);
+	atomic_store(&lg.target_now, lc->target);
 	return 0;
 }
 
@@ -193,6 +210,48 @@ log_reconfigure(const struct log_conf *lc)
 	rc = target_open(lc);
 	pthread_mutex_unlock(&lg.lock);
 	return rc;
+}
+
+int
+log_reopen(void)
+{
+	int fd, rc = 0;
+
+	/* Under the lock, between two lines: the logger thread writes every
+	 * line either to the old file or to the new one, none is lost. */
+	pthread_mutex_lock(&lg.lock);
+	if (lg.target == LOGT_FILE) {
+		fd = file_open(lg.path);
+		if (fd < 0) {
+			rc = -1;
+		} else {
+			close(lg.fd);
+			lg.fd = fd;
+		}
+	}
+	pthread_mutex_unlock(&lg.lock);
+	return rc;
+}
+
+size_t
+log_stamp(int format, char *buf, size_t cap)
+{
+	struct timespec now;
+	char ts[40];
+	int n;
+
+	if (format != DECISION_JSON &&
+	    atomic_load(&lg.target_now) == LOGT_SYSLOG) {
+		buf[0] = '\0';
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	decision_ts_format((uint64_t)now.tv_sec * 1000 +
+	                       (uint64_t)now.tv_nsec / 1000000,
+	                   ts, sizeof(ts));
+	n = snprintf(buf, cap,
+	             format == DECISION_JSON ? "{\"ts\":\"%s\"," : "%s ", ts);
+	return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
 }
 
 int
@@ -250,9 +309,12 @@ log_dropped_total(void)
 static size_t
 format_msg(int prio, const char *msg, char *line, size_t cap)
 {
+	int format = atomic_load(&lg.format_now);
+	char ts[LOG_STAMP_MAX];
 	int n;
 
-	if (atomic_load(&lg.format_now) == DECISION_JSON) {
+	log_stamp(format, ts, sizeof(ts));
+	if (format == DECISION_JSON) {
 		/* \u00XX is the worst case: six bytes per byte. */
 		char esc[900 * 6 + 1];
 		size_t j = 0;
@@ -269,13 +331,14 @@ format_msg(int prio, const char *msg, char *line, size_t cap)
 			esc[j++] = *p;
 		}
 		esc[j] = '\0';
-		n = snprintf(line, cap, "{\"level\":\"%s\",\"msg\":\"%s\"}\n",
+		n = snprintf(line, cap, "%s\"level\":\"%s\",\"msg\":\"%s\"}\n",
+		             ts,
 		             prio <= LOG_ERR       ? "error"
 		             : prio == LOG_WARNING ? "warning"
 		                                   : "info",
 		             esc);
 	} else {
-		n = snprintf(line, cap, "dnsgate: %s\n", msg);
+		n = snprintf(line, cap, "%sdnsgate: %s\n", ts, msg);
 	}
 	if (n < 0)
 		return 0;
@@ -285,7 +348,7 @@ format_msg(int prio, const char *msg, char *line, size_t cap)
 void
 log_msg(int prio, const char *fmt, ...)
 {
-	char msg[900], line[900 * 6 + 64];
+	char msg[900], line[900 * 6 + 64 + LOG_STAMP_MAX];
 	va_list ap;
 	size_t n;
 
