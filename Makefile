@@ -24,7 +24,10 @@ endif
 OPT      ?= -O2 -g
 CPPFLAGS += -I. -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) -pthread
-LDLIBS   += -lev -linih -lmaxminddb -luring -lpthread
+# sd_notify(3) for the systemd unit's Type=notify (Debian's libsystemd).
+CPPFLAGS += $(shell pkg-config --cflags libsystemd 2>/dev/null)
+LDLIBS   += -lev -linih -lmaxminddb -luring -lpthread \
+            $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -32,7 +35,8 @@ endif
 
 # Debian packages the build, the tests and the benchmark need. `make deps`
 # installs whichever are missing, so a fresh machine needs nothing by hand.
-DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev liburing-dev
+DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev \
+              liburing-dev libsystemd-dev
 DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
               libmaxmind-db-writer-perl fstrm-bin

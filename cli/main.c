@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/explain.h"
@@ -127,19 +129,42 @@ reload(FILE *errs)
 }
 
 /*
+ * Tell the service manager a reload begins (sd_notify(3), systemd 253's
+ * reload protocol: RELOADING=1 with the CLOCK_MONOTONIC time); without
+ * NOTIFY_SOCKET it does nothing.
+ */
+static void
+notify_reloading(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	sd_notifyf(0, "RELOADING=1\nSTATUS=reloading %s\nMONOTONIC_USEC=%llu",
+	           conf_path,
+	           (unsigned long long)now.tv_sec * 1000000ULL +
+	               (unsigned long long)now.tv_nsec / 1000);
+}
+
+/*
  * Reload, log the outcome with every message of the check, and copy those
- * messages to reply (dnsgate ctl reload) when it is not NULL.
+ * messages to reply (dnsgate ctl reload) when it is not NULL. The service
+ * manager hears RELOADING=1 before and READY=1 after, a failed reload
+ * included: the running configuration then goes on serving.
  */
 static int
 reload_logged(FILE *reply)
 {
 	char *errs = NULL;
 	size_t errlen = 0;
-	FILE *ef = open_memstream(&errs, &errlen);
+	FILE *ef;
 	int rc;
 
-	if (ef == NULL)
+	notify_reloading();
+	ef = open_memstream(&errs, &errlen);
+	if (ef == NULL) {
+		sd_notify(0, "READY=1\nSTATUS=reload failed: out of memory");
 		return -1;
+	}
 	rc = reload(ef);
 	fclose(ef);
 	if (rc < 0)
@@ -152,6 +177,10 @@ reload_logged(FILE *reply)
 	if (reply != NULL)
 		fputs(errs, reply);
 	free(errs);
+	sd_notifyf(0, "READY=1\nSTATUS=%s %s",
+	           rc < 0 ? "reload failed, still running on the previous"
+	                  : "running on",
+	           conf_path);
 	return rc;
 }
 
@@ -181,6 +210,7 @@ sigusr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
 static void
 sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_msg(LOG_NOTICE, "stopping on signal %d", w->signum);
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -260,6 +290,9 @@ run(const char *path)
 	log_msg(LOG_NOTICE,
 	        "dnsgate %s started: %zu listen addresses, %u workers",
 	        DNSGATE_VERSION, conf->server.nlistens, dmn.nworkers);
+	/* Type=notify: the listeners are bound, privileges dropped and the
+	 * workers running. */
+	sd_notifyf(0, "READY=1\nSTATUS=running on %s", path);
 	ev_signal_init(&sig_hup, sighup_cb, SIGHUP);
 	ev_signal_init(&sig_term, sigterm_cb, SIGTERM);
 	ev_signal_init(&sig_int, sigterm_cb, SIGINT);
