@@ -7,11 +7,21 @@
 #   make format     clang-format every C file
 #   make SANITIZE=address,undefined check
 #   make soak       minutes of load and faults (not in check)
+#   make install    PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, DOCDIR,
+#                   UNITDIR, SYSCONFDIR); make uninstall with the same
 
 comma    := ,
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+# Where `make install` puts things; every path of the installed unit and
+# files follows them.
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/dnsgate
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+# dnsgate reads /etc/dnsgate/dnsgate.conf by default, whatever PREFIX is.
+SYSCONFDIR ?= /etc
 # Sanitizer builds get their own directory: objects must not mix.
 BUILD    ?= build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 PYTHON   ?= /usr/bin/python3
@@ -56,7 +66,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all run check deps deps-build deps-test deps-bench unit fuzz-replay \
-        system configs fuzz format install clean bench soak
+        system configs fuzz format install uninstall clean bench soak
 
 all: $(BIN)
 
@@ -143,17 +153,56 @@ soak: deps-bench $(BIN)
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# What `make install` puts under $(DESTDIR), and `make uninstall` removes:
+# the binary, the man pages, the unit (made from its template with these
+# paths), the examples, and the configuration and logrotate snippet in
+# $(SYSCONFDIR), those two only when there is none yet (and removed only
+# when unchanged). Shared directories (sbin, man8...) are left in place;
+# dnsgate's own (DOCDIR, SYSCONFDIR/dnsgate) go when empty.
+EXAMPLES      := etc/examples/enterprise-gateway.conf \
+                 etc/examples/firewall.conf etc/examples/split-horizon.conf
+EXAMPLE_LISTS := $(wildcard etc/examples/lists/*)
+ETC_FILES     := packaging/dnsgate.conf:dnsgate/dnsgate.conf \
+                 packaging/dnsgate.logrotate:logrotate.d/dnsgate
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/dnsgate
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/dnsgate
-	install -m 644 packaging/dnsgate.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 644 packaging/dnsgate.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 644 packaging/dnsgate.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/
-	[ -f $(DESTDIR)/etc/dnsgate/dnsgate.conf ] || \
-		install -m 644 etc/dnsgate.conf $(DESTDIR)/etc/dnsgate/dnsgate.conf
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DOCDIR)/examples/lists \
+		$(DESTDIR)$(SYSCONFDIR)/dnsgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/dnsgate
+	install -m 644 packaging/dnsgate.8 $(DESTDIR)$(MANDIR)/man8/dnsgate.8
+	install -m 644 packaging/dnsgate.conf.5 \
+		$(DESTDIR)$(MANDIR)/man5/dnsgate.conf.5
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		packaging/dnsgate.service.in > $(DESTDIR)$(UNITDIR)/dnsgate.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/dnsgate.service
+	install -m 644 etc/dnsgate.conf $(DESTDIR)$(DOCDIR)/examples/demo.conf
+	install -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 $(EXAMPLE_LISTS) $(DESTDIR)$(DOCDIR)/examples/lists/
+	@for pair in $(ETC_FILES); do \
+		src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${pair#*:}; \
+		if [ -e "$$dst" ]; then echo "keeping $$dst"; \
+		else echo "install -m 644 $$src $$dst"; \
+			install -m 644 "$$src" "$$dst" || exit 1; fi; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/dnsgate $(DESTDIR)$(MANDIR)/man8/dnsgate.8 \
+		$(DESTDIR)$(MANDIR)/man5/dnsgate.conf.5 \
+		$(DESTDIR)$(UNITDIR)/dnsgate.service \
+		$(DESTDIR)$(DOCDIR)/examples/demo.conf \
+		$(EXAMPLES:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
+		$(EXAMPLE_LISTS:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
+	@for pair in $(ETC_FILES); do \
+		src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${pair#*:}; \
+		if cmp -s "$$src" "$$dst"; then echo "rm -f $$dst"; rm -f "$$dst"; \
+		elif [ -e "$$dst" ]; then echo "keeping $$dst: changed"; fi; \
+	done
+	@for d in $(DOCDIR)/examples/lists $(DOCDIR)/examples $(DOCDIR) \
+		$(SYSCONFDIR)/dnsgate; do \
+		[ ! -d "$(DESTDIR)$$d" ] || rmdir "$(DESTDIR)$$d" 2>/dev/null || \
+			echo "keeping $(DESTDIR)$$d: not empty"; \
+	done
 
 clean:
 	rm -rf $(BUILD)

@@ -54,7 +54,10 @@ drop_privileges(const char *user, const char *control_socket)
 	struct passwd *pw;
 
 	if (geteuid() != 0) {
-		if (user != NULL)
+		/* Already that user is what was asked for (systemd's User=
+		 * with the packaged configuration's user = dnsgate). */
+		pw = user != NULL ? getpwnam(user) : NULL;
+		if (user != NULL && (pw == NULL || pw->pw_uid != geteuid()))
 			log_msg(LOG_WARNING, "not root: ignoring user = %s",
 			        user);
 		return 0;
