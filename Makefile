@@ -7,6 +7,7 @@
 #   make format     clang-format every C file
 #   make SANITIZE=address,undefined check
 #   make soak       minutes of load and faults (not in check)
+#   make deb        the Debian package, in build/deb/ (checked by lintian)
 #   make install    PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, DOCDIR,
 #                   UNITDIR, SYSCONFDIR); make uninstall with the same
 
@@ -51,6 +52,7 @@ DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
               libmaxmind-db-writer-perl fstrm-bin
 DEPS_BENCH := dnsperf dnsdist nftables unbound
+DEPS_DEB   := dpkg-dev debhelper lintian
 
 LIB_SRC  := $(wildcard dns/*.c views/*.c policy/*.c ratelimit/*.c obs/*.c cache/*.c \
               conf/*.c proxy/*.c) \
@@ -66,7 +68,8 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all run check deps deps-build deps-test deps-bench unit fuzz-replay \
-        system configs fuzz format install uninstall clean bench soak
+        system configs fuzz format install uninstall clean bench soak \
+        deb deps-deb
 
 all: $(BIN)
 
@@ -98,6 +101,8 @@ deps-test:
 	@sh tests/install-deps.sh $(DEPS_TEST)
 deps-bench:
 	@sh tests/install-deps.sh $(DEPS_BENCH) $(DEPS_TEST)
+deps-deb:
+	@sh tests/install-deps.sh $(DEPS_DEB)
 
 run: deps-build
 	@$(MAKE) --no-print-directory $(BIN)
@@ -132,8 +137,11 @@ system: $(BIN)
 		$(SENDTO_SUITES:%=tests/system/%.py)
 	DNSGATE_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
 
+# The Debian package is built before the system tests, which install it
+# (tests/system/test_package.py): about 20 s more.
 check: deps
 	@$(MAKE) --no-print-directory all unit fuzz-replay configs
+	@$(MAKE) --no-print-directory deb
 	@$(MAKE) --no-print-directory system
 
 # libFuzzer builds: clang only.
@@ -203,6 +211,26 @@ uninstall:
 		[ ! -d "$(DESTDIR)$$d" ] || rmdir "$(DESTDIR)$$d" 2>/dev/null || \
 			echo "keeping $(DESTDIR)$$d: not empty"; \
 	done
+
+# The Debian package (debian/), built by dpkg-buildpackage from a copy of
+# the tree (git's files, committed or not, ignored ones left out) in
+# $(DEB_DIR)/src: its clean step never touches this tree, and the .deb
+# it writes to the parent directory lands in $(DEB_DIR), where
+# tests/system/test_package.py finds it. lintian fails it on any error or
+# warning, and lists the info tags.
+DEB_DIR := $(BUILD)/deb
+deb: deps-build deps-deb
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+		tar --null --ignore-failed-read -T - -cf -; \
+	else \
+		tar --exclude='./build*' --exclude=./.git -cf - .; \
+	fi | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning --display-info $(DEB_DIR)/*.changes
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf $(BUILD)
