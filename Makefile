@@ -117,7 +117,8 @@ fuzz-replay: $(FUZZ_REPLAY)
 	done; exit $$fail
 
 configs: $(BIN)
-	@fail=0; for f in etc/dnsgate.conf etc/examples/*.conf; do \
+	@fail=0; for f in etc/dnsgate.conf etc/examples/*.conf \
+		packaging/dnsgate.conf; do \
 		[ -f "$$f" ] || continue; \
 		$(BIN) -t -c $$f || fail=1; \
 	done; exit $$fail
