@@ -50,7 +50,7 @@ DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev \
               liburing-dev libsystemd-dev
 DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
-              libmaxmind-db-writer-perl fstrm-bin
+              libmaxmind-db-writer-perl fstrm-bin logrotate
 DEPS_BENCH := dnsperf dnsdist nftables unbound
 DEPS_DEB   := dpkg-dev debhelper lintian
 

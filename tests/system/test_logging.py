@@ -6,12 +6,14 @@ stops the daemon; every daemon line carries a time stamp."""
 import json
 import os
 import re
+import shutil
 import signal
+import subprocess
 
 import pytest
 
 import sysutil
-from conftest import WWW
+from conftest import REPO, WWW
 from sysutil import make_query
 
 TS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -148,3 +150,44 @@ def test_daemon_lines_carry_ts_text(dnsgate, nsd, tmp_path, target):
     assert any("log reopened" in ln for ln in daemon), text()
     for ln in daemon:
         assert TEXT_DAEMON_LINE.match(ln), ln
+
+
+def test_packaged_logrotate_snippet_rotates(dnsgate, nsd, tmp_path):
+    """packaging/dnsgate.logrotate run by logrotate itself: its paths moved
+    to a test directory and its postrotate's `systemctl kill` replaced by
+    `kill -USR1 PID` (no systemd here), everything else as shipped."""
+    logrotate = shutil.which("logrotate") or (
+        "/usr/sbin/logrotate" if os.access("/usr/sbin/logrotate", os.X_OK)
+        else None)
+    if logrotate is None:
+        pytest.skip("logrotate is not installed")
+    logdir = tmp_path / "logs"
+    logdir.mkdir()
+    log = str(logdir / "dnsgate.log")
+    gate = dnsgate([nsd.addr], log={"target": log})
+    assert sysutil.answer_addresses(ask(gate, WWW)) == ["192.0.2.10"]
+    assert sysutil.wait_for(lambda: decided(log, WWW), 5), read(log)
+
+    snippet = (REPO / "packaging/dnsgate.logrotate").read_text()
+    assert "/var/log/dnsgate/*.log {" in snippet
+    snippet = snippet.replace("/var/log/dnsgate/", str(logdir) + "/")
+    snippet, n = re.subn(r"systemctl kill [^\n]*",
+                         "kill -USR1 %d" % gate.proc.pid, snippet)
+    assert n == 1, snippet
+    conf = tmp_path / "logrotate.conf"
+    conf.write_text(snippet)
+    p = subprocess.run([logrotate, "-f", "-s", str(tmp_path / "state"),
+                        str(conf)], capture_output=True, timeout=30)
+    assert p.returncode == 0, p.stderr.decode()
+
+    # delaycompress: the first rotation stays plain text.
+    rotated = log + ".1"
+    assert decided(rotated, WWW)
+    reopened = sysutil.wait_for(
+        lambda: "log reopened (SIGUSR1)" in read(log), 5)
+    assert reopened, (read(log), gate.stderr_text())
+    alias = "alias.example.test."
+    assert sysutil.answer_addresses(ask(gate, alias)) == ["192.0.2.10"]
+    assert sysutil.wait_for(lambda: decided(log, alias), 5), read(log)
+    assert not decided(rotated, alias)
+    assert gate.proc.poll() is None
