@@ -8,7 +8,7 @@ Debian package).
   packaged binary on the packaged configuration (its listen addresses
   moved to a free test port, the original passing -t), queried with dig;
   under systemd (PID 1), also the service the package started, when port
-  53 was free for it. dpkg --purge at the end, and the system user the
+  53 was free for it on 127.0.0.1 and ::1. dpkg --purge at the end, and the system user the
   package made is removed again when it was not there before, so the
   machine is left as it was. DNSGATE_TEST_INSTALL_DEB=no skips this.
 
@@ -183,7 +183,9 @@ def installed(deb):
     if shutil.which("dig") is None:
         pytest.skip("dig is not installed (bind9-dnsutils)")
     had_user, had_group = user_exists("dnsgate"), group_exists("dnsgate")
-    port53_free = port_free("127.0.0.1", 53)
+    # The packaged configuration listens on 127.0.0.1:53 and [::1]:53.
+    port53_free = port_free("127.0.0.1", 53) and \
+        sysutil.have_ipv6_loopback() and port_free("::1", 53)
     rc, out = run(["dpkg", "-i", deb], timeout=300)
     try:
         assert rc == 0, out
