@@ -219,6 +219,9 @@ uninstall:
 # it writes to the parent directory lands in $(DEB_DIR), where
 # tests/system/test_package.py finds it. lintian fails it on any error or
 # warning, and lists the info tags.
+# dpkg-buildpackage runs without this make's MAKEFLAGS (debian/rules also
+# sets SANITIZE= itself): the package is built as debian/rules says, even
+# from make SANITIZE=... check.
 DEB_DIR := $(BUILD)/deb
 deb: deps-build deps-deb
 	rm -rf $(DEB_DIR)
@@ -229,7 +232,8 @@ deb: deps-build deps-deb
 	else \
 		tar --exclude='./build*' --exclude=./.git -cf - .; \
 	fi | tar -xf - -C $(DEB_DIR)/src
-	cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b
+	cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -us -uc -b -J
 	lintian --fail-on error,warning --display-info $(DEB_DIR)/*.changes
 	@ls $(DEB_DIR)/*.deb
 
