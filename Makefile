@@ -7,11 +7,22 @@
 #   make format     clang-format every C file
 #   make SANITIZE=address,undefined check
 #   make soak       minutes of load and faults (not in check)
+#   make deb        the Debian package, in build/deb/ (checked by lintian)
+#   make install    PREFIX=/usr/local DESTDIR= (and SBINDIR, MANDIR, DOCDIR,
+#                   UNITDIR, SYSCONFDIR); make uninstall with the same
 
 comma    := ,
 CC       ?= cc
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+# Where `make install` puts things; every path of the installed unit and
+# files follows them.
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/dnsgate
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+# dnsgate reads /etc/dnsgate/dnsgate.conf by default, whatever PREFIX is.
+SYSCONFDIR ?= /etc
 # Sanitizer builds get their own directory: objects must not mix.
 BUILD    ?= build$(if $(SANITIZE),-$(subst $(comma),-,$(SANITIZE)))
 PYTHON   ?= /usr/bin/python3
@@ -24,7 +35,10 @@ endif
 OPT      ?= -O2 -g
 CPPFLAGS += -I. -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) -pthread
-LDLIBS   += -lev -linih -lmaxminddb -luring -lpthread
+# sd_notify(3) for the systemd unit's Type=notify (Debian's libsystemd).
+CPPFLAGS += $(shell pkg-config --cflags libsystemd 2>/dev/null)
+LDLIBS   += -lev -linih -lmaxminddb -luring -lpthread \
+            $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -32,11 +46,14 @@ endif
 
 # Debian packages the build, the tests and the benchmark need. `make deps`
 # installs whichever are missing, so a fresh machine needs nothing by hand.
-DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev liburing-dev
+DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev \
+              liburing-dev libsystemd-dev
 DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
-              libmaxmind-db-writer-perl fstrm-bin python3-prometheus-client
+              libmaxmind-db-writer-perl fstrm-bin python3-prometheus-client \
+              logrotate
 DEPS_BENCH := dnsperf dnsdist nftables unbound
+DEPS_DEB   := dpkg-dev debhelper lintian
 
 LIB_SRC  := $(wildcard dns/*.c views/*.c policy/*.c ratelimit/*.c obs/*.c cache/*.c \
               conf/*.c proxy/*.c) \
@@ -52,7 +69,8 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all run check deps deps-build deps-test deps-bench unit fuzz-replay \
-        system configs fuzz format install clean bench soak
+        system configs fuzz format install uninstall clean bench soak \
+        deb deps-deb
 
 all: $(BIN)
 
@@ -89,6 +107,8 @@ deps-test:
 	@sh tests/tools/get-promtool.sh build/tools
 deps-bench:
 	@sh tests/install-deps.sh $(DEPS_BENCH) $(DEPS_TEST)
+deps-deb:
+	@sh tests/install-deps.sh $(DEPS_DEB)
 
 run: deps-build
 	@$(MAKE) --no-print-directory $(BIN)
@@ -106,7 +126,8 @@ fuzz-replay: $(FUZZ_REPLAY)
 	done; exit $$fail
 
 configs: $(BIN)
-	@fail=0; for f in etc/dnsgate.conf etc/examples/*.conf; do \
+	@fail=0; for f in etc/dnsgate.conf etc/examples/*.conf \
+		packaging/dnsgate.conf; do \
 		[ -f "$$f" ] || continue; \
 		$(BIN) -t -c $$f || fail=1; \
 	done; exit $$fail
@@ -126,8 +147,11 @@ system: $(BIN)
 		$(SENDTO_SUITES:%=tests/system/%.py)
 	DNSGATE_BIN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/system
 
+# The Debian package is built before the system tests, which install it
+# (tests/system/test_package.py): about 20 s more.
 check: deps
 	@$(MAKE) --no-print-directory all unit fuzz-replay configs
+	@$(MAKE) --no-print-directory deb
 	@$(MAKE) --no-print-directory system
 
 # libFuzzer builds: clang only.
@@ -148,17 +172,80 @@ soak: deps-bench $(BIN)
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# What `make install` puts under $(DESTDIR), and `make uninstall` removes:
+# the binary, the man pages, the unit (made from its template with these
+# paths), the examples, and the configuration and logrotate snippet in
+# $(SYSCONFDIR), those two only when there is none yet (and removed only
+# when unchanged). Shared directories (sbin, man8...) are left in place;
+# dnsgate's own (DOCDIR, SYSCONFDIR/dnsgate) go when empty.
+EXAMPLES      := etc/examples/enterprise-gateway.conf \
+                 etc/examples/firewall.conf etc/examples/split-horizon.conf
+EXAMPLE_LISTS := $(wildcard etc/examples/lists/*)
+ETC_FILES     := packaging/dnsgate.conf:dnsgate/dnsgate.conf \
+                 packaging/dnsgate.logrotate:logrotate.d/dnsgate
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(PREFIX)/share/man/man5 \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)/etc/dnsgate
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/dnsgate
-	install -m 644 packaging/dnsgate.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 644 packaging/dnsgate.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/
-	install -m 644 packaging/dnsgate.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/
-	[ -f $(DESTDIR)/etc/dnsgate/dnsgate.conf ] || \
-		install -m 644 etc/dnsgate.conf $(DESTDIR)/etc/dnsgate/dnsgate.conf
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DOCDIR)/examples/lists \
+		$(DESTDIR)$(SYSCONFDIR)/dnsgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/dnsgate
+	install -m 644 packaging/dnsgate.8 $(DESTDIR)$(MANDIR)/man8/dnsgate.8
+	install -m 644 packaging/dnsgate.conf.5 \
+		$(DESTDIR)$(MANDIR)/man5/dnsgate.conf.5
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		packaging/dnsgate.service.in > $(DESTDIR)$(UNITDIR)/dnsgate.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/dnsgate.service
+	install -m 644 etc/dnsgate.conf $(DESTDIR)$(DOCDIR)/examples/demo.conf
+	install -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 $(EXAMPLE_LISTS) $(DESTDIR)$(DOCDIR)/examples/lists/
+	@for pair in $(ETC_FILES); do \
+		src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${pair#*:}; \
+		if [ -e "$$dst" ]; then echo "keeping $$dst"; \
+		else echo "install -m 644 $$src $$dst"; \
+			install -m 644 "$$src" "$$dst" || exit 1; fi; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/dnsgate $(DESTDIR)$(MANDIR)/man8/dnsgate.8 \
+		$(DESTDIR)$(MANDIR)/man5/dnsgate.conf.5 \
+		$(DESTDIR)$(UNITDIR)/dnsgate.service \
+		$(DESTDIR)$(DOCDIR)/examples/demo.conf \
+		$(EXAMPLES:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
+		$(EXAMPLE_LISTS:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
+	@for pair in $(ETC_FILES); do \
+		src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${pair#*:}; \
+		if cmp -s "$$src" "$$dst"; then echo "rm -f $$dst"; rm -f "$$dst"; \
+		elif [ -e "$$dst" ]; then echo "keeping $$dst: changed"; fi; \
+	done
+	@for d in $(DOCDIR)/examples/lists $(DOCDIR)/examples $(DOCDIR) \
+		$(SYSCONFDIR)/dnsgate; do \
+		[ ! -d "$(DESTDIR)$$d" ] || rmdir "$(DESTDIR)$$d" 2>/dev/null || \
+			echo "keeping $(DESTDIR)$$d: not empty"; \
+	done
+
+# The Debian package (debian/), built by dpkg-buildpackage from a copy of
+# the tree (git's files, committed or not, ignored ones left out) in
+# $(DEB_DIR)/src: its clean step never touches this tree, and the .deb
+# it writes to the parent directory lands in $(DEB_DIR), where
+# tests/system/test_package.py finds it. lintian fails it on any error or
+# warning, and lists the info tags.
+# dpkg-buildpackage runs without this make's MAKEFLAGS (debian/rules also
+# sets SANITIZE= itself): the package is built as debian/rules says, even
+# from make SANITIZE=... check.
+DEB_DIR := $(BUILD)/deb
+deb: deps-build deps-deb
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | \
+		tar --null --ignore-failed-read -T - -cf -; \
+	else \
+		tar --exclude='./build*' --exclude=./.git -cf - .; \
+	fi | tar -xf - -C $(DEB_DIR)/src
+	cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		dpkg-buildpackage -us -uc -b -J
+	lintian --fail-on error,warning --display-info $(DEB_DIR)/*.changes
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf $(BUILD)

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/explain.h"
@@ -58,7 +60,10 @@ drop_privileges(const char *user, const char *control_socket,
 	struct passwd *pw;
 
 	if (geteuid() != 0) {
-		if (user != NULL)
+		/* Already that user is what was asked for (systemd's User=
+		 * with the packaged configuration's user = dnsgate). */
+		pw = user != NULL ? getpwnam(user) : NULL;
+		if (user != NULL && (pw == NULL || pw->pw_uid != geteuid()))
 			log_msg(LOG_WARNING, "not root: ignoring user = %s",
 			        user);
 		return 0;
@@ -137,19 +142,42 @@ reload(FILE *errs)
 }
 
 /*
+ * Tell the service manager a reload begins (sd_notify(3), systemd 253's
+ * reload protocol: RELOADING=1 with the CLOCK_MONOTONIC time); without
+ * NOTIFY_SOCKET it does nothing.
+ */
+static void
+notify_reloading(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	sd_notifyf(0, "RELOADING=1\nSTATUS=reloading %s\nMONOTONIC_USEC=%llu",
+	           conf_path,
+	           (unsigned long long)now.tv_sec * 1000000ULL +
+	               (unsigned long long)now.tv_nsec / 1000);
+}
+
+/*
  * Reload, log the outcome with every message of the check, and copy those
- * messages to reply (dnsgate ctl reload) when it is not NULL.
+ * messages to reply (dnsgate ctl reload) when it is not NULL. The service
+ * manager hears RELOADING=1 before and READY=1 after, a failed reload
+ * included: the running configuration then goes on serving.
  */
 static int
 reload_logged(FILE *reply)
 {
 	char *errs = NULL;
 	size_t errlen = 0;
-	FILE *ef = open_memstream(&errs, &errlen);
+	FILE *ef;
 	int rc;
 
-	if (ef == NULL)
+	notify_reloading();
+	ef = open_memstream(&errs, &errlen);
+	if (ef == NULL) {
+		sd_notify(0, "READY=1\nSTATUS=reload failed: out of memory");
 		return -1;
+	}
 	rc = reload(ef);
 	fclose(ef);
 	if (rc < 0)
@@ -162,6 +190,10 @@ reload_logged(FILE *reply)
 	if (reply != NULL)
 		fputs(errs, reply);
 	free(errs);
+	sd_notifyf(0, "READY=1\nSTATUS=%s %s",
+	           rc < 0 ? "reload failed, still running on the previous"
+	                  : "running on",
+	           conf_path);
 	return rc;
 }
 
@@ -171,9 +203,27 @@ sighup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	reload_logged(NULL);
 }
 
+/*
+ * SIGUSR1: reopen the log file only, as BIND's `rndc reopen`, for
+ * logrotate's postrotate. The signal arrives through the loop's signalfd,
+ * so this runs in the main loop, not in a signal handler.
+ */
+static void
+sigusr1_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	if (log_reopen() < 0)
+		log_msg(LOG_ERR,
+		        "cannot reopen the log file: %s; still "
+		        "writing to the old one",
+		        strerror(errno));
+	else
+		log_msg(LOG_NOTICE, "log reopened (SIGUSR1)");
+}
+
 static void
 sigterm_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	log_msg(LOG_NOTICE, "stopping on signal %d", w->signum);
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -220,7 +270,7 @@ run(const char *path)
 	char *warnings = NULL;
 	struct config *conf = load_for_start(path, &warnings);
 	struct ev_loop *loop;
-	ev_signal sig_hup, sig_term, sig_int;
+	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
 	sigset_t sigs;
 	int rc = 0;
 	unsigned started = 0;
@@ -236,6 +286,7 @@ run(const char *path)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (log_start(&conf->log) < 0) {
@@ -294,10 +345,15 @@ run(const char *path)
 	log_msg(LOG_NOTICE,
 	        "dnsgate %s started: %zu listen addresses, %u workers",
 	        DNSGATE_VERSION, conf->server.nlistens, dmn.nworkers);
+	/* Type=notify: the listeners are bound, privileges dropped and the
+	 * workers running. */
+	sd_notifyf(0, "READY=1\nSTATUS=running on %s", path);
 	ev_signal_init(&sig_hup, sighup_cb, SIGHUP);
 	ev_signal_init(&sig_term, sigterm_cb, SIGTERM);
 	ev_signal_init(&sig_int, sigterm_cb, SIGINT);
+	ev_signal_init(&sig_usr1, sigusr1_cb, SIGUSR1);
 	ev_signal_start(loop, &sig_hup);
+	ev_signal_start(loop, &sig_usr1);
 	ev_signal_start(loop, &sig_term);
 	ev_signal_start(loop, &sig_int);
 	ev_run(loop, 0);

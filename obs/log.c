@@ -38,7 +38,8 @@ static struct {
 	int fd;                /* stderr or the file */
 	int format;            /* enum decision_format */
 	atomic_int format_now; /* the same, for threads without the lock */
-	char *path;
+	atomic_int target_now; /* target, for threads without the lock */
+	char *path;            /* of a file target, for log_reopen */
 	struct ring_set rings; /* its doorbell: rung by the rings, log_stop */
 	pthread_t thread;
 	atomic_bool running;
@@ -51,6 +52,7 @@ static struct {
     .fd = 2,
     .format = DECISION_JSON,
     .format_now = DECISION_JSON,
+    .target_now = LOGT_STDERR,
 };
 
 static void
@@ -101,18 +103,19 @@ static void
 report_drops(void)
 {
 	unsigned long total = log_dropped_total();
-	char line[128];
+	char ts[LOG_STAMP_MAX], line[128 + LOG_STAMP_MAX];
 	int n;
 
 	if (total == lg.reported_drops)
 		return;
+	log_stamp(lg.format, ts, sizeof(ts));
 	if (lg.format == DECISION_JSON)
 		n = snprintf(line, sizeof(line),
-		             "{\"msg\":\"log overflow\",\"dropped\":%lu}\n",
-		             total - lg.reported_drops);
+		             "%s\"msg\":\"log overflow\",\"dropped\":%lu}\n",
+		             ts, total - lg.reported_drops);
 	else
 		n = snprintf(line, sizeof(line),
-		             "log: dropped %lu lines (ring full)\n",
+		             "%slog: dropped %lu lines (ring full)\n", ts,
 		             total - lg.reported_drops);
 	lg.reported_drops = total;
 	emit(LOG_WARNING, line, (size_t)n);
@@ -160,20 +163,33 @@ logger_main(void *arg)
 	return NULL;
 }
 
+static int
+file_open(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
 /* Caller holds lg.lock. */
 static int
 target_open(const struct log_conf *lc)
 {
+	char *path = NULL;
 	int fd = 2;
 
 	if (lc->target == LOGT_FILE) {
-		fd = open(lc->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-		          0640);
-		if (fd < 0)
+		path = strdup(lc->path);
+		if (path == NULL)
 			return -1;
+		fd = file_open(path);
+		if (fd < 0) {
+			free(path);
+			return -1;
+		}
 	}
 	if (lg.fd > 2)
 		close(lg.fd);
+	free(lg.path);
+	lg.path = path;
 	if (lg.target == LOGT_SYSLOG && lc->target != LOGT_SYSLOG)
 		closelog();
 	if (lc->target == LOGT_SYSLOG)
@@ -182,6 +198,7 @@ target_open(const struct log_conf *lc)
 	lg.target = lc->target;
 	lg.format = lc->format;
 	atomic_store(&lg.format_now, lc->format);
+	atomic_store(&lg.target_now, lc->target);
 	return 0;
 }
 
@@ -231,6 +248,48 @@ log_chown(const struct log_conf *lc, uid_t uid, gid_t gid)
 	}
 	pthread_mutex_unlock(&lg.lock);
 	return rc;
+}
+
+int
+log_reopen(void)
+{
+	int fd, rc = 0;
+
+	/* Under the lock, between two lines: the logger thread writes every
+	 * line either to the old file or to the new one, none is lost. */
+	pthread_mutex_lock(&lg.lock);
+	if (lg.target == LOGT_FILE) {
+		fd = file_open(lg.path);
+		if (fd < 0) {
+			rc = -1;
+		} else {
+			close(lg.fd);
+			lg.fd = fd;
+		}
+	}
+	pthread_mutex_unlock(&lg.lock);
+	return rc;
+}
+
+size_t
+log_stamp(int format, char *buf, size_t cap)
+{
+	struct timespec now;
+	char ts[40];
+	int n;
+
+	if (format != DECISION_JSON &&
+	    atomic_load(&lg.target_now) == LOGT_SYSLOG) {
+		buf[0] = '\0';
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	decision_ts_format((uint64_t)now.tv_sec * 1000 +
+	                       (uint64_t)now.tv_nsec / 1000000,
+	                   ts, sizeof(ts));
+	n = snprintf(buf, cap,
+	             format == DECISION_JSON ? "{\"ts\":\"%s\"," : "%s ", ts);
+	return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
 }
 
 int
@@ -404,13 +463,18 @@ format_msg(int prio, const char *msg, char *line, size_t cap)
 	/* What ends a line: '"}' (JSON) and the newline. */
 	const size_t tail = 3;
 	struct text t = {.buf = line, .cap = cap};
-	bool json = atomic_load(&lg.format_now) == DECISION_JSON;
+	int format = atomic_load(&lg.format_now);
+	bool json = format == DECISION_JSON;
+	char ts[LOG_STAMP_MAX];
 
 	if (cap == 0)
 		return 0;
 	line[0] = '\0';
+	/* '{"ts":"...",' (JSON) or 'TIME ' (text; nothing for syslog). */
+	log_stamp(format, ts, sizeof(ts));
+	text_puts(&t, ts);
 	if (json) {
-		text_puts(&t, "{\"level\":\"");
+		text_puts(&t, "\"level\":\"");
 		text_puts(&t, prio <= LOG_ERR       ? "error"
 		              : prio == LOG_WARNING ? "warning"
 		                                    : "info");
@@ -433,7 +497,7 @@ format_msg(int prio, const char *msg, char *line, size_t cap)
 void
 log_msg(int prio, const char *fmt, ...)
 {
-	char msg[900], line[900 * 6 + 64];
+	char msg[900], line[900 * 6 + 64 + LOG_STAMP_MAX];
 	va_list ap;
 	size_t n;
 

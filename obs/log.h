@@ -46,9 +46,28 @@ int log_reconfigure(const struct log_conf *lc);
  * device).
  */
 int log_chown(const struct log_conf *lc, uid_t uid, gid_t gid);
+/*
+ * Reopen a file target by its path, so that lines go to a new file there
+ * once logrotate has moved the old one away (SIGUSR1); nothing to do for
+ * stderr and syslog. Every line goes to the old file or to the new one.
+ * 0 / -1 (errno; the old file stays in use).
+ */
+int log_reopen(void);
 /* Drain every ring and stop the thread. Every producer must have stopped.
  * The target stays open: log_msg() still writes there afterwards. */
 void log_stop(void);
+
+/* The room a log_stamp() needs. */
+#define LOG_STAMP_MAX 40
+/*
+ * Start a daemon line (not a decision) in format (enum decision_format)
+ * with the time stamp every line carries, as decision lines write it
+ * (policy/decision.h): `{"ts":"2026-11-26T13:49:48.909Z",` in json format,
+ * the caller adding its members and the closing brace; the time and a
+ * space in text format, or nothing when the target is syslog, which stamps
+ * lines itself. Returns the length written into buf.
+ */
+size_t log_stamp(int format, char *buf, size_t cap);
 
 /* A ring for one producer thread, registered with the logger. */
 struct log_ring *log_ring_new(void);

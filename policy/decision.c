@@ -120,8 +120,8 @@ out_text_str(struct out *o, const char *s)
 	}
 }
 
-static void
-format_ts(uint64_t ts_ms, char *buf, size_t cap)
+void
+decision_ts_format(uint64_t ts_ms, char *buf, size_t cap)
 {
 	time_t secs = (time_t)(ts_ms / 1000);
 	struct tm tm;
@@ -144,7 +144,7 @@ struct fields {
 static void
 fields_fill(const struct decision *d, struct fields *f)
 {
-	format_ts(d->ts_ms, f->ts, sizeof(f->ts));
+	decision_ts_format(d->ts_ms, f->ts, sizeof(f->ts));
 	ip_addr_format(&d->client, f->client, sizeof(f->client));
 	f->qname[0] = '\0';
 	f->qtype[0] = '\0';

@@ -77,5 +77,10 @@ void decision_rule(struct decision *d, const char *fmt, ...)
  */
 size_t decision_format(const struct decision *d, enum decision_format f,
                        char *out, size_t cap);
+/*
+ * A wall-clock time in milliseconds as every log line writes it: UTC,
+ * RFC 3339 with milliseconds ("2026-11-26T13:49:48.909Z"). cap >= 25.
+ */
+void decision_ts_format(uint64_t ts_ms, char *buf, size_t cap);
 
 #endif

@@ -847,22 +847,24 @@ static void
 rrl_episode_end(void *arg, const struct rrl_episode *e)
 {
 	struct worker *w = arg;
-	char text[400], line[600];
+	char text[400], ts[LOG_STAMP_MAX], line[600 + LOG_STAMP_MAX];
 	int n;
 
 	if (rrl_episode_text(e, text, sizeof(text)) < 0)
 		return;
+	log_stamp(w->conf->log.format, ts, sizeof(ts));
 	if (w->conf->log.format == DECISION_JSON)
-		n = snprintf(line, sizeof(line),
-		             "{\"msg\":\"%sstop limiting %s\",\"dropped\":%llu,"
-		             "\"slipped\":%llu}\n",
-		             e->log_only ? "would " : "", text,
-		             (unsigned long long)e->dropped,
-		             (unsigned long long)e->slipped);
+		n = snprintf(
+		    line, sizeof(line),
+		    "%s\"msg\":\"%sstop limiting %s\",\"dropped\":%llu,"
+		    "\"slipped\":%llu}\n",
+		    ts, e->log_only ? "would " : "", text,
+		    (unsigned long long)e->dropped,
+		    (unsigned long long)e->slipped);
 	else
 		n = snprintf(
 		    line, sizeof(line),
-		    "%sstop limiting %s (dropped %llu, slipped %llu)\n",
+		    "%s%sstop limiting %s (dropped %llu, slipped %llu)\n", ts,
 		    e->log_only ? "would " : "", text,
 		    (unsigned long long)e->dropped,
 		    (unsigned long long)e->slipped);

@@ -81,8 +81,9 @@ def test_text_log_has_no_raw_control_bytes(dnsgate_conf, nsd, tmp_path):
     _, raw = reload_with_binary_list(dnsgate_conf, nsd, tmp_path, "text")
     text = assert_no_raw_bytes(raw, "\n\t")
     lines = text.splitlines()
+    # Each daemon line starts with its time stamp (dnsgate(8) LOGGING).
     first = [i for i, ln in enumerate(lines)
-             if ln.startswith("dnsgate: reload of")]
+             if ln.split(" ", 1)[-1].startswith("dnsgate: reload of")]
     assert len(first) == 1, text
     # The message goes on in an indented line, never one of its own.
     cont = lines[first[0] + 1]

@@ -588,6 +588,9 @@ def test_episode_decision_lines_and_summary(dnsgate_conf):
                         "www.rl.test. A"), s
     assert s["dropped"] == dropped == f.delta["drop"], (s, f)
     assert s["slipped"] == slipped == f.delta["slip"], (s, f)
+    # A daemon line: "ts" first, as every log line (dnsgate(8)).
+    assert list(s)[0] == "ts" and re.match(
+        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", s["ts"]), s
 
     # The account was idle for longer than the window: a full bucket,
     # and a new episode with its own first drop and first slip.
@@ -604,8 +607,10 @@ def test_episode_summary_text_format(dnsgate_conf):
     gate = rl_gate(dnsgate_conf, {"responses-per-second": rate, "slip": 2,
                                   "window": "1s"}, log={"format": "text"})
     f = Flood(gate, same(WWW, 80))
-    pat = re.compile(r"stop limiting responses to 127\.0\.0\.0/24 for "
-                     r"www\.rl\.test\. A \(dropped (\d+), slipped (\d+)\)")
+    pat = re.compile(r"^\d{4}-\d\d-\d\dT[\d:.]{12}Z "
+                     r"stop limiting responses to 127\.0\.0\.0/24 for "
+                     r"www\.rl\.test\. A \(dropped (\d+), slipped (\d+)\)",
+                     re.M)
     m = sysutil.wait_for(lambda: pat.search(gate.stderr_text()), 8)
     assert m, gate.stderr_text()[-2000:]
     assert int(m.group(1)) == f.delta["drop"], (m.group(0), f)

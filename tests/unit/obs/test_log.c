@@ -2,12 +2,14 @@
  * tests/unit/obs/test_log.c — the logger (obs/log.h) writing to a file in
  * a temporary directory: lines from a ring reach the file in order, an
  * overflowing ring is reported as "log: dropped N lines", daemon messages
- * take the text or JSON form with every byte they quote made safe,
- * log_reconfigure() reopens a file that was renamed away, as logrotate
- * does, and log_chown() gives away the file it writes to and no other.
+ * take the text or JSON form with a time stamp and every byte they quote
+ * made safe, log_reconfigure() and log_reopen() reopen a file that was
+ * renamed away, as logrotate does, and log_chown() gives away the file it
+ * writes to and no other.
  *
  * The logger is process-wide: each test starts it and stops it again.
  */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,7 +72,7 @@ file_conf(struct tmp *t, int format)
 
 /* The whole file as a string (empty when it does not exist). */
 static char *
-slurp(const char *path)
+slurp_raw(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char *buf = NULL;
@@ -87,6 +89,46 @@ slurp(const char *path)
 	if (f != NULL)
 		fclose(f);
 	return buf;
+}
+
+/* 24 when p starts with an RFC 3339 UTC time with milliseconds, else 0. */
+static size_t
+stamp_len(const char *p)
+{
+	const char *pat = "dddd-dd-ddTdd:dd:dd.dddZ";
+
+	for (size_t i = 0; pat[i] != '\0'; i++)
+		if (pat[i] == 'd' ? !isdigit((unsigned char)p[i])
+		                  : p[i] != pat[i])
+			return 0;
+	return 24;
+}
+
+/*
+ * The file with the time stamps of daemon lines taken out (each line's
+ * leading `"ts":"...",` member in JSON, its leading time and space in
+ * text), so that the tests can compare the rest exactly.
+ * test_log_daemon_lines_carry_time_stamps checks the stamps themselves.
+ */
+static char *
+slurp(const char *path)
+{
+	char *s = slurp_raw(path), *in = s, *out = s;
+	bool bol = true;
+
+	while (*in != '\0') {
+		if (bol && strncmp(in, "{\"ts\":\"", 7) == 0 &&
+		    stamp_len(in + 7) > 0 && strncmp(in + 31, "\",", 2) == 0) {
+			*out++ = '{';
+			in += 33;
+		} else if (bol && stamp_len(in) > 0 && in[24] == ' ') {
+			in += 25;
+		}
+		bol = *in == '\n';
+		*out++ = *in++;
+	}
+	*out = '\0';
+	return s;
 }
 
 /* The logger thread writes when it gets to it: wait up to 5 s. */
@@ -357,6 +399,123 @@ test_log_chown_only_the_target_file(void **state)
 	log_stop();
 }
 
+/* Every line in s starts with prefix, then a time in [lo, hi], then
+ * after. */
+static void
+assert_stamped_lines(const char *s, const char *prefix, const char *after,
+                     const char *lo, const char *hi, int lines)
+{
+	int n = 0;
+
+	for (const char *p = s; *p != '\0'; n++) {
+		char ts[25];
+
+		assert_memory_equal(p, prefix, strlen(prefix));
+		p += strlen(prefix);
+		assert_int_equal(stamp_len(p), 24);
+		memcpy(ts, p, 24);
+		ts[24] = '\0';
+		assert_true(strcmp(lo, ts) <= 0 && strcmp(ts, hi) <= 0);
+		assert_memory_equal(p + 24, after, strlen(after));
+		p = strchr(p, '\n');
+		assert_non_null(p);
+		p++;
+	}
+	assert_int_equal(n, lines);
+}
+
+static void
+now_text(char *buf, size_t cap)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	decision_ts_format((uint64_t)now.tv_sec * 1000 +
+	                       (uint64_t)now.tv_nsec / 1000000,
+	                   buf, cap);
+}
+
+/*
+ * A daemon line carries the time it was written, as decision lines do:
+ * a "ts" member first in JSON, the time first in text; not in text to
+ * syslog, which stamps its own lines.
+ */
+static void
+test_log_daemon_lines_carry_time_stamps(void **state)
+{
+	struct tmp *t = *state;
+	struct log_conf json = file_conf(t, DECISION_JSON);
+	struct log_conf text = file_conf(t, DECISION_TEXT);
+	struct log_conf sys = {.target = LOGT_SYSLOG, .format = DECISION_TEXT};
+	struct log_ring *r = log_ring_new();
+	char lo[40], hi[40], buf[LOG_STAMP_MAX];
+	char *s;
+
+	assert_non_null(r);
+	unlink(t->path);
+	now_text(lo, sizeof(lo));
+	assert_int_equal(log_start(&json), 0);
+	log_msg(LOG_WARNING, "careful");
+	log_ring_msg(r, LOG_NOTICE, "server %s up", "192.0.2.1");
+	log_stop();
+	now_text(hi, sizeof(hi));
+	s = slurp_raw(t->path);
+	assert_stamped_lines(s, "{\"ts\":\"", "\",\"level\":\"", lo, hi, 2);
+	free(s);
+
+	unlink(t->path);
+	now_text(lo, sizeof(lo));
+	assert_int_equal(log_start(&text), 0);
+	log_msg(LOG_WARNING, "careful");
+	log_ring_msg(r, LOG_NOTICE, "server %s up", "192.0.2.1");
+	log_stop();
+	now_text(hi, sizeof(hi));
+	s = slurp_raw(t->path);
+	assert_stamped_lines(s, "", " dnsgate: ", lo, hi, 2);
+	free(s);
+
+	assert_int_equal(log_reconfigure(&sys), 0);
+	assert_int_equal(log_stamp(DECISION_TEXT, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(log_stamp(DECISION_JSON, buf, sizeof(buf)), 33);
+	assert_int_equal(stamp_len(buf + 7), 24);
+	assert_int_equal(log_reconfigure(&text), 0);
+}
+
+/* SIGUSR1's log_reopen(): the same path, a new file; the lines written
+ * after it go there, none to the renamed one. */
+static void
+test_log_reopen_follows_rename(void **state)
+{
+	struct tmp *t = *state;
+	struct log_conf lc = file_conf(t, DECISION_TEXT);
+	struct log_conf err = {.target = LOGT_STDERR, .format = DECISION_TEXT};
+	struct log_ring *r = log_ring_new();
+	char rotated[160];
+	char *s;
+
+	assert_non_null(r);
+	snprintf(rotated, sizeof(rotated), "%s.1", t->path);
+	unlink(t->path);
+	assert_int_equal(log_start(&lc), 0);
+	log_ring_push(r, "before\n", 7);
+	wait_for(t->path, "before\n");
+	assert_int_equal(rename(t->path, rotated), 0);
+	assert_int_equal(log_reopen(), 0);
+	assert_int_equal(access(t->path, F_OK), 0);
+	log_ring_push(r, "after\n", 6);
+	wait_for(t->path, "after\n");
+	log_msg(LOG_NOTICE, "reopened");
+	log_stop();
+	assert_file(rotated, "before\n");
+	s = slurp(t->path);
+	assert_string_equal(s, "after\ndnsgate: reopened\n");
+	free(s);
+	/* A target that is not a file: nothing to reopen. */
+	assert_int_equal(log_reconfigure(&err), 0);
+	assert_int_equal(log_reopen(), 0);
+}
+
 int
 main(void)
 {
@@ -374,6 +533,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_log_reconfigure_reopens_renamed_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_log_chown_only_the_target_file,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_log_daemon_lines_carry_time_stamps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_log_reopen_follows_rename,
 	                                    setup, teardown),
 	};
 
