@@ -93,6 +93,7 @@ struct server_conf {
 	unsigned tcp_max_clients;
 	unsigned tcp_max_queries; /* per connection; 0 = unlimited */
 	unsigned max_inflight;    /* queries in flight per worker */
+	unsigned udp_rcvbuf;      /* SO_RCVBUF of UDP listeners; 0: default */
 	bool ede_text;
 	bool io_uring; /* batch upstream sends through io_uring when possible */
 	enum yield_mode yield_local; /* yield-to-local-upstream */

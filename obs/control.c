@@ -42,6 +42,22 @@ static struct {
 
 /* ---- metrics ---- */
 
+/* What the kernel kept from the workers. */
+static void
+render_refusals(struct daemon *d, FILE *f)
+{
+	unsigned long drops = 0;
+
+	for (unsigned i = 0; i < d->nworkers; i++)
+		drops += STAT_GET(d->workers[i].stats.udp_rcv_drops);
+	fprintf(f,
+	        "# HELP dnsgate_udp_receive_drops_total Client datagrams the "
+	        "kernel dropped before dnsgate read them.\n"
+	        "# TYPE dnsgate_udp_receive_drops_total counter\n"
+	        "dnsgate_udp_receive_drops_total %lu\n",
+	        drops);
+}
+
 static void
 render_workers(struct daemon *d, FILE *f)
 {
@@ -272,6 +288,7 @@ metrics_render(struct daemon *d, FILE *f)
 	rs = runstate_ref(d->rs);
 	pthread_mutex_unlock(&d->conf_lock);
 	render_workers(d, f);
+	render_refusals(d, f);
 	render_protection(d, f);
 	render_views(rs, f);
 	render_caches(rs, f);

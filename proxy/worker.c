@@ -112,6 +112,38 @@ fail:
 	return -1;
 }
 
+/*
+ * A UDP listener's receive buffer holds a burst of queries while the
+ * worker is busy; what does not fit is lost before dnsgate sees it.
+ * SO_RCVBUFFORCE (CAP_NET_ADMIN: root, before privileges are dropped) may
+ * go past net.core.rmem_max; SO_RCVBUF is capped there silently, so read
+ * back what the kernel granted (socket(7): it reports twice the value,
+ * the other half being its bookkeeping) and warn, once, when it is less.
+ * SO_RXQ_OVFL makes the kernel report its drops (udp_count_drops).
+ */
+static void
+udp_listener_setup(int fd, unsigned want)
+{
+	static bool warned; /* worker_init runs on the main thread only */
+	int one = 1, v = (int)want, got = 0;
+	socklen_t len = sizeof(got);
+
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	if (want == 0)
+		return; /* the system's default */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0 ||
+	    got / 2 >= v || warned)
+		return;
+	warned = true;
+	log_msg(LOG_WARNING,
+	        "udp-receive-buffer: wanted %u bytes, the kernel granted %d "
+	        "(net.core.rmem_max, without CAP_NET_ADMIN): queries beyond "
+	        "it in a burst are dropped (dnsgate_udp_receive_drops_total)",
+	        want, got / 2);
+}
+
 /* ---- queries ---- */
 
 uint64_t
@@ -378,6 +410,31 @@ udp_query(struct listener *l, struct mmsghdr *m, uint8_t *buf)
 	query_received(qr, buf, m->msg_len);
 }
 
+/*
+ * With SO_RXQ_OVFL (socket(7)), a datagram carries the socket's count of
+ * datagrams the kernel dropped before queueing it (a full receive buffer,
+ * mostly) once that count is not zero. The count only grows, so the last
+ * datagram of a batch holds the newest value; drops after it show with the
+ * next datagram to arrive.
+ */
+static void
+udp_count_drops(struct listener *l, struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		uint32_t v;
+
+		if (cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SO_RXQ_OVFL)
+			continue;
+		memcpy(&v, CMSG_DATA(cm), sizeof(v));
+		/* Modulo 2^32, as the kernel counts. */
+		STAT_ADD(l->w->stats.udp_rcv_drops,
+		         (uint32_t)(v - l->rxq_drops));
+		l->rxq_drops = v;
+	}
+}
+
 static void
 udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -387,7 +444,9 @@ udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct iovec iov[UDP_BATCH];
 	struct sockaddr_storage peer[UDP_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		/* IP_PKTINFO or IPV6_PKTINFO, and SO_RXQ_OVFL */
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+		         CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr align;
 	} ctl[UDP_BATCH];
 	int n;
@@ -405,6 +464,8 @@ udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 		mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}
 	n = recvmmsg(l->fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n > 0)
+		udp_count_drops(l, &mm[n - 1].msg_hdr);
 	for (int i = 0; i < n; i++)
 		udp_query(l, &mm[i], w->rbatch[i]);
 }
@@ -834,6 +895,7 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 		ev_timer_init(&l->retry, accept_retry_cb, 0.1, 0);
 		l->retry.data = l;
 		if (!l->tcp) {
+			udp_listener_setup(l->fd, s->udp_rcvbuf);
 			l->out = malloc(UDP_BATCH * sizeof(*l->out));
 			if (l->out == NULL)
 				return -1;

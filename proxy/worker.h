@@ -50,6 +50,7 @@ struct listener {
 	ev_timer retry;      /* TCP: accept again after running out of fds */
 	unsigned nout;       /* queued answers in out[] */
 	struct udp_out *out; /* UDP_BATCH slots (UDP listeners only) */
+	uint32_t rxq_drops;  /* UDP: the kernel's drop count last seen */
 	struct endpoint ep;
 };
 

@@ -139,6 +139,7 @@ count_some(struct daemon *d)
 		STAT_INC(s->rl_drop);
 		STAT_INC(s->cookies[COOKIE_VALID]);
 		STAT_INC(s->upstream_mismatch);
+		STAT_ADD(s->udp_rcv_drops, 3);
 	}
 	STAT_SHARED_INC(
 	    runstate_view_stats(rs, c->views[0])->actions[ACTION_FORWARD]);
@@ -381,6 +382,7 @@ test_control_metrics_are_prometheus_text(void **state)
 	    "dnsgate_queries_total",
 	    "dnsgate_responses_total",
 	    "dnsgate_tcp_connections",
+	    "dnsgate_udp_receive_drops_total",
 	    "dnsgate_log_dropped_total",
 	    "dnsgate_dnstap_dropped_total",
 	    "dnsgate_ratelimit_total",
@@ -421,6 +423,8 @@ test_control_metrics_are_prometheus_text(void **state)
 	assert_non_null(
 	    strstr(text, "dnsgate_responses_total{rcode=\"NOERROR\"} 2\n"));
 	assert_non_null(strstr(text, "dnsgate_tcp_connections 4\n"));
+	/* Summed over the NWORKERS (2) workers. */
+	assert_non_null(strstr(text, "dnsgate_udp_receive_drops_total 6\n"));
 	assert_non_null(strstr(text, "dnsgate_decisions_total{view=\"main\","
 	                             "action=\"forward\"} 1\n"));
 	assert_non_null(strstr(text, "dnsgate_decisions_total{view=\"\","
