@@ -91,6 +91,7 @@ struct server_conf {
 	unsigned udp_payload_size;
 	uint32_t tcp_idle_ms;
 	unsigned tcp_max_clients;
+	unsigned tcp_per_prefix;  /* per client prefix; 0 = off */
 	unsigned tcp_max_queries; /* per connection; 0 = unlimited */
 	unsigned max_inflight;    /* queries in flight per worker */
 	unsigned udp_rcvbuf;      /* SO_RCVBUF of UDP listeners; 0: default */

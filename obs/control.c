@@ -42,20 +42,31 @@ static struct {
 
 /* ---- metrics ---- */
 
-/* What the kernel kept from the workers. */
+/* What the kernel and the connection limits kept from the workers. */
 static void
 render_refusals(struct daemon *d, FILE *f)
 {
-	unsigned long drops = 0;
+	unsigned long drops = 0, refused = 0, prefix = 0;
 
-	for (unsigned i = 0; i < d->nworkers; i++)
-		drops += STAT_GET(d->workers[i].stats.udp_rcv_drops);
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker_stats *s = &d->workers[i].stats;
+
+		drops += STAT_GET(s->udp_rcv_drops);
+		refused += STAT_GET(s->tcp_refused);
+		prefix += STAT_GET(s->tcp_prefix_full);
+	}
 	fprintf(f,
 	        "# HELP dnsgate_udp_receive_drops_total Client datagrams the "
 	        "kernel dropped before dnsgate read them.\n"
 	        "# TYPE dnsgate_udp_receive_drops_total counter\n"
-	        "dnsgate_udp_receive_drops_total %lu\n",
-	        drops);
+	        "dnsgate_udp_receive_drops_total %lu\n"
+	        "# HELP dnsgate_tcp_refused_total Client TCP connections "
+	        "closed at once, by the limit they met.\n"
+	        "# TYPE dnsgate_tcp_refused_total counter\n"
+	        "dnsgate_tcp_refused_total{limit=\"tcp-max-clients\"} %lu\n"
+	        "dnsgate_tcp_refused_total{limit=\"tcp-max-clients-per-"
+	        "prefix\"} %lu\n",
+	        drops, refused, prefix);
 }
 
 static void
@@ -303,7 +314,7 @@ cmd_stats(struct daemon *d, FILE *f)
 {
 	unsigned long full = 0;
 	unsigned long mism = 0, garb = 0, refused = 0, nomem = 0, senderr = 0,
-	              oversize = 0, yields = 0;
+	              oversize = 0, yields = 0, prefix = 0;
 
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker_stats *s = &d->workers[i].stats;
@@ -311,6 +322,7 @@ cmd_stats(struct daemon *d, FILE *f)
 		mism += STAT_GET(s->upstream_mismatch);
 		garb += STAT_GET(s->upstream_garbage);
 		refused += STAT_GET(s->tcp_refused);
+		prefix += STAT_GET(s->tcp_prefix_full);
 		nomem += STAT_GET(s->nomem);
 		full += STAT_GET(s->inflight_full);
 		senderr += STAT_GET(s->send_errors);
@@ -320,10 +332,11 @@ cmd_stats(struct daemon *d, FILE *f)
 	metrics_render(d, f);
 	fprintf(f,
 	        "# internal\nupstream_mismatch %lu\nupstream_garbage %lu\n"
-	        "tcp_refused %lu\nnomem %lu\nsend_errors %lu\n"
-	        "udp_oversize %lu\nlocal_upstream_yields %lu\n"
-	        "inflight_full %lu\n",
-	        mism, garb, refused, nomem, senderr, oversize, yields, full);
+	        "tcp_refused %lu\ntcp_refused_per_prefix %lu\nnomem %lu\n"
+	        "send_errors %lu\nudp_oversize %lu\n"
+	        "local_upstream_yields %lu\ninflight_full %lu\n",
+	        mism, garb, refused, prefix, nomem, senderr, oversize, yields,
+	        full);
 }
 
 static void

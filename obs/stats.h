@@ -35,6 +35,7 @@ struct worker_stats {
 	atomic_ulong upstream_mismatch; /* ignored answers: ID/question */
 	atomic_ulong upstream_garbage;  /* unparseable answers */
 	atomic_ulong tcp_refused;       /* over tcp-max-clients */
+	atomic_ulong tcp_prefix_full;   /* over tcp-max-clients-per-prefix */
 	atomic_ulong udp_rcv_drops;     /* lost in the kernel (SO_RXQ_OVFL) */
 	atomic_ulong nomem;             /* queries lost to allocation */
 	atomic_ulong inflight_full;     /* dropped: max-queries-in-flight */

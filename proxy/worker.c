@@ -53,6 +53,8 @@ struct tcp_conn {
 	ev_timer idle;
 	struct ip_addr ip; /* the client */
 	uint16_t port;
+	/* Its prefix, counted in d->tcp_prefixes while it is open. */
+	struct tcp_prefix prefix;
 	struct ip_addr local; /* the address it connected to */
 	uint16_t local_port;
 	uint8_t *rbuf; /* 2-byte length + message */
@@ -532,6 +534,7 @@ tcp_conn_close(struct tcp_conn *tc)
 	close(tc->fd);
 	tc->closed = true;
 	atomic_fetch_sub(&w->d->tcp_clients, 1);
+	tcp_prefixes_release(&w->d->tcp_prefixes, &tc->prefix);
 	tcp_conn_maybe_free(tc);
 }
 
@@ -637,6 +640,29 @@ tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
 		ev_io_start(tc->w->loop, &tc->wio);
 }
 
+/*
+ * The idle timeout of a connection, taken each time its timer is armed.
+ * While more than half of tcp-max-clients are open, idle connections must
+ * make room for new clients: a hundredth of tcp-idle-timeout, but not less
+ * than 200 ms (nor more than tcp-idle-timeout), as Unbound does (its
+ * setup_tcp_handler, which goes further down in steps past 65 % and 80 %,
+ * to the same 200 ms floor). dnsgate.conf(5) says the same.
+ */
+static double
+tcp_idle_timeout(const struct worker *w)
+{
+	const struct server_conf *s = &w->conf->server;
+	double idle = s->tcp_idle_ms / 1000.0;
+
+	if (atomic_load(&w->d->tcp_clients) * 2ull > s->tcp_max_clients) {
+		double busy = idle / 100 > 0.2 ? idle / 100 : 0.2;
+
+		idle = busy < idle ? busy : idle;
+	}
+	/* RFC 7766 6.2.3: an idle timeout of 0 closes at once. */
+	return idle > 0 ? idle : 0.001;
+}
+
 /* A full message sits in rbuf[2..]: hand it to a new query. */
 static void
 tcp_dispatch(struct tcp_conn *tc, size_t msglen)
@@ -647,6 +673,7 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	STAT_INC(w->stats.queries_tcp);
 	tc->nqueries++;
 	/* RFC 7766 6.2.3: the idle timer restarts on a full message. */
+	tc->idle.repeat = tcp_idle_timeout(w);
 	ev_timer_again(w->loop, &tc->idle);
 	if (w->conf->server.tcp_max_queries > 0 &&
 	    tc->nqueries >= w->conf->server.tcp_max_queries)
@@ -714,6 +741,7 @@ tcp_idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	 * (RFC 7766 6.2.3: slow-read clients must not hold resources). */
 	if (tc->inflight > 0 || (tc->wq != NULL && tc->wq_progress)) {
 		tc->wq_progress = false;
+		t->repeat = tcp_idle_timeout(tc->w);
 		ev_timer_again(loop, t);
 		return;
 	}
@@ -729,19 +757,128 @@ accept_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_io_start(loop, &l->io);
 }
 
+/*
+ * A connection over tcp-max-clients-per-prefix: a line at most once a
+ * second per worker, the others counted into the next one (or into
+ * tick_cb's, when no refusal follows), so a flood of connections cannot
+ * flood the log.
+ */
+static void
+prefix_refused_log(struct worker *w, const struct ip_addr *ip,
+                   const struct tcp_prefix *p, unsigned open)
+{
+	char a[IP_ADDR_TEXT_MAX], pfx[IP_ADDR_TEXT_MAX + 4], more[64] = "";
+
+	if (ev_now(w->loop) - w->prefix_logged < 1.0) {
+		w->prefix_unlogged++;
+		return;
+	}
+	if (w->prefix_unlogged > 0)
+		snprintf(more, sizeof(more),
+		         " (and %lu more since the last message)",
+		         w->prefix_unlogged);
+	log_ring_msg(w->log, LOG_WARNING,
+	             "tcp-max-clients-per-prefix: closed a connection from "
+	             "%s, %s has %u open%s",
+	             ip_addr_format(ip, a, sizeof(a)),
+	             tcp_prefix_format(p, pfx, sizeof(pfx)), open, more);
+	w->prefix_logged = ev_now(w->loop);
+	w->prefix_unlogged = 0;
+}
+
+/*
+ * Whether a new connection from ip may stay: tcp-max-clients across all
+ * workers, then tcp-max-clients-per-prefix (its prefix, by the [ratelimit]
+ * prefix lengths, goes in *p). True: counted in d->tcp_prefixes, which
+ * tcp_conn_close() undoes.
+ */
+static bool
+tcp_admit(struct worker *w, const struct ip_addr *ip, struct tcp_prefix *p)
+{
+	const struct server_conf *s = &w->conf->server;
+	const struct rrl_config *rl = &w->conf->ratelimit.rrl;
+	unsigned open;
+
+	if (atomic_load(&w->d->tcp_clients) >= s->tcp_max_clients) {
+		STAT_INC(w->stats.tcp_refused);
+		return false;
+	}
+	tcp_prefix_of(ip, rl->v4_prefix, rl->v6_prefix, p);
+	switch (tcp_prefixes_take(&w->d->tcp_prefixes, p, s->tcp_per_prefix,
+	                          &open)) {
+	case TCP_PREFIX_TAKEN:
+		return true;
+	case TCP_PREFIX_FULL:
+		STAT_INC(w->stats.tcp_prefix_full);
+		prefix_refused_log(w, ip, p, open);
+		return false;
+	case TCP_PREFIX_NOMEM:
+		break;
+	}
+	STAT_INC(w->stats.nomem);
+	return false;
+}
+
+/* A connection accepted on fd from peer: admitted, set up, watched. */
+static void
+tcp_conn_start(struct worker *w, int fd, const struct sockaddr *peer)
+{
+	struct sockaddr_storage local;
+	socklen_t locallen = sizeof(local);
+	struct tcp_prefix p;
+	struct tcp_conn *tc;
+	struct ip_addr ip;
+	uint16_t port;
+	double idle;
+
+	ip_addr_from_sockaddr(peer, &ip, &port);
+	if (!tcp_admit(w, &ip, &p)) {
+		close(fd);
+		return;
+	}
+	tc = calloc(1, sizeof(*tc));
+	if (tc != NULL)
+		tc->rbuf = malloc(DNS_FRAME_MAX);
+	if (tc == NULL || tc->rbuf == NULL) {
+		free(tc);
+		tcp_prefixes_release(&w->d->tcp_prefixes, &p);
+		close(fd);
+		STAT_INC(w->stats.nomem);
+		return;
+	}
+	atomic_fetch_add(&w->d->tcp_clients, 1);
+	tc->w = w;
+	tc->fd = fd;
+	tc->ip = ip;
+	tc->port = port;
+	tc->prefix = p;
+	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0)
+		ip_addr_from_sockaddr((struct sockaddr *)&local, &tc->local,
+		                      &tc->local_port);
+	ev_io_init(&tc->rio, tcp_read_cb, fd, EV_READ);
+	ev_io_init(&tc->wio, tcp_write_cb, fd, EV_WRITE);
+	tc->rio.data = tc->wio.data = tc;
+	idle = tcp_idle_timeout(w);
+	ev_timer_init(&tc->idle, tcp_idle_cb, idle, idle);
+	tc->idle.data = tc;
+	ev_timer_again(w->loop, &tc->idle);
+	tc->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = tc;
+	w->conns = tc;
+	ev_io_start(w->loop, &tc->rio);
+}
+
 static void
 tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct listener *l = io->data;
-	struct worker *w = l->w;
 
 	for (int i = 0; i < 16; i++) {
 		struct sockaddr_storage peer;
 		socklen_t peerlen = sizeof(peer);
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &peerlen,
 		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct tcp_conn *tc;
-		double idle = w->conf->server.tcp_idle_ms / 1000.0;
 
 		if (fd < 0) {
 			/* Out of descriptors: the listener stays readable, so
@@ -753,43 +890,7 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			}
 			return;
 		}
-		if (atomic_load(&w->d->tcp_clients) >=
-		    w->conf->server.tcp_max_clients) {
-			STAT_INC(w->stats.tcp_refused);
-			close(fd);
-			continue;
-		}
-		tc = calloc(1, sizeof(*tc));
-		if (tc != NULL)
-			tc->rbuf = malloc(DNS_FRAME_MAX);
-		if (tc == NULL || tc->rbuf == NULL) {
-			free(tc);
-			close(fd);
-			STAT_INC(w->stats.nomem);
-			continue;
-		}
-		atomic_fetch_add(&w->d->tcp_clients, 1);
-		tc->w = w;
-		tc->fd = fd;
-		ip_addr_from_sockaddr((struct sockaddr *)&peer, &tc->ip,
-		                      &tc->port);
-		peerlen = sizeof(peer);
-		if (getsockname(fd, (struct sockaddr *)&peer, &peerlen) == 0)
-			ip_addr_from_sockaddr((struct sockaddr *)&peer,
-			                      &tc->local, &tc->local_port);
-		ev_io_init(&tc->rio, tcp_read_cb, fd, EV_READ);
-		ev_io_init(&tc->wio, tcp_write_cb, fd, EV_WRITE);
-		tc->rio.data = tc->wio.data = tc;
-		/* RFC 7766 6.2.3: an idle timeout of 0 closes at once. */
-		ev_timer_init(&tc->idle, tcp_idle_cb, idle,
-		              idle > 0 ? idle : 0.001);
-		tc->idle.data = tc;
-		ev_timer_again(loop, &tc->idle);
-		tc->next = w->conns;
-		if (w->conns != NULL)
-			w->conns->prev = tc;
-		w->conns = tc;
-		ev_io_start(loop, &tc->rio);
+		tcp_conn_start(l->w, fd, (struct sockaddr *)&peer);
 	}
 }
 
@@ -932,7 +1033,8 @@ rrl_episode_end(void *arg, const struct rrl_episode *e)
 		log_ring_push(w->log, line, (size_t)n);
 }
 
-/* Once a second: RRL episodes end; the yield gauge takes its look. */
+/* Once a second: RRL episodes end; refusals held back are logged; the
+ * yield gauge takes its look. */
 static void
 tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -940,6 +1042,14 @@ tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	if (w->rrl != NULL)
 		rrl_expire(w->rrl, worker_wall_ms(), rrl_episode_end, w);
+	if (w->prefix_unlogged > 0 && ev_now(loop) - w->prefix_logged >= 1.0) {
+		log_ring_msg(w->log, LOG_WARNING,
+		             "tcp-max-clients-per-prefix: closed %lu more "
+		             "connections",
+		             w->prefix_unlogged);
+		w->prefix_logged = ev_now(loop);
+		w->prefix_unlogged = 0;
+	}
 	if (w->conf->server.yield_local == YIELD_AUTO) {
 		struct rusage ru;
 		struct timespec now;
