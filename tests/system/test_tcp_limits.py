@@ -1,16 +1,27 @@
-"""Client TCP connections: the per-prefix limit (tcp-max-clients-per-prefix)
-and the idle timeout cut short while more than half of tcp-max-clients are
-open (dnsgate.conf(5)).
+"""Client TCP connections: the per-prefix limit (tcp-max-clients-per-prefix),
+the idle timeout cut short while more than half of tcp-max-clients are open,
+and TCP_NODELAY on the sockets dnsgate talks TCP on (dnsgate.conf(5)).
 
 Linux routes all of 127.0.0.0/8 to the loopback interface, so a client bound
 to 127.0.1.1 is another /24 than one on 127.0.0.1.
+
+TCP_NODELAY cannot be seen from the client's end of a connection, and ss(8)
+does not show it; a test that timed pipelined answers would be a timing
+test. So the option is read from dnsgate's own socket: pidfd_getfd(2)
+copies the descriptor out of the running process (the test started it, so
+it may), and getsockopt(2) on the copy reads the very socket dnsgate
+accepted. Without the setsockopt it reads 0 and the test fails.
 """
 
+import ctypes
+import os
 import re
 import socket
 import subprocess
+import threading
 import time
 
+import dns.flags
 import dns.message
 import dns.rcode
 import pytest
@@ -173,6 +184,126 @@ def test_idle_timeout_shortened_past_half_the_slots(dnsgate, nsd):
     finally:
         for s in (a, b, c):
             s.close()
+
+
+# -- TCP_NODELAY, read from dnsgate's own sockets ------------------------------
+
+SYS_PIDFD_GETFD = 438  # the same on every architecture (asm-generic)
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def steal_fd(pid, fd):
+    """A copy of descriptor ``fd`` of process ``pid`` (pidfd_getfd(2))."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        new = _libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+        if new < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return new
+    finally:
+        os.close(pidfd)
+
+
+def daemon_tcp_socket(pid, peer):
+    """dnsgate's TCP socket whose remote end is ``peer`` (ip, port), as a
+    socket object on a copied descriptor, or None."""
+    for name in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if not os.readlink("/proc/%d/fd/%s" % (pid, name)).startswith(
+                    "socket:"):
+                continue
+            fd = steal_fd(pid, int(name))
+        except FileNotFoundError:
+            continue  # closed meanwhile
+        except PermissionError:
+            pytest.skip("pidfd_getfd(2) not permitted here")
+        s = socket.socket(fileno=fd)
+        try:
+            if s.type == socket.SOCK_STREAM and s.getpeername()[:2] == peer:
+                return s
+        except OSError:
+            pass  # a listener: no peer
+        s.close()
+    return None
+
+
+def nodelay(s):
+    return s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+
+
+def test_client_connections_have_nodelay(dnsgate, nsd):
+    gate = dnsgate([nsd.addr])
+    c = open_answered(gate.host, gate.port, 1100)
+    try:
+        s = daemon_tcp_socket(gate.proc.pid, c.getsockname())
+        assert s is not None, "dnsgate's end of the connection not found"
+        try:
+            assert nodelay(s) != 0, "TCP_NODELAY is off on a client socket"
+        finally:
+            s.close()
+    finally:
+        c.close()
+
+
+class TcUpstream:
+    """Answers every UDP query with TC=1 and accepts TCP connections that
+    it never answers: dnsgate's TCP retry stays connected to it."""
+
+    def __init__(self):
+        self.port = sysutil.free_port()
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", self.port))
+        self.udp.settimeout(0.2)
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.bind(("127.0.0.1", self.port))
+        self.tcp.listen(4)
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                data, peer = self.udp.recvfrom(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            r = dns.message.make_response(dns.message.from_wire(data))
+            r.flags |= dns.flags.TC
+            self.udp.sendto(r.to_wire(), peer)
+
+    def close(self):
+        self.stop = True
+        self.thread.join(2)
+        self.udp.close()
+        self.tcp.close()
+
+
+def test_upstream_tcp_connections_have_nodelay(dnsgate):
+    up = TcUpstream()
+    try:
+        gate = dnsgate(["127.0.0.1:%d" % up.port],
+                       upstream={"timeout": "5s", "attempts": "1"})
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client.sendto(make_query(WWW, "A", edns=0).to_wire(),
+                      (gate.host, gate.port))
+        up.tcp.settimeout(5)
+        conn, peer = up.tcp.accept()  # dnsgate's TCP retry
+        try:
+            s = daemon_tcp_socket(gate.proc.pid, ("127.0.0.1", up.port))
+            assert s is not None, "dnsgate's upstream TCP socket not found"
+            try:
+                assert nodelay(s) != 0, (
+                    "TCP_NODELAY is off on an upstream socket")
+            finally:
+                s.close()
+        finally:
+            conn.close()
+            client.close()
+    finally:
+        up.close()
 
 
 def test_check_rejects_bad_per_prefix_limit(tmp_path):
