@@ -97,7 +97,8 @@ drop_privileges(const char *user, const char *control_socket,
 	return 0;
 }
 
-static struct daemon dmn = {.conf_lock = PTHREAD_MUTEX_INITIALIZER};
+static struct daemon dmn = {.conf_lock = PTHREAD_MUTEX_INITIALIZER,
+                            .tcp_prefixes = TCP_PREFIXES_INIT};
 static const char *conf_path;
 
 /*

@@ -772,6 +772,30 @@ parse_cache_size(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
+/*
+ * [server] udp-receive-buffer: bytes; 0 leaves the kernel's default. The
+ * kernel takes at most INT_MAX / 2 (it doubles the value, socket(7)); 1GB
+ * is already far past any burst worth buffering.
+ */
+static int
+parse_rcvbuf(struct loader *l, const struct option *o, void *dst,
+             const char *value)
+{
+	uint64_t bytes;
+
+	if (config_parse_size(value, &bytes) < 0 ||
+	    (bytes != 0 && bytes < (uint64_t)o->min) ||
+	    bytes > (uint64_t)o->max) {
+		cfg_error(l, l->line,
+		          "%s: expected 0 (the system default) or a size from "
+		          "4KB to 1GB",
+		          o->key);
+		return -1;
+	}
+	*(unsigned *)dst = (unsigned)bytes;
+	return 0;
+}
+
 /* ---- options that need a restart ---- */
 
 /* Where a singleton section's options live in c (restart rows only). */
@@ -916,6 +940,13 @@ static const struct option options[] = {
      .max = 1000000,
      .def = "1024"},
     {.sect = SEC_SERVER,
+     .key = "tcp-max-clients-per-prefix",
+     .parse = parse_uint,
+     .off = SRV(tcp_per_prefix),
+     .min = 0,
+     .max = 1000000,
+     .def = "64"},
+    {.sect = SEC_SERVER,
      .key = "tcp-max-queries",
      .parse = parse_uint,
      .off = SRV(tcp_max_queries),
@@ -929,6 +960,15 @@ static const struct option options[] = {
      .min = 16,
      .max = 1000000,
      .def = "4096"},
+    {.sect = SEC_SERVER,
+     .key = "udp-receive-buffer",
+     .parse = parse_rcvbuf,
+     .off = SRV(udp_rcvbuf),
+     .min = 4 * 1024,
+     .max = 1024 * 1024 * 1024,
+     .def = "8MB",
+     .same = same_uint,
+     .flags = OPT_RESTART},
     {.sect = SEC_SERVER,
      .key = "ede-text",
      .parse = parse_bool,

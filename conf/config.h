@@ -91,8 +91,10 @@ struct server_conf {
 	unsigned udp_payload_size;
 	uint32_t tcp_idle_ms;
 	unsigned tcp_max_clients;
+	unsigned tcp_per_prefix;  /* per client prefix; 0 = off */
 	unsigned tcp_max_queries; /* per connection; 0 = unlimited */
 	unsigned max_inflight;    /* queries in flight per worker */
+	unsigned udp_rcvbuf;      /* SO_RCVBUF of UDP listeners; 0: default */
 	bool ede_text;
 	bool io_uring; /* batch upstream sends through io_uring when possible */
 	enum yield_mode yield_local; /* yield-to-local-upstream */

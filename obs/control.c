@@ -62,9 +62,6 @@ static const struct {
     {"upstream_garbage", "dnsgate_upstream_garbage_total",
      "Upstream answers ignored because they could not be parsed.",
      offsetof(struct worker_stats, upstream_garbage)},
-    {"tcp_refused", "dnsgate_tcp_refused_total",
-     "Client TCP connections closed at once: tcp-max-clients reached.",
-     offsetof(struct worker_stats, tcp_refused)},
     {"nomem", "dnsgate_nomem_total",
      "Queries lost because memory could not be allocated.",
      offsetof(struct worker_stats, nomem)},
@@ -108,6 +105,33 @@ render_worker_counters(struct daemon *d, FILE *f)
 		        worker_counters[k].family, worker_counters[k].help,
 		        worker_counters[k].family, worker_counters[k].family,
 		        worker_counter_sum(d, k));
+}
+
+/* What the kernel and the connection limits kept from the workers. */
+static void
+render_refusals(struct daemon *d, FILE *f)
+{
+	unsigned long drops = 0, refused = 0, prefix = 0;
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker_stats *s = &d->workers[i].stats;
+
+		drops += STAT_GET(s->udp_rcv_drops);
+		refused += STAT_GET(s->tcp_refused);
+		prefix += STAT_GET(s->tcp_prefix_full);
+	}
+	fprintf(f,
+	        "# HELP dnsgate_udp_receive_drops_total Client datagrams the "
+	        "kernel dropped before dnsgate read them.\n"
+	        "# TYPE dnsgate_udp_receive_drops_total counter\n"
+	        "dnsgate_udp_receive_drops_total %lu\n"
+	        "# HELP dnsgate_tcp_refused_total Client TCP connections "
+	        "closed at once, by the limit they met.\n"
+	        "# TYPE dnsgate_tcp_refused_total counter\n"
+	        "dnsgate_tcp_refused_total{limit=\"tcp-max-clients\"} %lu\n"
+	        "dnsgate_tcp_refused_total{limit=\"tcp-max-clients-per-"
+	        "prefix\"} %lu\n",
+	        drops, refused, prefix);
 }
 
 static void
@@ -368,6 +392,7 @@ metrics_render(struct daemon *d, FILE *f)
 	rs = runstate_ref(d->rs);
 	pthread_mutex_unlock(&d->conf_lock);
 	render_workers(d, f);
+	render_refusals(d, f);
 	render_protection(d, f);
 	render_views(rs, f);
 	render_caches(rs, f);
@@ -387,11 +412,20 @@ metrics_render(struct daemon *d, FILE *f)
 static void
 cmd_stats(struct daemon *d, FILE *f)
 {
+	unsigned long refused = 0, prefix = 0;
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		refused += STAT_GET(d->workers[i].stats.tcp_refused);
+		prefix += STAT_GET(d->workers[i].stats.tcp_prefix_full);
+	}
 	metrics_render(d, f);
 	fputs("# internal\n", f);
 	for (size_t k = 0; k < N_WORKER_COUNTERS; k++)
 		fprintf(f, "%s %lu\n", worker_counters[k].name,
 		        worker_counter_sum(d, k));
+	/* dnsgate_tcp_refused_total{limit} */
+	fprintf(f, "tcp_refused %lu\ntcp_refused_per_prefix %lu\n", refused,
+	        prefix);
 }
 
 static void

@@ -19,6 +19,10 @@
 	atomic_store_explicit(                                          \
 	    &(x), atomic_load_explicit(&(x), memory_order_relaxed) + 1, \
 	    memory_order_relaxed)
+#define STAT_ADD(x, n)                                                    \
+	atomic_store_explicit(                                            \
+	    &(x), atomic_load_explicit(&(x), memory_order_relaxed) + (n), \
+	    memory_order_relaxed)
 #define STAT_SHARED_INC(x) \
 	atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
 #define STAT_GET(x) atomic_load_explicit(&(x), memory_order_relaxed)
@@ -31,6 +35,8 @@ struct worker_stats {
 	atomic_ulong upstream_mismatch; /* ignored answers: ID/question */
 	atomic_ulong upstream_garbage;  /* unparseable answers */
 	atomic_ulong tcp_refused;       /* over tcp-max-clients */
+	atomic_ulong tcp_prefix_full;   /* over tcp-max-clients-per-prefix */
+	atomic_ulong udp_rcv_drops;     /* lost in the kernel (SO_RXQ_OVFL) */
 	atomic_ulong nomem;             /* queries lost to allocation */
 	atomic_ulong inflight_full;     /* dropped: max-queries-in-flight */
 	atomic_ulong udp_oversize;      /* datagrams over UDP_SLOT_MAX */

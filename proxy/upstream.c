@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -249,12 +250,16 @@ tcp_start(struct query *qr)
 	const struct endpoint *ep = &qr->ua.up->servers[qr->ua.server];
 	struct sockaddr_storage ss;
 	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
+	int one = 1;
 
 	upstream_cancel(qr);
 	qr->ua.fd =
 	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (qr->ua.fd < 0)
 		return -1;
+	/* The query leaves in one write; a transfer's messages come back.
+	 * Nothing should wait for an ACK (as on client connections). */
+	setsockopt(qr->ua.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(qr->ua.fd, (struct sockaddr *)&ss, sl) < 0 &&
 	    errno != EINPROGRESS)
 		return -1;

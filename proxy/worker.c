@@ -53,6 +53,8 @@ struct tcp_conn {
 	ev_timer idle;
 	struct ip_addr ip; /* the client */
 	uint16_t port;
+	/* Its prefix, counted in d->tcp_prefixes while it is open. */
+	struct tcp_prefix prefix;
 	struct ip_addr local; /* the address it connected to */
 	uint16_t local_port;
 	uint8_t *rbuf; /* 2-byte length + message */
@@ -110,6 +112,38 @@ socket_listen(const struct endpoint *ep, bool tcp, bool reuseport)
 fail:
 	close(fd);
 	return -1;
+}
+
+/*
+ * A UDP listener's receive buffer holds a burst of queries while the
+ * worker is busy; what does not fit is lost before dnsgate sees it.
+ * SO_RCVBUFFORCE (CAP_NET_ADMIN: root, before privileges are dropped) may
+ * go past net.core.rmem_max; SO_RCVBUF is capped there silently, so read
+ * back what the kernel granted (socket(7): it reports twice the value,
+ * the other half being its bookkeeping) and warn, once, when it is less.
+ * SO_RXQ_OVFL makes the kernel report its drops (udp_count_drops).
+ */
+static void
+udp_listener_setup(int fd, unsigned want)
+{
+	static bool warned; /* worker_init runs on the main thread only */
+	int one = 1, v = (int)want, got = 0;
+	socklen_t len = sizeof(got);
+
+	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	if (want == 0)
+		return; /* the system's default */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0 ||
+	    got / 2 >= v || warned)
+		return;
+	warned = true;
+	log_msg(LOG_WARNING,
+	        "udp-receive-buffer: wanted %u bytes, the kernel granted %d "
+	        "(net.core.rmem_max, without CAP_NET_ADMIN): queries beyond "
+	        "it in a burst are dropped (dnsgate_udp_receive_drops_total)",
+	        want, got / 2);
 }
 
 /* ---- queries ---- */
@@ -378,6 +412,31 @@ udp_query(struct listener *l, struct mmsghdr *m, uint8_t *buf)
 	query_received(qr, buf, m->msg_len);
 }
 
+/*
+ * With SO_RXQ_OVFL (socket(7)), a datagram carries the socket's count of
+ * datagrams the kernel dropped before queueing it (a full receive buffer,
+ * mostly) once that count is not zero. The count only grows, so the last
+ * datagram of a batch holds the newest value; drops after it show with the
+ * next datagram to arrive.
+ */
+static void
+udp_count_drops(struct listener *l, struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL;
+	     cm = CMSG_NXTHDR(mh, cm)) {
+		uint32_t v;
+
+		if (cm->cmsg_level != SOL_SOCKET ||
+		    cm->cmsg_type != SO_RXQ_OVFL)
+			continue;
+		memcpy(&v, CMSG_DATA(cm), sizeof(v));
+		/* Modulo 2^32, as the kernel counts. */
+		STAT_ADD(l->w->stats.udp_rcv_drops,
+		         (uint32_t)(v - l->rxq_drops));
+		l->rxq_drops = v;
+	}
+}
+
 static void
 udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -387,7 +446,9 @@ udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct iovec iov[UDP_BATCH];
 	struct sockaddr_storage peer[UDP_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		/* IP_PKTINFO or IPV6_PKTINFO, and SO_RXQ_OVFL */
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+		         CMSG_SPACE(sizeof(uint32_t))];
 		struct cmsghdr align;
 	} ctl[UDP_BATCH];
 	int n;
@@ -405,6 +466,8 @@ udp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 		mm[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}
 	n = recvmmsg(l->fd, mm, UDP_BATCH, MSG_DONTWAIT, NULL);
+	if (n > 0)
+		udp_count_drops(l, &mm[n - 1].msg_hdr);
 	for (int i = 0; i < n; i++)
 		udp_query(l, &mm[i], w->rbatch[i]);
 }
@@ -471,6 +534,7 @@ tcp_conn_close(struct tcp_conn *tc)
 	close(tc->fd);
 	tc->closed = true;
 	atomic_fetch_sub(&w->d->tcp_clients, 1);
+	tcp_prefixes_release(&w->d->tcp_prefixes, &tc->prefix);
 	tcp_conn_maybe_free(tc);
 }
 
@@ -576,6 +640,29 @@ tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
 		ev_io_start(tc->w->loop, &tc->wio);
 }
 
+/*
+ * The idle timeout of a connection, taken each time its timer is armed.
+ * While more than half of tcp-max-clients are open, idle connections must
+ * make room for new clients: a hundredth of tcp-idle-timeout, but not less
+ * than 200 ms (nor more than tcp-idle-timeout), as Unbound does (its
+ * setup_tcp_handler, which goes further down in steps past 65 % and 80 %,
+ * to the same 200 ms floor). dnsgate.conf(5) says the same.
+ */
+static double
+tcp_idle_timeout(const struct worker *w)
+{
+	const struct server_conf *s = &w->conf->server;
+	double idle = s->tcp_idle_ms / 1000.0;
+
+	if (atomic_load(&w->d->tcp_clients) * 2ull > s->tcp_max_clients) {
+		double busy = idle / 100 > 0.2 ? idle / 100 : 0.2;
+
+		idle = busy < idle ? busy : idle;
+	}
+	/* RFC 7766 6.2.3: an idle timeout of 0 closes at once. */
+	return idle > 0 ? idle : 0.001;
+}
+
 /* A full message sits in rbuf[2..]: hand it to a new query. */
 static void
 tcp_dispatch(struct tcp_conn *tc, size_t msglen)
@@ -586,6 +673,7 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	STAT_INC(w->stats.queries_tcp);
 	tc->nqueries++;
 	/* RFC 7766 6.2.3: the idle timer restarts on a full message. */
+	tc->idle.repeat = tcp_idle_timeout(w);
 	ev_timer_again(w->loop, &tc->idle);
 	if (w->conf->server.tcp_max_queries > 0 &&
 	    tc->nqueries >= w->conf->server.tcp_max_queries)
@@ -653,6 +741,7 @@ tcp_idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	 * (RFC 7766 6.2.3: slow-read clients must not hold resources). */
 	if (tc->inflight > 0 || (tc->wq != NULL && tc->wq_progress)) {
 		tc->wq_progress = false;
+		t->repeat = tcp_idle_timeout(tc->w);
 		ev_timer_again(loop, t);
 		return;
 	}
@@ -668,19 +757,133 @@ accept_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		ev_io_start(loop, &l->io);
 }
 
+/*
+ * A connection over tcp-max-clients-per-prefix: a line at most once a
+ * second per worker, the others counted into the next one (or into
+ * tick_cb's, when no refusal follows), so a flood of connections cannot
+ * flood the log.
+ */
+static void
+prefix_refused_log(struct worker *w, const struct ip_addr *ip,
+                   const struct tcp_prefix *p, unsigned open)
+{
+	char a[IP_ADDR_TEXT_MAX], pfx[IP_ADDR_TEXT_MAX + 4], more[64] = "";
+
+	if (ev_now(w->loop) - w->prefix_logged < 1.0) {
+		w->prefix_unlogged++;
+		return;
+	}
+	if (w->prefix_unlogged > 0)
+		snprintf(more, sizeof(more),
+		         " (and %lu more since the last message)",
+		         w->prefix_unlogged);
+	log_ring_msg(w->log, LOG_WARNING,
+	             "tcp-max-clients-per-prefix: closed a connection from "
+	             "%s, %s has %u open%s",
+	             ip_addr_format(ip, a, sizeof(a)),
+	             tcp_prefix_format(p, pfx, sizeof(pfx)), open, more);
+	w->prefix_logged = ev_now(w->loop);
+	w->prefix_unlogged = 0;
+}
+
+/*
+ * Whether a new connection from ip may stay: tcp-max-clients across all
+ * workers, then tcp-max-clients-per-prefix (its prefix, by the [ratelimit]
+ * prefix lengths, goes in *p). True: counted in d->tcp_prefixes, which
+ * tcp_conn_close() undoes.
+ */
+static bool
+tcp_admit(struct worker *w, const struct ip_addr *ip, struct tcp_prefix *p)
+{
+	const struct server_conf *s = &w->conf->server;
+	const struct rrl_config *rl = &w->conf->ratelimit.rrl;
+	unsigned open;
+
+	if (atomic_load(&w->d->tcp_clients) >= s->tcp_max_clients) {
+		STAT_INC(w->stats.tcp_refused);
+		return false;
+	}
+	tcp_prefix_of(ip, rl->v4_prefix, rl->v6_prefix, p);
+	switch (tcp_prefixes_take(&w->d->tcp_prefixes, p, s->tcp_per_prefix,
+	                          &open)) {
+	case TCP_PREFIX_TAKEN:
+		return true;
+	case TCP_PREFIX_FULL:
+		STAT_INC(w->stats.tcp_prefix_full);
+		prefix_refused_log(w, ip, p, open);
+		return false;
+	case TCP_PREFIX_NOMEM:
+		break;
+	}
+	STAT_INC(w->stats.nomem);
+	return false;
+}
+
+/* A connection accepted on fd from peer: admitted, set up, watched. */
+static void
+tcp_conn_start(struct worker *w, int fd, const struct sockaddr *peer)
+{
+	struct sockaddr_storage local;
+	socklen_t locallen = sizeof(local);
+	struct tcp_prefix p;
+	struct tcp_conn *tc;
+	struct ip_addr ip;
+	uint16_t port;
+	double idle;
+	int one = 1;
+
+	ip_addr_from_sockaddr(peer, &ip, &port);
+	if (!tcp_admit(w, &ip, &p)) {
+		close(fd);
+		return;
+	}
+	tc = calloc(1, sizeof(*tc));
+	if (tc != NULL)
+		tc->rbuf = malloc(DNS_FRAME_MAX);
+	if (tc == NULL || tc->rbuf == NULL) {
+		free(tc);
+		tcp_prefixes_release(&w->d->tcp_prefixes, &p);
+		close(fd);
+		STAT_INC(w->stats.nomem);
+		return;
+	}
+	/* Every answer is one write (tcp_send); Nagle's algorithm would hold
+	 * a pipelined connection's next answer until the client acknowledged
+	 * the previous one, which its delayed ACK puts off by up to 40 ms. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	atomic_fetch_add(&w->d->tcp_clients, 1);
+	tc->w = w;
+	tc->fd = fd;
+	tc->ip = ip;
+	tc->port = port;
+	tc->prefix = p;
+	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0)
+		ip_addr_from_sockaddr((struct sockaddr *)&local, &tc->local,
+		                      &tc->local_port);
+	ev_io_init(&tc->rio, tcp_read_cb, fd, EV_READ);
+	ev_io_init(&tc->wio, tcp_write_cb, fd, EV_WRITE);
+	tc->rio.data = tc->wio.data = tc;
+	idle = tcp_idle_timeout(w);
+	ev_timer_init(&tc->idle, tcp_idle_cb, idle, idle);
+	tc->idle.data = tc;
+	ev_timer_again(w->loop, &tc->idle);
+	tc->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = tc;
+	w->conns = tc;
+	ev_io_start(w->loop, &tc->rio);
+}
+
 static void
 tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct listener *l = io->data;
-	struct worker *w = l->w;
 
 	for (int i = 0; i < 16; i++) {
 		struct sockaddr_storage peer;
 		socklen_t peerlen = sizeof(peer);
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &peerlen,
 		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct tcp_conn *tc;
-		double idle = w->conf->server.tcp_idle_ms / 1000.0;
 
 		if (fd < 0) {
 			/* Out of descriptors: the listener stays readable, so
@@ -692,43 +895,7 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			}
 			return;
 		}
-		if (atomic_load(&w->d->tcp_clients) >=
-		    w->conf->server.tcp_max_clients) {
-			STAT_INC(w->stats.tcp_refused);
-			close(fd);
-			continue;
-		}
-		tc = calloc(1, sizeof(*tc));
-		if (tc != NULL)
-			tc->rbuf = malloc(DNS_FRAME_MAX);
-		if (tc == NULL || tc->rbuf == NULL) {
-			free(tc);
-			close(fd);
-			STAT_INC(w->stats.nomem);
-			continue;
-		}
-		atomic_fetch_add(&w->d->tcp_clients, 1);
-		tc->w = w;
-		tc->fd = fd;
-		ip_addr_from_sockaddr((struct sockaddr *)&peer, &tc->ip,
-		                      &tc->port);
-		peerlen = sizeof(peer);
-		if (getsockname(fd, (struct sockaddr *)&peer, &peerlen) == 0)
-			ip_addr_from_sockaddr((struct sockaddr *)&peer,
-			                      &tc->local, &tc->local_port);
-		ev_io_init(&tc->rio, tcp_read_cb, fd, EV_READ);
-		ev_io_init(&tc->wio, tcp_write_cb, fd, EV_WRITE);
-		tc->rio.data = tc->wio.data = tc;
-		/* RFC 7766 6.2.3: an idle timeout of 0 closes at once. */
-		ev_timer_init(&tc->idle, tcp_idle_cb, idle,
-		              idle > 0 ? idle : 0.001);
-		tc->idle.data = tc;
-		ev_timer_again(loop, &tc->idle);
-		tc->next = w->conns;
-		if (w->conns != NULL)
-			w->conns->prev = tc;
-		w->conns = tc;
-		ev_io_start(loop, &tc->rio);
+		tcp_conn_start(l->w, fd, (struct sockaddr *)&peer);
 	}
 }
 
@@ -834,6 +1001,7 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 		ev_timer_init(&l->retry, accept_retry_cb, 0.1, 0);
 		l->retry.data = l;
 		if (!l->tcp) {
+			udp_listener_setup(l->fd, s->udp_rcvbuf);
 			l->out = malloc(UDP_BATCH * sizeof(*l->out));
 			if (l->out == NULL)
 				return -1;
@@ -872,7 +1040,8 @@ rrl_episode_end(void *arg, const struct rrl_episode *e)
 		log_ring_push(w->log, line, (size_t)n);
 }
 
-/* Once a second: RRL episodes end; the yield gauge takes its look. */
+/* Once a second: RRL episodes end; refusals held back are logged; the
+ * yield gauge takes its look. */
 static void
 tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -880,6 +1049,14 @@ tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	if (w->rrl != NULL)
 		rrl_expire(w->rrl, worker_wall_ms(), rrl_episode_end, w);
+	if (w->prefix_unlogged > 0 && ev_now(loop) - w->prefix_logged >= 1.0) {
+		log_ring_msg(w->log, LOG_WARNING,
+		             "tcp-max-clients-per-prefix: closed %lu more "
+		             "connections",
+		             w->prefix_unlogged);
+		w->prefix_logged = ev_now(loop);
+		w->prefix_unlogged = 0;
+	}
 	if (w->conf->server.yield_local == YIELD_AUTO) {
 		struct rusage ru;
 		struct timespec now;

@@ -23,6 +23,7 @@
 #include "proxy/pipeline.h"
 #include "proxy/query.h"
 #include "proxy/runstate.h"
+#include "proxy/tcpprefix.h"
 #include "proxy/upstream.h"
 #include "proxy/usock.h"
 #include "proxy/yield.h"
@@ -39,6 +40,7 @@ struct daemon {
 	struct worker *workers;
 	unsigned nworkers;
 	atomic_uint tcp_clients;
+	struct tcp_prefixes tcp_prefixes; /* open connections per prefix */
 };
 
 struct listener {
@@ -50,6 +52,7 @@ struct listener {
 	ev_timer retry;      /* TCP: accept again after running out of fds */
 	unsigned nout;       /* queued answers in out[] */
 	struct udp_out *out; /* UDP_BATCH slots (UDP listeners only) */
+	uint32_t rxq_drops;  /* UDP: the kernel's drop count last seen */
 	struct endpoint ep;
 };
 
@@ -114,6 +117,10 @@ struct worker {
 	struct probe *probes; /* health probes in flight (worker 0) */
 	ev_prepare flush; /* sends queued UDP answers before the loop blocks */
 	uint8_t (*rbatch)[UDP_SLOT_MAX]; /* UDP_BATCH receive buffers */
+	/* tcp-max-clients-per-prefix refusals: logged at most once a second,
+	 * the others counted until the next line (tick_cb). */
+	ev_tstamp prefix_logged;
+	unsigned long prefix_unlogged;
 };
 
 /* A uniformly random 16-bit number (DNS IDs). */

@@ -30,6 +30,8 @@ SERIES = [
     "dnsgate_upstream_latency_seconds_sum",
     "dnsgate_upstream_latency_seconds_count",
     "dnsgate_tcp_connections",
+    "dnsgate_tcp_refused_total",
+    "dnsgate_udp_receive_drops_total",
     "dnsgate_log_dropped_total",
 ]
 
@@ -157,6 +159,8 @@ def test_metrics_http_shape(gate):
     assert types.get("dnsgate_responses_total") == "counter"
     assert types.get("dnsgate_upstream_up") == "gauge"
     assert types.get("dnsgate_tcp_connections") == "gauge"
+    assert types.get("dnsgate_tcp_refused_total") == "counter"
+    assert types.get("dnsgate_udp_receive_drops_total") == "counter"
     assert types.get("dnsgate_upstream_latency_seconds") == "histogram"
     assert body.endswith("\n")
 

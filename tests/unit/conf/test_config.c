@@ -86,6 +86,8 @@ test_config_defaults_server_and_log(void **state)
 	assert_int_equal(c->server.udp_payload_size, 1232);
 	assert_int_equal(c->server.tcp_idle_ms, 10000);
 	assert_int_equal(c->server.tcp_max_clients, 1024);
+	assert_int_equal(c->server.tcp_per_prefix, 64);
+	assert_int_equal(c->server.udp_rcvbuf, 8 * 1024 * 1024);
 	assert_true(c->server.ede_text);
 	assert_int_equal(c->server.yield_local, YIELD_AUTO);
 	assert_false(c->server.has_metrics);
@@ -1290,6 +1292,53 @@ test_config_restart_keys_named_when_changed(void **state)
 	config_unref(changed);
 }
 
+/*
+ * udp-receive-buffer: 0 (the system's default) or 4KB..1GB, and a restart
+ * key (the listeners are set up once); tcp-max-clients-per-prefix: 0
+ * (off) to 1000000.
+ */
+static void
+test_config_udp_receive_buffer_and_tcp_per_prefix(void **state)
+{
+	static const char *const bad_size[] = {"4095", "1KB", "2GB",
+	                                       "lots", "-1",  "4MB4"};
+	struct config *a = load_ok("[server]\n"
+	                           "udp-receive-buffer = 0\n"
+	                           "tcp-max-clients-per-prefix = 0\n" VIEW);
+	struct config *b =
+	    load_ok("[server]\n"
+	            "udp-receive-buffer = 1GB\n"
+	            "tcp-max-clients-per-prefix = 1000000\n" VIEW);
+	struct config *c = load_ok("[server]\nudp-receive-buffer = 4KB\n" VIEW);
+	char buf[200], text[200];
+
+	(void)state;
+	assert_int_equal(a->server.udp_rcvbuf, 0);
+	assert_int_equal(a->server.tcp_per_prefix, 0);
+	assert_int_equal(b->server.udp_rcvbuf, 1024 * 1024 * 1024);
+	assert_int_equal(b->server.tcp_per_prefix, 1000000);
+	assert_int_equal(c->server.udp_rcvbuf, 4096);
+	assert_int_equal(config_restart_keys(a, b, buf, sizeof(buf)), 1);
+	assert_string_equal(buf, "udp-receive-buffer");
+	for (size_t i = 0; i < ARRAY_LEN(bad_size); i++) {
+		(void)snprintf(text, sizeof(text),
+		               "[server]\nudp-receive-buffer = %s\n" VIEW,
+		               bad_size[i]);
+		load_fails(text,
+		           "t.conf:2: udp-receive-buffer: expected 0 (the "
+		           "system default) or a size from 4KB to 1GB\n");
+	}
+	load_fails("[server]\ntcp-max-clients-per-prefix = 1000001\n" VIEW,
+	           "t.conf:2: tcp-max-clients-per-prefix: expected a number "
+	           "from 0 to 1000000\n");
+	load_fails("[server]\ntcp-max-clients-per-prefix = -1\n" VIEW,
+	           "t.conf:2: tcp-max-clients-per-prefix: expected a number "
+	           "from 0 to 1000000\n");
+	config_unref(a);
+	config_unref(b);
+	config_unref(c);
+}
+
 int
 main(void)
 {
@@ -1332,6 +1381,7 @@ main(void)
 	    cmocka_unit_test(test_config_load_file),
 	    cmocka_unit_test(test_config_ref_unref),
 	    cmocka_unit_test(test_config_restart_keys_named_when_changed),
+	    cmocka_unit_test(test_config_udp_receive_buffer_and_tcp_per_prefix),
 	};
 
 	return cmocka_run_group_tests_name("proxy config", tests, NULL, NULL);

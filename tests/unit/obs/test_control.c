@@ -139,6 +139,8 @@ count_some(struct daemon *d)
 		STAT_INC(s->rl_drop);
 		STAT_INC(s->cookies[COOKIE_VALID]);
 		STAT_INC(s->upstream_mismatch);
+		STAT_ADD(s->udp_rcv_drops, 3);
+		STAT_INC(s->tcp_prefix_full);
 	}
 	STAT_SHARED_INC(
 	    runstate_view_stats(rs, c->views[0])->actions[ACTION_FORWARD]);
@@ -383,6 +385,8 @@ test_control_metrics_are_prometheus_text(void **state)
 	    "dnsgate_queries_total",
 	    "dnsgate_responses_total",
 	    "dnsgate_tcp_connections",
+	    "dnsgate_udp_receive_drops_total",
+	    "dnsgate_tcp_refused_total",
 	    "dnsgate_log_dropped_total",
 	    "dnsgate_dnstap_dropped_total",
 	    "dnsgate_ratelimit_total",
@@ -398,7 +402,6 @@ test_control_metrics_are_prometheus_text(void **state)
 	    "dnsgate_upstream_latency_seconds",
 	    "dnsgate_upstream_mismatch_total",
 	    "dnsgate_upstream_garbage_total",
-	    "dnsgate_tcp_refused_total",
 	    "dnsgate_nomem_total",
 	    "dnsgate_send_errors_total",
 	    "dnsgate_udp_oversize_total",
@@ -433,6 +436,12 @@ test_control_metrics_are_prometheus_text(void **state)
 	assert_non_null(
 	    strstr(text, "dnsgate_responses_total{rcode=\"NOERROR\"} 2\n"));
 	assert_non_null(strstr(text, "dnsgate_tcp_connections 4\n"));
+	/* Summed over the NWORKERS (2) workers. */
+	assert_non_null(strstr(text, "dnsgate_udp_receive_drops_total 6\n"));
+	assert_non_null(strstr(text, "dnsgate_tcp_refused_total{limit=\"tcp-"
+	                             "max-clients\"} 0\n"));
+	assert_non_null(strstr(text, "dnsgate_tcp_refused_total{limit=\"tcp-"
+	                             "max-clients-per-prefix\"} 2\n"));
 	assert_non_null(strstr(text, "dnsgate_decisions_total{view=\"main\","
 	                             "action=\"forward\"} 1\n"));
 	assert_non_null(strstr(text, "dnsgate_decisions_total{view=\"\","
@@ -473,6 +482,7 @@ test_control_stats_is_metrics_and_internals(void **state)
 	assert_true(
 	    strncmp(internal, "# internal\nupstream_mismatch 2\n", 31) == 0);
 	assert_non_null(strstr(internal, "\nlocal_upstream_yields 0\n"));
+	assert_non_null(strstr(internal, "\ntcp_refused_per_prefix 2\n"));
 	free(metrics);
 	free(text);
 }
