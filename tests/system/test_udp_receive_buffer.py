@@ -53,15 +53,15 @@ def can_force_rcvbuf():
         s.close()
 
 
-def test_default_is_4mb(dnsgate_conf):
+def test_default_is_8mb(dnsgate_conf):
     gate = dnsgate_conf(BODY)
     rb, _, _ = skmem(gate.port)
-    if rb < 2 * (4 << 20):
+    if rb < 2 * (8 << 20):
         assert not can_force_rcvbuf(), "got %d with CAP_NET_ADMIN" % rb
-        assert "udp-receive-buffer: wanted 4194304 bytes" in \
+        assert "udp-receive-buffer: wanted 8388608 bytes" in \
             gate.stderr_text()
     else:
-        assert rb == 2 * (4 << 20)
+        assert rb == 2 * (8 << 20)
 
 
 def test_zero_keeps_the_system_default(dnsgate_conf):
