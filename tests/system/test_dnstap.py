@@ -362,8 +362,8 @@ def assert_forwarder_pair(docs, up, name, proto, rec, src_address):
 # pooled, connected socket. An unconnected socket is bound to the wildcard
 # address, and dnstap says so.
 UDP_PATHS = {
-    "fresh-io-uring": ({}, {"io-uring": "yes"}, "0.0.0.0"),
-    "fresh-sendto": ({}, {"io-uring": "no"}, "0.0.0.0"),
+    "fresh-io-uring": ({"udp-sockets": "0"}, {"io-uring": "yes"}, "0.0.0.0"),
+    "fresh-sendto": ({"udp-sockets": "0"}, {"io-uring": "no"}, "0.0.0.0"),
     "pooled": ({"udp-sockets": "4"}, {}, sysutil.LOOPBACK4),
 }
 
@@ -442,7 +442,8 @@ def test_file_output_forwarder_only(dnstap_supported, dnsgate, fault_server,
     up = fault_server("ok")
     out = tmp_path / "tap.fstrm"
     gate = started_gate(dnsgate, up, {"dnstap": "file:%s" % out,
-                                      "dnstap-messages": "forwarder"})
+                                      "dnstap-messages": "forwarder"},
+                        upstream={"udp-sockets": "0"})
     # fstrm opens the file as its thread starts.
     assert sysutil.wait_for(out.exists, 5.0), gate.stderr_text()
     name = fault_name("ok", sysutil.token())
