@@ -35,10 +35,12 @@ endif
 OPT      ?= -O2 -g
 CPPFLAGS += -I. -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPT) $(WARN) -pthread
-# sd_notify(3) for the systemd unit's Type=notify (Debian's libsystemd).
-CPPFLAGS += $(shell pkg-config --cflags libsystemd 2>/dev/null)
-LDLIBS   += -lev -linih -lmaxminddb -luring -lpthread \
-            $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+# Libraries with a pkg-config file (quiet before `make deps` installs them):
+# libfstrm for dnstap, libsystemd for sd_notify(3) (the unit's Type=notify).
+PKGS     := libfstrm libsystemd
+CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += -lev -linih -lmaxminddb -luring \
+            $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -47,7 +49,7 @@ endif
 # Debian packages the build, the tests and the benchmark need. `make deps`
 # installs whichever are missing, so a fresh machine needs nothing by hand.
 DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev \
-              liburing-dev libsystemd-dev
+              liburing-dev libsystemd-dev libfstrm-dev
 DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
               libmaxmind-db-writer-perl fstrm-bin python3-prometheus-client \

@@ -301,7 +301,7 @@ run(const char *path)
 	/* The writer connects (and reconnects) by itself; a missing
 	 * collector never holds up the start. */
 	if (conf->log.dnstap != NULL &&
-	    dnstap_start(conf->log.dnstap, NULL) < 0) {
+	    dnstap_start(&conf->log.dnstap_out, NULL, worker_count(conf)) < 0) {
 		log_msg(LOG_ERR, "dnstap %s: %s", conf->log.dnstap,
 		        strerror(errno));
 		return 1;

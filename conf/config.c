@@ -729,6 +729,95 @@ parse_socket_path(struct loader *l, const struct option *o, void *dst,
 	return parse_string(l, o, dst, value);
 }
 
+/*
+ * [log] dnstap: an absolute path or unix:PATH (a UNIX socket), tcp:IP:PORT
+ * or file:PATH. The text is kept as written, for the reload check.
+ */
+static int
+parse_dnstap(struct loader *l, const struct option *o, void *dst,
+             const char *value)
+{
+	static const struct {
+		const char *prefix;
+		enum dnstap_transport transport;
+	} kinds[] = {{"unix:", DNSTAP_TO_UNIX},
+	             {"tcp:", DNSTAP_TO_TCP},
+	             {"file:", DNSTAP_TO_FILE},
+	             {"/", DNSTAP_TO_UNIX}};
+	struct log_conf *lc = dst;
+	struct dnstap_output out = {0};
+	const char *rest = NULL;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		size_t n = strlen(kinds[i].prefix);
+
+		if (strncmp(value, kinds[i].prefix, n) == 0) {
+			out.transport = kinds[i].transport;
+			/* A bare path keeps its slash. */
+			rest = value + (kinds[i].prefix[0] == '/' ? 0 : n);
+			break;
+		}
+	}
+	if (rest == NULL) {
+		cfg_error(l, l->line,
+		          "%s: '%s' is not an absolute path, unix:PATH, "
+		          "tcp:IP:PORT or file:PATH",
+		          o->key, value);
+		return -1;
+	}
+	if (out.transport == DNSTAP_TO_TCP) {
+		if (ip_endpoint_parse(rest, 0, &out.tcp.addr, &out.tcp.port) <
+		        0 ||
+		    out.tcp.port == 0) {
+			cfg_error(l, l->line,
+			          "%s: '%s' is not IP:PORT or [IPv6]:PORT",
+			          o->key, rest);
+			return -1;
+		}
+		ip_endpoint_format(&out.tcp.addr, out.tcp.port, out.tcp.text,
+		                   sizeof(out.tcp.text));
+	} else if (rest[0] != '/' ||
+	           (out.transport == DNSTAP_TO_UNIX && strlen(rest) >= 108)) {
+		cfg_error(l, l->line, "%s: expected an absolute path%s", o->key,
+		          out.transport == DNSTAP_TO_UNIX ? " under 108 bytes"
+		                                          : "");
+		return -1;
+	} else if ((out.path = strdup(rest)) == NULL) {
+		return -1;
+	}
+	free(lc->dnstap_out.path);
+	lc->dnstap_out = out;
+	return parse_string(l, o, &lc->dnstap, value);
+}
+
+static int
+dnstap_messages_item(struct loader *l, const struct option *o, void *dst,
+                     const char *item)
+{
+	unsigned *bits = dst;
+
+	if (strcasecmp(item, "client") == 0)
+		*bits |= DNSTAP_MSGS_CLIENT;
+	else if (strcasecmp(item, "forwarder") == 0)
+		*bits |= DNSTAP_MSGS_FORWARDER;
+	else {
+		cfg_error(l, l->line,
+		          "%s: '%s' is not one of client, forwarder", o->key,
+		          item);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_dnstap_messages(struct loader *l, const struct option *o, void *dst,
+                      const char *value)
+{
+	if (l->first)
+		*(unsigned *)dst = 0;
+	return for_each_item(l, o, dst, value, dnstap_messages_item);
+}
+
 static int
 parse_log_target(struct loader *l, const struct option *o, void *dst,
                  const char *value)
@@ -826,6 +915,15 @@ same_string(const struct option *o, const struct config *a,
 {
 	const char *x = *(char *const *)option_at(o, a);
 	const char *y = *(char *const *)option_at(o, b);
+
+	return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
+}
+
+static bool
+same_dnstap(const struct option *o, const struct config *a,
+            const struct config *b)
+{
+	const char *x = a->log.dnstap, *y = b->log.dnstap;
 
 	return x == y || (x != NULL && y != NULL && strcmp(x, y) == 0);
 }
@@ -1004,10 +1102,14 @@ static const struct option options[] = {
      .def = "all"},
     {.sect = SEC_LOG,
      .key = "dnstap",
-     .parse = parse_socket_path,
-     .off = LOG(dnstap),
-     .same = same_string,
+     .parse = parse_dnstap,
+     .same = same_dnstap,
      .flags = OPT_RESTART},
+    {.sect = SEC_LOG,
+     .key = "dnstap-messages",
+     .parse = parse_dnstap_messages,
+     .off = LOG(dnstap_messages),
+     .def = "client"},
 
     {.sect = SEC_GEOIP,
      .key = "database",
@@ -2036,6 +2138,7 @@ config_free(struct config *c)
 	free(c->server.control_socket);
 	free(c->log.path);
 	free(c->log.dnstap);
+	free(c->log.dnstap_out.path);
 	acl_free(&c->ratelimit.exempt);
 	geoip_close(c->geoip);
 	free(c->geoip_conf.database);

@@ -103,12 +103,31 @@ struct server_conf {
 	struct endpoint metrics;
 };
 
+/* [log] dnstap: where the Frame Streams go (obs/dnstap.h). */
+enum dnstap_transport {
+	DNSTAP_TO_UNIX = 1,
+	DNSTAP_TO_TCP,
+	DNSTAP_TO_FILE,
+};
+
+struct dnstap_output {
+	enum dnstap_transport transport;
+	char *path;          /* DNSTAP_TO_UNIX, DNSTAP_TO_FILE */
+	struct endpoint tcp; /* DNSTAP_TO_TCP */
+};
+
+/* [log] dnstap-messages: the message pairs sent. */
+#define DNSTAP_MSGS_CLIENT    0x1u /* CLIENT_QUERY, CLIENT_RESPONSE */
+#define DNSTAP_MSGS_FORWARDER 0x2u /* FORWARDER_QUERY, _RESPONSE */
+
 struct log_conf {
 	enum log_target target;
 	char *path; /* LOGT_FILE */
 	enum decision_format format;
 	enum log_decisions decisions;
-	char *dnstap; /* Frame Streams socket, or NULL */
+	char *dnstap; /* [log] dnstap as written, or NULL: no dnstap */
+	struct dnstap_output dnstap_out;
+	unsigned dnstap_messages; /* DNSTAP_MSGS_* */
 };
 
 enum queries_action {

@@ -1,17 +1,16 @@
 /*
- * obs/dnstap.h — dnstap (https://dnstap.info) over a Frame Streams UNIX
- * socket, written by one writer thread so the datapath never blocks.
+ * obs/dnstap.h — dnstap (https://dnstap.info) through Debian's libfstrm:
+ * fstrm's I/O thread (fstrm_iothr) writes the Frame Streams to a UNIX
+ * socket, a TCP collector or a file, so the datapath never waits on them.
  *
- * Like the decision log (obs/log.h): each producer thread owns a
- * single-producer ring (obs/ring.h), the writer thread is its only
- * consumer, and a full ring drops the message and counts it. The producer
- * encodes the protobuf straight into its ring as a ready Frame Streams data
- * frame; the writer only copies frames to the socket.
- *
- * The writer is a bidirectional Frame Streams sender with content type
- * "protobuf:dnstap.Dnstap": READY -> ACCEPT -> START, data frames, and
- * STOP -> FINISH at the end. While the socket is absent or refuses, it
- * retries every second; the rings meanwhile fill and then drop.
+ * Each worker owns one of fstrm's input queues (single producer): it
+ * encodes the Dnstap protobuf into a buffer of its own and submits it; a
+ * full queue drops the message and counts it. The Frame Streams protocol
+ * (READY, ACCEPT, START, data frames, STOP, FINISH; content type
+ * "protobuf:dnstap.Dnstap"), connecting and reconnecting are fstrm's:
+ * while the output cannot be opened, fstrm tries again every second and
+ * discards what the workers submit meanwhile (uncounted: fstrm does not
+ * report it).
  */
 #ifndef OBS_DNSTAP_H
 #define OBS_DNSTAP_H
@@ -23,10 +22,15 @@
 
 #include "dns/addr.h"
 
+struct dnstap_output; /* conf/config.h */
+
 #define DNSTAP_CONTENT_TYPE "protobuf:dnstap.Dnstap"
 #define DNSTAP_IDENTITY_MAX 255
-#define DNSTAP_DNS_MSG_MAX  65535      /* a longer DNS message is dropped */
-#define DNSTAP_RING_BYTES   (4u << 20) /* per producer; power of two */
+#define DNSTAP_DNS_MSG_MAX  65535 /* a longer DNS message is dropped */
+/* Per producer: at most this many messages, and bytes of them, waiting
+ * for fstrm's I/O thread. */
+#define DNSTAP_QUEUE_SLOTS 16384 /* FSTRM_IOTHR_INPUT_QUEUE_SIZE_MAX */
+#define DNSTAP_QUEUE_BYTES (4u << 20)
 
 /* dnstap.proto, Message.Type: the values dnsgate emits. */
 enum dnstap_msg_type {
@@ -76,35 +80,41 @@ size_t dnstap_encode(uint8_t *out, size_t cap, const char *identity,
                      const struct dnstap_msg *m);
 
 /*
- * Start the writer thread for the Frame Streams socket at socket_path with
- * identity (NULL: the host name; "": none). Never waits for the socket:
- * connecting and reconnecting are the thread's job. Call once, after the
- * signal mask is set (the thread inherits it) and before any producer
- * pushes; 0 / -1 (errno: ENAMETOOLONG, EINVAL for a long identity,
- * EALREADY, ENOMEM, or pthread_create's).
+ * Start fstrm's I/O thread writing to out (conf/config.h) for nproducers
+ * producers, with identity (NULL: the host name; "": none). Never waits
+ * for a collector: connecting and reconnecting (every second) are the I/O
+ * thread's. Call once, after the signal mask is set (the thread inherits
+ * it) and before dnstap_ring_new(); 0 / -1 (errno: EINVAL for a bad out,
+ * a long identity or no producers, EALREADY, ENOMEM).
  */
-int dnstap_start(const char *socket_path, const char *identity);
+int dnstap_start(const struct dnstap_output *out, const char *identity,
+                 unsigned nproducers);
 /*
- * Send what is queued (giving up after about 1 s), then STOP, wait up to
- * about 0.25 s more for FINISH, close, join the thread, and free every ring.
- * Every producer must have stopped. Also frees rings made without start.
+ * Stop: fstrm sends what is queued, then STOP, and waits for FINISH on a
+ * socket. Waits for that at most about 2 s (a collector that never answers
+ * is left behind, with a warning). Every producer must have stopped.
+ * Logs the messages dropped since the start, if any.
  */
 void dnstap_stop(void);
 
+/* A producer's handle on its fstrm input queue. */
 struct dnstap_ring;
 
-/* A ring for one producer thread (NULL: out of memory, or 128 rings). */
+/*
+ * The queue of one more producer thread (NULL with errno: EINVAL before
+ * dnstap_start(), ENOSPC past its nproducers). Freed by dnstap_stop().
+ */
 struct dnstap_ring *dnstap_ring_new(void);
 /*
- * Encode m into ring: never blocks, makes no system call; counts a drop
- * when the ring is full or m is invalid. Only the ring's owner thread may
- * call it. A NULL ring does nothing, so callers need no dnstap-enabled test.
+ * Encode m and submit it to ring's queue: never blocks (it may allocate,
+ * and wake the I/O thread); counts a drop when the queue is full, m is
+ * invalid or memory is short. Only the ring's owner thread may call it.
+ * A NULL ring does nothing, so callers need no dnstap-enabled test.
  */
 void dnstap_message(struct dnstap_ring *ring, const struct dnstap_msg *m);
 /*
- * Messages lost since dnstap_start(), across rings (metrics): ring full,
- * invalid, in a connection that broke while sending them, or still queued
- * when dnstap_stop() gave up. Sent + lost = pushed; after dnstap_stop() the
+ * Messages dropped since dnstap_start() (metrics): a full queue, invalid,
+ * out of memory, or submitted while stopping. After dnstap_stop() the
  * total stays readable until the next start.
  */
 unsigned long dnstap_dropped_total(void);

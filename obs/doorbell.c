@@ -1,5 +1,5 @@
 /*
- * obs/doorbell.c — futex-backed wake-ups for the log and dnstap threads.
+ * obs/doorbell.c — futex-backed wake-ups for the log thread.
  */
 #include "obs/doorbell.h"
 

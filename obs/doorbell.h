@@ -2,11 +2,11 @@
  * obs/doorbell.h — wake a sleeping consumer thread without costing the
  * producers a system call.
  *
- * The logger and dnstap threads drain lock-free rings that the workers
- * fill. Polling the rings every few milliseconds kept an idle daemon
- * waking 200 times a second. With a doorbell, a consumer that found
- * nothing announces that it is about to sleep (doorbell_arm), looks at
- * its rings once more, and sleeps on a futex (doorbell_wait) until a
+ * The logger thread drains lock-free rings that the workers fill.
+ * Polling the rings every few milliseconds kept an idle daemon waking 200
+ * times a second. With a doorbell, a consumer that found nothing
+ * announces that it is about to sleep (doorbell_arm), looks at its rings
+ * once more, and sleeps on a futex (doorbell_wait) until a
  * producer rings or a timeout passes. A producer rings after publishing:
  * while the consumer is awake that is one fence and one load; only the
  * producer that finds it asleep makes the futex call. For the rings of a

@@ -1,7 +1,7 @@
 /*
- * obs/ring.h — the ring the log and dnstap producers write and their writer
- * threads read: one producer thread, one consumer thread, variable-length
- * records of bytes, no lock on either side. The only system call is the
+ * obs/ring.h — the ring the log producers write and the log thread reads:
+ * one producer thread, one consumer thread, variable-length records of
+ * bytes, no lock on either side. The only system call is the
  * doorbell's, when a producer finds its consumer asleep.
  *
  * A ring is a power-of-two buffer of bytes. Each record is a native u32

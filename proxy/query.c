@@ -98,6 +98,8 @@ tap_client(struct query *qr, enum dnstap_msg_type type)
 	    .query_time = &qr->qtime,
 	};
 
+	if (!(qr->conf->log.dnstap_messages & DNSTAP_MSGS_CLIENT))
+		return;
 	if (type == DNSTAP_CLIENT_QUERY) {
 		m.query = qr->c.pkt;
 		m.query_len = qr->c.pktlen;

@@ -231,6 +231,12 @@ uppool_send(struct worker *w, struct uppool_wait *wt, const struct endpoint *ep,
 	return 0;
 }
 
+int
+uppool_fd(const struct uppool_wait *wt)
+{
+	return wt->psock != NULL ? wt->psock->fd : -1;
+}
+
 void
 uppool_forget(struct uppool_wait *wt)
 {

@@ -41,6 +41,8 @@ struct uppool_wait {
 int uppool_send(struct worker *w, struct uppool_wait *wt,
                 const struct endpoint *ep, unsigned nsocks, uint8_t *msg,
                 size_t len);
+/* The socket wt is registered on, or -1 (dnstap reads its address). */
+int uppool_fd(const struct uppool_wait *wt);
 /* Forget wt's registration, if any (its answer will be ignored). */
 void uppool_forget(struct uppool_wait *wt);
 /* Close every pooled socket of w (at worker exit). */

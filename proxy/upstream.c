@@ -13,6 +13,7 @@
 
 #include "dns/frame.h"
 #include "dns/msg.h"
+#include "obs/dnstap.h"
 #include "proxy/upstream.h"
 #include "proxy/usock.h"
 #include "proxy/worker.h"
@@ -293,6 +294,86 @@ tcp_start(struct query *qr)
 	return 0;
 }
 
+/* The socket of the current attempt, or -1. */
+static int
+attempt_fd(const struct query *qr)
+{
+	if (qr->ua.tcp)
+		return qr->ua.fd;
+	if (qr->ua.usock != NULL)
+		return qr->ua.usock->fd;
+	return uppool_fd(&qr->ua.pooled);
+}
+
+/*
+ * Our end of the attempt's socket, as bound: an unconnected UDP socket (one
+ * per attempt) has the wildcard address, the kernel picks the source per
+ * packet. With io_uring, the send of such a fresh socket is still queued:
+ * bind it to port 0 now, as that send would (the kernel picks a random
+ * port and, having picked it, unbinds it again at usock_release's
+ * disconnect), so the port told is the one the query leaves from.
+ */
+static int
+attempt_source(const struct query *qr, struct ip_addr *a, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd = attempt_fd(qr);
+
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    ip_addr_from_sockaddr((struct sockaddr *)&ss, a, port) < 0)
+		return -1;
+	if (*port == 0 && !qr->ua.tcp) {
+		struct sockaddr_storage any = {.ss_family = ss.ss_family};
+
+		(void)bind(fd, (struct sockaddr *)&any, sl);
+		sl = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+		    ip_addr_from_sockaddr((struct sockaddr *)&ss, a, port) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * dnstap FORWARDER_QUERY (resp NULL) or FORWARDER_RESPONSE of the current
+ * attempt: from our socket to the server. Zone transfers are left out.
+ */
+static void
+tap_forwarder(struct query *qr, const uint8_t *resp, size_t len)
+{
+	const struct endpoint *ep = &qr->ua.up->servers[qr->ua.server];
+	struct ip_addr src;
+	struct timespec now;
+	struct dnstap_msg m = {
+	    .tcp = qr->ua.tcp,
+	    .response_addr = &ep->addr,
+	    .response_port = ep->port,
+	};
+
+	if (qr->w->tap == NULL || qr->c.transfer ||
+	    !(qr->conf->log.dnstap_messages & DNSTAP_MSGS_FORWARDER))
+		return;
+	if (attempt_source(qr, &src, &m.query_port) == 0)
+		m.query_addr = &src;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (resp == NULL) {
+		qr->ua.tap_sent = now;
+		m.type = DNSTAP_FORWARDER_QUERY;
+		m.query = qr->ua.q;
+		m.query_len = qr->ua.qlen;
+	} else {
+		m.type = DNSTAP_FORWARDER_RESPONSE;
+		m.response_time = &now;
+		m.response = resp;
+		m.response_len = len;
+	}
+	/* Unset when dnstap-messages changed in between (a reload). */
+	if (qr->ua.tap_sent.tv_sec != 0)
+		m.query_time = &qr->ua.tap_sent;
+	dnstap_message(qr->w->tap, &m);
+}
+
 /* A matching answer arrived (over UDP or TCP). */
 static void
 handle_answer(struct query *qr, const uint8_t *resp, size_t len,
@@ -300,6 +381,7 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 {
 	unsigned retry = qr->ua.up->retry_on;
 
+	tap_forwarder(qr, resp, len);
 	if (!qr->ua.tcp && (r->hdr.flags & DNS_FLAG_TC)) {
 		/* Truncated: ask the same server over TCP (RFC 7766 5). */
 		if (tcp_start(qr) < 0)
@@ -534,6 +616,7 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		qr->ua.bufoff += (size_t)n;
 		if (qr->ua.bufoff < qr->ua.buflen)
 			return;
+		tap_forwarder(qr, NULL, 0);
 		qr->ua.buflen = 0; /* now reading into ubuf */
 		qr->ua.bufoff = 0;
 		ev_io_stop(loop, io);
@@ -678,6 +761,8 @@ attempt_next(struct query *qr)
 	if (udp_start(qr) < 0)
 		attempt_failed(qr, local_error(errno) ? UP_FAIL_LOCAL
 		                                      : UP_FAIL_NETWORK);
+	else
+		tap_forwarder(qr, NULL, 0);
 }
 
 void

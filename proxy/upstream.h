@@ -23,6 +23,7 @@
 #include <ev.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "dns/name.h"
 #include "proxy/uppool.h"
@@ -66,6 +67,7 @@ struct upstream_attempt {
 	/* The client cookie our query carried (RFC 7873 as a client). */
 	uint8_t cookie[COOKIE_CLIENT_LEN];
 	bool cookie_sent;
+	struct timespec tap_sent; /* FORWARDER_QUERY's time (dnstap) */
 	/* The query we send; last, so clearing an attempt skips it. */
 	size_t qlen;
 	uint8_t q[UPSTREAM_QUERY_MAX];

@@ -1339,6 +1339,75 @@ test_config_udp_receive_buffer_and_tcp_per_prefix(void **state)
 	config_unref(c);
 }
 
+/* [log] dnstap: the four spellings of an output, and dnstap-messages. */
+static void
+test_config_dnstap_outputs(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	c = load_ok("[log]\ndnstap = /run/tap.sock\n" VIEW);
+	assert_string_equal(c->log.dnstap, "/run/tap.sock");
+	assert_int_equal(c->log.dnstap_out.transport, DNSTAP_TO_UNIX);
+	assert_string_equal(c->log.dnstap_out.path, "/run/tap.sock");
+	/* The default sends the client messages only. */
+	assert_int_equal(c->log.dnstap_messages, DNSTAP_MSGS_CLIENT);
+	config_unref(c);
+	c = load_ok("[log]\ndnstap = unix:/run/tap.sock\n"
+	            "dnstap-messages = forwarder\n" VIEW);
+	assert_int_equal(c->log.dnstap_out.transport, DNSTAP_TO_UNIX);
+	assert_string_equal(c->log.dnstap_out.path, "/run/tap.sock");
+	assert_int_equal(c->log.dnstap_messages, DNSTAP_MSGS_FORWARDER);
+	config_unref(c);
+	c = load_ok("[log]\ndnstap = tcp:[2001:db8::1]:6000\n"
+	            "dnstap-messages = client, Forwarder\n" VIEW);
+	assert_int_equal(c->log.dnstap_out.transport, DNSTAP_TO_TCP);
+	assert_string_equal(c->log.dnstap_out.tcp.text, "[2001:db8::1]:6000");
+	assert_null(c->log.dnstap_out.path);
+	assert_int_equal(c->log.dnstap_messages,
+	                 DNSTAP_MSGS_CLIENT | DNSTAP_MSGS_FORWARDER);
+	config_unref(c);
+	c = load_ok("[log]\ndnstap = file:/var/tmp/tap.fstrm\n" VIEW);
+	assert_int_equal(c->log.dnstap_out.transport, DNSTAP_TO_FILE);
+	assert_string_equal(c->log.dnstap_out.path, "/var/tmp/tap.fstrm");
+	config_unref(c);
+	c = load_ok(VIEW);
+	assert_null(c->log.dnstap);
+	config_unref(c);
+}
+
+static void
+test_config_dnstap_errors(void **state)
+{
+	(void)state;
+	load_fails("[log]\ndnstap = tap.sock\n" VIEW,
+	           "t.conf:2: dnstap: 'tap.sock' is not an absolute path, "
+	           "unix:PATH, tcp:IP:PORT or file:PATH\n");
+	load_fails("[log]\ndnstap = udp:127.0.0.1:6000\n" VIEW,
+	           "t.conf:2: dnstap: 'udp:127.0.0.1:6000' is not an absolute "
+	           "path, unix:PATH, tcp:IP:PORT or file:PATH\n");
+	load_fails("[log]\ndnstap = unix:tap.sock\n" VIEW,
+	           "t.conf:2: dnstap: expected an absolute path under 108 "
+	           "bytes\n");
+	load_fails("[log]\ndnstap = file:\n" VIEW,
+	           "t.conf:2: dnstap: expected an absolute path\n");
+	load_fails("[log]\ndnstap = tcp:127.0.0.1\n" VIEW,
+	           "t.conf:2: dnstap: '127.0.0.1' is not IP:PORT or "
+	           "[IPv6]:PORT\n");
+	load_fails("[log]\ndnstap = tcp:::1:6000\n" VIEW,
+	           "t.conf:2: dnstap: '::1:6000' is not IP:PORT or "
+	           "[IPv6]:PORT\n");
+	load_fails("[log]\ndnstap = tcp:host.example:6000\n" VIEW,
+	           "t.conf:2: dnstap: 'host.example:6000' is not IP:PORT or "
+	           "[IPv6]:PORT\n");
+	load_fails("[log]\ndnstap = /run/tap.sock\n"
+	           "dnstap-messages = client, resolver\n" VIEW,
+	           "t.conf:3: dnstap-messages: 'resolver' is not one of "
+	           "client, forwarder\n");
+	load_fails("[log]\ndnstap-messages =\n" VIEW,
+	           "t.conf:2: dnstap-messages: empty value\n");
+}
+
 int
 main(void)
 {
@@ -1382,6 +1451,8 @@ main(void)
 	    cmocka_unit_test(test_config_ref_unref),
 	    cmocka_unit_test(test_config_restart_keys_named_when_changed),
 	    cmocka_unit_test(test_config_udp_receive_buffer_and_tcp_per_prefix),
+	    cmocka_unit_test(test_config_dnstap_outputs),
+	    cmocka_unit_test(test_config_dnstap_errors),
 	};
 
 	return cmocka_run_group_tests_name("proxy config", tests, NULL, NULL);

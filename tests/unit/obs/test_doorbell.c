@@ -1,8 +1,8 @@
 /*
- * tests/unit/obs/test_doorbell.c — the doorbell of the log and dnstap
- * threads: a ring while the consumer is awake makes no wake-up; an armed
- * consumer is woken by a ring, a timer sleep only by a stop; and a producer
- * and a consumer racing over many items lose no wake-up (a lost one would
+ * tests/unit/obs/test_doorbell.c — the doorbell of the log thread: a ring
+ * while the consumer is awake makes no wake-up; an armed consumer is woken
+ * by a ring, a timer sleep only by a stop; and a producer and a consumer
+ * racing over many items lose no wake-up (a lost one would
  * show as a sleep that ended by its timeout). What this race cannot show
  * is a missing fence: on x86 the reordering it allows is too rare to hit.
  */
