@@ -208,6 +208,27 @@ struct dns_response {
 int dns_response_parse(const uint8_t *pkt, size_t len, struct dns_response *r);
 
 /*
+ * Parse an error response from an upstream that carries no question:
+ * QR=1, QDCOUNT 0, an RCODE (12 bits, with the OPT's) other than NOERROR
+ * and NXDOMAIN, every RR well formed, at most one OPT. Fills r as
+ * dns_response_parse() does, with question_end = body_end = the header's
+ * end. Returns 0, or -1 when it is not such a response.
+ */
+int dns_response_parse_bare(const uint8_t *pkt, size_t len,
+                            struct dns_response *r);
+
+/*
+ * Rebuild r, a response dns_response_parse_bare() took, as one carrying
+ * q's question: r's ID, flags and RCODE, q's question, no records (those
+ * of an error say nothing a client could use), and, when r had an OPT,
+ * one with its UDP size, DO bit and extended RCODE and no options.
+ * Returns the length, or 0 when cap is too small or q has no question.
+ */
+size_t dns_response_add_question(uint8_t *out, size_t cap,
+                                 const struct dns_response *r,
+                                 const struct dns_query *q);
+
+/*
  * True when r answers the question we sent: same ID, same QNAME (ignoring
  * case), QTYPE and QCLASS.
  */

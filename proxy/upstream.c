@@ -333,11 +333,21 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 	finish(qr, PIPE_UPSTREAM);
 }
 
-/* Parse and check an answer; false (and counted) when it is not ours. */
-static bool
+/* What answer_valid() made of a message from the server. */
+enum answer_kind {
+	ANSWER_NOT_OURS = 0, /* ignored (and counted) */
+	ANSWER_OK,           /* ours, parsed into r */
+	ANSWER_BARE_TC,      /* our ID and TC=1, the rest unreadable */
+	ANSWER_NO_QUESTION,  /* our ID, an error RCODE and no question */
+};
+
+/* Parse and check an answer: is it ours? */
+static enum answer_kind
 answer_valid(struct query *qr, const uint8_t *buf, size_t len,
              struct dns_response *r)
 {
+	enum answer_kind kind = ANSWER_OK;
+
 	if (dns_response_parse(buf, len, r) < 0) {
 		/* Some servers truncate without fixing the counts: a TC=1
 		 * answer with our ID is enough to go to TCP (RFC 7766 5). */
@@ -348,16 +358,24 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 		    (flags & DNS_FLAG_QR) && (flags & DNS_FLAG_TC)) {
 			memset(r, 0, sizeof(*r));
 			r->hdr.flags = DNS_FLAG_QR | DNS_FLAG_TC;
-			return true;
+			return ANSWER_BARE_TC;
 		}
-		STAT_INC(qr->w->stats.upstream_garbage);
-		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_MISMATCH]);
-		return false;
+		/* An error without a question (REFUSED, FORMERR...): the
+		 * source, the ID and the cookie are all there is to match. */
+		if (dns_response_parse_bare(buf, len, r) < 0) {
+			STAT_INC(qr->w->stats.upstream_garbage);
+			STAT_SHARED_INC(
+			    server_stats(qr)->errors[UPERR_MISMATCH]);
+			return ANSWER_NOT_OURS;
+		}
+		kind = ANSWER_NO_QUESTION;
 	}
-	if (!dns_response_matches(r, qr->ua.id, &qr->c.q)) {
+	if (kind == ANSWER_NO_QUESTION
+	        ? r->hdr.id != qr->ua.id
+	        : !dns_response_matches(r, qr->ua.id, &qr->c.q)) {
 		STAT_INC(qr->w->stats.upstream_mismatch);
 		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_MISMATCH]);
-		return false;
+		return ANSWER_NOT_OURS;
 	}
 	/* RFC 7873 5.3: a cookie that is not ours means an answer from
 	 * someone who never saw the query: ignore it, like a wrong ID. */
@@ -372,9 +390,43 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 			STAT_INC(qr->w->stats.upstream_mismatch);
 			STAT_SHARED_INC(
 			    server_stats(qr)->errors[UPERR_MISMATCH]);
-			return false;
+			return ANSWER_NOT_OURS;
 		}
 	}
+	return kind;
+}
+
+/*
+ * A message from the server's address and port (or its TCP connection):
+ * act on it when it answers the attempt; false when it was ignored. An
+ * error without a question is handled as the same error with one: the
+ * client gets its own question back, and retry-on, pass-through and the
+ * server's health treat it like any answer with that RCODE.
+ */
+static bool
+answer_take(struct query *qr, const uint8_t *buf, size_t len)
+{
+	/* Header, question and an OPT without options. */
+	uint8_t whole[DNS_HEADER_LEN + DNS_NAME_MAX + 4 + 11];
+	struct dns_response r;
+
+	switch (answer_valid(qr, buf, len, &r)) {
+	case ANSWER_NOT_OURS:
+		return false;
+	case ANSWER_NO_QUESTION:
+		len = dns_response_add_question(whole, sizeof(whole), &r,
+		                                &qr->c.q);
+		if (len == 0 || dns_response_parse(whole, len, &r) < 0) {
+			STAT_INC(qr->w->stats.upstream_garbage);
+			return false;
+		}
+		buf = whole;
+		break;
+	case ANSWER_OK:
+	case ANSWER_BARE_TC:
+		break;
+	}
+	handle_answer(qr, buf, len, &r);
 	return true;
 }
 
@@ -382,11 +434,7 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 static void
 pooled_answer(struct uppool_wait *wt, const uint8_t *buf, size_t len)
 {
-	struct query *qr = wt->owner;
-	struct dns_response r;
-
-	if (answer_valid(qr, buf, len, &r))
-		handle_answer(qr, buf, len, &r);
+	(void)answer_take(wt->owner, buf, len);
 }
 
 static void
@@ -401,7 +449,6 @@ udp_read(struct usock *s)
 	struct query *qr = s->owner;
 	struct worker *w = qr->w;
 	const struct endpoint *ep = &qr->ua.up->servers[qr->ua.server];
-	struct dns_response r;
 
 	/* Only the server's address and port may answer; ID and question
 	 * are checked too. Anything else is ignored and counted, and the
@@ -429,12 +476,12 @@ udp_read(struct usock *s)
 			    server_stats(qr)->errors[UPERR_MISMATCH]);
 			continue;
 		}
-		if (answer_valid(qr, w->rbuf, (size_t)n, &r)) {
-			/* Nothing else is expected on it: it may be reused. */
-			s->answered = true;
-			handle_answer(qr, w->rbuf, (size_t)n, &r);
+		/* Nothing else is expected on it once answered: it may be
+		 * reused (set first: the answer may end the attempt). */
+		s->answered = true;
+		if (answer_take(qr, w->rbuf, (size_t)n))
 			return;
-		}
+		s->answered = false;
 	}
 }
 
@@ -501,7 +548,6 @@ static void
 tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct query *qr = io->data;
-	struct dns_response r;
 	ssize_t n;
 
 	if (qr->ua.bufoff < qr->ua.buflen && qr->ua.buflen > 0 &&
@@ -557,12 +603,9 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 				return;
 			continue;
 		}
-		if (answer_valid(qr, qr->ua.buf + DNS_FRAME_PREFIX,
-		                 qr->ua.bufoff - DNS_FRAME_PREFIX, &r)) {
-			handle_answer(qr, qr->ua.buf + DNS_FRAME_PREFIX,
-			              qr->ua.bufoff - DNS_FRAME_PREFIX, &r);
+		if (answer_take(qr, qr->ua.buf + DNS_FRAME_PREFIX,
+		                qr->ua.bufoff - DNS_FRAME_PREFIX))
 			return;
-		}
 		qr->ua.bufoff = 0; /* not ours: wait for the next message */
 	}
 }
@@ -743,8 +786,11 @@ probe_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	/* A well-formed answer with our ID shows the server is back, unless
-	 * it is a SERVFAIL: that is what took it down. */
-	if (n > 0 && dns_response_parse(buf, (size_t)n, &r) == 0 &&
+	 * it is a SERVFAIL: that is what took it down. (An error without a
+	 * question is an answer too.) */
+	if (n > 0 &&
+	    (dns_response_parse(buf, (size_t)n, &r) == 0 ||
+	     dns_response_parse_bare(buf, (size_t)n, &r) == 0) &&
 	    r.hdr.id == p->id && r.rcode != DNS_RCODE_SERVFAIL)
 		health_answered(p->w, p->rs, p->up, p->server, -1.0);
 	probe_free(p);

@@ -92,9 +92,11 @@ enum op {
 	ANSWER_WRONG_QUESTION, /* ... for another name */
 	ANSWER_WRONG_SOURCE,   /* ... from another port */
 	ANSWER_GARBAGE,        /* ... our ID, QR=1, a broken question */
-	EXPECT_IGNORED,        /* the proxy reads that, and drops it */
-	LET_TIME_OUT,          /* the attempt at server times out */
-	EXPECT_NO_QUERY,       /* server has received nothing (yet) */
+	ANSWER_NO_QUESTION,    /* ... rcode, QDCOUNT 0 (as nsd refuses) */
+	ANSWER_NO_QUESTION_WRONG_ID, /* ... the same, another ID */
+	EXPECT_IGNORED,              /* the proxy reads that, and drops it */
+	LET_TIME_OUT,                /* the attempt at server times out */
+	EXPECT_NO_QUERY,             /* server has received nothing (yet) */
 };
 
 struct step {
@@ -632,6 +634,29 @@ garbage(uint8_t *buf, size_t cap, uint16_t id)
 	return b.len;
 }
 
+/* An error as nsd sends it to a class it does not serve: a header with
+ * QDCOUNT 0 and an OPT, nothing else. */
+static size_t
+bare_error(uint8_t *buf, size_t cap, uint16_t id, unsigned rcode)
+{
+	struct wbuf b;
+
+	wbuf_init(&b, buf, cap);
+	wbuf_u16(&b, id);
+	wbuf_u16(&b, (uint16_t)(DNS_FLAG_QR | DNS_FLAG_RD | rcode));
+	wbuf_u16(&b, 0);            /* QDCOUNT */
+	wbuf_u16(&b, 0);            /* ANCOUNT */
+	wbuf_u16(&b, 0);            /* NSCOUNT */
+	wbuf_u16(&b, 1);            /* ARCOUNT: the OPT */
+	wbuf_u8(&b, 0);             /* OPT owner: root */
+	wbuf_u16(&b, DNS_TYPE_OPT); /* TYPE */
+	wbuf_u16(&b, 1232);         /* CLASS: UDP size */
+	wbuf_u32(&b, 0);            /* ext rcode, version, flags */
+	wbuf_u16(&b, 0);            /* RDLENGTH */
+	assert_int_equal(b.err, 0);
+	return b.len;
+}
+
 /* TC=1 and our ID, but only a header: QDCOUNT says 1 (RFC 7766 5 lets
  * such a message still send the query to TCP). */
 static size_t
@@ -804,6 +829,15 @@ step_run(struct harness *h, const struct step *st)
 		break;
 	case ANSWER_GARBAGE:
 		len = garbage(msg, sizeof(msg), s->id);
+		server_send(h, si, msg, len, false);
+		break;
+	case ANSWER_NO_QUESTION:
+		len = bare_error(msg, sizeof(msg), s->id, (unsigned)st->rcode);
+		server_send(h, si, msg, len, false);
+		break;
+	case ANSWER_NO_QUESTION_WRONG_ID:
+		len = bare_error(msg, sizeof(msg), (uint16_t)(s->id + 1),
+		                 (unsigned)st->rcode);
 		server_send(h, si, msg, len, false);
 		break;
 	case EXPECT_IGNORED:
@@ -1506,6 +1540,131 @@ test_upstream_garbage_ignored(void **state)
 	assert_int_equal(errors_of(current, 0, UPERR_MISMATCH), 1);
 }
 
+/* ---- errors without a question ---- */
+
+/*
+ * An upstream error with QDCOUNT 0 (nsd's REFUSED to a class it does not
+ * serve) from the right address, port and ID is the server's answer: the
+ * client gets that RCODE with its own question at once (check_outcome
+ * parses the question), no retry when retry-on does not name it, and the
+ * server has answered: no failure, not down.
+ */
+static void
+no_question_passed_through(const char *opts, unsigned rcode)
+{
+	struct harness *h = harness_new(2, LONG_TIMEOUT, opts);
+	const struct step script[] = {
+	    {.op = EXPECT_QUERY, .server = 0},
+	    {.op = ANSWER_NO_QUESTION, .server = 0, .rcode = (int)rcode},
+	    {.op = EXPECT_NO_QUERY, .server = 1},
+	    {.op = END},
+	};
+	const struct expect e = {.rcode = (int)rcode,
+	                         .ede = NO_EDE,
+	                         .attempts = 1,
+	                         .upstream = 0,
+	                         .answered_by = NOBODY};
+
+	play(h, script, &e);
+	assert_int_equal(queries_of(h, 1), 0);
+	assert_int_equal(fails_of(h, 0), 0);
+	assert_false(is_down(h, 0));
+	assert_int_equal(ignored_total(h), 0);
+	assert_int_equal(latencies_of(h, 0), 1);
+}
+
+static void
+test_upstream_no_question_refused_passed_through(void **state)
+{
+	no_question_passed_through("", DNS_RCODE_REFUSED);
+}
+
+static void
+test_upstream_pooled_no_question_refused_passed_through(void **state)
+{
+	no_question_passed_through("udp-sockets = 4\n", DNS_RCODE_REFUSED);
+}
+
+static void
+test_upstream_no_question_formerr_and_notimp_passed_through(void **state)
+{
+	no_question_passed_through("", DNS_RCODE_FORMERR);
+	teardown(state);
+	no_question_passed_through("", DNS_RCODE_NOTIMP);
+}
+
+/* retry-on applies as to the same RCODE with a question. */
+static void
+test_upstream_no_question_servfail_retried(void **state)
+{
+	struct harness *h = harness_new(2, LONG_TIMEOUT, "");
+	const struct step script[] = {
+	    {.op = EXPECT_QUERY, .server = 0},
+	    {.op = ANSWER_NO_QUESTION,
+	     .server = 0,
+	     .rcode = DNS_RCODE_SERVFAIL},
+	    {.op = EXPECT_QUERY, .server = 1},
+	    {.op = ANSWER, .server = 1, .rcode = DNS_RCODE_NOERROR},
+	    {.op = END},
+	};
+	const struct expect e = {.rcode = DNS_RCODE_NOERROR,
+	                         .ede = NO_EDE,
+	                         .attempts = 2,
+	                         .upstream = 1,
+	                         .answered_by = 1};
+
+	play(h, script, &e);
+	assert_int_equal(errors_of(h, 0, UPERR_SERVFAIL), 1);
+	assert_int_equal(fails_of(h, 0), 1);
+}
+
+static void
+test_upstream_no_question_refused_retried_with_retry_on_refused(void **state)
+{
+	struct harness *h =
+	    harness_new(2, LONG_TIMEOUT, "retry-on = timeout, refused\n");
+	const struct step script[] = {
+	    {.op = EXPECT_QUERY, .server = 0},
+	    {.op = ANSWER_NO_QUESTION, .server = 0, .rcode = DNS_RCODE_REFUSED},
+	    {.op = EXPECT_QUERY, .server = 1},
+	    {.op = ANSWER, .server = 1, .rcode = DNS_RCODE_NOERROR},
+	    {.op = END},
+	};
+	const struct expect e = {.rcode = DNS_RCODE_NOERROR,
+	                         .ede = NO_EDE,
+	                         .attempts = 2,
+	                         .upstream = 1,
+	                         .answered_by = 1};
+
+	play(h, script, &e);
+	assert_int_equal(errors_of(h, 0, UPERR_REFUSED), 1);
+	assert_int_equal(fails_of(h, 0), 0);
+}
+
+/* Without a question the ID is all there is to match: another ID is
+ * ignored as any mismatch, and the attempt waits for its answer. */
+static void
+test_upstream_no_question_wrong_id_ignored(void **state)
+{
+	ignored_then_answered("",
+	                      (struct step){.op = ANSWER_NO_QUESTION_WRONG_ID,
+	                                    .server = 0,
+	                                    .rcode = DNS_RCODE_REFUSED});
+	assert_int_equal(STAT_GET(current->w.stats.upstream_mismatch), 1);
+	assert_int_equal(errors_of(current, 0, UPERR_MISMATCH), 1);
+}
+
+/* NOERROR says something about a name: without the question it cannot be
+ * matched, and is ignored as unreadable. */
+static void
+test_upstream_no_question_noerror_ignored(void **state)
+{
+	ignored_then_answered("", (struct step){.op = ANSWER_NO_QUESTION,
+	                                        .server = 0,
+	                                        .rcode = DNS_RCODE_NOERROR});
+	assert_int_equal(STAT_GET(current->w.stats.upstream_garbage), 1);
+}
+
 /* An answer after its attempt timed out is never taken. */
 static void
 test_upstream_late_answer_ignored(void **state)
@@ -1999,6 +2158,13 @@ main(void)
 	    T(test_upstream_pooled_wrong_question_ignored),
 	    T(test_upstream_wrong_source_port_ignored),
 	    T(test_upstream_garbage_ignored),
+	    T(test_upstream_no_question_refused_passed_through),
+	    T(test_upstream_pooled_no_question_refused_passed_through),
+	    T(test_upstream_no_question_formerr_and_notimp_passed_through),
+	    T(test_upstream_no_question_servfail_retried),
+	    T(test_upstream_no_question_refused_retried_with_retry_on_refused),
+	    T(test_upstream_no_question_wrong_id_ignored),
+	    T(test_upstream_no_question_noerror_ignored),
 	    T(test_upstream_late_answer_ignored),
 	    T(test_upstream_pooled_late_answer_ignored),
 	    T(test_upstream_tc_retries_over_tcp_same_server),

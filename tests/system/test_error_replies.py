@@ -1,0 +1,102 @@
+"""Upstream errors without a question, and queries of other classes than IN
+(dnsgate.conf(5), "Upstream semantics"; dnsgate(8), "WHAT THE WIRE SEES").
+
+nsd answers a class it does not serve (``dig -c HS``, class NONE, class 0)
+with REFUSED and QDCOUNT 0. Such an error, from the server's address and
+port with the attempt's ID, is the server's answer: the client gets it at
+once with its own question, and the server stays up. The fault server's
+``noq-RCODE`` names give such errors for class IN queries (dnsgate answers
+the other classes itself and never forwards them: see the second half).
+"""
+
+import dns.message
+import dns.rcode
+import dns.rdataclass
+import pytest
+
+import faultserver
+import sysutil
+from conftest import ctl
+from sysutil import make_query
+
+
+def noq_name(rcode, tok, n=0):
+    return "noq-%s.%s-%d.fault.test." % (rcode, tok, n)
+
+
+def upstreams(gate):
+    """[(server, state, {counter: value})] from `dnsgate ctl upstreams`."""
+    rc, text, err = ctl("-s", gate.options["control-socket"], "upstreams")
+    assert rc == 0, err
+    out = []
+    for line in text.splitlines():
+        words = line.split()
+        counters = dict(w.split("=", 1) for w in words[3:] if "=" in w)
+        out.append((words[1], words[2], counters))
+    return out
+
+
+def start(dnsgate_conf, sockdir, servers, **opts):
+    lines = ["[upstream up]"] + ["server = %s" % s.addr for s in servers]
+    lines += ["%s = %s" % (k.replace("_", "-"), v) for k, v in opts.items()]
+    lines += ["", "[view main]", "upstream = up"]
+    return dnsgate_conf("\n".join(lines) + "\n",
+                        server={"control-socket": sockdir + "/ctl.sock"})
+
+
+@pytest.mark.parametrize("rcode", ["refused", "formerr", "notimp"])
+def test_error_without_question_reaches_client(dnsgate_conf, sockdir,
+                                               fault_server, rcode):
+    srv = fault_server()
+    # A timeout far above what the answer takes: a reply ignored as
+    # garbage would end in SERVFAIL (EDE 23) after the attempts.
+    gate = start(dnsgate_conf, sockdir, [srv], timeout="1s")
+    tok = sysutil.token()
+    # More queries than the 3 failures that take a server down.
+    for n in range(5):
+        name = noq_name(rcode, tok, n)
+        q = make_query(name, "A", edns=0)
+        r, _ = gate.udp(q, timeout=5.0)
+        assert r.id == q.id
+        assert r.rcode() == dns.rcode.from_text(rcode), r
+        assert r.rcode() != dns.rcode.SERVFAIL
+        # The client's own question, although the upstream sent none.
+        assert r.question == q.question
+        assert sysutil.ede_codes(r) == []
+        assert len(srv.queries(name)) == 1  # answered: no retry
+        d = gate.wait_decision(qname=name)
+        assert d["action"] == "forward"
+        assert d["rcode"] == rcode.upper()
+        assert d["attempts"] == 1
+    [(server, state, counters)] = upstreams(gate)
+    assert server == srv.addr
+    assert state == "up"
+    assert counters["fails"] == "0"
+    assert counters["timeouts"] == "0"
+
+
+def test_servfail_without_question_is_retried(dnsgate_conf, sockdir,
+                                              fault_server):
+    bad, good = fault_server("noq-servfail"), fault_server("ok")
+    gate = start(dnsgate_conf, sockdir, [bad, good], timeout="1s")
+    name = "ok.%s.fault.test." % sysutil.token()
+    q = make_query(name, "A", edns=0)
+    r, _ = gate.udp(q, timeout=5.0)
+    assert r.rcode() == dns.rcode.NOERROR
+    assert sysutil.answer_addresses(r) == [faultserver.GOOD_A]
+    assert [len(bad.queries(name)), len(good.queries(name))] == [1, 1]
+    states = {s: (st, c) for s, st, c in upstreams(gate)}
+    assert states[bad.addr][1]["servfails"] == "1"
+    assert states[bad.addr][1]["timeouts"] == "0"
+
+
+def test_error_without_question_over_tcp(dnsgate_conf, sockdir,
+                                         fault_server):
+    srv = fault_server()
+    gate = start(dnsgate_conf, sockdir, [srv], timeout="1s")
+    name = noq_name("refused", sysutil.token())
+    q = make_query(name, "A", edns=0)
+    r, _ = gate.tcp(q, timeout=5.0)
+    assert r.rcode() == dns.rcode.REFUSED
+    assert r.question == q.question
+    assert [x.transport for x in srv.queries(name)] == ["udp"]
