@@ -710,6 +710,42 @@ dns_type_from_text(const char *text)
 	return -1;
 }
 
+struct class_name {
+	uint16_t qclass;
+	const char *name;
+};
+
+static const struct class_name class_names[] = {
+    {DNS_CLASS_IN, "IN"},     {DNS_CLASS_CH, "CH"},   {DNS_CLASS_HS, "HS"},
+    {DNS_CLASS_NONE, "NONE"}, {DNS_CLASS_ANY, "ANY"},
+};
+
+#define CLASS_NAMES_LEN (sizeof(class_names) / sizeof(class_names[0]))
+
+const char *
+dns_class_name(uint16_t qclass, char *buf, size_t cap)
+{
+	for (size_t i = 0; i < CLASS_NAMES_LEN; i++)
+		if (class_names[i].qclass == qclass)
+			return class_names[i].name;
+	/* RFC 3597 5: the generic form. */
+	if (buf == NULL || cap == 0)
+		return "CLASS?";
+	(void)snprintf(buf, cap, "CLASS%u", (unsigned)qclass);
+	return buf;
+}
+
+int
+dns_class_from_text(const char *text)
+{
+	for (size_t i = 0; i < CLASS_NAMES_LEN; i++)
+		if (strcasecmp(class_names[i].name, text) == 0)
+			return class_names[i].qclass;
+	if (strncasecmp(text, "CLASS", 5) == 0)
+		return type_generic_parse(text + 5);
+	return -1;
+}
+
 const char *
 dns_ede_name(int code)
 {

@@ -59,7 +59,12 @@ enum dns_type {
 	DNS_TYPE_ANY = 255,
 };
 
-#define DNS_CLASS_IN 1
+/* Classes (RFC 1035 3.2.4, 3.2.5; RFC 2136 for NONE). */
+#define DNS_CLASS_IN   1
+#define DNS_CLASS_CH   3
+#define DNS_CLASS_HS   4
+#define DNS_CLASS_NONE 254
+#define DNS_CLASS_ANY  255
 
 /* EDNS option codes we know. */
 #define DNS_OPT_COOKIE 10 /* RFC 7873 */
@@ -81,6 +86,7 @@ enum dns_ede {
 	DNS_EDE_PROHIBITED = 18,
 	DNS_EDE_STALE_NXDOMAIN = 19,
 	DNS_EDE_NOT_AUTHORITATIVE = 20,
+	DNS_EDE_NOT_SUPPORTED = 21,
 	DNS_EDE_NO_REACHABLE_AUTHORITY = 22,
 	DNS_EDE_NETWORK_ERROR = 23,
 	DNS_EDE_INVALID_DATA = 24,
@@ -307,5 +313,9 @@ const char *dns_type_name(uint16_t type, char *buf, size_t cap);
 const char *dns_ede_name(int code);
 /* Parse "A", "AAAA", "TYPE65"...; -1 when unknown. */
 int dns_type_from_text(const char *text);
+/* "IN", "CH", "HS", "NONE", "ANY", else "CLASS254"-style (static or buf). */
+const char *dns_class_name(uint16_t qclass, char *buf, size_t cap);
+/* Parse those names (any case) or "CLASSn" (RFC 3597 5); -1 when unknown. */
+int dns_class_from_text(const char *text);
 
 #endif

@@ -2,8 +2,8 @@
  * proxy/pipeline.h — the query pipeline, without any I/O.
  *
  * The worker hands a received message to pipeline_query(); it runs the
- * stages in order (parse, cookies, view, ACL, query limit, transfers, local
- * data, blocklists; see pipeline_query) and returns a
+ * stages in order (parse, cookies, view, ACL, query limit, class,
+ * transfers, local data, blocklists; see pipeline_query) and returns a
  * verdict: answer (the response is in c->out), drop, or forward. A forward
  * parks the query; when the upstream exchange ends, pipeline_upstream_answer()
  * or pipeline_upstream_failed() resumes it and produces the final response.

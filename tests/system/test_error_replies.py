@@ -9,6 +9,7 @@ once with its own question, and the server stays up. The fault server's
 the other classes itself and never forwards them: see the second half).
 """
 
+import dns.edns
 import dns.message
 import dns.rcode
 import dns.rdataclass
@@ -100,3 +101,40 @@ def test_error_without_question_over_tcp(dnsgate_conf, sockdir,
     assert r.rcode() == dns.rcode.REFUSED
     assert r.question == q.question
     assert [x.transport for x in srv.queries(name)] == ["udp"]
+
+
+# -- classes other than IN ---------------------------------------------------
+
+
+@pytest.mark.parametrize("rdclass,text", [
+    (dns.rdataclass.CH, "CH"),
+    (dns.rdataclass.HS, "HS"),
+    (dns.rdataclass.NONE, "NONE"),
+    (dns.rdataclass.ANY, "ANY"),
+    (0, "CLASS0"),
+])
+def test_other_class_refused_without_forwarding(dnsgate_conf, sockdir,
+                                                fault_server, rdclass, text):
+    srv = fault_server()
+    gate = start(dnsgate_conf, sockdir, [srv])
+    name = "ok.%s.fault.test." % sysutil.token()
+    q = dns.message.make_query(name, "A", rdclass=rdclass, use_edns=False)
+    q.use_edns(0, payload=1232)
+    r, _ = gate.udp(q, timeout=5.0)
+    assert r.id == q.id
+    assert r.rcode() == dns.rcode.REFUSED
+    assert r.question == q.question  # the class too
+    assert not r.answer and not r.authority
+    [ede] = [o for o in r.options if o.otype == dns.edns.EDE]
+    assert ede.code == 21  # Not Supported
+    assert ede.text == "class %s is not served" % text
+    d = gate.wait_decision(qname=name)
+    assert d["action"] == "refuse"
+    assert d["rule"] == "class:%s" % text
+    assert d["rcode"] == "REFUSED"
+    assert d["ede"] == 21
+    assert "upstream" not in d
+    # Class IN still goes through; the other never reached the upstream.
+    r, _ = gate.udp(make_query(name, "A", edns=0), timeout=5.0)
+    assert r.rcode() == dns.rcode.NOERROR
+    assert len(srv.queries(name)) == 1

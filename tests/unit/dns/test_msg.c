@@ -1625,6 +1625,38 @@ test_msg_type_from_text(void **state)
 	assert_int_equal(dns_type_from_text(""), -1);
 }
 
+static void
+test_msg_class_names(void **state)
+{
+	char buf[16];
+
+	(void)state;
+	assert_string_equal(dns_class_name(DNS_CLASS_IN, buf, sizeof(buf)),
+	                    "IN");
+	assert_string_equal(dns_class_name(DNS_CLASS_CH, buf, sizeof(buf)),
+	                    "CH");
+	assert_string_equal(dns_class_name(DNS_CLASS_HS, buf, sizeof(buf)),
+	                    "HS");
+	assert_string_equal(dns_class_name(DNS_CLASS_NONE, buf, sizeof(buf)),
+	                    "NONE");
+	assert_string_equal(dns_class_name(DNS_CLASS_ANY, buf, sizeof(buf)),
+	                    "ANY");
+	/* RFC 3597 5: the generic form for the rest, 0 included. */
+	assert_string_equal(dns_class_name(0, buf, sizeof(buf)), "CLASS0");
+	assert_string_equal(dns_class_name(65535, buf, sizeof(buf)),
+	                    "CLASS65535");
+	assert_int_equal(dns_class_from_text("in"), DNS_CLASS_IN);
+	assert_int_equal(dns_class_from_text("HS"), DNS_CLASS_HS);
+	assert_int_equal(dns_class_from_text("Any"), DNS_CLASS_ANY);
+	assert_int_equal(dns_class_from_text("NONE"), DNS_CLASS_NONE);
+	assert_int_equal(dns_class_from_text("CLASS0"), 0);
+	assert_int_equal(dns_class_from_text("class254"), DNS_CLASS_NONE);
+	assert_int_equal(dns_class_from_text("CLASS65536"), -1);
+	assert_int_equal(dns_class_from_text("CLASS"), -1);
+	assert_int_equal(dns_class_from_text("CS"), -1);
+	assert_int_equal(dns_class_from_text(""), -1);
+}
+
 int
 main(void)
 {
@@ -1671,6 +1703,7 @@ main(void)
 	    cmocka_unit_test(test_msg_rcode_names),
 	    cmocka_unit_test(test_msg_type_names),
 	    cmocka_unit_test(test_msg_type_from_text),
+	    cmocka_unit_test(test_msg_class_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
