@@ -12,6 +12,7 @@
 
 #include "dns/frame.h"
 #include "dns/msg.h"
+#include "obs/fdlimit.h"
 #include "proxy/upstream.h"
 #include "proxy/usock.h"
 #include "proxy/worker.h"
@@ -42,6 +43,19 @@ local_error(int err)
 {
 	return err == EMFILE || err == ENFILE || err == ENOMEM ||
 	       err == ENOBUFS;
+}
+
+/*
+ * An attempt could not start (err: errno of the call that failed): ours
+ * (descriptors, memory) or the network's. Running out of descriptors is
+ * counted and logged (obs/fdlimit.h).
+ */
+static enum up_failure
+start_failure(struct query *qr, int err)
+{
+	fdlimit_hit(qr->w->log, &qr->w->stats.fd_exhausted[FD_UPSTREAM],
+	            FD_UPSTREAM, err);
+	return local_error(err) ? UP_FAIL_LOCAL : UP_FAIL_NETWORK;
 }
 static void tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 
@@ -298,9 +312,7 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 	if (!qr->ua.tcp && (r->hdr.flags & DNS_FLAG_TC)) {
 		/* Truncated: ask the same server over TCP (RFC 7766 5). */
 		if (tcp_start(qr) < 0)
-			attempt_failed(qr, local_error(errno)
-			                       ? UP_FAIL_LOCAL
-			                       : UP_FAIL_NETWORK);
+			attempt_failed(qr, start_failure(qr, errno));
 		return;
 	}
 	if (r->rcode == DNS_RCODE_BADCOOKIE && qr->ua.cookie_sent &&
@@ -707,15 +719,12 @@ attempt_next(struct query *qr)
 		/* Zone transfers are TCP only (RFC 5936 4.2). */
 		STAT_SHARED_INC(server_stats(qr)->queries);
 		if (tcp_start(qr) < 0)
-			attempt_failed(qr, local_error(errno)
-			                       ? UP_FAIL_LOCAL
-			                       : UP_FAIL_NETWORK);
+			attempt_failed(qr, start_failure(qr, errno));
 		return;
 	}
 	STAT_SHARED_INC(server_stats(qr)->queries);
 	if (udp_start(qr) < 0)
-		attempt_failed(qr, local_error(errno) ? UP_FAIL_LOCAL
-		                                      : UP_FAIL_NETWORK);
+		attempt_failed(qr, start_failure(qr, errno));
 }
 
 void
@@ -822,6 +831,9 @@ probe_send(struct worker *w, const struct upstream_conf *u, int server)
 	    (uint16_t)w->conf->server.udp_payload_size);
 	p->fd =
 	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd < 0)
+		fdlimit_hit(w->log, &w->stats.fd_exhausted[FD_UPSTREAM],
+		            FD_UPSTREAM, errno);
 	if (p->fd < 0 || len == 0 ||
 	    connect(p->fd, (struct sockaddr *)&ss, sl) < 0 ||
 	    send(p->fd, msg, len, 0) < 0) {

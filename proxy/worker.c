@@ -20,6 +20,7 @@
 #include "dns/frame.h"
 #include "dns/msg.h"
 #include "obs/dnstap.h"
+#include "obs/fdlimit.h"
 #include "proxy/uppool.h"
 #include "proxy/usock.h"
 
@@ -683,10 +684,14 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		double idle = w->conf->server.tcp_idle_ms / 1000.0;
 
 		if (fd < 0) {
+			int err = errno;
+
+			fdlimit_hit(w->log, &w->stats.fd_exhausted[FD_ACCEPT],
+			            FD_ACCEPT, err);
 			/* Out of descriptors: the listener stays readable, so
 			 * stop watching it for a moment instead of spinning. */
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
+			if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+			    err == ENOMEM) {
 				ev_io_stop(loop, io);
 				ev_timer_start(loop, &l->retry);
 			}
@@ -870,7 +875,8 @@ rrl_episode_end(void *arg, const struct rrl_episode *e)
 		log_ring_push(w->log, line, (size_t)n);
 }
 
-/* Once a second: RRL episodes end; the yield gauge takes its look. */
+/* Once a second: RRL episodes end; the yield gauge takes its look; a
+ * pending report of descriptor failures goes out. */
 static void
 tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -878,6 +884,8 @@ tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 	if (w->rrl != NULL)
 		rrl_expire(w->rrl, worker_wall_ms(), rrl_episode_end, w);
+	/* Descriptor failures not yet reported, once the interval is over. */
+	fdlimit_tick(w->log);
 	if (w->conf->server.yield_local == YIELD_AUTO) {
 		struct rusage ru;
 		struct timespec now;

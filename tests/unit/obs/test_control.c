@@ -139,6 +139,7 @@ count_some(struct daemon *d)
 		STAT_INC(s->rl_drop);
 		STAT_INC(s->cookies[COOKIE_VALID]);
 		STAT_INC(s->upstream_mismatch);
+		STAT_INC(s->fd_exhausted[FD_UPSTREAM]);
 	}
 	STAT_SHARED_INC(
 	    runstate_view_stats(rs, c->views[0])->actions[ACTION_FORWARD]);
@@ -383,6 +384,7 @@ test_control_metrics_are_prometheus_text(void **state)
 	    "dnsgate_tcp_connections",
 	    "dnsgate_log_dropped_total",
 	    "dnsgate_dnstap_dropped_total",
+	    "dnsgate_fd_exhausted_total",
 	    "dnsgate_ratelimit_total",
 	    "dnsgate_cookies_total",
 	    "dnsgate_decisions_total",
@@ -421,6 +423,10 @@ test_control_metrics_are_prometheus_text(void **state)
 	assert_non_null(
 	    strstr(text, "dnsgate_responses_total{rcode=\"NOERROR\"} 2\n"));
 	assert_non_null(strstr(text, "dnsgate_tcp_connections 4\n"));
+	assert_non_null(
+	    strstr(text, "dnsgate_fd_exhausted_total{where=\"upstream\"} 2\n"));
+	assert_non_null(
+	    strstr(text, "dnsgate_fd_exhausted_total{where=\"accept\"} 0\n"));
 	assert_non_null(strstr(text, "dnsgate_decisions_total{view=\"main\","
 	                             "action=\"forward\"} 1\n"));
 	assert_non_null(strstr(text, "dnsgate_decisions_total{view=\"\","
