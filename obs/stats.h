@@ -69,6 +69,7 @@ enum up_error_kind {
 	UPERR_SERVFAIL,
 	UPERR_REFUSED,
 	UPERR_MISMATCH,
+	UPERR_LOOP, /* the query came back to us (proxy/upstream.c) */
 	UPERR_COUNT_,
 };
 

@@ -904,6 +904,13 @@ pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 	if (v != PIPE_DROP)
 		return v;
 	/* 22 after an answer, 23 after a timeout or network error. */
+	if (last == UP_FAIL_LOOP) {
+		decision_rule(&c->dec, "loop");
+		return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
+		                    DNS_EDE_NETWORK_ERROR,
+		                    "forwarding loop: the upstream query came "
+		                    "back to dnsgate");
+	}
 	if (last == UP_FAIL_TIMEOUT || last == UP_FAIL_NETWORK ||
 	    last == UP_FAIL_LOCAL)
 		return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
@@ -914,6 +921,20 @@ pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 	return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
 	                    DNS_EDE_NO_REACHABLE_AUTHORITY,
 	                    "every upstream attempt failed");
+}
+
+enum pipe_verdict
+pipeline_loop(struct qctx *c, enum loop_kind how)
+{
+	bool socket = how == LOOP_OWN_SOCKET;
+
+	decision_rule(&c->dec, "loop:%s", socket ? "own-socket" : "own-query");
+	return answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
+	                    DNS_EDE_PROHIBITED,
+	                    socket ? "forwarding loop: query from dnsgate's "
+	                             "own upstream socket"
+	                           : "forwarding loop: dnsgate's own upstream "
+	                             "query came back");
 }
 
 enum pipe_verdict

@@ -245,6 +245,12 @@ uppool_forget(struct uppool_wait *wt)
 		slot_remove(s, i);
 }
 
+int
+uppool_fd(const struct uppool_wait *wt)
+{
+	return wt->psock != NULL ? wt->psock->fd : -1;
+}
+
 void
 uppool_free_all(struct worker *w)
 {

@@ -43,6 +43,8 @@ int uppool_send(struct worker *w, struct uppool_wait *wt,
                 size_t len);
 /* Forget wt's registration, if any (its answer will be ignored). */
 void uppool_forget(struct uppool_wait *wt);
+/* The descriptor of the socket wt is registered on, or -1. */
+int uppool_fd(const struct uppool_wait *wt);
 /* Close every pooled socket of w (at worker exit). */
 void uppool_free_all(struct worker *w);
 

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dns/frame.h"
@@ -149,6 +150,111 @@ pick_server(const struct query *qr)
 	return cand[(first + qr->ua.attempts) % n];
 }
 
+/* ---- attempts in flight, by ID (struct upstream_ids) ---- */
+
+static void
+ids_add(struct query *qr)
+{
+	struct query **head =
+	    &qr->w->up_ids.bucket[qr->ua.id % UPSTREAM_ID_BUCKETS];
+
+	qr->ua.id_next = *head;
+	if (*head != NULL)
+		(*head)->ua.id_pprev = &qr->ua.id_next;
+	qr->ua.id_pprev = head;
+	*head = qr;
+	qr->ua.local_port = 0;
+}
+
+static void
+ids_del(struct query *qr)
+{
+	if (qr->ua.id_pprev == NULL)
+		return;
+	*qr->ua.id_pprev = qr->ua.id_next;
+	if (qr->ua.id_next != NULL)
+		qr->ua.id_next->ua.id_pprev = qr->ua.id_pprev;
+	qr->ua.id_pprev = NULL;
+	qr->ua.id_next = NULL;
+}
+
+/*
+ * The local port qr's attempt sends from: looked up once (getsockname),
+ * only when a query with its ID comes from this host, so the datapath
+ * pays nothing for it otherwise. 0 when it has none.
+ */
+static uint16_t
+attempt_port(struct query *qr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct ip_addr a;
+	int fd = qr->ua.tcp             ? qr->ua.fd
+	         : qr->ua.usock != NULL ? qr->ua.usock->fd
+	                                : uppool_fd(&qr->ua.pooled);
+
+	if (qr->ua.local_port != 0 || fd < 0)
+		return qr->ua.local_port;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    ip_addr_from_sockaddr((struct sockaddr *)&ss, &a,
+	                          &qr->ua.local_port) < 0)
+		qr->ua.local_port = 0;
+	return qr->ua.local_port;
+}
+
+/*
+ * The query came from this host: a loopback address, the address it was
+ * sent to, or (UDP) in on the loopback interface, which is how a
+ * datagram from this host to any of its addresses arrives.
+ */
+static bool
+from_this_host(const struct query *qr)
+{
+	const struct qctx *c = &qr->c;
+
+	if (ip_addr_is_loopback(&c->client) ||
+	    (c->have_dest && ip_addr_equal(&c->client, &c->dest)))
+		return true;
+	return !c->tcp && qr->w->lo_ifindex > 0 &&
+	       qr->ifindex == qr->w->lo_ifindex;
+}
+
+/*
+ * A forwarding loop: qr, just received, is one of this worker's own
+ * attempts come back, which the attempt's ID finds. It is ours when it
+ * came from the attempt's own socket (the same port, from this host: a
+ * server address that leads back to us through NAT, or one of our
+ * addresses the configuration could not know), or when it carries the
+ * attempt's client cookie (RFC 7873: 64 random bits no one else has seen:
+ * a relay or forwarder passed our query on unchanged). The attempt, or
+ * NULL; *how says which.
+ */
+static struct query *
+loop_origin(struct query *qr, enum loop_kind *how)
+{
+	const struct dns_query *q = &qr->c.q;
+	struct query *o = qr->w->up_ids.bucket[q->hdr.id % UPSTREAM_ID_BUCKETS];
+
+	for (; o != NULL; o = o->ua.id_next) {
+		/* (A transfer under way was answered: no loop there.) */
+		if (o->ua.id != q->hdr.id || o == qr ||
+		    (o->c.transfer && o->ua.xfr.messages > 0))
+			continue;
+		if (o->ua.cookie_sent && q->edns.has_cookie &&
+		    memcmp(q->edns.cookie, o->ua.cookie, COOKIE_CLIENT_LEN) ==
+		        0) {
+			*how = LOOP_OWN_QUERY;
+			return o;
+		}
+		if (o->ua.tcp == qr->c.tcp && from_this_host(qr) &&
+		    attempt_port(o) == qr->c.client_port) {
+			*how = LOOP_OWN_SOCKET;
+			return o;
+		}
+	}
+	return NULL;
+}
+
 void
 upstream_init(struct query *qr)
 {
@@ -163,6 +269,7 @@ upstream_cancel(struct query *qr)
 {
 	struct worker *w = qr->w;
 
+	ids_del(qr);
 	ev_timer_stop(w->loop, &qr->ua.timer);
 	uppool_forget(&qr->ua.pooled);
 	if (qr->ua.usock != NULL) {
@@ -206,6 +313,7 @@ finish_failed(struct query *qr, enum up_failure why)
 static void
 attempt_failed(struct query *qr, enum up_failure why)
 {
+	/* A loop is the network's failure, as retry-on counts them. */
 	unsigned need = why == UP_FAIL_SERVFAIL  ? RETRY_SERVFAIL
 	                : why == UP_FAIL_REFUSED ? RETRY_REFUSED
 	                                         : RETRY_TIMEOUT;
@@ -216,11 +324,13 @@ attempt_failed(struct query *qr, enum up_failure why)
 	    [UP_FAIL_SERVFAIL] = UPERR_SERVFAIL,
 	    [UP_FAIL_REFUSED] = UPERR_REFUSED,
 	    [UP_FAIL_LOCAL] = UPERR_NETWORK,
+	    [UP_FAIL_LOOP] = UPERR_LOOP,
 	};
 
 	STAT_SHARED_INC(server_stats(qr)->errors[kind[why]]);
 	/* Timeouts and SERVFAILs take a server down; so does an
-	 * unreachable one. Running out of our own fds says nothing of it. */
+	 * unreachable one, and one whose queries come back to us. Running
+	 * out of our own fds says nothing of it. */
 	if (why != UP_FAIL_REFUSED && why != UP_FAIL_LOCAL)
 		health_failed(qr->w, qr->rs, qr->ua.up, qr->ua.server,
 		              why == UP_FAIL_TIMEOUT);
@@ -299,6 +409,7 @@ tcp_start(struct query *qr)
 	              qr->c.transfer ? qr->ua.up->timeout_ms / 1000.0 : 0);
 	qr->ua.timer.data = qr;
 	ev_timer_start(w->loop, &qr->ua.timer);
+	ids_add(qr);
 	return 0;
 }
 
@@ -644,6 +755,7 @@ udp_start(struct query *qr)
 			qr->ua.id = qr->ua.pooled.id;
 			ev_timer_start(w->loop, &qr->ua.timer);
 			w->local_sent |= ep->on_host;
+			ids_add(qr);
 			return 0;
 		}
 		/* A full pool socket: this one attempt gets its own. */
@@ -660,6 +772,7 @@ udp_start(struct query *qr)
 	ev_timer_start(w->loop, &qr->ua.timer);
 	/* A server on this host may wait for our CPU (local_yield). */
 	w->local_sent |= ep->on_host;
+	ids_add(qr);
 	return 0;
 }
 
@@ -730,6 +843,18 @@ attempt_next(struct query *qr)
 void
 upstream_forward(struct query *qr)
 {
+	enum loop_kind how;
+	/* A prefetch is ours already: it never came through a listener. */
+	struct query *o = qr->background ? NULL : loop_origin(qr, &how);
+
+	if (o != NULL) {
+		/* Its attempt failed (another may follow, within attempts);
+		 * this copy goes no further: no query is ever forwarded
+		 * twice around a loop this worker can see. */
+		attempt_failed(o, UP_FAIL_LOOP);
+		finish(qr, pipeline_loop(&qr->c, how));
+		return;
+	}
 	qr->ua.up = qr->c.view->upstream;
 	if (qr->c.transfer) {
 		/* c->pkt lives only until we return: keep a copy. */

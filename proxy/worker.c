@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -335,6 +336,7 @@ udp_dest(struct query *qr, struct msghdr *mh)
 			sin.sin_addr = pi.ipi_addr;
 			ip_addr_from_sockaddr((struct sockaddr *)&sin,
 			                      &qr->c.dest, NULL);
+			qr->ifindex = pi.ipi_ifindex;
 			qr->c.have_dest = true;
 		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
 		           cm->cmsg_type == IPV6_PKTINFO) {
@@ -800,6 +802,8 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	w->d = d;
 	w->rs = runstate_ref(rs);
 	w->conf = conf;
+	/* Datagrams this host sends itself come in on it (loop checks). */
+	w->lo_ifindex = (int)if_nametoindex("lo");
 	cookie_jar_init(&w->jar, jar_random, NULL);
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	w->out = malloc(DNS_MAX_MSG);
