@@ -1,6 +1,7 @@
 /*
  * cli/explain.c — `dnsgate explain -c FILE --client IP [--dest IP] [--tcp]
- * [--cookie valid|invalid|none] QNAME [QTYPE]` (dnsgate(8), COMMANDS).
+ * [--cookie valid|invalid|none] [--class CLASS] QNAME [QTYPE]` (dnsgate(8),
+ * COMMANDS).
  *
  * Builds the query a typical client would send (RD, EDNS with a 1232-byte
  * buffer, so the EDE shows), runs pipeline_query() on it exactly as a
@@ -30,7 +31,7 @@ print_stage(void *arg, const char *stage, const char *text)
  * carrying cookie[0..cookie_len) as a COOKIE option when cookie_len > 0. */
 static size_t
 build_query(uint8_t *out, size_t cap, const uint8_t *qname, uint16_t qtype,
-            const uint8_t *cookie, size_t cookie_len)
+            uint16_t qclass, const uint8_t *cookie, size_t cookie_len)
 {
 	struct wbuf b;
 
@@ -43,7 +44,7 @@ build_query(uint8_t *out, size_t cap, const uint8_t *qname, uint16_t qtype,
 	wbuf_u16(&b, 1);
 	wbuf_bytes(&b, qname, dns_name_len(qname));
 	wbuf_u16(&b, qtype);
-	wbuf_u16(&b, DNS_CLASS_IN);
+	wbuf_u16(&b, qclass);
 	wbuf_u8(&b, 0); /* OPT owner: the root */
 	wbuf_u16(&b, DNS_TYPE_OPT);
 	wbuf_u16(&b, 1232);
@@ -55,7 +56,7 @@ build_query(uint8_t *out, size_t cap, const uint8_t *qname, uint16_t qtype,
 }
 
 struct explain_args {
-	const char *conf, *client, *dest, *cookie, *qname, *qtype;
+	const char *conf, *client, *dest, *cookie, *qname, *qtype, *qclass;
 	bool tcp;
 };
 
@@ -67,6 +68,7 @@ parse_args(int argc, char **argv, struct explain_args *a)
 	    {"dest", required_argument, NULL, 'D'},
 	    {"tcp", no_argument, NULL, 'T'},
 	    {"cookie", required_argument, NULL, 'K'},
+	    {"class", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -88,6 +90,9 @@ parse_args(int argc, char **argv, struct explain_args *a)
 			break;
 		case 'K':
 			a->cookie = optarg;
+			break;
+		case 'L':
+			a->qclass = optarg;
 			break;
 		default:
 			return -1;
@@ -149,23 +154,26 @@ explain_cookie(const struct explain_args *a, const struct config *conf,
 int
 explain_main(int argc, char **argv)
 {
-	struct explain_args a = {.conf = CONFIG_DEFAULT_PATH};
+	struct explain_args a = {.conf = CONFIG_DEFAULT_PATH, .qclass = "IN"};
 	uint8_t qname[DNS_NAME_MAX], pkt[512], cookie[COOKIE_V1_LEN], *out;
 	struct qctx c = {0};
 	struct config *conf;
 	enum pipe_verdict v;
-	int qtype;
+	int qtype, qclass;
 
 	if (parse_args(argc, argv, &a) < 0) {
 		fprintf(
 		    stderr,
 		    "usage: dnsgate explain -c FILE --client IP [--dest IP] "
-		    "[--tcp] [--cookie valid|invalid|none] QNAME [QTYPE]\n");
+		    "[--tcp] [--cookie valid|invalid|none] [--class CLASS] "
+		    "QNAME [QTYPE]\n");
 		return 2;
 	}
 	qtype = dns_type_from_text(a.qtype);
-	if (dns_name_from_text(a.qname, NULL, qname) == 0 || qtype < 0) {
-		fprintf(stderr, "dnsgate explain: bad name or type\n");
+	qclass = dns_class_from_text(a.qclass);
+	if (dns_name_from_text(a.qname, NULL, qname) == 0 || qtype < 0 ||
+	    qclass < 0) {
+		fprintf(stderr, "dnsgate explain: bad name, type or class\n");
 		return 2;
 	}
 	conf = config_load(a.conf, stderr);
@@ -190,9 +198,12 @@ explain_main(int argc, char **argv)
 	}
 	c.have_dest = a.dest != NULL;
 	c.pkt = pkt;
-	c.pktlen = build_query(pkt, sizeof(pkt), qname, (uint16_t)qtype, cookie,
+	c.pktlen = build_query(pkt, sizeof(pkt), qname, (uint16_t)qtype,
+	                       (uint16_t)qclass, cookie,
 	                       explain_cookie(&a, conf, &c, cookie));
-	printf("query: %s %s from %s%s%s over %s\n", a.qname, a.qtype, a.client,
+	printf("query: %s %s%s%s from %s%s%s over %s\n", a.qname,
+	       qclass != DNS_CLASS_IN ? a.qclass : "",
+	       qclass != DNS_CLASS_IN ? " " : "", a.qtype, a.client,
 	       a.dest != NULL ? " to " : "", a.dest != NULL ? a.dest : "",
 	       a.tcp ? "TCP" : "UDP");
 	v = pipeline_query(&c);

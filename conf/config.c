@@ -275,6 +275,7 @@ endpoint_set(struct loader *l, const struct option *o, const char *value,
 	}
 	ip_endpoint_format(&ep->addr, ep->port, ep->text, sizeof(ep->text));
 	ep->on_host = false;
+	ep->line = l->line;
 	return 0;
 }
 
@@ -1752,8 +1753,14 @@ ini_reader_cb(char *str, int num, void *stream)
 
 /* ---- whole-file checks ---- */
 
-static bool
-is_own_listen(struct loader *ld, const struct endpoint *ep)
+/*
+ * The listen address that would receive what is sent to ep, or NULL:
+ * ep itself, or, behind a wildcard listen address of its family (0.0.0.0,
+ * or :: which is IPv6 only), any address of this host on the same port,
+ * all of 127.0.0.0/8 included. Forwarding there is forwarding to ourselves.
+ */
+static const struct endpoint *
+own_listen(struct loader *ld, const struct endpoint *ep)
 {
 	const struct config *c = ld->cfg;
 
@@ -1763,13 +1770,45 @@ is_own_listen(struct loader *ld, const struct endpoint *ep)
 		if (l->port != ep->port)
 			continue;
 		if (ip_addr_equal(&l->addr, &ep->addr))
-			return true;
+			return l;
 		if (ip_addr_is_unspecified(&l->addr) &&
 		    l->addr.v4 == ep->addr.v4 &&
 		    is_local_address(ld, &ep->addr))
-			return true;
+			return l;
 	}
-	return false;
+	return NULL;
+}
+
+/*
+ * A server of u that is one of our own listen addresses: every query
+ * forwarded to it would come back to us and be forwarded again. (A
+ * resolv-conf file is filtered instead: its nameserver lines often name
+ * the local resolver dnsgate replaces.)
+ */
+static void
+check_own_servers(struct loader *l, const struct upstream_conf *u)
+{
+	for (size_t i = 0; i < u->nservers; i++) {
+		const struct endpoint *ep = &u->servers[i];
+		const struct endpoint *own = own_listen(l, ep);
+
+		if (own == NULL)
+			continue;
+		if (ip_addr_equal(&own->addr, &ep->addr))
+			cfg_error(l, ep->line,
+			          "[upstream %s]: server %s is one of "
+			          "dnsgate's own listen addresses: queries "
+			          "would be forwarded to dnsgate itself, in a "
+			          "loop",
+			          u->name, ep->text);
+		else
+			cfg_error(l, ep->line,
+			          "[upstream %s]: server %s is an address of "
+			          "this host, which listen = %s (line %d) "
+			          "takes: queries would be forwarded to "
+			          "dnsgate itself, in a loop",
+			          u->name, ep->text, own->text, own->line);
+	}
 }
 
 /*
@@ -1802,7 +1841,7 @@ load_resolv_conf(struct loader *l, struct upstream_conf *u)
 		    ip_addr_parse(addr, &ep.addr) < 0)
 			continue;
 		ep.port = 53;
-		if (is_own_listen(l, &ep))
+		if (own_listen(l, &ep) != NULL)
 			continue;
 		server_item(l, &o, u, addr);
 	}
@@ -2084,6 +2123,7 @@ check_config(struct loader *l)
 	for (size_t i = 0; i < c->nupstreams; i++) {
 		struct upstream_conf *u = c->upstreams[i];
 
+		check_own_servers(l, u);
 		if (u->resolv_conf != NULL)
 			load_resolv_conf(l, u);
 		else if (u->nservers == 0)

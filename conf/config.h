@@ -27,6 +27,7 @@ struct endpoint {
 	struct ip_addr addr;
 	uint16_t port;
 	char text[IP_ENDPOINT_TEXT_MAX];
+	int line; /* where the configuration names it, for messages */
 	/* Upstream servers: a loopback address or one of this host's own
 	 * (when the configuration was loaded): the server may share our
 	 * CPUs (yield-to-local-upstream). */

@@ -334,6 +334,63 @@ dns_response_parse(const uint8_t *pkt, size_t len, struct dns_response *r)
 	return 0;
 }
 
+/*
+ * RFC 1035 4.1.1 speaks of the question a response repeats, but an error
+ * may come without one (nsd refuses a class it does not serve with QDCOUNT
+ * 0). NOERROR and NXDOMAIN say something about the name, so they need the
+ * question to be matched against (RFC 5452 9.1); the other RCODEs speak of
+ * the query as a whole.
+ */
+int
+dns_response_parse_bare(const uint8_t *pkt, size_t len, struct dns_response *r)
+{
+	struct wire w;
+
+	memset(r, 0, sizeof(*r));
+	wire_init(&w, pkt, len);
+	header_read(&w, &r->hdr);
+	if (w.err || (r->hdr.flags & DNS_FLAG_QR) == 0 || r->hdr.qdcount != 0)
+		return -1;
+	r->question_end = w.pos;
+	if (sections_read(&w, &r->hdr, &r->edns) != 0)
+		return -1;
+	r->rcode = DNS_RCODE(r->hdr.flags);
+	if (r->edns.present)
+		r->rcode |= (unsigned)r->edns.ext_rcode << 4;
+	if (r->rcode == DNS_RCODE_NOERROR || r->rcode == DNS_RCODE_NXDOMAIN)
+		return -1;
+	r->body_end = r->question_end;
+	r->arcount_kept = 0;
+	return 0;
+}
+
+size_t
+dns_response_add_question(uint8_t *out, size_t cap,
+                          const struct dns_response *r,
+                          const struct dns_query *q)
+{
+	struct dns_header h = r->hdr;
+	struct dns_opt_out o = {
+	    .present = r->edns.present,
+	    .udp_size = r->edns.udp_size,
+	    .do_bit = r->edns.do_bit,
+	    .ede_code = -1,
+	};
+	struct wbuf b;
+
+	if (q->qname_len == 0)
+		return 0;
+	h.qdcount = 1;
+	h.ancount = 0;
+	h.nscount = 0;
+	h.arcount = o.present ? 1 : 0;
+	wbuf_init(&b, out, cap);
+	header_write(&b, &h);
+	question_write(&b, q);
+	dns_opt_write(&b, &o, r->rcode >> 4);
+	return b.err ? 0 : b.len;
+}
+
 bool
 dns_response_matches(const struct dns_response *r, uint16_t id,
                      const struct dns_query *q)
@@ -668,6 +725,42 @@ dns_type_from_text(const char *text)
 	}
 	if (strncasecmp(text, "TYPE", 4) == 0)
 		return type_generic_parse(text + 4);
+	return -1;
+}
+
+struct class_name {
+	uint16_t qclass;
+	const char *name;
+};
+
+static const struct class_name class_names[] = {
+    {DNS_CLASS_IN, "IN"},     {DNS_CLASS_CH, "CH"},   {DNS_CLASS_HS, "HS"},
+    {DNS_CLASS_NONE, "NONE"}, {DNS_CLASS_ANY, "ANY"},
+};
+
+#define CLASS_NAMES_LEN (sizeof(class_names) / sizeof(class_names[0]))
+
+const char *
+dns_class_name(uint16_t qclass, char *buf, size_t cap)
+{
+	for (size_t i = 0; i < CLASS_NAMES_LEN; i++)
+		if (class_names[i].qclass == qclass)
+			return class_names[i].name;
+	/* RFC 3597 5: the generic form. */
+	if (buf == NULL || cap == 0)
+		return "CLASS?";
+	(void)snprintf(buf, cap, "CLASS%u", (unsigned)qclass);
+	return buf;
+}
+
+int
+dns_class_from_text(const char *text)
+{
+	for (size_t i = 0; i < CLASS_NAMES_LEN; i++)
+		if (strcasecmp(class_names[i].name, text) == 0)
+			return class_names[i].qclass;
+	if (strncasecmp(text, "CLASS", 5) == 0)
+		return type_generic_parse(text + 5);
 	return -1;
 }
 

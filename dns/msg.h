@@ -72,7 +72,12 @@ enum dns_type {
  */
 bool dns_qtype_is_meta(uint16_t qtype);
 
-#define DNS_CLASS_IN 1
+/* Classes (RFC 1035 3.2.4, 3.2.5; RFC 2136 for NONE). */
+#define DNS_CLASS_IN   1
+#define DNS_CLASS_CH   3
+#define DNS_CLASS_HS   4
+#define DNS_CLASS_NONE 254
+#define DNS_CLASS_ANY  255
 
 /* EDNS option codes we know. */
 #define DNS_OPT_COOKIE 10 /* RFC 7873 */
@@ -94,6 +99,7 @@ enum dns_ede {
 	DNS_EDE_PROHIBITED = 18,
 	DNS_EDE_STALE_NXDOMAIN = 19,
 	DNS_EDE_NOT_AUTHORITATIVE = 20,
+	DNS_EDE_NOT_SUPPORTED = 21,
 	DNS_EDE_NO_REACHABLE_AUTHORITY = 22,
 	DNS_EDE_NETWORK_ERROR = 23,
 	DNS_EDE_INVALID_DATA = 24,
@@ -221,6 +227,27 @@ struct dns_response {
 int dns_response_parse(const uint8_t *pkt, size_t len, struct dns_response *r);
 
 /*
+ * Parse an error response from an upstream that carries no question:
+ * QR=1, QDCOUNT 0, an RCODE (12 bits, with the OPT's) other than NOERROR
+ * and NXDOMAIN, every RR well formed, at most one OPT. Fills r as
+ * dns_response_parse() does, with question_end = body_end = the header's
+ * end. Returns 0, or -1 when it is not such a response.
+ */
+int dns_response_parse_bare(const uint8_t *pkt, size_t len,
+                            struct dns_response *r);
+
+/*
+ * Rebuild r, a response dns_response_parse_bare() took, as one carrying
+ * q's question: r's ID, flags and RCODE, q's question, no records (those
+ * of an error say nothing a client could use), and, when r had an OPT,
+ * one with its UDP size, DO bit and extended RCODE and no options.
+ * Returns the length, or 0 when cap is too small or q has no question.
+ */
+size_t dns_response_add_question(uint8_t *out, size_t cap,
+                                 const struct dns_response *r,
+                                 const struct dns_query *q);
+
+/*
  * True when r answers the question we sent: same ID, same QNAME (ignoring
  * case), QTYPE and QCLASS.
  */
@@ -300,5 +327,9 @@ const char *dns_type_name(uint16_t type, char *buf, size_t cap);
 const char *dns_ede_name(int code);
 /* Parse "A", "AAAA", "TYPE65"...; -1 when unknown. */
 int dns_type_from_text(const char *text);
+/* "IN", "CH", "HS", "NONE", "ANY", else "CLASS254"-style (static or buf). */
+const char *dns_class_name(uint16_t qclass, char *buf, size_t cap);
+/* Parse those names (any case) or "CLASSn" (RFC 3597 5); -1 when unknown. */
+int dns_class_from_text(const char *text);
 
 #endif

@@ -138,6 +138,7 @@ static void
 render_workers(struct daemon *d, FILE *f)
 {
 	unsigned long udp = 0, tcp = 0, rc[STATS_RCODES] = {0};
+	unsigned long fds[FD_WHERE_N_] = {0};
 
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker_stats *s = &d->workers[i].stats;
@@ -146,6 +147,8 @@ render_workers(struct daemon *d, FILE *f)
 		tcp += STAT_GET(s->queries_tcp);
 		for (int r = 0; r < STATS_RCODES; r++)
 			rc[r] += STAT_GET(s->responses[r]);
+		for (int k = 0; k < FD_WHERE_N_; k++)
+			fds[k] += STAT_GET(s->fd_exhausted[k]);
 	}
 	fprintf(f,
 	        "# HELP dnsgate_queries_total Queries received.\n"
@@ -176,6 +179,14 @@ render_workers(struct daemon *d, FILE *f)
 	        "# TYPE dnsgate_dnstap_dropped_total counter\n"
 	        "dnsgate_dnstap_dropped_total %lu\n",
 	        log_dropped_total(), dnstap_dropped_total());
+	fprintf(f,
+	        "# HELP dnsgate_fd_exhausted_total Upstream sockets not opened "
+	        "and TCP accepts failed for want of file descriptors (EMFILE, "
+	        "ENFILE).\n"
+	        "# TYPE dnsgate_fd_exhausted_total counter\n"
+	        "dnsgate_fd_exhausted_total{where=\"upstream\"} %lu\n"
+	        "dnsgate_fd_exhausted_total{where=\"accept\"} %lu\n",
+	        fds[FD_UPSTREAM], fds[FD_ACCEPT]);
 }
 
 static void

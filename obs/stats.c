@@ -12,7 +12,7 @@ const char *
 up_error_name(enum up_error_kind k)
 {
 	static const char *const names[UPERR_COUNT_] = {
-	    "timeout", "network", "servfail", "refused", "mismatch"};
+	    "timeout", "network", "servfail", "refused", "mismatch", "loop"};
 
 	return (unsigned)k < UPERR_COUNT_ ? names[k] : "other";
 }

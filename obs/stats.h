@@ -29,6 +29,13 @@
 
 #define STATS_RCODES 24 /* 0..23: up to BADCOOKIE */
 
+/* Where a worker ran out of file descriptors (obs/fdlimit.h). */
+enum fd_where {
+	FD_UPSTREAM = 0, /* a socket toward an upstream server */
+	FD_ACCEPT,       /* accepting a client's TCP connection */
+	FD_WHERE_N_,
+};
+
 struct worker_stats {
 	atomic_ulong queries_udp, queries_tcp;
 	atomic_ulong responses[STATS_RCODES];
@@ -44,6 +51,7 @@ struct worker_stats {
 	atomic_ulong local_yields;      /* yield-to-local-upstream */
 	atomic_ulong rl_drop, rl_slip;  /* RRL and query-limit outcomes */
 	atomic_ulong cookies[6];        /* by enum cookie_status */
+	atomic_ulong fd_exhausted[FD_WHERE_N_]; /* EMFILE/ENFILE, by where */
 };
 
 /* Per view (parallel to config->views), shared by workers. */
@@ -67,6 +75,7 @@ enum up_error_kind {
 	UPERR_SERVFAIL,
 	UPERR_REFUSED,
 	UPERR_MISMATCH,
+	UPERR_LOOP, /* the query came back to us (proxy/upstream.c) */
 	UPERR_COUNT_,
 };
 

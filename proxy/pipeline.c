@@ -304,6 +304,41 @@ stage_qlimit(struct qctx *c, enum pipe_verdict *v)
 	return STAGE_DONE;
 }
 
+/*
+ * 4c. the class: dnsgate serves class IN only. Its local data, local zones
+ * and blocklists are class IN, and so are the upstreams it fronts; any
+ * other class is REFUSED with EDE 21 (Not Supported) and never forwarded.
+ * BIND does the same (a view serves one class, IN by default; a query in a
+ * class no view serves is REFUSED), so does Unbound for every class it has
+ * no root hints or forwarders for (it answers a few CH names itself,
+ * id.server and version.bind: dnsgate does not, they would only tell what
+ * software and version runs here). Class ANY (255, RFC 1035 3.2.5) too:
+ * BIND answers it from its IN view, but forwarded it would get past the
+ * class IN local zones. Class NONE (254) means something in UPDATE only
+ * (RFC 2136 2.4). Before the transfer stage: a zone of another class is
+ * not transferred either. (NOTIMP would say the kind of query is not
+ * implemented; REFUSED is what both answer.)
+ */
+static enum stage
+stage_class(struct qctx *c, enum pipe_verdict *v)
+{
+	char buf[sizeof("CLASS65535")];
+	const char *name;
+
+	if (c->q.qclass == DNS_CLASS_IN) {
+		trace(c, "class", "IN: served");
+		return STAGE_CONTINUE;
+	}
+	name = dns_class_name(c->q.qclass, buf, sizeof(buf));
+	trace(c, "class", "%s is not served (class IN only): REFUSED", name);
+	decision_rule(&c->dec, "class:%s", name);
+	snprintf(c->ede_buf, sizeof(c->ede_buf), "class %s is not served",
+	         name);
+	*v = answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
+	                  DNS_EDE_NOT_SUPPORTED, c->ede_buf);
+	return STAGE_DONE;
+}
+
 /* 3. view selection: no view => REFUSED + EDE 18 (as BIND) */
 static enum stage
 stage_view(struct qctx *c, enum pipe_verdict *v)
@@ -538,6 +573,8 @@ pipeline_query(struct qctx *c)
 	if (stage_acl(c, &v) == STAGE_DONE)
 		return v;
 	if (stage_qlimit(c, &v) == STAGE_DONE)
+		return v;
+	if (stage_class(c, &v) == STAGE_DONE)
 		return v;
 	if (stage_transfer(c, &v) == STAGE_DONE)
 		return v;
@@ -885,6 +922,13 @@ pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 	if (v != PIPE_DROP)
 		return v;
 	/* 22 after an answer, 23 after a timeout or network error. */
+	if (last == UP_FAIL_LOOP) {
+		decision_rule(&c->dec, "loop");
+		return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
+		                    DNS_EDE_NETWORK_ERROR,
+		                    "forwarding loop: the upstream query came "
+		                    "back to dnsgate");
+	}
 	if (last == UP_FAIL_TIMEOUT || last == UP_FAIL_NETWORK ||
 	    last == UP_FAIL_LOCAL)
 		return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
@@ -895,6 +939,20 @@ pipeline_upstream_failed(struct qctx *c, enum up_failure last)
 	return answer_error(c, ACTION_SERVFAIL, DNS_RCODE_SERVFAIL,
 	                    DNS_EDE_NO_REACHABLE_AUTHORITY,
 	                    "every upstream attempt failed");
+}
+
+enum pipe_verdict
+pipeline_loop(struct qctx *c, enum loop_kind how)
+{
+	bool socket = how == LOOP_OWN_SOCKET;
+
+	decision_rule(&c->dec, "loop:%s", socket ? "own-socket" : "own-query");
+	return answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
+	                    DNS_EDE_PROHIBITED,
+	                    socket ? "forwarding loop: query from dnsgate's "
+	                             "own upstream socket"
+	                           : "forwarding loop: dnsgate's own upstream "
+	                             "query came back");
 }
 
 enum pipe_verdict

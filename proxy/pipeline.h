@@ -2,8 +2,8 @@
  * proxy/pipeline.h — the query pipeline, without any I/O.
  *
  * The worker hands a received message to pipeline_query(); it runs the
- * stages in order (parse, cookies, view, ACL, query limit, transfers, local
- * data, blocklists; see pipeline_query) and returns a
+ * stages in order (parse, cookies, view, ACL, query limit, class,
+ * transfers, local data, blocklists; see pipeline_query) and returns a
  * verdict: answer (the response is in c->out), drop, or forward. A forward
  * parks the query; when the upstream exchange ends, pipeline_upstream_answer()
  * or pipeline_upstream_failed() resumes it and produces the final response.
@@ -39,6 +39,7 @@ enum up_failure {
 	UP_FAIL_SERVFAIL, /* an answer that counts as failure */
 	UP_FAIL_REFUSED,
 	UP_FAIL_LOCAL, /* our own resources (fds, memory): not the server's */
+	UP_FAIL_LOOP,  /* the query came back to us (a forwarding loop) */
 };
 
 /* How a forwarded query's upstream exchange ended (PIPE_UPSTREAM). */
@@ -144,9 +145,23 @@ enum pipe_verdict pipeline_stale(struct qctx *c);
 /*
  * Every attempt failed: SERVFAIL with one EDE, 22 (No Reachable Authority)
  * when the last failure was an answer, 23 (Network Error) when it was a
- * timeout or a network error (dnsgate.conf(5), [upstream]).
+ * timeout, a network error or a forwarding loop (dnsgate.conf(5),
+ * [upstream]).
  */
 enum pipe_verdict pipeline_upstream_failed(struct qctx *c,
                                            enum up_failure last);
+
+/* How a query was recognised as one of dnsgate's own (a forwarding loop). */
+enum loop_kind {
+	LOOP_OWN_SOCKET = 1, /* it came from one of our upstream sockets */
+	LOOP_OWN_QUERY,      /* it carries our upstream ID and client cookie */
+};
+
+/*
+ * The query is one of dnsgate's own upstream queries, come back to a
+ * listener: REFUSED with EDE 18 (rule loop:own-socket or loop:own-query),
+ * so that it goes no further.
+ */
+enum pipe_verdict pipeline_loop(struct qctx *c, enum loop_kind how);
 
 #endif

@@ -40,7 +40,9 @@ struct query {
 	struct listener *lst;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
-	int ifindex; /* IPv6 arrival interface, for link-local replies */
+	/* UDP arrival interface: for IPv6 link-local replies, and to know a
+	 * datagram from this host (upstream.c's loop check) */
+	int ifindex;
 	struct tcp_conn *conn;
 	/* No client waits (a prefetch, or the client got a stale answer):
 	 * the upstream's answer only refreshes the cache. */

@@ -9,11 +9,13 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dns/frame.h"
 #include "dns/msg.h"
 #include "obs/dnstap.h"
+#include "obs/fdlimit.h"
 #include "proxy/upstream.h"
 #include "proxy/usock.h"
 #include "proxy/worker.h"
@@ -44,6 +46,19 @@ local_error(int err)
 {
 	return err == EMFILE || err == ENFILE || err == ENOMEM ||
 	       err == ENOBUFS;
+}
+
+/*
+ * An attempt could not start (err: errno of the call that failed): ours
+ * (descriptors, memory) or the network's. Running out of descriptors is
+ * counted and logged (obs/fdlimit.h).
+ */
+static enum up_failure
+start_failure(struct query *qr, int err)
+{
+	fdlimit_hit(qr->w->log, &qr->w->stats.fd_exhausted[FD_UPSTREAM],
+	            FD_UPSTREAM, err);
+	return local_error(err) ? UP_FAIL_LOCAL : UP_FAIL_NETWORK;
 }
 static void tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 
@@ -137,6 +152,120 @@ pick_server(const struct query *qr)
 	return cand[(first + qr->ua.attempts) % n];
 }
 
+/* ---- attempts in flight, by ID (struct upstream_ids) ---- */
+
+static void
+ids_add(struct query *qr)
+{
+	struct query **head =
+	    &qr->w->up_ids.bucket[qr->ua.id % UPSTREAM_ID_BUCKETS];
+
+	qr->ua.id_next = *head;
+	if (*head != NULL)
+		(*head)->ua.id_pprev = &qr->ua.id_next;
+	qr->ua.id_pprev = head;
+	*head = qr;
+	qr->ua.local_port = 0;
+}
+
+static void
+ids_del(struct query *qr)
+{
+	if (qr->ua.id_pprev == NULL)
+		return;
+	*qr->ua.id_pprev = qr->ua.id_next;
+	if (qr->ua.id_next != NULL)
+		qr->ua.id_next->ua.id_pprev = qr->ua.id_pprev;
+	qr->ua.id_pprev = NULL;
+	qr->ua.id_next = NULL;
+}
+
+/* The socket of the current attempt, or -1. */
+static int
+attempt_fd(const struct query *qr)
+{
+	if (qr->ua.tcp)
+		return qr->ua.fd;
+	if (qr->ua.usock != NULL)
+		return qr->ua.usock->fd;
+	return uppool_fd(&qr->ua.pooled);
+}
+
+/*
+ * The local port qr's attempt sends from: looked up once (getsockname),
+ * only when a query with its ID comes from this host, so the datapath
+ * pays nothing for it otherwise. 0 when it has none.
+ */
+static uint16_t
+attempt_port(struct query *qr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct ip_addr a;
+	int fd = attempt_fd(qr);
+
+	if (qr->ua.local_port != 0 || fd < 0)
+		return qr->ua.local_port;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
+	    ip_addr_from_sockaddr((struct sockaddr *)&ss, &a,
+	                          &qr->ua.local_port) < 0)
+		qr->ua.local_port = 0;
+	return qr->ua.local_port;
+}
+
+/*
+ * The query came from this host: a loopback address, the address it was
+ * sent to, or (UDP) in on the loopback interface, which is how a
+ * datagram from this host to any of its addresses arrives.
+ */
+static bool
+from_this_host(const struct query *qr)
+{
+	const struct qctx *c = &qr->c;
+
+	if (ip_addr_is_loopback(&c->client) ||
+	    (c->have_dest && ip_addr_equal(&c->client, &c->dest)))
+		return true;
+	return !c->tcp && qr->w->lo_ifindex > 0 &&
+	       qr->ifindex == qr->w->lo_ifindex;
+}
+
+/*
+ * A forwarding loop: qr, just received, is one of this worker's own
+ * attempts come back, which the attempt's ID finds. It is ours when it
+ * came from the attempt's own socket (the same port, from this host: a
+ * server address that leads back to us through NAT, or one of our
+ * addresses the configuration could not know), or when it carries the
+ * attempt's client cookie (RFC 7873: 64 random bits no one else has seen:
+ * a relay or forwarder passed our query on unchanged). The attempt, or
+ * NULL; *how says which.
+ */
+static struct query *
+loop_origin(struct query *qr, enum loop_kind *how)
+{
+	const struct dns_query *q = &qr->c.q;
+	struct query *o = qr->w->up_ids.bucket[q->hdr.id % UPSTREAM_ID_BUCKETS];
+
+	for (; o != NULL; o = o->ua.id_next) {
+		/* (A transfer under way was answered: no loop there.) */
+		if (o->ua.id != q->hdr.id || o == qr ||
+		    (o->c.transfer && o->ua.xfr.messages > 0))
+			continue;
+		if (o->ua.cookie_sent && q->edns.has_cookie &&
+		    memcmp(q->edns.cookie, o->ua.cookie, COOKIE_CLIENT_LEN) ==
+		        0) {
+			*how = LOOP_OWN_QUERY;
+			return o;
+		}
+		if (o->ua.tcp == qr->c.tcp && from_this_host(qr) &&
+		    attempt_port(o) == qr->c.client_port) {
+			*how = LOOP_OWN_SOCKET;
+			return o;
+		}
+	}
+	return NULL;
+}
+
 void
 upstream_init(struct query *qr)
 {
@@ -151,6 +280,7 @@ upstream_cancel(struct query *qr)
 {
 	struct worker *w = qr->w;
 
+	ids_del(qr);
 	ev_timer_stop(w->loop, &qr->ua.timer);
 	uppool_forget(&qr->ua.pooled);
 	if (qr->ua.usock != NULL) {
@@ -194,6 +324,7 @@ finish_failed(struct query *qr, enum up_failure why)
 static void
 attempt_failed(struct query *qr, enum up_failure why)
 {
+	/* A loop is the network's failure, as retry-on counts them. */
 	unsigned need = why == UP_FAIL_SERVFAIL  ? RETRY_SERVFAIL
 	                : why == UP_FAIL_REFUSED ? RETRY_REFUSED
 	                                         : RETRY_TIMEOUT;
@@ -204,11 +335,13 @@ attempt_failed(struct query *qr, enum up_failure why)
 	    [UP_FAIL_SERVFAIL] = UPERR_SERVFAIL,
 	    [UP_FAIL_REFUSED] = UPERR_REFUSED,
 	    [UP_FAIL_LOCAL] = UPERR_NETWORK,
+	    [UP_FAIL_LOOP] = UPERR_LOOP,
 	};
 
 	STAT_SHARED_INC(server_stats(qr)->errors[kind[why]]);
 	/* Timeouts and SERVFAILs take a server down; so does an
-	 * unreachable one. Running out of our own fds says nothing of it. */
+	 * unreachable one, and one whose queries come back to us. Running
+	 * out of our own fds says nothing of it. */
 	if (why != UP_FAIL_REFUSED && why != UP_FAIL_LOCAL)
 		health_failed(qr->w, qr->rs, qr->ua.up, qr->ua.server,
 		              why == UP_FAIL_TIMEOUT);
@@ -291,18 +424,8 @@ tcp_start(struct query *qr)
 	              qr->c.transfer ? qr->ua.up->timeout_ms / 1000.0 : 0);
 	qr->ua.timer.data = qr;
 	ev_timer_start(w->loop, &qr->ua.timer);
+	ids_add(qr);
 	return 0;
-}
-
-/* The socket of the current attempt, or -1. */
-static int
-attempt_fd(const struct query *qr)
-{
-	if (qr->ua.tcp)
-		return qr->ua.fd;
-	if (qr->ua.usock != NULL)
-		return qr->ua.usock->fd;
-	return uppool_fd(&qr->ua.pooled);
 }
 
 /*
@@ -385,9 +508,7 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 	if (!qr->ua.tcp && (r->hdr.flags & DNS_FLAG_TC)) {
 		/* Truncated: ask the same server over TCP (RFC 7766 5). */
 		if (tcp_start(qr) < 0)
-			attempt_failed(qr, local_error(errno)
-			                       ? UP_FAIL_LOCAL
-			                       : UP_FAIL_NETWORK);
+			attempt_failed(qr, start_failure(qr, errno));
 		return;
 	}
 	if (r->rcode == DNS_RCODE_BADCOOKIE && qr->ua.cookie_sent &&
@@ -420,11 +541,21 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 	finish(qr, PIPE_UPSTREAM);
 }
 
-/* Parse and check an answer; false (and counted) when it is not ours. */
-static bool
+/* What answer_valid() made of a message from the server. */
+enum answer_kind {
+	ANSWER_NOT_OURS = 0, /* ignored (and counted) */
+	ANSWER_OK,           /* ours, parsed into r */
+	ANSWER_BARE_TC,      /* our ID and TC=1, the rest unreadable */
+	ANSWER_NO_QUESTION,  /* our ID, an error RCODE and no question */
+};
+
+/* Parse and check an answer: is it ours? */
+static enum answer_kind
 answer_valid(struct query *qr, const uint8_t *buf, size_t len,
              struct dns_response *r)
 {
+	enum answer_kind kind = ANSWER_OK;
+
 	if (dns_response_parse(buf, len, r) < 0) {
 		/* Some servers truncate without fixing the counts: a TC=1
 		 * answer with our ID is enough to go to TCP (RFC 7766 5). */
@@ -435,16 +566,24 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 		    (flags & DNS_FLAG_QR) && (flags & DNS_FLAG_TC)) {
 			memset(r, 0, sizeof(*r));
 			r->hdr.flags = DNS_FLAG_QR | DNS_FLAG_TC;
-			return true;
+			return ANSWER_BARE_TC;
 		}
-		STAT_INC(qr->w->stats.upstream_garbage);
-		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_MISMATCH]);
-		return false;
+		/* An error without a question (REFUSED, FORMERR...): the
+		 * source, the ID and the cookie are all there is to match. */
+		if (dns_response_parse_bare(buf, len, r) < 0) {
+			STAT_INC(qr->w->stats.upstream_garbage);
+			STAT_SHARED_INC(
+			    server_stats(qr)->errors[UPERR_MISMATCH]);
+			return ANSWER_NOT_OURS;
+		}
+		kind = ANSWER_NO_QUESTION;
 	}
-	if (!dns_response_matches(r, qr->ua.id, &qr->c.q)) {
+	if (kind == ANSWER_NO_QUESTION
+	        ? r->hdr.id != qr->ua.id
+	        : !dns_response_matches(r, qr->ua.id, &qr->c.q)) {
 		STAT_INC(qr->w->stats.upstream_mismatch);
 		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_MISMATCH]);
-		return false;
+		return ANSWER_NOT_OURS;
 	}
 	/* RFC 7873 5.3: a cookie that is not ours means an answer from
 	 * someone who never saw the query: ignore it, like a wrong ID. */
@@ -459,9 +598,43 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 			STAT_INC(qr->w->stats.upstream_mismatch);
 			STAT_SHARED_INC(
 			    server_stats(qr)->errors[UPERR_MISMATCH]);
-			return false;
+			return ANSWER_NOT_OURS;
 		}
 	}
+	return kind;
+}
+
+/*
+ * A message from the server's address and port (or its TCP connection):
+ * act on it when it answers the attempt; false when it was ignored. An
+ * error without a question is handled as the same error with one: the
+ * client gets its own question back, and retry-on, pass-through and the
+ * server's health treat it like any answer with that RCODE.
+ */
+static bool
+answer_take(struct query *qr, const uint8_t *buf, size_t len)
+{
+	/* Header, question and an OPT without options. */
+	uint8_t whole[DNS_HEADER_LEN + DNS_NAME_MAX + 4 + 11];
+	struct dns_response r;
+
+	switch (answer_valid(qr, buf, len, &r)) {
+	case ANSWER_NOT_OURS:
+		return false;
+	case ANSWER_NO_QUESTION:
+		len = dns_response_add_question(whole, sizeof(whole), &r,
+		                                &qr->c.q);
+		if (len == 0 || dns_response_parse(whole, len, &r) < 0) {
+			STAT_INC(qr->w->stats.upstream_garbage);
+			return false;
+		}
+		buf = whole;
+		break;
+	case ANSWER_OK:
+	case ANSWER_BARE_TC:
+		break;
+	}
+	handle_answer(qr, buf, len, &r);
 	return true;
 }
 
@@ -469,11 +642,7 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 static void
 pooled_answer(struct uppool_wait *wt, const uint8_t *buf, size_t len)
 {
-	struct query *qr = wt->owner;
-	struct dns_response r;
-
-	if (answer_valid(qr, buf, len, &r))
-		handle_answer(qr, buf, len, &r);
+	(void)answer_take(wt->owner, buf, len);
 }
 
 static void
@@ -488,7 +657,6 @@ udp_read(struct usock *s)
 	struct query *qr = s->owner;
 	struct worker *w = qr->w;
 	const struct endpoint *ep = &qr->ua.up->servers[qr->ua.server];
-	struct dns_response r;
 
 	/* Only the server's address and port may answer; ID and question
 	 * are checked too. Anything else is ignored and counted, and the
@@ -516,12 +684,12 @@ udp_read(struct usock *s)
 			    server_stats(qr)->errors[UPERR_MISMATCH]);
 			continue;
 		}
-		if (answer_valid(qr, w->rbuf, (size_t)n, &r)) {
-			/* Nothing else is expected on it: it may be reused. */
-			s->answered = true;
-			handle_answer(qr, w->rbuf, (size_t)n, &r);
+		/* Nothing else is expected on it once answered: it may be
+		 * reused (set first: the answer may end the attempt). */
+		s->answered = true;
+		if (answer_take(qr, w->rbuf, (size_t)n))
 			return;
-		}
+		s->answered = false;
 	}
 }
 
@@ -588,7 +756,6 @@ static void
 tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct query *qr = io->data;
-	struct dns_response r;
 	ssize_t n;
 
 	if (qr->ua.bufoff < qr->ua.buflen && qr->ua.buflen > 0 &&
@@ -645,12 +812,9 @@ tcp_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 				return;
 			continue;
 		}
-		if (answer_valid(qr, qr->ua.buf + DNS_FRAME_PREFIX,
-		                 qr->ua.bufoff - DNS_FRAME_PREFIX, &r)) {
-			handle_answer(qr, qr->ua.buf + DNS_FRAME_PREFIX,
-			              qr->ua.bufoff - DNS_FRAME_PREFIX, &r);
+		if (answer_take(qr, qr->ua.buf + DNS_FRAME_PREFIX,
+		                qr->ua.bufoff - DNS_FRAME_PREFIX))
 			return;
-		}
 		qr->ua.bufoff = 0; /* not ours: wait for the next message */
 	}
 }
@@ -677,6 +841,7 @@ udp_start(struct query *qr)
 			qr->ua.id = qr->ua.pooled.id;
 			ev_timer_start(w->loop, &qr->ua.timer);
 			w->local_sent |= ep->on_host;
+			ids_add(qr);
 			return 0;
 		}
 		/* A full pool socket: this one attempt gets its own. */
@@ -693,6 +858,7 @@ udp_start(struct query *qr)
 	ev_timer_start(w->loop, &qr->ua.timer);
 	/* A server on this host may wait for our CPU (local_yield). */
 	w->local_sent |= ep->on_host;
+	ids_add(qr);
 	return 0;
 }
 
@@ -752,15 +918,12 @@ attempt_next(struct query *qr)
 		/* Zone transfers are TCP only (RFC 5936 4.2). */
 		STAT_SHARED_INC(server_stats(qr)->queries);
 		if (tcp_start(qr) < 0)
-			attempt_failed(qr, local_error(errno)
-			                       ? UP_FAIL_LOCAL
-			                       : UP_FAIL_NETWORK);
+			attempt_failed(qr, start_failure(qr, errno));
 		return;
 	}
 	STAT_SHARED_INC(server_stats(qr)->queries);
 	if (udp_start(qr) < 0)
-		attempt_failed(qr, local_error(errno) ? UP_FAIL_LOCAL
-		                                      : UP_FAIL_NETWORK);
+		attempt_failed(qr, start_failure(qr, errno));
 	else
 		tap_forwarder(qr, NULL, 0);
 }
@@ -768,6 +931,18 @@ attempt_next(struct query *qr)
 void
 upstream_forward(struct query *qr)
 {
+	enum loop_kind how;
+	/* A prefetch is ours already: it never came through a listener. */
+	struct query *o = qr->background ? NULL : loop_origin(qr, &how);
+
+	if (o != NULL) {
+		/* Its attempt failed (another may follow, within attempts);
+		 * this copy goes no further: no query is ever forwarded
+		 * twice around a loop this worker can see. */
+		attempt_failed(o, UP_FAIL_LOOP);
+		finish(qr, pipeline_loop(&qr->c, how));
+		return;
+	}
 	qr->ua.up = qr->c.view->upstream;
 	if (qr->c.transfer) {
 		/* c->pkt lives only until we return: keep a copy. */
@@ -833,8 +1008,11 @@ probe_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	/* A well-formed answer with our ID shows the server is back, unless
-	 * it is a SERVFAIL: that is what took it down. */
-	if (n > 0 && dns_response_parse(buf, (size_t)n, &r) == 0 &&
+	 * it is a SERVFAIL: that is what took it down. (An error without a
+	 * question is an answer too.) */
+	if (n > 0 &&
+	    (dns_response_parse(buf, (size_t)n, &r) == 0 ||
+	     dns_response_parse_bare(buf, (size_t)n, &r) == 0) &&
 	    r.hdr.id == p->id && r.rcode != DNS_RCODE_SERVFAIL)
 		health_answered(p->w, p->rs, p->up, p->server, -1.0);
 	probe_free(p);
@@ -866,6 +1044,9 @@ probe_send(struct worker *w, const struct upstream_conf *u, int server)
 	    (uint16_t)w->conf->server.udp_payload_size);
 	p->fd =
 	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd < 0)
+		fdlimit_hit(w->log, &w->stats.fd_exhausted[FD_UPSTREAM],
+		            FD_UPSTREAM, errno);
 	if (p->fd < 0 || len == 0 ||
 	    connect(p->fd, (struct sockaddr *)&ss, sl) < 0 ||
 	    send(p->fd, msg, len, 0) < 0) {

@@ -38,6 +38,17 @@ struct upstream_conf;
 /* The largest query we send upstream (a question and an OPT). */
 #define UPSTREAM_QUERY_MAX (DNS_NAME_MAX + 128)
 
+/*
+ * A worker's attempts in flight, by the ID they carry: a query that comes
+ * back to a listener carries the ID we sent it with, which finds the
+ * attempt it came from (upstream_forward's loop check). Chained through
+ * upstream_attempt.id_next; the bucket is the ID's low bits.
+ */
+#define UPSTREAM_ID_BUCKETS 1024
+struct upstream_ids {
+	struct query *bucket[UPSTREAM_ID_BUCKETS];
+};
+
 struct upstream_attempt {
 	const struct upstream_conf *up; /* the view's group */
 	unsigned attempts;              /* attempts made */
@@ -46,6 +57,11 @@ struct upstream_attempt {
 	uint32_t asked;  /* bit i: server i was asked (UPSTREAM_MAX_SERVERS) */
 	uint16_t id;     /* our ID on the current attempt */
 	ev_tstamp start; /* of the current attempt */
+	/* In the worker's upstream_ids while the attempt is in flight
+	 * (id_pprev NULL: not). */
+	struct query *id_next, **id_pprev;
+	/* The attempt's local port, once looked up (0: not yet). */
+	uint16_t local_port;
 	ev_timer timer;
 	/* UDP: a socket of its own, or a place on a pooled one. */
 	struct usock *usock;
@@ -75,7 +91,12 @@ struct upstream_attempt {
 
 /* Ready a query's attempt state (it holds no resources yet). */
 void upstream_init(struct query *qr);
-/* Start forwarding a query that pipeline_query() parked. */
+/*
+ * Start forwarding a query that pipeline_query() parked; unless it is one
+ * of our own attempts come back (a forwarding loop: it came from the
+ * attempt's socket, or carries its ID and client cookie): then it is
+ * refused (pipeline_loop), the attempt fails, and nothing is sent.
+ */
 void upstream_forward(struct query *qr);
 /* The query ends: release everything its exchange holds, if anything. */
 void upstream_free(struct query *qr);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -20,6 +21,7 @@
 #include "dns/frame.h"
 #include "dns/msg.h"
 #include "obs/dnstap.h"
+#include "obs/fdlimit.h"
 #include "proxy/uppool.h"
 #include "proxy/usock.h"
 
@@ -368,6 +370,7 @@ udp_dest(struct query *qr, struct msghdr *mh)
 			sin.sin_addr = pi.ipi_addr;
 			ip_addr_from_sockaddr((struct sockaddr *)&sin,
 			                      &qr->c.dest, NULL);
+			qr->ifindex = pi.ipi_ifindex;
 			qr->c.have_dest = true;
 		} else if (cm->cmsg_level == IPPROTO_IPV6 &&
 		           cm->cmsg_type == IPV6_PKTINFO) {
@@ -886,10 +889,15 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
+			int err = errno;
+
+			fdlimit_hit(l->w->log,
+			            &l->w->stats.fd_exhausted[FD_ACCEPT],
+			            FD_ACCEPT, err);
 			/* Out of descriptors: the listener stays readable, so
 			 * stop watching it for a moment instead of spinning. */
-			if (errno == EMFILE || errno == ENFILE ||
-			    errno == ENOBUFS || errno == ENOMEM) {
+			if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
+			    err == ENOMEM) {
 				ev_io_stop(loop, io);
 				ev_timer_start(loop, &l->retry);
 			}
@@ -962,6 +970,8 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	w->d = d;
 	w->rs = runstate_ref(rs);
 	w->conf = conf;
+	/* Datagrams this host sends itself come in on it (loop checks). */
+	w->lo_ifindex = (int)if_nametoindex("lo");
 	cookie_jar_init(&w->jar, jar_random, NULL);
 	w->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
 	w->out = malloc(DNS_MAX_MSG);
@@ -1041,7 +1051,8 @@ rrl_episode_end(void *arg, const struct rrl_episode *e)
 }
 
 /* Once a second: RRL episodes end; refusals held back are logged; the
- * yield gauge takes its look. */
+ * yield gauge takes its look; a pending report of descriptor failures
+ * goes out. */
 static void
 tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
@@ -1057,6 +1068,8 @@ tick_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		w->prefix_logged = ev_now(loop);
 		w->prefix_unlogged = 0;
 	}
+	/* Descriptor failures not yet reported, once the interval is over. */
+	fdlimit_tick(w->log);
 	if (w->conf->server.yield_local == YIELD_AUTO) {
 		struct rusage ru;
 		struct timespec now;

@@ -106,7 +106,9 @@ struct worker {
 	struct worker_rng rng;
 	struct pool *pools;     /* shared upstream sockets (proxy/uppool.c) */
 	struct usock_set usock; /* per-attempt upstream sockets (usock.c) */
-	bool local_sent;        /* this iteration asked a server on this host */
+	struct upstream_ids up_ids; /* attempts in flight by ID (upstream.c) */
+	int lo_ifindex;  /* the loopback interface: datagrams from this host */
+	bool local_sent; /* this iteration asked a server on this host */
 	struct yield_gauge yield_gauge; /* local_yield(), tick_cb() */
 	/* RRL: one table per worker; worker_steer_by_source() sends each
 	 * client's UDP queries to one worker, so its limits stay exact. */

@@ -63,10 +63,10 @@ ZONE = "example.test."
 CLIENT = "127.0.0.1"
 FAULT_CLIENT = "127.0.0.2"
 
-# Names the fault server reacts to (first label); "noquestion" is an
-# error reply with QDCOUNT=0.
+# Names the fault server reacts to (first label); "noq-RCODE" is an
+# error reply without a question (QDCOUNT=0).
 FAULT_LABELS = ("servfail", "timeout", "tc", "wrongid", "garbage", "ok",
-                "noquestion", "slow-200", "dup", "refused")
+                "noq-refused", "slow-200", "dup", "refused", "noq-formerr")
 
 
 class SoakNsd(Nsd):

@@ -34,6 +34,10 @@ nxdomain-N                   NXDOMAIN with the SOA of the name's parent in
 nodata-N                     NOERROR, no answer, the same SOA
 big                          the ok answer with 40 A records (over 512
                              bytes)
+noq-RCODE                    that RCODE (refused, formerr, notimp,
+                             servfail...) with no question (QDCOUNT 0), as
+                             nsd refuses a class it does not serve; an OPT
+                             when the query had one
 
 Anything else is answered as ``ok``. Every received message is recorded
 (name, type, transport, ID, EDNS options) so tests can check what the proxy
@@ -66,7 +70,7 @@ DELAY = 0.1  # seconds between a bogus answer and the real one
 
 BEHAVIOURS = ("ok", "servfail", "refused", "timeout", "tc", "wrongid",
               "wrongq", "garbage", "spoof", "spoofaddr", "slow", "dup",
-              "ttl", "nxdomain", "nodata", "big")
+              "ttl", "nxdomain", "nodata", "big", "noq")
 
 
 class Received:
@@ -104,6 +108,8 @@ def behaviour_of(qname, mode):
         return "ok", 0.0
     if kind in ("ttl", "nxdomain", "nodata"):
         return kind, int(arg) if arg.isdigit() else None
+    if kind == "noq":  # the RCODE's name rather than a number
+        return kind, arg or "refused"
     return kind, 0.0
 
 
@@ -286,6 +292,13 @@ class FaultServer:
                      False)]
         if kind == "timeout":
             return []
+        if kind == "noq":
+            r = dns.message.Message(id=query.id)
+            r.flags = dns.flags.QR | (query.flags & dns.flags.RD)
+            r.set_rcode(dns.rcode.from_text(delay))
+            if query.edns >= 0:
+                r.use_edns(0, payload=1232)
+            return [(0, r.to_wire(), False)]
         if kind == "tc":
             if transport == "udp":
                 return [(0, self._reply(query, records=False,

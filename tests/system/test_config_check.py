@@ -21,12 +21,13 @@ def run_check(path):
 
 
 def error_lines(path, stderr):
-    """{line number: message} for every `FILE:LINE: message` line."""
+    """{line number: message} for every `FILE:LINE: message` line that is
+    an error (not a `FILE:LINE: warning: ...`)."""
     pat = re.compile(r"^%s:(\d+): (.+)$" % re.escape(str(path)))
     found = []
     for line in stderr.splitlines():
         m = pat.match(line)
-        if m:
+        if m and not m.group(2).startswith("warning: "):
             found.append((int(m.group(1)), m.group(2)))
     return found
 
@@ -300,3 +301,39 @@ def test_bad_config_refuses_to_start(tmp_path):
     err = p.stderr.decode(errors="replace")
     assert [n for n, _ in error_lines(path, err)] == [
         line_of(path, "workers = many")], err
+
+
+@pytest.mark.parametrize("listen,server,own", [
+    # The listen address itself.
+    ("127.0.0.1:5300", "127.0.0.1:5300", True),
+    # Behind a wildcard listen address: any address of this host on that
+    # port, every 127/8 alias included.
+    ("0.0.0.0:5300", "127.0.0.2:5300", True),
+    ("0.0.0.0:5300", "127.0.0.1:5300", True),
+    ("[::]:5300", "[::1]:5300", True),
+    # Other sockets: another port, another 127/8 address than a specific
+    # listen address, another family ([::] is IPv6 only).
+    ("127.0.0.1:5300", "127.0.0.1:5301", False),
+    ("127.0.0.1:5300", "127.0.0.2:5300", False),
+    ("[::]:5300", "127.0.0.1:5300", False),
+])
+def test_server_on_own_listen_address_rejected(tmp_path, listen, server, own):
+    """A server that is dnsgate's own listen address would have every
+    forwarded query come back and be forwarded again: -t rejects it at
+    the server's line, as resolv-conf's own addresses are left out."""
+    path = write(tmp_path, GOOD.replace("listen = 127.0.0.1:5300",
+                                        "listen = %s" % listen)
+                 .replace("server = 127.0.0.1:5353",
+                          "server = %s" % server))
+    rc, err = run_check(path)
+    if not own:
+        assert rc == 0, err
+        return
+    assert rc == 1, err
+    found = error_lines(path, err)
+    assert [n for n, _ in found] == [line_of(path, "server = %s" % server)]
+    assert "[upstream up]: server %s" % server in found[0][1]
+    assert "forwarded to dnsgate itself, in a loop" in found[0][1]
+    if listen.startswith(("0.0.0.0", "[::]")):
+        assert "listen = %s (line %d)" % (
+            listen, line_of(path, "listen = ")) in found[0][1]

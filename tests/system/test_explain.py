@@ -115,6 +115,29 @@ def test_transfer_refused_over_tcp(conf):
     assert f["rcode"] == "FORMERR"
 
 
+def test_other_class_refused(conf):
+    """dnsgate serves class IN only: explain shows the class stage."""
+    rc, lines, f = explain(conf, "--client", "10.1.2.3", "--class", "HS",
+                           "www.corp.example", "A")
+    assert rc == 0
+    assert lines[0].startswith("query: www.corp.example HS A from")
+    assert f["class"] == "HS is not served (class IN only): REFUSED"
+    assert "local" not in f  # refused before the local zones
+    assert f["action"] == "refuse"
+    assert f["rule"] == "class:HS"
+    assert f["rcode"] == "REFUSED"
+    assert f["ede"] == "21 Not Supported (class HS is not served)"
+    _, _, f = explain(conf, "--client", "10.1.2.3", "--class", "ANY",
+                      "www.corp.example")
+    assert f["rule"] == "class:ANY"
+    _, _, f = explain(conf, "--client", "10.1.2.3", "www.corp.example")
+    assert f["class"] == "IN: served"
+    assert f["action"] == "local"
+    rc, _, _ = explain(conf, "--client", "10.1.2.3", "--class", "XY",
+                       "www.corp.example")
+    assert rc == 2
+
+
 def test_usage_errors(conf):
     rc, _, _ = explain(conf, "www.example.org")
     assert rc == 2

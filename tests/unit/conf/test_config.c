@@ -1080,6 +1080,63 @@ test_config_resolv_conf_skips_own_listen(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
+/*
+ * A server dnsgate itself listens on: every query would come back and be
+ * forwarded again. Rejected at the server's line, as the same addresses
+ * are left out of a resolv-conf file: a listen address itself, or behind
+ * a wildcard listen address of its family any address of this host (all
+ * of 127.0.0.0/8), same port. A 127/8 alias of a specific listen address
+ * is another socket, and another family is another socket too.
+ */
+static void
+test_config_server_on_own_listen_rejected(void **state)
+{
+	(void)state;
+	load_fails("[server]\n"
+	           "listen = 127.0.0.1:5300\n"
+	           "[upstream u]\n"
+	           "server = 192.0.2.1\n"
+	           "server = 127.0.0.1:5300\n"
+	           "[view v]\n",
+	           "t.conf:5: [upstream u]: server 127.0.0.1:5300 is one of "
+	           "dnsgate's own listen addresses: queries would be "
+	           "forwarded to dnsgate itself, in a loop\n");
+	/* The default listen address (127.0.0.1:53) and port. */
+	load_fails("[upstream u]\n"
+	           "server = 127.0.0.1\n"
+	           "[view v]\n",
+	           "t.conf:2: [upstream u]: server 127.0.0.1:53 is one of "
+	           "dnsgate's own listen addresses: queries would be "
+	           "forwarded to dnsgate itself, in a loop\n");
+	/* Behind a wildcard: a 127/8 alias, and ::1 behind [::]. */
+	load_fails("[server]\n"
+	           "listen = 0.0.0.0:53\n"
+	           "listen = [::]:5353\n"
+	           "[upstream u]\n"
+	           "server = 127.0.0.2, [::1]:5353\n"
+	           "[view v]\n"
+	           "allow = any\n",
+	           "t.conf:5: [upstream u]: server 127.0.0.2:53 is an address "
+	           "of this host, which listen = 0.0.0.0:53 (line 2) takes: "
+	           "queries would be forwarded to dnsgate itself, in a "
+	           "loop\n"
+	           "t.conf:5: [upstream u]: server [::1]:5353 is an address "
+	           "of this host, which listen = [::]:5353 (line 3) takes: "
+	           "queries would be forwarded to dnsgate itself, in a "
+	           "loop\n");
+	/* Other sockets: another port, another 127/8 address behind a
+	 * specific listen address, another family, not this host. */
+	config_unref(load_ok("[server]\n"
+	                     "listen = 127.0.0.1:5300, [::]:53\n"
+	                     "[upstream u]\n"
+	                     "server = 127.0.0.1:5301\n"
+	                     "server = 127.0.0.2:5300\n"
+	                     "server = 127.0.0.1:53\n"
+	                     "server = 192.0.2.1:5300\n"
+	                     "[view v]\n"
+	                     "allow = any\n"));
+}
+
 static void
 test_config_resolv_conf_errors(void **state)
 {
@@ -1444,6 +1501,7 @@ main(void)
 	    cmocka_unit_test(test_config_no_view),
 	    cmocka_unit_test(test_config_resolv_conf_skips_own_listen),
 	    cmocka_unit_test(test_config_resolv_conf_errors),
+	    cmocka_unit_test(test_config_server_on_own_listen_rejected),
 	    cmocka_unit_test(test_config_acl_rule_lines_in_order),
 	    cmocka_unit_test(test_config_local_data_errors_have_file_line),
 	    cmocka_unit_test(test_config_local_data_reaches_the_view),

@@ -1195,6 +1195,137 @@ test_msg_response_parse_rejects(void **state)
 		assert_int_equal(dns_response_parse(r_answer, len, &r), -1);
 }
 
+/* clang-format off */
+/* nsd's REFUSED to a class it does not serve: no question, an OPT. */
+static const uint8_t r_bare_refused[] = {
+	HDR(0x81, 0x05, 0, 0, 0, 1),	/* QR, RD, REFUSED, ARCOUNT 1 */
+	0x00,				/* 12: OPT owner root */
+	0x00, 0x29,			/* TYPE OPT */
+	0x04, 0xd0,			/* UDP payload 1232 */
+	0x00, 0x00,			/* EXTENDED-RCODE 0, VERSION 0 */
+	0x80, 0x00,			/* DO */
+	0x00, 0x0c,			/* RDLENGTH 12 */
+	0x00, 0x0a,			/* COOKIE */
+	0x00, 0x08,			/* length 8 */
+	1, 2, 3, 4, 5, 6, 7, 8,		/* client cookie */
+};
+/* clang-format on */
+
+static void
+test_msg_response_parse_bare_error(void **state)
+{
+	/* clang-format off */
+	static const uint8_t formerr[] = {
+		HDR(0x80, 0x01, 0, 0, 0, 0),	/* QR, FORMERR, no OPT */
+	};
+	/* BADVERS: header RCODE 0, EXTENDED-RCODE 1 (RFC 6891 6.1.3). */
+	static const uint8_t badvers[] = {
+		HDR(0x80, 0x00, 0, 0, 0, 1),	/* QR, NOERROR in the header */
+		0x00, 0x00, 0x29, 0x04, 0xd0,	/* OPT, UDP payload 1232 */
+		0x01, 0x00, 0x00, 0x00,		/* EXTENDED-RCODE 1 */
+		0x00, 0x00,			/* RDLENGTH 0 */
+	};
+	/* clang-format on */
+	struct dns_response r;
+
+	(void)state;
+	assert_int_equal(
+	    dns_response_parse_bare(r_bare_refused, sizeof(r_bare_refused), &r),
+	    0);
+	assert_int_equal(r.hdr.id, 0x1234);
+	assert_int_equal(r.rcode, DNS_RCODE_REFUSED);
+	assert_int_equal(r.question_end, DNS_HEADER_LEN);
+	assert_int_equal(r.body_end, DNS_HEADER_LEN);
+	assert_int_equal(r.arcount_kept, 0);
+	assert_true(r.edns.present);
+	assert_true(r.edns.do_bit);
+	assert_true(r.edns.has_cookie);
+	assert_int_equal(r.edns.cookie_len, 8);
+	assert_int_equal(dns_response_parse_bare(formerr, sizeof(formerr), &r),
+	                 0);
+	assert_int_equal(r.rcode, DNS_RCODE_FORMERR);
+	assert_false(r.edns.present);
+	assert_int_equal(dns_response_parse_bare(badvers, sizeof(badvers), &r),
+	                 0);
+	assert_int_equal(r.rcode, DNS_RCODE_BADVERS);
+	/* Every shorter prefix is malformed. */
+	for (size_t len = 0; len < sizeof(r_bare_refused); len++)
+		assert_int_equal(
+		    dns_response_parse_bare(r_bare_refused, len, &r), -1);
+}
+
+static void
+test_msg_response_parse_bare_rejects(void **state)
+{
+	/* clang-format off */
+	/* NOERROR and NXDOMAIN speak of a name: they need the question. */
+	static const uint8_t noerror[] = {
+		HDR(0x81, 0x80, 0, 0, 0, 0),
+	};
+	static const uint8_t nxdomain[] = {
+		HDR(0x81, 0x83, 0, 0, 0, 0),
+	};
+	/* A query (QR=0) without a question. */
+	static const uint8_t query[] = {
+		HDR(0x01, 0x05, 0, 0, 0, 0),
+	};
+	/* A record promised and missing. */
+	static const uint8_t short_rr[] = {
+		HDR(0x81, 0x05, 0, 1, 0, 0),
+	};
+	/* clang-format on */
+	struct dns_response r;
+
+	(void)state;
+	assert_int_equal(dns_response_parse_bare(noerror, sizeof(noerror), &r),
+	                 -1);
+	assert_int_equal(
+	    dns_response_parse_bare(nxdomain, sizeof(nxdomain), &r), -1);
+	assert_int_equal(dns_response_parse_bare(query, sizeof(query), &r), -1);
+	assert_int_equal(
+	    dns_response_parse_bare(short_rr, sizeof(short_rr), &r), -1);
+	/* With a question it is a response for dns_response_parse. */
+	assert_int_equal(
+	    dns_response_parse_bare(r_badcookie, sizeof(r_badcookie), &r), -1);
+}
+
+static void
+test_msg_response_add_question(void **state)
+{
+	/* clang-format off */
+	static const uint8_t want[] = {
+		HDR(0x81, 0x05, 1, 0, 0, 1),	/* as it came, QDCOUNT 1 */
+		QUESTION,			/* the query's, its case too */
+		0x00, 0x00, 0x29,		/* OPT */
+		0x04, 0xd0,			/* its UDP payload, 1232 */
+		0x00, 0x00, 0x80, 0x00,		/* RCODE 0 above, DO */
+		0x00, 0x00,			/* no options */
+	};
+	/* clang-format on */
+	struct dns_response r, back;
+	struct dns_query q;
+	uint8_t out[512];
+	size_t n;
+
+	(void)state;
+	assert_int_equal(dns_query_parse(q_plain, sizeof(q_plain), &q),
+	                 DNS_PARSE_OK);
+	assert_int_equal(
+	    dns_response_parse_bare(r_bare_refused, sizeof(r_bare_refused), &r),
+	    0);
+	n = dns_response_add_question(out, sizeof(out), &r, &q);
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(out, want, sizeof(want));
+	assert_int_equal(dns_response_parse(out, n, &back), 0);
+	assert_true(dns_response_matches(&back, 0x1234, &q));
+	assert_int_equal(back.rcode, DNS_RCODE_REFUSED);
+	/* Too small a buffer, or no question to add. */
+	assert_int_equal(dns_response_add_question(out, n - 1, &r, &q), 0);
+	q.qname_len = 0;
+	assert_int_equal(dns_response_add_question(out, sizeof(out), &r, &q),
+	                 0);
+}
+
 static void
 test_msg_response_matches(void **state)
 {
@@ -1531,6 +1662,38 @@ test_msg_type_from_text(void **state)
 	assert_int_equal(dns_type_from_text(""), -1);
 }
 
+static void
+test_msg_class_names(void **state)
+{
+	char buf[16];
+
+	(void)state;
+	assert_string_equal(dns_class_name(DNS_CLASS_IN, buf, sizeof(buf)),
+	                    "IN");
+	assert_string_equal(dns_class_name(DNS_CLASS_CH, buf, sizeof(buf)),
+	                    "CH");
+	assert_string_equal(dns_class_name(DNS_CLASS_HS, buf, sizeof(buf)),
+	                    "HS");
+	assert_string_equal(dns_class_name(DNS_CLASS_NONE, buf, sizeof(buf)),
+	                    "NONE");
+	assert_string_equal(dns_class_name(DNS_CLASS_ANY, buf, sizeof(buf)),
+	                    "ANY");
+	/* RFC 3597 5: the generic form for the rest, 0 included. */
+	assert_string_equal(dns_class_name(0, buf, sizeof(buf)), "CLASS0");
+	assert_string_equal(dns_class_name(65535, buf, sizeof(buf)),
+	                    "CLASS65535");
+	assert_int_equal(dns_class_from_text("in"), DNS_CLASS_IN);
+	assert_int_equal(dns_class_from_text("HS"), DNS_CLASS_HS);
+	assert_int_equal(dns_class_from_text("Any"), DNS_CLASS_ANY);
+	assert_int_equal(dns_class_from_text("NONE"), DNS_CLASS_NONE);
+	assert_int_equal(dns_class_from_text("CLASS0"), 0);
+	assert_int_equal(dns_class_from_text("class254"), DNS_CLASS_NONE);
+	assert_int_equal(dns_class_from_text("CLASS65536"), -1);
+	assert_int_equal(dns_class_from_text("CLASS"), -1);
+	assert_int_equal(dns_class_from_text("CS"), -1);
+	assert_int_equal(dns_class_from_text(""), -1);
+}
+
 int
 main(void)
 {
@@ -1564,6 +1727,9 @@ main(void)
 	    cmocka_unit_test(test_msg_response_parse_without_opt),
 	    cmocka_unit_test(test_msg_response_parse_cuts_trailing_bytes),
 	    cmocka_unit_test(test_msg_response_parse_rejects),
+	    cmocka_unit_test(test_msg_response_parse_bare_error),
+	    cmocka_unit_test(test_msg_response_parse_bare_rejects),
+	    cmocka_unit_test(test_msg_response_add_question),
 	    cmocka_unit_test(test_msg_response_matches),
 	    cmocka_unit_test(test_msg_rr_next_walks_sections),
 	    cmocka_unit_test(test_msg_finish_replaces_opt),
@@ -1576,6 +1742,7 @@ main(void)
 	    cmocka_unit_test(test_msg_rcode_names),
 	    cmocka_unit_test(test_msg_type_names),
 	    cmocka_unit_test(test_msg_type_from_text),
+	    cmocka_unit_test(test_msg_class_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

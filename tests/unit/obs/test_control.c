@@ -141,6 +141,7 @@ count_some(struct daemon *d)
 		STAT_INC(s->upstream_mismatch);
 		STAT_ADD(s->udp_rcv_drops, 3);
 		STAT_INC(s->tcp_prefix_full);
+		STAT_INC(s->fd_exhausted[FD_UPSTREAM]);
 	}
 	STAT_SHARED_INC(
 	    runstate_view_stats(rs, c->views[0])->actions[ACTION_FORWARD]);
@@ -177,7 +178,7 @@ struct family {
 };
 
 struct expo {
-	struct family fam[32];
+	struct family fam[64];
 	size_t nfam;
 	struct family *cur; /* whose samples came last */
 };
@@ -389,6 +390,7 @@ test_control_metrics_are_prometheus_text(void **state)
 	    "dnsgate_tcp_refused_total",
 	    "dnsgate_log_dropped_total",
 	    "dnsgate_dnstap_dropped_total",
+	    "dnsgate_fd_exhausted_total",
 	    "dnsgate_ratelimit_total",
 	    "dnsgate_cookies_total",
 	    "dnsgate_decisions_total",
@@ -442,6 +444,10 @@ test_control_metrics_are_prometheus_text(void **state)
 	                             "max-clients\"} 0\n"));
 	assert_non_null(strstr(text, "dnsgate_tcp_refused_total{limit=\"tcp-"
 	                             "max-clients-per-prefix\"} 2\n"));
+	assert_non_null(
+	    strstr(text, "dnsgate_fd_exhausted_total{where=\"upstream\"} 2\n"));
+	assert_non_null(
+	    strstr(text, "dnsgate_fd_exhausted_total{where=\"accept\"} 0\n"));
 	assert_non_null(strstr(text, "dnsgate_decisions_total{view=\"main\","
 	                             "action=\"forward\"} 1\n"));
 	assert_non_null(strstr(text, "dnsgate_decisions_total{view=\"\","

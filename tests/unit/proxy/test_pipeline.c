@@ -117,6 +117,7 @@ struct qspec {
 	uint16_t flags;
 	int edns_udp; /* NO_EDNS: no OPT */
 	bool do_bit;
+	uint16_t qclass; /* 0: IN */
 };
 
 /* A well-formed query, written with the wire builder. */
@@ -137,7 +138,7 @@ query_make(uint8_t *buf, size_t cap, const struct qspec *s)
 	wbuf_u16(&b, s->edns_udp == NO_EDNS ? 0 : 1); /* ARCOUNT */
 	wbuf_bytes(&b, name, nlen);
 	wbuf_u16(&b, s->qtype);
-	wbuf_u16(&b, DNS_CLASS_IN);
+	wbuf_u16(&b, s->qclass != 0 ? s->qclass : DNS_CLASS_IN);
 	if (s->edns_udp != NO_EDNS) {
 		wbuf_u8(&b, 0);                        /* owner: root */
 		wbuf_u16(&b, DNS_TYPE_OPT);            /* TYPE */
@@ -161,6 +162,7 @@ struct resp {
 	struct dns_header h;
 	uint8_t qname[DNS_NAME_MAX];
 	uint16_t qtype;
+	uint16_t qclass;
 	struct dns_rr rr[MAX_RRS];
 	unsigned nrr;
 	/* OPT */
@@ -237,7 +239,7 @@ resp_decode(const uint8_t *msg, size_t len, struct resp *r)
 	if (r->h.qdcount == 1) {
 		assert_int_not_equal(dns_name_read(&w, r->qname), 0);
 		r->qtype = wire_u16(&w);
-		assert_int_equal(wire_u16(&w), DNS_CLASS_IN);
+		r->qclass = wire_u16(&w);
 	}
 	r->nrr = (unsigned)r->h.ancount + r->h.nscount + r->h.arcount;
 	assert_true(r->nrr <= MAX_RRS);
@@ -332,7 +334,12 @@ run_query(struct run *r, const struct config *conf, const char *client,
 {
 	size_t len = query_make(r->pkt, sizeof(r->pkt), s);
 
-	return run_bytes(r, conf, client, tcp, r->pkt, len);
+	run_bytes(r, conf, client, tcp, r->pkt, len);
+	/* An answer repeats the question's class. */
+	if (r->v == PIPE_ANSWER && r->r.h.qdcount == 1)
+		assert_int_equal(r->r.qclass,
+		                 s->qclass != 0 ? s->qclass : DNS_CLASS_IN);
+	return r->v;
 }
 
 static const struct fixture *
@@ -848,6 +855,91 @@ test_pipeline_acl_allow_forwards(void **state)
 	    run_query(r, fx(state)->corp, "192.168.7.7", false, &s),
 	    PIPE_FORWARD);
 	assert_string_equal(r->c.dec.view, "open");
+	free(r);
+}
+
+/* ---- stage 4c: the class ---- */
+
+/*
+ * Every class but IN is REFUSED with EDE 21 and never forwarded (BIND and
+ * Unbound refuse the classes they serve nothing in): CH and HS, the
+ * meta-classes ANY and NONE, and classes with no name. Class ANY does not
+ * get past a local zone either, as it did when local data was skipped for
+ * it and the query forwarded.
+ */
+static void
+test_pipeline_other_classes_refused(void **state)
+{
+	static const struct {
+		uint16_t qclass;
+		const char *qname;
+		const char *rule;
+		const char *text;
+	} cases[] = {
+	    {DNS_CLASS_CH, "version.bind.", "class:CH",
+	     "class CH is not served"},
+	    {DNS_CLASS_HS, "www.example.com.", "class:HS",
+	     "class HS is not served"},
+	    {DNS_CLASS_ANY, "x.refused.example.", "class:ANY",
+	     "class ANY is not served"},
+	    {DNS_CLASS_ANY, "www.corp.example.", "class:ANY",
+	     "class ANY is not served"},
+	    {DNS_CLASS_NONE, "www.example.com.", "class:NONE",
+	     "class NONE is not served"},
+	    {2, "www.example.com.", "class:CLASS2",
+	     "class CLASS2 is not served"},
+	    {65535, "www.example.com.", "class:CLASS65535",
+	     "class CLASS65535 is not served"},
+	};
+	struct run *r = run_new();
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct qspec s = {.qname = cases[i].qname,
+		                  .qtype = DNS_TYPE_A,
+		                  .id = 0x4444,
+		                  .flags = DNS_FLAG_RD,
+		                  .edns_udp = 1232,
+		                  .qclass = cases[i].qclass};
+
+		assert_int_equal(
+		    run_query(r, fx(state)->corp, "10.1.2.3", false, &s),
+		    PIPE_ANSWER);
+		assert_int_equal(r->r.h.id, 0x4444);
+		assert_int_equal(r->r.h.qdcount, 1);
+		assert_qname(r->r.qname, cases[i].qname);
+		assert_int_equal(resp_rcode(&r->r), DNS_RCODE_REFUSED);
+		assert_int_equal(r->r.h.ancount + r->r.h.nscount, 0);
+		assert_ede(&r->r, DNS_EDE_NOT_SUPPORTED, cases[i].text);
+		assert_string_equal(r->c.dec.view, "corp");
+		assert_int_equal(r->c.dec.action, ACTION_REFUSE);
+		assert_string_equal(r->c.dec.rule, cases[i].rule);
+		assert_int_equal(r->c.dec.rcode, DNS_RCODE_REFUSED);
+		assert_int_equal(r->c.dec.ede, DNS_EDE_NOT_SUPPORTED);
+	}
+	free(r);
+}
+
+/* The view's ACL comes first: a client it drops is dropped whatever the
+ * class, and one it refuses is refused by the ACL. */
+static void
+test_pipeline_acl_before_class(void **state)
+{
+	struct qspec s = {.qname = "www.example.com.",
+	                  .qtype = DNS_TYPE_A,
+	                  .edns_udp = 1232,
+	                  .qclass = DNS_CLASS_HS};
+	struct run *r = run_new();
+
+	assert_int_equal(run_query(r, fx(state)->corp, "10.2.0.1", false, &s),
+	                 PIPE_DROP);
+	assert_string_equal(r->c.dec.rule, "acl:corp:2");
+	assert_int_equal(run_query(r, fx(state)->corp, "10.3.0.1", false, &s),
+	                 PIPE_ANSWER);
+	assert_string_equal(r->c.dec.rule, "acl:corp:3");
+	/* Class IN goes on as before. */
+	s.qclass = DNS_CLASS_IN;
+	assert_int_equal(run_query(r, fx(state)->corp, "10.1.2.3", false, &s),
+	                 PIPE_FORWARD);
 	free(r);
 }
 
@@ -1402,6 +1494,8 @@ main(void)
 	    cmocka_unit_test(test_pipeline_view_without_upstream_refused),
 	    cmocka_unit_test(test_pipeline_acl_refuse_and_drop),
 	    cmocka_unit_test(test_pipeline_acl_allow_forwards),
+	    cmocka_unit_test(test_pipeline_other_classes_refused),
+	    cmocka_unit_test(test_pipeline_acl_before_class),
 	    cmocka_unit_test(test_pipeline_local_answer),
 	    cmocka_unit_test(test_pipeline_local_nxdomain_and_nodata),
 	    cmocka_unit_test(test_pipeline_local_zone_refuse_and_drop),

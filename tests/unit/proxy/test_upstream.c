@@ -92,9 +92,13 @@ enum op {
 	ANSWER_WRONG_QUESTION, /* ... for another name */
 	ANSWER_WRONG_SOURCE,   /* ... from another port */
 	ANSWER_GARBAGE,        /* ... our ID, QR=1, a broken question */
-	EXPECT_IGNORED,        /* the proxy reads that, and drops it */
-	LET_TIME_OUT,          /* the attempt at server times out */
-	EXPECT_NO_QUERY,       /* server has received nothing (yet) */
+	ANSWER_NO_QUESTION,    /* ... rcode, QDCOUNT 0 (as nsd refuses) */
+	ANSWER_NO_QUESTION_WRONG_ID, /* ... the same, another ID */
+	LOOP_BACK,       /* server's last query comes back to the proxy as a
+	                  * client query from the socket it was sent from */
+	EXPECT_IGNORED,  /* the proxy reads that, and drops it */
+	LET_TIME_OUT,    /* the attempt at server times out */
+	EXPECT_NO_QUERY, /* server has received nothing (yet) */
 };
 
 struct step {
@@ -123,6 +127,8 @@ struct server {
 	struct sockaddr_in from;
 	uint16_t id;
 	bool last_tcp;
+	uint8_t lastq[512]; /* its last UDP query as it came */
+	size_t lastqlen;
 	uint8_t tcpbuf[1024];
 	size_t tcplen;
 };
@@ -148,6 +154,15 @@ struct harness {
 	size_t resplen;
 	uint8_t resp[DNS_MAX_MSG];
 	uint8_t out[DNS_MAX_MSG]; /* c.out */
+	/* A copy of one of the proxy's own queries, come back (LOOP_BACK),
+	 * and how it ended. */
+	struct query *copy;
+	bool copy_finished;
+	enum pipe_verdict copy_verdict;
+	struct decision copy_dec;
+	size_t copy_resplen;
+	uint8_t copy_resp[512];
+	uint8_t copy_out[DNS_MAX_MSG];
 };
 
 static struct harness *current;
@@ -160,6 +175,21 @@ query_finish(struct query *qr, enum pipe_verdict v)
 {
 	struct harness *h = current;
 
+	if (qr == h->copy && qr != NULL) {
+		assert_false(h->copy_finished);
+		h->copy_verdict = pipeline_finish(&qr->c, v);
+		h->copy_dec = qr->c.dec;
+		if (h->copy_verdict == PIPE_ANSWER) {
+			assert_true(qr->c.outlen <= sizeof(h->copy_resp));
+			memcpy(h->copy_resp, qr->c.out, qr->c.outlen);
+			h->copy_resplen = qr->c.outlen;
+		}
+		h->copy_finished = true;
+		upstream_free(qr);
+		runstate_unref(qr->rs);
+		qr->rs = NULL;
+		return;
+	}
 	assert_ptr_equal(qr, h->qr);
 	assert_false(h->finished);
 	h->verdict = pipeline_finish(&qr->c, v);
@@ -322,6 +352,14 @@ harness_new(int nservers, const char *timeout, const char *opts)
 static void
 query_release(struct harness *h)
 {
+	if (h->copy != NULL) {
+		if (!h->copy_finished) {
+			upstream_free(h->copy);
+			runstate_unref(h->copy->rs);
+		}
+		free(h->copy);
+		h->copy = NULL;
+	}
 	if (h->qr == NULL)
 		return;
 	if (!h->finished) {
@@ -632,6 +670,29 @@ garbage(uint8_t *buf, size_t cap, uint16_t id)
 	return b.len;
 }
 
+/* An error as nsd sends it to a class it does not serve: a header with
+ * QDCOUNT 0 and an OPT, nothing else. */
+static size_t
+bare_error(uint8_t *buf, size_t cap, uint16_t id, unsigned rcode)
+{
+	struct wbuf b;
+
+	wbuf_init(&b, buf, cap);
+	wbuf_u16(&b, id);
+	wbuf_u16(&b, (uint16_t)(DNS_FLAG_QR | DNS_FLAG_RD | rcode));
+	wbuf_u16(&b, 0);            /* QDCOUNT */
+	wbuf_u16(&b, 0);            /* ANCOUNT */
+	wbuf_u16(&b, 0);            /* NSCOUNT */
+	wbuf_u16(&b, 1);            /* ARCOUNT: the OPT */
+	wbuf_u8(&b, 0);             /* OPT owner: root */
+	wbuf_u16(&b, DNS_TYPE_OPT); /* TYPE */
+	wbuf_u16(&b, 1232);         /* CLASS: UDP size */
+	wbuf_u32(&b, 0);            /* ext rcode, version, flags */
+	wbuf_u16(&b, 0);            /* RDLENGTH */
+	assert_int_equal(b.err, 0);
+	return b.len;
+}
+
 /* TC=1 and our ID, but only a header: QDCOUNT says 1 (RFC 7766 5 lets
  * such a message still send the query to TCP). */
 static size_t
@@ -713,7 +774,9 @@ step_query(struct harness *h, int si)
 		         si, got, arrived_at(h, true));
 	n = recvfrom(s->udp, buf, sizeof(buf), 0, (struct sockaddr *)&s->from,
 	             &fl);
-	assert_true(n > 0);
+	assert_true(n > 0 && (size_t)n <= sizeof(s->lastq));
+	memcpy(s->lastq, buf, (size_t)n);
+	s->lastqlen = (size_t)n;
 	server_took(s, buf, (size_t)n, false);
 }
 
@@ -755,6 +818,14 @@ step_time_out(struct harness *h, int si)
 	if (errors_of(h, si, UPERR_TIMEOUT) == c.mark)
 		fail_msg("the query ended without a timeout at server %d", si);
 }
+
+/*
+ * Server si's last query comes back to the proxy, byte for byte, as a
+ * client query from the address and port it was sent from: what a NAT
+ * rule or a server address that is our own does. Run as worker.c would
+ * run a received query; it must end at once, sending nothing.
+ */
+static void step_loop_back(struct harness *h, int si);
 
 static void
 step_run(struct harness *h, const struct step *st)
@@ -805,6 +876,18 @@ step_run(struct harness *h, const struct step *st)
 	case ANSWER_GARBAGE:
 		len = garbage(msg, sizeof(msg), s->id);
 		server_send(h, si, msg, len, false);
+		break;
+	case ANSWER_NO_QUESTION:
+		len = bare_error(msg, sizeof(msg), s->id, (unsigned)st->rcode);
+		server_send(h, si, msg, len, false);
+		break;
+	case ANSWER_NO_QUESTION_WRONG_ID:
+		len = bare_error(msg, sizeof(msg), (uint16_t)(s->id + 1),
+		                 (unsigned)st->rcode);
+		server_send(h, si, msg, len, false);
+		break;
+	case LOOP_BACK:
+		step_loop_back(h, si);
 		break;
 	case EXPECT_IGNORED:
 		run_until(h, ignored_moved, NULL, "an answer to be ignored");
@@ -857,6 +940,53 @@ query_start(struct harness *h)
 	qr->c.pktlen = h->pktlen;
 	assert_int_equal(pipeline_query(&qr->c), PIPE_FORWARD);
 	upstream_forward(qr);
+}
+
+static int ede_of(const uint8_t *msg, size_t len, const struct dns_response *r);
+
+static void
+step_loop_back(struct harness *h, int si)
+{
+	struct server *s = &h->srv[si];
+	struct dns_response r;
+	struct query *qr;
+
+	assert_true(s->lastqlen > 0);
+	if (h->copy != NULL) { /* the one before: done with */
+		assert_true(h->copy_finished);
+		free(h->copy);
+	}
+	h->copy_finished = false;
+	qr = h->copy = calloc(1, sizeof(*qr));
+	assert_non_null(qr);
+	qr->w = &h->w;
+	upstream_init(qr);
+	qr->rs = runstate_ref(h->rs);
+	qr->conf = qr->rs->conf;
+	qr->c.out = h->copy_out;
+	qr->c.outcap = sizeof(h->copy_out);
+	assert_int_equal(ip_addr_parse("127.0.0.1", &qr->c.client), 0);
+	qr->c.client_port = ntohs(s->from.sin_port);
+	assert_int_equal(ip_addr_parse("127.0.0.1", &qr->c.dest), 0);
+	qr->c.dest_port = 5300;
+	qctx_init(&qr->c, qr->conf, 1700000000000ull);
+	qr->c.pkt = s->lastq;
+	qr->c.pktlen = s->lastqlen;
+	assert_int_equal(pipeline_query(&qr->c), PIPE_FORWARD);
+	upstream_forward(qr);
+	if (!h->copy_finished)
+		fail_msg("our own query, come back, was forwarded again");
+	/* REFUSED with EDE 18, to the socket it came from. */
+	assert_int_equal(h->copy_verdict, PIPE_ANSWER);
+	assert_int_equal(dns_response_parse(h->copy_resp, h->copy_resplen, &r),
+	                 0);
+	assert_int_equal(r.hdr.id, s->id);
+	assert_int_equal(r.rcode, DNS_RCODE_REFUSED);
+	assert_int_equal(ede_of(h->copy_resp, h->copy_resplen, &r),
+	                 DNS_EDE_PROHIBITED);
+	assert_int_equal(h->copy_dec.action, ACTION_REFUSE);
+	assert_string_equal(h->copy_dec.rule, "loop:own-socket");
+	assert_false(h->copy_dec.have_upstream);
 }
 
 /* The EDE INFO-CODE in msg's OPT, or NO_EDE. */
@@ -1506,6 +1636,258 @@ test_upstream_garbage_ignored(void **state)
 	assert_int_equal(errors_of(current, 0, UPERR_MISMATCH), 1);
 }
 
+/* ---- errors without a question ---- */
+
+/*
+ * An upstream error with QDCOUNT 0 (nsd's REFUSED to a class it does not
+ * serve) from the right address, port and ID is the server's answer: the
+ * client gets that RCODE with its own question at once (check_outcome
+ * parses the question), no retry when retry-on does not name it, and the
+ * server has answered: no failure, not down.
+ */
+static void
+no_question_passed_through(const char *opts, unsigned rcode)
+{
+	struct harness *h = harness_new(2, LONG_TIMEOUT, opts);
+	const struct step script[] = {
+	    {.op = EXPECT_QUERY, .server = 0},
+	    {.op = ANSWER_NO_QUESTION, .server = 0, .rcode = (int)rcode},
+	    {.op = EXPECT_NO_QUERY, .server = 1},
+	    {.op = END},
+	};
+	const struct expect e = {.rcode = (int)rcode,
+	                         .ede = NO_EDE,
+	                         .attempts = 1,
+	                         .upstream = 0,
+	                         .answered_by = NOBODY};
+
+	play(h, script, &e);
+	assert_int_equal(queries_of(h, 1), 0);
+	assert_int_equal(fails_of(h, 0), 0);
+	assert_false(is_down(h, 0));
+	assert_int_equal(ignored_total(h), 0);
+	assert_int_equal(latencies_of(h, 0), 1);
+}
+
+static void
+test_upstream_no_question_refused_passed_through(void **state)
+{
+	no_question_passed_through("", DNS_RCODE_REFUSED);
+}
+
+static void
+test_upstream_pooled_no_question_refused_passed_through(void **state)
+{
+	no_question_passed_through("udp-sockets = 4\n", DNS_RCODE_REFUSED);
+}
+
+static void
+test_upstream_no_question_formerr_and_notimp_passed_through(void **state)
+{
+	no_question_passed_through("", DNS_RCODE_FORMERR);
+	teardown(state);
+	no_question_passed_through("", DNS_RCODE_NOTIMP);
+}
+
+/* retry-on applies as to the same RCODE with a question. */
+static void
+test_upstream_no_question_servfail_retried(void **state)
+{
+	struct harness *h = harness_new(2, LONG_TIMEOUT, "");
+	const struct step script[] = {
+	    {.op = EXPECT_QUERY, .server = 0},
+	    {.op = ANSWER_NO_QUESTION,
+	     .server = 0,
+	     .rcode = DNS_RCODE_SERVFAIL},
+	    {.op = EXPECT_QUERY, .server = 1},
+	    {.op = ANSWER, .server = 1, .rcode = DNS_RCODE_NOERROR},
+	    {.op = END},
+	};
+	const struct expect e = {.rcode = DNS_RCODE_NOERROR,
+	                         .ede = NO_EDE,
+	                         .attempts = 2,
+	                         .upstream = 1,
+	                         .answered_by = 1};
+
+	play(h, script, &e);
+	assert_int_equal(errors_of(h, 0, UPERR_SERVFAIL), 1);
+	assert_int_equal(fails_of(h, 0), 1);
+}
+
+static void
+test_upstream_no_question_refused_retried_with_retry_on_refused(void **state)
+{
+	struct harness *h =
+	    harness_new(2, LONG_TIMEOUT, "retry-on = timeout, refused\n");
+	const struct step script[] = {
+	    {.op = EXPECT_QUERY, .server = 0},
+	    {.op = ANSWER_NO_QUESTION, .server = 0, .rcode = DNS_RCODE_REFUSED},
+	    {.op = EXPECT_QUERY, .server = 1},
+	    {.op = ANSWER, .server = 1, .rcode = DNS_RCODE_NOERROR},
+	    {.op = END},
+	};
+	const struct expect e = {.rcode = DNS_RCODE_NOERROR,
+	                         .ede = NO_EDE,
+	                         .attempts = 2,
+	                         .upstream = 1,
+	                         .answered_by = 1};
+
+	play(h, script, &e);
+	assert_int_equal(errors_of(h, 0, UPERR_REFUSED), 1);
+	assert_int_equal(fails_of(h, 0), 0);
+}
+
+/* Without a question the ID is all there is to match: another ID is
+ * ignored as any mismatch, and the attempt waits for its answer. */
+static void
+test_upstream_no_question_wrong_id_ignored(void **state)
+{
+	ignored_then_answered("",
+	                      (struct step){.op = ANSWER_NO_QUESTION_WRONG_ID,
+	                                    .server = 0,
+	                                    .rcode = DNS_RCODE_REFUSED});
+	assert_int_equal(STAT_GET(current->w.stats.upstream_mismatch), 1);
+	assert_int_equal(errors_of(current, 0, UPERR_MISMATCH), 1);
+}
+
+/* NOERROR says something about a name: without the question it cannot be
+ * matched, and is ignored as unreadable. */
+static void
+test_upstream_no_question_noerror_ignored(void **state)
+{
+	ignored_then_answered("", (struct step){.op = ANSWER_NO_QUESTION,
+	                                        .server = 0,
+	                                        .rcode = DNS_RCODE_NOERROR});
+	assert_int_equal(STAT_GET(current->w.stats.upstream_garbage), 1);
+}
+
+/* ---- forwarding loops ---- */
+
+/*
+ * A query that comes back to the proxy from the very socket an attempt
+ * sent it from (NAT, or a server address that is one of ours) is that
+ * attempt's own: it is refused at once and never forwarded, and the
+ * attempt fails (a loop error of the server, which counts toward taking
+ * it down) and goes on to the next server.
+ */
+static void
+looped_query_refused(const char *opts)
+{
+	struct harness *h = harness_new(2, LONG_TIMEOUT, opts);
+	const struct step script[] = {
+	    {.op = EXPECT_QUERY, .server = 0},
+	    {.op = LOOP_BACK, .server = 0},
+	    {.op = EXPECT_QUERY, .server = 1},
+	    {.op = ANSWER, .server = 1, .rcode = DNS_RCODE_NOERROR},
+	    {.op = END},
+	};
+	const struct expect e = {.rcode = DNS_RCODE_NOERROR,
+	                         .ede = NO_EDE,
+	                         .attempts = 2,
+	                         .upstream = 1,
+	                         .answered_by = 1};
+
+	play(h, script, &e);
+	assert_int_equal(queries_of(h, 0), 1);
+	assert_int_equal(queries_of(h, 1), 1);
+	assert_int_equal(errors_of(h, 0, UPERR_LOOP), 1);
+	assert_int_equal(fails_of(h, 0), 1);
+}
+
+static void
+test_upstream_looped_query_refused(void **state)
+{
+	looped_query_refused("");
+}
+
+static void
+test_upstream_pooled_looped_query_refused(void **state)
+{
+	looped_query_refused("udp-sockets = 4\n");
+}
+
+/*
+ * Every attempt comes back: each copy is refused, each attempt fails, and
+ * after attempts of them the client gets SERVFAIL with EDE 23: one client
+ * query, attempts upstream queries, whatever the loop.
+ */
+static void
+test_upstream_loop_ends_after_attempts(void **state)
+{
+	struct harness *h = harness_new(1, LONG_TIMEOUT, "attempts = 3\n");
+	const struct step script[] = {
+	    {.op = EXPECT_QUERY, .server = 0},
+	    {.op = LOOP_BACK, .server = 0},
+	    {.op = EXPECT_QUERY, .server = 0},
+	    {.op = LOOP_BACK, .server = 0},
+	    {.op = EXPECT_QUERY, .server = 0},
+	    {.op = LOOP_BACK, .server = 0},
+	    {.op = END},
+	};
+	const struct expect e = {.rcode = DNS_RCODE_SERVFAIL,
+	                         .ede = DNS_EDE_NETWORK_ERROR,
+	                         .attempts = 3,
+	                         .upstream = 0,
+	                         .answered_by = NOBODY};
+
+	play(h, script, &e);
+	assert_string_equal(h->dec.rule, "loop");
+	assert_int_equal(queries_of(h, 0), 3);
+	assert_int_equal(errors_of(h, 0, UPERR_LOOP), 3);
+	assert_true(is_down(h, 0));
+}
+
+/*
+ * No amplification: whatever makes attempts fail (SERVFAIL, REFUSED that
+ * retry-on names, an error without a question, a timeout, our own query
+ * come back), one client query makes at most `attempts` upstream queries
+ * across the group (play() fails on any query beyond the script), and
+ * then ends. So a loop dnsgate cannot see (through another forwarder)
+ * grows by one query per hop at most, never by a factor.
+ */
+static void
+test_upstream_one_query_at_most_attempts_queries(void **state)
+{
+	static const struct {
+		enum op op;
+		int rcode;
+		int ede; /* what the client gets at the end */
+	} fails[] = {
+	    {ANSWER, DNS_RCODE_SERVFAIL, DNS_EDE_NO_REACHABLE_AUTHORITY},
+	    {ANSWER, DNS_RCODE_REFUSED, DNS_EDE_NO_REACHABLE_AUTHORITY},
+	    {ANSWER_NO_QUESTION, DNS_RCODE_SERVFAIL,
+	     DNS_EDE_NO_REACHABLE_AUTHORITY},
+	    {LET_TIME_OUT, 0, DNS_EDE_NETWORK_ERROR},
+	    {LOOP_BACK, 0, DNS_EDE_NETWORK_ERROR},
+	};
+
+	for (size_t k = 0; k < sizeof(fails) / sizeof(fails[0]); k++) {
+		struct harness *h = harness_new(
+		    2,
+		    fails[k].op == LET_TIME_OUT ? SHORT_TIMEOUT : LONG_TIMEOUT,
+		    "attempts = 4\nretry-on = servfail, timeout, refused\n");
+		struct step script[9];
+		struct expect e = {.rcode = DNS_RCODE_SERVFAIL,
+		                   .ede = fails[k].ede,
+		                   .attempts = 4,
+		                   .upstream = 1,
+		                   .answered_by = NOBODY};
+
+		for (int i = 0; i < 4; i++) {
+			script[2 * i] =
+			    (struct step){.op = EXPECT_QUERY, .server = i % 2};
+			script[2 * i + 1] =
+			    (struct step){.op = fails[k].op,
+			                  .server = i % 2,
+			                  .rcode = fails[k].rcode};
+		}
+		script[8] = (struct step){.op = END};
+		play(h, script, &e);
+		assert_int_equal(queries_of(h, 0) + queries_of(h, 1), 4);
+		teardown(state);
+	}
+}
+
 /* An answer after its attempt timed out is never taken. */
 static void
 test_upstream_late_answer_ignored(void **state)
@@ -1999,6 +2381,17 @@ main(void)
 	    T(test_upstream_pooled_wrong_question_ignored),
 	    T(test_upstream_wrong_source_port_ignored),
 	    T(test_upstream_garbage_ignored),
+	    T(test_upstream_no_question_refused_passed_through),
+	    T(test_upstream_pooled_no_question_refused_passed_through),
+	    T(test_upstream_no_question_formerr_and_notimp_passed_through),
+	    T(test_upstream_no_question_servfail_retried),
+	    T(test_upstream_no_question_refused_retried_with_retry_on_refused),
+	    T(test_upstream_no_question_wrong_id_ignored),
+	    T(test_upstream_no_question_noerror_ignored),
+	    T(test_upstream_looped_query_refused),
+	    T(test_upstream_pooled_looped_query_refused),
+	    T(test_upstream_loop_ends_after_attempts),
+	    T(test_upstream_one_query_at_most_attempts_queries),
 	    T(test_upstream_late_answer_ignored),
 	    T(test_upstream_pooled_late_answer_ignored),
 	    T(test_upstream_tc_retries_over_tcp_same_server),
