@@ -97,7 +97,7 @@ setup(void **state)
 	if (fx->d.workers == NULL)
 		return -1;
 	for (unsigned i = 0; i < NWORKERS; i++) {
-		fx->d.workers[i].top = calloc(1, sizeof(struct topclients));
+		fx->d.workers[i].top = calloc(1, sizeof(struct top));
 		if (fx->d.workers[i].top == NULL)
 			return -1;
 	}
@@ -491,6 +491,7 @@ test_control_commands_answer(void **state)
 {
 	struct fixture *fx = *state;
 	struct ip_addr a, b;
+	uint64_t now;
 	char *s;
 
 	count_some(&fx->d);
@@ -500,12 +501,30 @@ test_control_commands_answer(void **state)
 	free(s);
 	assert_int_equal(ip_addr_parse("192.0.2.7", &a), 0);
 	assert_int_equal(ip_addr_parse("2001:db8::1", &b), 0);
-	topclients_count(fx->d.workers[0].top, &a);
-	topclients_count(fx->d.workers[1].top, &a);
-	topclients_count(fx->d.workers[1].top, &b);
+	now = top_now_ms();
+	top_count_client(fx->d.workers[0].top, &a, now);
+	top_count_client(fx->d.workers[1].top, &a, now);
+	top_count_client(fx->d.workers[1].top, &b, now);
+	top_count_name(fx->d.workers[1].top, (const uint8_t *)"\1a\4test", now);
+	/* The two workers' counts merged, the highest first. */
 	s = command(&fx->d, "top-clients", NULL, 0);
-	assert_string_equal(s, "# approximate query counts since start\n"
-	                       "192.0.2.7 2\n2001:db8::1 1\n");
+	assert_true(
+	    strncmp(s, "# approximate query counts in the last 1m ", 42) == 0);
+	assert_non_null(strstr(s, ")\n192.0.2.7 2\n2001:db8::1 1\n"));
+	free(s);
+	s = command(&fx->d, "top-names --window 30s", NULL, 0);
+	assert_true(
+	    strncmp(s, "# approximate query counts in the last 30s ", 43) == 0);
+	assert_non_null(strstr(s, ")\na.test. 1\n"));
+	free(s);
+	s = command(&fx->d, "top-names --window=5m", NULL, 0);
+	assert_non_null(strstr(s, "a.test. 1\n"));
+	free(s);
+	s = command(&fx->d, "top-clients --window 6m", NULL, -1);
+	assert_true(strncmp(s, "error: --window 6m: ", 20) == 0);
+	free(s);
+	s = command(&fx->d, "top-clients --since 5s", NULL, -1);
+	assert_true(strncmp(s, "error: expected [--window D]", 28) == 0);
 	free(s);
 	/* The verdict is the first line: `dnsgate ctl` reads it there. */
 	s = command(&fx->d, "reload", reload_fails, -1);
