@@ -54,11 +54,31 @@ build_query(uint8_t *out, size_t cap, const uint8_t *qname, uint16_t qtype,
 	return b.err ? 0 : b.len;
 }
 
+static void
+explain_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: dnsgate explain [-c FILE] --client IP [--dest IP] "
+	        "[--tcp]\n"
+	        "               [--cookie valid|invalid|none] QNAME [QTYPE]\n"
+	        "Run the query a typical client sends for QNAME (QTYPE "
+	        "default A) from IP\n"
+	        "(to the local address --dest, over TCP with --tcp) through "
+	        "the pipeline of\n"
+	        "FILE (default %s) without sending anything, and print\n"
+	        "what each stage found, then the view, action, rule, rcode "
+	        "and EDE.\n"
+	        "Exit 0 once explained, 1 when FILE is invalid, 2 on a usage "
+	        "error.\n",
+	        CONFIG_DEFAULT_PATH);
+}
+
 struct explain_args {
 	const char *conf, *client, *dest, *cookie, *qname, *qtype;
 	bool tcp;
 };
 
+/* 0, 1 for --help, -1 on a usage error. */
 static int
 parse_args(int argc, char **argv, struct explain_args *a)
 {
@@ -71,6 +91,11 @@ parse_args(int argc, char **argv, struct explain_args *a)
 	};
 	int opt;
 
+	/* --help wins wherever it is (as dnsgate --help does). */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return 1;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		switch (opt) {
@@ -156,11 +181,14 @@ explain_main(int argc, char **argv)
 	enum pipe_verdict v;
 	int qtype;
 
-	if (parse_args(argc, argv, &a) < 0) {
-		fprintf(
-		    stderr,
-		    "usage: dnsgate explain -c FILE --client IP [--dest IP] "
-		    "[--tcp] [--cookie valid|invalid|none] QNAME [QTYPE]\n");
+	switch (parse_args(argc, argv, &a)) {
+	case 1:
+		explain_usage(stdout);
+		return 0;
+	case 0:
+		break;
+	default:
+		explain_usage(stderr);
 		return 2;
 	}
 	qtype = dns_type_from_text(a.qtype);
