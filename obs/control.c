@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns/msg.h"
@@ -394,38 +395,6 @@ cmd_stats(struct daemon *d, FILE *f)
 		        worker_counter_sum(d, k));
 }
 
-static void
-cmd_upstreams(struct daemon *d, FILE *f)
-{
-	struct runstate *rs;
-	const struct config *c;
-
-	pthread_mutex_lock(&d->conf_lock);
-	rs = runstate_ref(d->rs);
-	pthread_mutex_unlock(&d->conf_lock);
-	c = rs->conf;
-	for (size_t i = 0; i < c->nupstreams; i++) {
-		const struct upstream_conf *u = c->upstreams[i];
-
-		for (size_t s = 0; s < u->nservers; s++) {
-			const struct server_state *ss =
-			    runstate_server(rs, u, s);
-
-			fprintf(f,
-			        "%s %s %s srtt=%.1fms fails=%u queries=%lu "
-			        "timeouts=%lu servfails=%lu\n",
-			        u->name, u->servers[s].text,
-			        atomic_load(&ss->health.down) ? "down" : "up",
-			        atomic_load(&ss->health.srtt_us) / 1000.0,
-			        atomic_load(&ss->health.fails),
-			        STAT_GET(ss->stats.queries),
-			        STAT_GET(ss->stats.errors[UPERR_TIMEOUT]),
-			        STAT_GET(ss->stats.errors[UPERR_SERVFAIL]));
-		}
-	}
-	runstate_unref(rs);
-}
-
 /* "42s", "5m", "1h2m3s", "3d4h": a duration in whole seconds. */
 static const char *
 duration_text(uint64_t ms, char *buf, size_t cap)
@@ -447,6 +416,91 @@ duration_text(uint64_t ms, char *buf, size_t cap)
 			left %= units[i].s;
 		}
 	return buf;
+}
+
+/* RFC 3339 in UTC with milliseconds, as the decision log writes it. */
+static const char *
+rfc3339_text(uint64_t ms, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char sec[32];
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(sec, sizeof(sec), "1970-01-01T00:00:00");
+	snprintf(buf, cap, "%s.%03uZ", sec, (unsigned)(ms % 1000));
+	return buf;
+}
+
+/* "timeout:2,servfail:1": the streak of failed attempts, or "none". */
+static const char *
+streak_text(const struct server_health *h, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < HEALTH_STREAK_KINDS && n < cap; k++) {
+		unsigned c = server_health_streak(h, (enum up_error_kind)k);
+
+		if (c > 0)
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s:%u",
+			                      n > 0 ? "," : "",
+			                      up_error_name(k), c);
+	}
+	return n > 0 ? buf : "none";
+}
+
+/*
+ * One line per server: the fields up to servfails= as they always were
+ * (scripts split on blanks), then why and since when (dnsgate(8)).
+ */
+static void
+upstream_line(const struct upstream_conf *u, size_t s,
+              const struct server_state *ss, uint64_t now_ms, FILE *f)
+{
+	const struct server_health *h = &ss->health;
+	uint64_t since = atomic_load(&h->since_ms);
+	unsigned last = atomic_load(&h->last_failure);
+	char streak[96], at[40], dur[32];
+
+	fprintf(
+	    f,
+	    "%s %s %s srtt=%.1fms fails=%u queries=%lu timeouts=%lu "
+	    "servfails=%lu failures=%s last-failure=%s since=%s for=%s\n",
+	    u->name, u->servers[s].text, atomic_load(&h->down) ? "down" : "up",
+	    atomic_load(&h->srtt_us) / 1000.0, atomic_load(&h->fails),
+	    STAT_GET(ss->stats.queries),
+	    STAT_GET(ss->stats.errors[UPERR_TIMEOUT]),
+	    STAT_GET(ss->stats.errors[UPERR_SERVFAIL]),
+	    streak_text(h, streak, sizeof(streak)),
+	    last > 0 ? up_error_name((enum up_error_kind)(last - 1)) : "none",
+	    rfc3339_text(since, at, sizeof(at)),
+	    duration_text(now_ms > since ? now_ms - since : 0, dur,
+	                  sizeof(dur)));
+}
+
+static void
+cmd_upstreams(struct daemon *d, FILE *f)
+{
+	struct runstate *rs;
+	const struct config *c;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	pthread_mutex_lock(&d->conf_lock);
+	rs = runstate_ref(d->rs);
+	pthread_mutex_unlock(&d->conf_lock);
+	c = rs->conf;
+	for (size_t i = 0; i < c->nupstreams; i++) {
+		const struct upstream_conf *u = c->upstreams[i];
+
+		for (size_t s = 0; s < u->nservers; s++)
+			upstream_line(u, s, runstate_server(rs, u, s), now, f);
+	}
+	runstate_unref(rs);
 }
 
 /*

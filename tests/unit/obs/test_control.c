@@ -490,14 +490,33 @@ static void
 test_control_commands_answer(void **state)
 {
 	struct fixture *fx = *state;
+	static const char head[] =
+	    "up 192.0.2.53:53 up srtt=0.0ms fails=0 queries=1 timeouts=1 "
+	    "servfails=0 failures=none last-failure=none since=";
 	struct ip_addr a, b;
 	uint64_t now;
-	char *s;
+	char *s, *t;
 
 	count_some(&fx->d);
 	s = command(&fx->d, "upstreams", NULL, 0);
-	assert_string_equal(s, "up 192.0.2.53:53 up srtt=0.0ms fails=0 "
-	                       "queries=1 timeouts=1 servfails=0\n");
+	/* The old fields first (scripts split on blanks), then why and
+	 * since when: "since=2026-11-26T10:15:03.120Z for=0s". */
+	assert_true(strncmp(s, head, strlen(head)) == 0);
+	t = s + strlen(head);
+	assert_true(strlen(t) > 24);
+	assert_true(isdigit((unsigned char)t[0]) && t[10] == 'T' &&
+	            t[19] == '.' && t[23] == 'Z');
+	assert_true(strncmp(t + 24, " for=", 5) == 0);
+	free(s);
+	server_health_failed(
+	    &runstate_server(fx->d.rs, fx->d.rs->conf->upstreams[0], 0)->health,
+	    UPERR_TIMEOUT);
+	server_health_failed(
+	    &runstate_server(fx->d.rs, fx->d.rs->conf->upstreams[0], 0)->health,
+	    UPERR_REFUSED);
+	s = command(&fx->d, "upstreams", NULL, 0);
+	assert_non_null(
+	    strstr(s, " failures=timeout:1,refused:1 last-failure=refused "));
 	free(s);
 	assert_int_equal(ip_addr_parse("192.0.2.7", &a), 0);
 	assert_int_equal(ip_addr_parse("2001:db8::1", &b), 0);
