@@ -10,8 +10,6 @@
 
 #define RELAXED  memory_order_relaxed
 #define HASH_MUL 0x9e3779b97f4a7c15ull
-#define FNV_INIT 0xcbf29ce484222325ull
-#define FNV_MUL  0x100000001b3ull
 
 uint64_t
 top_now_ms(void)
@@ -90,38 +88,57 @@ top_count_client(struct top *t, const struct ip_addr *a, uint64_t now_ms)
 	atomic_store_explicit(&c->count, 1, memory_order_release);
 }
 
-static uint8_t
-lower(uint8_t c)
+/*
+ * Eight bytes in lower case at once (ASCII A-Z only; label lengths and
+ * other bytes stay): a byte below 0x80 that is >= 'A' and not > 'Z' gets
+ * 0x20 added. No byte's sum carries into the next.
+ */
+static uint64_t
+lower8(uint64_t x)
 {
-	return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
+	const uint64_t ones = 0x0101010101010101ull;
+	uint64_t low7 = x & (0x7f * ones);
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones;
+	uint64_t gt_z = low7 + (0x7f - 'Z') * ones;
+	uint64_t upper = ~x & (ge_a ^ gt_z) & (0x80 * ones);
+
+	return x | (upper >> 2);
 }
 
-/* FNV-1a of the name in lower case (never 0: 0 marks a torn copy). */
-static uint64_t
-name_hash(const uint8_t *name, size_t len)
+/*
+ * The name as words, in lower case, zero after its last byte; returns
+ * how many. Hashing and comparing then go a word at a time.
+ */
+static size_t
+name_words(const uint8_t *name, size_t len, uint64_t w[TOP_NAME_WORDS])
 {
-	uint64_t h = FNV_INIT;
+	size_t n = (len + 7) / 8;
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ lower(name[i])) * FNV_MUL;
+	w[n - 1] = 0;
+	memcpy(w, name, len);
+	for (size_t i = 0; i < n; i++)
+		w[i] = lower8(w[i]);
+	return n;
+}
+
+/* The hash of a name's words (never 0: the reader's mark of nothing). */
+static uint64_t
+words_hash(const uint64_t *w, size_t n)
+{
+	uint64_t h = n;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ w[i]) * HASH_MUL;
+	h ^= h >> 29;
 	return h != 0 ? h : 1;
 }
 
 static bool
-cell_name_equal(const struct top_name_cell *c, const uint8_t *name, size_t len)
+cell_name_equal(const struct top_name_cell *c, const uint64_t *w, size_t n)
 {
-	uint64_t w;
-
-	for (size_t i = 0; i < len; i += 8) {
-		uint8_t b[8];
-		size_t n = len - i < 8 ? len - i : 8;
-
-		w = atomic_load_explicit(&c->name[i / 8], RELAXED);
-		memcpy(b, &w, 8);
-		for (size_t j = 0; j < n; j++)
-			if (b[j] != lower(name[i + j]))
-				return false;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (atomic_load_explicit(&c->name[i], RELAXED) != w[i])
+			return false;
 	return true;
 }
 
@@ -129,23 +146,17 @@ void
 top_count_name(struct top *t, const uint8_t *qname, uint64_t now_ms)
 {
 	struct top_slot *s = slot_current(t, now_ms);
-	size_t len = dns_name_len(qname);
-	uint64_t h = name_hash(qname, len);
+	uint64_t w[TOP_NAME_WORDS];
+	size_t n = name_words(qname, dns_name_len(qname), w);
+	uint64_t h = words_hash(w, n);
 	struct top_name_cell *c =
 	    &s->names[(h * HASH_MUL) >> (64 - TOP_NAME_BITS)];
-	uint8_t w[TOP_NAME_WORDS * 8] = {0};
 
 	if (!cell_hit(&c->count, atomic_load_explicit(&c->hash, RELAXED) == h &&
-	                             cell_name_equal(c, qname, len)))
+	                             cell_name_equal(c, w, n)))
 		return;
-	for (size_t i = 0; i < len; i++)
-		w[i] = lower(qname[i]);
-	for (size_t i = 0; i < (len + 7) / 8; i++) {
-		uint64_t x;
-
-		memcpy(&x, w + i * 8, 8);
-		atomic_store_explicit(&c->name[i], x, RELAXED);
-	}
+	for (size_t i = 0; i < n; i++)
+		atomic_store_explicit(&c->name[i], w[i], RELAXED);
 	atomic_store_explicit(&c->hash, h, RELAXED);
 	atomic_store_explicit(&c->count, 1, memory_order_release);
 }
@@ -242,25 +253,27 @@ client_read(const struct top_client_cell *c, struct top_row *r, uint64_t *h)
 static bool
 name_read(const struct top_name_cell *c, struct top_row *r, uint64_t *h)
 {
-	uint8_t w[TOP_NAME_WORDS * 8];
-	size_t len;
+	uint64_t words[TOP_NAME_WORDS];
+	uint8_t *w = (uint8_t *)words;
+	size_t len, n;
 
 	memset(r, 0, sizeof(*r));
 	r->count = atomic_load_explicit(&c->count, memory_order_acquire);
 	if (r->count == 0)
 		return false;
 	*h = atomic_load_explicit(&c->hash, RELAXED);
-	for (size_t i = 0; i < TOP_NAME_WORDS; i++) {
-		uint64_t x = atomic_load_explicit(&c->name[i], RELAXED);
-
-		memcpy(w + i * 8, &x, 8);
-	}
+	for (size_t i = 0; i < TOP_NAME_WORDS; i++)
+		words[i] = atomic_load_explicit(&c->name[i], RELAXED);
 	/* A torn copy (the worker gave the cell to another name meanwhile)
 	 * is not a valid name of that hash: skip it. */
 	len = 0;
 	while (len < DNS_NAME_MAX && w[len] != 0 && w[len] <= DNS_LABEL_MAX)
 		len += (size_t)w[len] + 1;
-	if (len >= DNS_NAME_MAX || w[len] != 0 || name_hash(w, len + 1) != *h)
+	if (len >= DNS_NAME_MAX || w[len] != 0)
+		return false;
+	n = (len + 1 + 7) / 8;
+	memset(w + len + 1, 0, n * 8 - (len + 1)); /* as name_words pads */
+	if (words_hash(words, n) != *h)
 		return false;
 	memcpy(r->name, w, len + 1);
 	return true;
