@@ -381,6 +381,21 @@ ctl_command_line(const struct ctl_command *k, int argc, char **argv, char *cmd,
 	return 0;
 }
 
+/* ctl -c FILE: FILE, checked, when it names a control socket; or NULL. */
+static struct config *
+ctl_config(const char *path)
+{
+	struct config *c = config_load(path, stderr);
+
+	if (c != NULL && c->server.control_socket == NULL) {
+		fprintf(stderr, "dnsgate ctl: %s sets no control-socket\n",
+		        path);
+		config_unref(c);
+		return NULL;
+	}
+	return c;
+}
+
 /* `dnsgate ctl [-s SOCKET] [-c FILE] COMMAND [ARGS]` */
 static int
 ctl_main(int argc, char **argv)
@@ -442,20 +457,9 @@ ctl_main(int argc, char **argv)
 			ctl_usage(stderr);
 		return rc > 0 ? 0 : 2;
 	}
-	if (conf != NULL) {
-		c = config_load(conf, stderr);
-		if (c == NULL)
-			return 1;
-		if (c->server.control_socket == NULL) {
-			fprintf(stderr,
-			        "dnsgate ctl: %s sets no control-socket\n",
-			        conf);
-			config_unref(c);
-			return 1;
-		}
-		sock = c->server.control_socket;
-	}
-	rc = control_client(sock, cmd);
+	if (conf != NULL && (c = ctl_config(conf)) == NULL)
+		return 1;
+	rc = control_client(c != NULL ? c->server.control_socket : sock, cmd);
 	config_unref(c);
 	return rc;
 }
