@@ -18,13 +18,53 @@
 
 #include "conf/config.h"
 #include "dns/msg.h"
+#include "policy/blocklist.h"
 #include "proxy/pipeline.h"
+#include "views/view.h"
 
 static void
 print_stage(void *arg, const char *stage, const char *text)
 {
 	(void)arg;
 	printf("%s: %s\n", stage, text);
+}
+
+/*
+ * Where the blocklist entry that decided was written: the lists in memory
+ * keep no line numbers (that would cost every entry of every list, all
+ * the time), so the file is read again here, up to that entry.
+ */
+static void
+explain_entry(void *arg, const struct block_match *m, char *buf, size_t cap)
+{
+	const struct qctx *c = arg;
+	const struct view_conf *v = c->view;
+	bool allow = m->action == BLOCK_ALLOWED;
+	const char *value =
+	    allow ? v->allowlists[m->list_index] : v->blocklists[m->list_index];
+	char path[4096], name[DNS_NAME_TEXT_MAX], line[16] = "";
+	const char *why = "";
+	struct blocklist_where w;
+	size_t n;
+
+	/* As lists write names: no final dot ("*" alone: an RPZ trigger
+	 * for every name of the zone). */
+	dns_name_to_text(m->name, name, sizeof(name));
+	n = strlen(name);
+	if (n > 0 && name[n - 1] == '.')
+		name[n - 1] = '\0';
+	if (blocklist_locate(
+	        config_file_path(c->conf->path, value, path, sizeof(path)),
+	        m->name, m->below, &w) < 0)
+		why = "; cannot read the list again";
+	else if (w.line == 0)
+		why = "; not in the list any more: it changed since";
+	else
+		snprintf(line, sizeof(line), ":%d", w.line);
+	snprintf(buf, cap, "%s%s (entry '%s%s%s', %s%s)", m->list, line,
+	         w.wildcard ? "*" : "",
+	         w.wildcard && name[0] != '\0' ? "." : "", name,
+	         m->below ? "a parent of the name" : "the name itself", why);
 }
 
 /* The query: ID 0, RD, one question, an OPT advertising 1232 bytes and
@@ -55,11 +95,33 @@ build_query(uint8_t *out, size_t cap, const uint8_t *qname, uint16_t qtype,
 	return b.err ? 0 : b.len;
 }
 
+static void
+explain_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: dnsgate explain [-c FILE] --client IP [--dest IP] "
+	        "[--tcp]\n"
+	        "               [--cookie valid|invalid|none] [--class CLASS] "
+	        "QNAME [QTYPE]\n"
+	        "Run the query a typical client sends for QNAME (QTYPE "
+	        "default A) from IP\n"
+	        "(to the local address --dest, over TCP with --tcp, in class "
+	        "CLASS, default IN) through "
+	        "the pipeline of\n"
+	        "FILE (default %s) without sending anything, and print\n"
+	        "what each stage found, then the view, action, rule, rcode "
+	        "and EDE.\n"
+	        "Exit 0 once explained, 1 when FILE is invalid, 2 on a usage "
+	        "error.\n",
+	        CONFIG_DEFAULT_PATH);
+}
+
 struct explain_args {
 	const char *conf, *client, *dest, *cookie, *qname, *qtype, *qclass;
 	bool tcp;
 };
 
+/* 0, 1 for --help, -1 on a usage error. */
 static int
 parse_args(int argc, char **argv, struct explain_args *a)
 {
@@ -73,6 +135,11 @@ parse_args(int argc, char **argv, struct explain_args *a)
 	};
 	int opt;
 
+	/* --help wins wherever it is (as dnsgate --help does). */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return 1;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		switch (opt) {
@@ -161,12 +228,14 @@ explain_main(int argc, char **argv)
 	enum pipe_verdict v;
 	int qtype, qclass;
 
-	if (parse_args(argc, argv, &a) < 0) {
-		fprintf(
-		    stderr,
-		    "usage: dnsgate explain -c FILE --client IP [--dest IP] "
-		    "[--tcp] [--cookie valid|invalid|none] [--class CLASS] "
-		    "QNAME [QTYPE]\n");
+	switch (parse_args(argc, argv, &a)) {
+	case 1:
+		explain_usage(stdout);
+		return 0;
+	case 0:
+		break;
+	default:
+		explain_usage(stderr);
 		return 2;
 	}
 	qtype = dns_type_from_text(a.qtype);
@@ -188,6 +257,8 @@ explain_main(int argc, char **argv)
 	c.outcap = DNS_MAX_MSG;
 	qctx_init(&c, conf, (uint64_t)time(NULL) * 1000);
 	c.trace = print_stage;
+	c.trace_entry = explain_entry;
+	c.trace_arg = &c;
 	c.tcp = a.tcp;
 	if (ip_addr_parse(a.client, &c.client) < 0 ||
 	    (a.dest != NULL && ip_addr_parse(a.dest, &c.dest) < 0)) {

@@ -2,6 +2,7 @@
  * cli/main.c — command line, start-up, signals, reload and shutdown.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include "obs/control.h"
 #include "obs/dnstap.h"
 #include "obs/log.h"
+#include "obs/top.h"
 #include "proxy/worker.h"
 
 #include "obs/version.h"
@@ -31,10 +33,12 @@ usage(FILE *f)
 	    "       dnsgate explain -c FILE --client IP [--dest IP] [--tcp]\n"
 	    "               [--cookie valid|invalid|none] [--class CLASS]\n"
 	    "               QNAME [QTYPE]\n"
-	    "       dnsgate ctl [-s SOCKET | -c FILE] reload|stats|upstreams|"
-	    "top-clients|flush-cache [VIEW [NAME]]\n"
-	    "       dnsgate --version | -h\n"
-	    "default FILE: %s\n",
+	    "       dnsgate ctl [-s SOCKET | -c FILE] COMMAND [ARGS]\n"
+	    "               reload|stats|upstreams|top-clients [--window D]|\n"
+	    "               top-names [--window D]|flush-cache [VIEW [NAME]]\n"
+	    "       dnsgate --version | -h | --help\n"
+	    "default FILE: %s; dnsgate ctl --help, dnsgate explain --help: "
+	    "more\n",
 	    CONFIG_DEFAULT_PATH);
 }
 
@@ -375,54 +379,197 @@ out:
 	return rc;
 }
 
-/* `dnsgate ctl [-s SOCKET] [-c FILE] COMMAND` */
+#define CTL_SOCKET "/run/dnsgate/control.sock"
+
+/* The commands `dnsgate ctl` knows (obs/control.c answers them). */
+static const struct ctl_command {
+	const char *name;
+	const char *args; /* as usage shows them */
+	const char *what;
+	int max_args; /* words after the name */
+	bool window;  /* takes [--window D] */
+} ctl_commands[] = {
+    {"reload", "", "Reload the configuration, as SIGHUP does", 0, false},
+    {"stats", "", "The metrics, then internal counters", 0, false},
+    {"upstreams", "",
+     "Each upstream server: up or down, why (its consecutive failures\n"
+     "by kind), since when, SRTT and counters",
+     0, false},
+    {"top-clients", " [--window D]",
+     "The 20 client addresses that sent the most queries in the last D", 0,
+     true},
+    {"top-names", " [--window D]",
+     "The 20 query names asked most in the last D", 0, true},
+    {"flush-cache", " [VIEW [NAME]]",
+     "Empty every view's cache, VIEW's, or NAME and below it in VIEW", 2,
+     false},
+};
+
+#define N_CTL_COMMANDS (sizeof(ctl_commands) / sizeof(ctl_commands[0]))
+
+static void
+ctl_usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: dnsgate ctl [-s SOCKET | -c FILE] COMMAND [ARGS]\n"
+	        "Send COMMAND to a running dnsgate over its control socket "
+	        "(-s SOCKET, or\nthe control-socket of FILE; default "
+	        "%s)\nand print the reply. Commands:\n",
+	        CTL_SOCKET);
+	for (size_t i = 0; i < N_CTL_COMMANDS; i++)
+		fprintf(f, "  %s%s\n", ctl_commands[i].name,
+		        ctl_commands[i].args);
+	fprintf(f, "dnsgate ctl COMMAND --help says what COMMAND does.\n");
+}
+
+static void
+ctl_command_usage(FILE *f, const struct ctl_command *k)
+{
+	fprintf(f, "usage: dnsgate ctl [-s SOCKET | -c FILE] %s%s\n%s.\n",
+	        k->name, k->args, k->what);
+	if (k->window)
+		fprintf(f,
+		        "D: a duration such as 30s or 5m, from 1s to %um; "
+		        "default %us.\nCounts are approximate and the window "
+		        "is rounded up to whole %us slots\n(dnsgate(8), "
+		        "COMMANDS).\n",
+		        TOP_WINDOW_MAX_MS / 60000, TOP_WINDOW_DEFAULT_MS / 1000,
+		        TOP_SLOT_MS / 1000);
+}
+
+static bool
+is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/*
+ * Check the words after a known command and write the command line to
+ * send into cmd (with "--window D" in one spelling). 0, 1 for --help, or
+ * -1 on a usage error (reported).
+ */
+static int
+ctl_command_line(const struct ctl_command *k, int argc, char **argv, char *cmd,
+                 size_t cap)
+{
+	const char *window = NULL;
+	uint32_t ms;
+	size_t len;
+	int nargs = 0;
+
+	for (int i = 1; i < argc; i++)
+		if (is_help(argv[i]))
+			return 1;
+	snprintf(cmd, cap, "%s", k->name);
+	for (int i = 1; i < argc; i++) {
+		if (k->window && strcmp(argv[i], "--window") == 0 &&
+		    i + 1 < argc) {
+			window = argv[++i];
+		} else if (k->window && strncmp(argv[i], "--window=", 9) == 0) {
+			window = argv[i] + 9;
+		} else if (++nargs > k->max_args || argv[i][0] == '-') {
+			fprintf(stderr, "dnsgate ctl %s: unexpected '%s'\n",
+			        k->name, argv[i]);
+			return -1;
+		} else {
+			len = strlen(cmd);
+			snprintf(cmd + len, cap - len, " %s", argv[i]);
+		}
+	}
+	if (window == NULL)
+		return 0;
+	if (config_parse_duration(window, &ms) < 0 || ms == 0 ||
+	    ms > TOP_WINDOW_MAX_MS) {
+		fprintf(stderr,
+		        "dnsgate ctl %s: --window %s: a duration from 1s to "
+		        "%um expected\n",
+		        k->name, window, TOP_WINDOW_MAX_MS / 60000);
+		return -1;
+	}
+	len = strlen(cmd);
+	snprintf(cmd + len, cap - len, " --window %s", window);
+	return 0;
+}
+
+/* ctl -c FILE: FILE, checked, when it names a control socket; or NULL. */
+static struct config *
+ctl_config(const char *path)
+{
+	struct config *c = config_load(path, stderr);
+
+	if (c != NULL && c->server.control_socket == NULL) {
+		fprintf(stderr, "dnsgate ctl: %s sets no control-socket\n",
+		        path);
+		config_unref(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* `dnsgate ctl [-s SOCKET] [-c FILE] COMMAND [ARGS]` */
 static int
 ctl_main(int argc, char **argv)
 {
-	const char *sock = "/run/dnsgate/control.sock";
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *sock = CTL_SOCKET, *conf = NULL;
+	const struct ctl_command *k = NULL;
 	struct config *c = NULL;
 	char cmd[1200] = "";
 	int opt, rc;
 
+	/* '+': options end at the command; its own come after it. */
 	optind = 1;
-	while ((opt = getopt(argc, argv, "s:c:")) != -1) {
+	while ((opt = getopt_long(argc, argv, "+s:c:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			sock = optarg;
+			conf = NULL; /* the last one wins */
 			break;
 		case 'c':
-			c = config_load(optarg, stderr);
-			if (c == NULL)
-				return 1;
-			if (c->server.control_socket == NULL) {
-				fprintf(stderr,
-				        "dnsgate ctl: %s sets no "
-				        "control-socket\n",
-				        optarg);
-				config_unref(c);
-				return 1;
-			}
-			sock = c->server.control_socket;
+			conf = optarg;
 			break;
+		case 'h':
+			ctl_usage(stdout);
+			return 0;
 		default:
-			usage(stderr);
+			ctl_usage(stderr);
 			return 2;
 		}
 	}
-	/* One command; flush-cache takes a view and a name too. */
-	if (optind >= argc ||
-	    (argc - optind > 1 &&
-	     (strcmp(argv[optind], "flush-cache") != 0 || argc - optind > 3))) {
-		usage(stderr);
+	if (optind >= argc) {
+		ctl_usage(stderr);
 		return 2;
 	}
-	for (int i = optind; i < argc; i++) {
-		size_t len = strlen(cmd);
-
-		snprintf(cmd + len, sizeof(cmd) - len, "%s%s",
-		         i > optind ? " " : "", argv[i]);
+	for (size_t i = 0; i < N_CTL_COMMANDS; i++)
+		if (strcmp(argv[optind], ctl_commands[i].name) == 0)
+			k = &ctl_commands[i];
+	if (k == NULL) {
+		if (argc - optind > 1 && is_help(argv[optind + 1])) {
+			ctl_usage(stdout);
+			return 0;
+		}
+		/* Unknown here, maybe not to a newer daemon: it answers. */
+		snprintf(cmd, sizeof(cmd), "%s", argv[optind]);
+		rc = argc - optind > 1 ? -1 : 0;
+	} else {
+		rc = ctl_command_line(k, argc - optind, argv + optind, cmd,
+		                      sizeof(cmd));
 	}
-	rc = control_client(sock, cmd);
+	if (rc != 0) {
+		if (rc > 0)
+			ctl_command_usage(stdout, k);
+		else if (k != NULL)
+			ctl_command_usage(stderr, k);
+		else
+			ctl_usage(stderr);
+		return rc > 0 ? 0 : 2;
+	}
+	if (conf != NULL && (c = ctl_config(conf)) == NULL)
+		return 1;
+	rc = control_client(c != NULL ? c->server.control_socket : sock, cmd);
 	config_unref(c);
 	return rc;
 }

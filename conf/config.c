@@ -1895,9 +1895,16 @@ check_geoip(struct loader *l)
 static const char *
 list_path(const struct loader *l, const char *value, char *buf, size_t cap)
 {
+	return config_file_path(l->name, value, buf, cap);
+}
+
+const char *
+config_file_path(const char *conf_path, const char *value, char *buf,
+                 size_t cap)
+{
 	const char *colon = strchr(value, ':');
 	const char *file = value;
-	const char *slash = strrchr(l->name, '/');
+	const char *slash = strrchr(conf_path, '/');
 	size_t plen = 0;
 
 	if (colon != NULL && (strncmp(value, "rpz:", 4) == 0 ||
@@ -1909,7 +1916,7 @@ list_path(const struct loader *l, const char *value, char *buf, size_t cap)
 	if (file[0] == '/' || slash == NULL)
 		return value;
 	snprintf(buf, cap, "%.*s%.*s%s", (int)plen, value,
-	         (int)(slash - l->name + 1), l->name, file);
+	         (int)(slash - conf_path + 1), conf_path, file);
 	return buf;
 }
 

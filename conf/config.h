@@ -196,6 +196,14 @@ size_t config_restart_keys(const struct config *old, const struct config *nc,
 /* Drop one reference; frees on the last. NULL is ignored. */
 void config_unref(struct config *c);
 
+/*
+ * A file a configuration names (a list, resolv-conf, a GeoIP database) as
+ * dnsgate opens it: a relative name is taken relative to the directory of
+ * the configuration file conf_path, after any "rpz:", "hosts:" or
+ * "domains:" prefix, which is kept. Returns value itself or buf.
+ */
+const char *config_file_path(const char *conf_path, const char *value,
+                             char *buf, size_t cap);
 /* "1500ms", "10s", "5m", "1h", "1d", bare seconds => milliseconds; 0 / -1. */
 int config_parse_duration(const char *text, uint32_t *ms);
 /* "64MB", "512KB", "1GB", bare bytes; 0 / -1. */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns/msg.h"
@@ -439,12 +440,101 @@ cmd_stats(struct daemon *d, FILE *f)
 	        prefix);
 }
 
+/* "42s", "5m", "1h2m3s", "3d4h": a duration in whole seconds. */
+static const char *
+duration_text(uint64_t ms, char *buf, size_t cap)
+{
+	static const struct {
+		char unit;
+		uint64_t s;
+	} units[] = {{'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}};
+	uint64_t left = ms / 1000;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < 4 && n < cap; i++)
+		if (left >= units[i].s || (i == 3 && n == 0)) {
+			n += (size_t)snprintf(
+			    buf + n, cap - n, "%llu%c",
+			    (unsigned long long)(left / units[i].s),
+			    units[i].unit);
+			left %= units[i].s;
+		}
+	return buf;
+}
+
+/* RFC 3339 in UTC with milliseconds, as the decision log writes it. */
+static const char *
+rfc3339_text(uint64_t ms, char *buf, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	char sec[32];
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(sec, sizeof(sec), "1970-01-01T00:00:00");
+	snprintf(buf, cap, "%s.%03uZ", sec, (unsigned)(ms % 1000));
+	return buf;
+}
+
+/* "timeout:2,servfail:1": the streak of failed attempts, or "none". */
+static const char *
+streak_text(const struct server_health *h, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < HEALTH_STREAK_KINDS && n < cap; k++) {
+		unsigned c = server_health_streak(h, (enum up_error_kind)k);
+
+		if (c > 0)
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s:%u",
+			                      n > 0 ? "," : "",
+			                      up_error_name(k), c);
+	}
+	return n > 0 ? buf : "none";
+}
+
+/*
+ * One line per server: the fields up to servfails= as they always were
+ * (scripts split on blanks), then why and since when (dnsgate(8)).
+ */
+static void
+upstream_line(const struct upstream_conf *u, size_t s,
+              const struct server_state *ss, uint64_t now_ms, FILE *f)
+{
+	const struct server_health *h = &ss->health;
+	uint64_t since = atomic_load(&h->since_ms);
+	unsigned last = atomic_load(&h->last_failure);
+	char streak[96], at[40], dur[32];
+
+	fprintf(
+	    f,
+	    "%s %s %s srtt=%.1fms fails=%u queries=%lu timeouts=%lu "
+	    "servfails=%lu failures=%s last-failure=%s since=%s for=%s\n",
+	    u->name, u->servers[s].text, atomic_load(&h->down) ? "down" : "up",
+	    atomic_load(&h->srtt_us) / 1000.0, atomic_load(&h->fails),
+	    STAT_GET(ss->stats.queries),
+	    STAT_GET(ss->stats.errors[UPERR_TIMEOUT]),
+	    STAT_GET(ss->stats.errors[UPERR_SERVFAIL]),
+	    streak_text(h, streak, sizeof(streak)),
+	    last > 0 ? up_error_name((enum up_error_kind)(last - 1)) : "none",
+	    rfc3339_text(since, at, sizeof(at)),
+	    duration_text(now_ms > since ? now_ms - since : 0, dur,
+	                  sizeof(dur)));
+}
+
 static void
 cmd_upstreams(struct daemon *d, FILE *f)
 {
 	struct runstate *rs;
 	const struct config *c;
+	struct timespec ts;
+	uint64_t now;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	pthread_mutex_lock(&d->conf_lock);
 	rs = runstate_ref(d->rs);
 	pthread_mutex_unlock(&d->conf_lock);
@@ -452,89 +542,84 @@ cmd_upstreams(struct daemon *d, FILE *f)
 	for (size_t i = 0; i < c->nupstreams; i++) {
 		const struct upstream_conf *u = c->upstreams[i];
 
-		for (size_t s = 0; s < u->nservers; s++) {
-			const struct server_state *ss =
-			    runstate_server(rs, u, s);
-
-			fprintf(f,
-			        "%s %s %s srtt=%.1fms fails=%u queries=%lu "
-			        "timeouts=%lu servfails=%lu\n",
-			        u->name, u->servers[s].text,
-			        atomic_load(&ss->health.down) ? "down" : "up",
-			        atomic_load(&ss->health.srtt_us) / 1000.0,
-			        atomic_load(&ss->health.fails),
-			        STAT_GET(ss->stats.queries),
-			        STAT_GET(ss->stats.errors[UPERR_TIMEOUT]),
-			        STAT_GET(ss->stats.errors[UPERR_SERVFAIL]));
-		}
+		for (size_t s = 0; s < u->nservers; s++)
+			upstream_line(u, s, runstate_server(rs, u, s), now, f);
 	}
 	runstate_unref(rs);
 }
 
-struct top_entry {
-	struct ip_addr addr;
-	unsigned long count;
-};
-
+/*
+ * The arguments of top-clients and top-names: nothing, "--window D" or
+ * "--window=D" (D as in dnsgate.conf(5), at most TOP_WINDOW_MAX_MS).
+ * 0 / -1 with the error written to f.
+ */
 static int
-top_cmp(const void *a, const void *b)
+top_window(const char *args, uint32_t *window_ms, FILE *f)
 {
-	const struct top_entry *x = a, *y = b;
+	char opt[16] = "", val[64] = "", extra[2] = "";
+	int n = sscanf(args, " %15[^ =]%*[ =]%63s %1s", opt, val, extra);
 
-	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+	*window_ms = TOP_WINDOW_DEFAULT_MS;
+	if (n <= 0)
+		return 0;
+	if (n != 2 || strcmp(opt, "--window") != 0) {
+		fprintf(f, "error: expected [--window D], got '%s'\n", args);
+		return -1;
+	}
+	if (config_parse_duration(val, window_ms) < 0 || *window_ms == 0 ||
+	    *window_ms > TOP_WINDOW_MAX_MS) {
+		fprintf(f,
+		        "error: --window %s: a duration from 1s to %um "
+		        "(such as 30s or 5m)\n",
+		        val, TOP_WINDOW_MAX_MS / 60000);
+		return -1;
+	}
+	return 0;
 }
 
+/* top-clients, top-names [--window D]: heavy hitters (obs/top.h). */
 static int
-top_addr_cmp(const void *a, const void *b)
+cmd_top(struct daemon *d, enum top_kind kind, const char *args, FILE *f)
 {
-	const struct top_entry *x = a, *y = b;
+	struct top **tables = calloc(d->nworkers + 1, sizeof(*tables));
+	struct top_row *rows = calloc(TOP_REPORT_MAX, sizeof(*rows));
+	char win[32], span[32];
+	uint32_t window_ms;
+	uint64_t span_ms;
+	int n = -1;
 
-	return memcmp(x->addr.b, y->addr.b, 16);
-}
-
-static void
-cmd_top_clients(struct daemon *d, FILE *f)
-{
-	size_t n = (size_t)d->nworkers * TOPCLIENTS_SLOTS, k = 0;
-	struct top_entry *e = calloc(n, sizeof(*e));
-
-	if (e == NULL)
-		return;
+	if (top_window(args, &window_ms, f) < 0)
+		goto out;
+	if (tables == NULL || rows == NULL) {
+		fprintf(f, "error: out of memory\n");
+		goto out;
+	}
 	for (unsigned i = 0; i < d->nworkers; i++)
-		for (size_t s = 0; s < TOPCLIENTS_SLOTS; s++) {
-			struct topclient_slot *t = &d->workers[i].top->slot[s];
-			uint64_t hi = STAT_GET(t->hi), lo = STAT_GET(t->lo);
-
-			e[k].count = STAT_GET(t->count);
-			if (e[k].count == 0)
-				continue;
-			memcpy(e[k].addr.b, &hi, 8);
-			memcpy(e[k].addr.b + 8, &lo, 8);
-			e[k].addr.v4 =
-			    memcmp(e[k].addr.b, "\0\0\0\0\0\0\0\0\0\0\xff\xff",
-			           12) == 0;
-			k++;
-		}
-	/* A client served by several workers appears once per worker. */
-	qsort(e, k, sizeof(*e), top_addr_cmp);
-	for (size_t i = 1, j = 0; i < k; i++) {
-		if (memcmp(e[i].addr.b, e[j].addr.b, 16) == 0) {
-			e[j].count += e[i].count;
-			e[i].count = 0;
-		} else {
-			j = i;
-		}
+		tables[i] = d->workers[i].top;
+	n = top_report(tables, d->nworkers, kind, window_ms, top_now_ms(), rows,
+	               TOP_REPORT_MAX, &span_ms);
+	if (n < 0) {
+		fprintf(f, "error: out of memory\n");
+		goto out;
 	}
-	qsort(e, k, sizeof(*e), top_cmp);
-	fprintf(f, "# approximate query counts since start\n");
-	for (size_t i = 0; i < k && i < 20 && e[i].count > 0; i++) {
-		char txt[IP_ADDR_TEXT_MAX];
+	fprintf(f,
+	        "# approximate query counts in the last %s (slots of %us "
+	        "covering %s)\n",
+	        duration_text(window_ms, win, sizeof(win)), TOP_SLOT_MS / 1000,
+	        duration_text(span_ms, span, sizeof(span)));
+	for (int i = 0; i < n; i++) {
+		char txt[DNS_NAME_TEXT_MAX];
 
-		fprintf(f, "%s %lu\n",
-		        ip_addr_format(&e[i].addr, txt, sizeof(txt)),
-		        e[i].count);
+		if (kind == TOP_CLIENTS)
+			ip_addr_format(&rows[i].addr, txt, sizeof(txt));
+		else
+			dns_name_to_text(rows[i].name, txt, sizeof(txt));
+		fprintf(f, "%s %lu\n", txt, rows[i].count);
 	}
-	free(e);
+out:
+	free(tables);
+	free(rows);
+	return n < 0 ? -1 : 0;
 }
 
 /*
@@ -585,6 +670,15 @@ cmd_flush_cache(struct daemon *d, const char *args, FILE *f)
 	return 0;
 }
 
+/* cmd is name, alone or followed by a blank and its arguments. */
+static bool
+command_is(const char *cmd, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(cmd, name, n) == 0 && (cmd[n] == '\0' || cmd[n] == ' ');
+}
+
 int
 control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
                 FILE *f)
@@ -613,15 +707,16 @@ control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
 		cmd_stats(d, f);
 	} else if (strcmp(cmd, "upstreams") == 0) {
 		cmd_upstreams(d, f);
-	} else if (strcmp(cmd, "top-clients") == 0) {
-		cmd_top_clients(d, f);
-	} else if (strncmp(cmd, "flush-cache", 11) == 0 &&
-	           (cmd[11] == '\0' || cmd[11] == ' ')) {
+	} else if (command_is(cmd, "top-clients")) {
+		return cmd_top(d, TOP_CLIENTS, cmd + 11, f);
+	} else if (command_is(cmd, "top-names")) {
+		return cmd_top(d, TOP_NAMES, cmd + 9, f);
+	} else if (command_is(cmd, "flush-cache")) {
 		return cmd_flush_cache(d, cmd + 11, f);
 	} else {
 		fprintf(f,
 		        "error: unknown command '%s' (reload, stats, "
-		        "upstreams, top-clients, flush-cache)\n",
+		        "upstreams, top-clients, top-names, flush-cache)\n",
 		        cmd);
 		return -1;
 	}

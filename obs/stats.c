@@ -29,29 +29,3 @@ server_stats_latency(struct server_stats *s, double seconds)
 	                          (unsigned long)(seconds * 1e6),
 	                          memory_order_relaxed);
 }
-
-void
-topclients_count(struct topclients *t, const struct ip_addr *a)
-{
-	uint64_t hi, lo, h;
-	struct topclient_slot *s;
-
-	memcpy(&hi, a->b, 8);
-	memcpy(&lo, a->b + 8, 8);
-	/* Fibonacci hashing of the address halves. */
-	h = (hi ^ (lo * 0x9e3779b97f4a7c15ull)) * 0x9e3779b97f4a7c15ull;
-	s = &t->slot[h >> 54]; /* 10 bits: TOPCLIENTS_SLOTS */
-	if (STAT_GET(s->hi) == hi && STAT_GET(s->lo) == lo &&
-	    STAT_GET(s->count) > 0) {
-		STAT_INC(s->count);
-		return;
-	}
-	if (STAT_GET(s->count) > 0) {
-		atomic_store_explicit(&s->count, STAT_GET(s->count) - 1,
-		                      memory_order_relaxed);
-		return;
-	}
-	atomic_store_explicit(&s->hi, hi, memory_order_relaxed);
-	atomic_store_explicit(&s->lo, lo, memory_order_relaxed);
-	atomic_store_explicit(&s->count, 1, memory_order_relaxed);
-}

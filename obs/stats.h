@@ -93,22 +93,4 @@ struct server_stats {
 const char *up_error_name(enum up_error_kind k);
 void server_stats_latency(struct server_stats *s, double seconds);
 
-/*
- * Approximate per-worker top talkers: a direct-mapped table where a
- * colliding client wears the incumbent down before taking its slot (a
- * per-slot Misra-Gries), so heavy hitters stay and the cost is O(1).
- */
-#define TOPCLIENTS_SLOTS 1024
-
-struct topclient_slot {
-	atomic_uint_least64_t hi, lo; /* the address, as two halves */
-	atomic_ulong count;
-};
-
-struct topclients {
-	struct topclient_slot slot[TOPCLIENTS_SLOTS];
-};
-
-void topclients_count(struct topclients *t, const struct ip_addr *a);
-
 #endif

@@ -169,6 +169,11 @@ struct loader {
 	bool have_owner;
 	bool apex_set;
 	uint32_t default_ttl;
+	/* blocklist_locate: the entry looked for (NULL: a load), and where
+	 * it was found; nothing is kept meanwhile. */
+	const uint8_t *find;
+	uint8_t find_match;
+	struct blocklist_where *where;
 };
 
 /* ---- arena ---- */
@@ -324,6 +329,21 @@ static const uint8_t *
 entry_name(const struct blocklist *bl, const struct bl_entry *e)
 {
 	return arena_at(&bl->bytes, e->name);
+}
+
+/*
+ * blocklist_locate's test of each entry read: 0 to go on (and keep
+ * nothing), or -1 to stop at the one looked for (ld->where filled).
+ */
+static int
+locate_entry(struct loader *ld, const uint8_t *name, uint8_t match, int line)
+{
+	if (!(match & ld->find_match) ||
+	    memcmp(name, ld->find, dns_name_len(ld->find)) != 0)
+		return 0;
+	ld->where->line = line;
+	ld->where->wildcard = match == MATCH_BELOW;
+	return -1;
 }
 
 /* ---- reading lines ---- */
@@ -495,6 +515,8 @@ domain_add(struct loader *ld, const char *text, bool wildcard_ok)
 		                   "'%.*s' is an address, not a domain",
 		                   QUOTE_MAX, text);
 	dns_name_lower(name);
+	if (ld->find != NULL)
+		return locate_entry(ld, name, match, ld->lineno);
 	if (entry_append(ld->bl, name, match, BLOCK_LISTED, NULL) != 0)
 		return loader_oom(ld);
 	return 0;
@@ -846,6 +868,8 @@ rpz_trigger_add(struct loader *ld, const uint8_t *name, uint8_t match,
 	char both[64];
 	int r;
 
+	if (ld->find != NULL)
+		return locate_entry(ld, name, match, line);
 	act = rpz_action(rr, trigger, match == MATCH_BELOW, &rewrite);
 	if ((e = trigger_get(ld, name, match, act, &created)) == NULL)
 		return loader_oom(ld);
@@ -1177,6 +1201,30 @@ blocklist_load(const char *path, char *err, size_t errlen, int *errline)
 	bl = list_read(&ld, base != NULL ? base + 1 : file, format);
 	(void)fclose(ld.f);
 	return bl;
+}
+
+int
+blocklist_locate(const char *path, const uint8_t *name, bool below,
+                 struct blocklist_where *where)
+{
+	enum blocklist_format format;
+	const char *file = path_format(path, &format);
+	struct blocklist *bl;
+	struct loader ld;
+
+	memset(where, 0, sizeof(*where));
+	loader_init(&ld, NULL, 0, NULL);
+	ld.find = name;
+	ld.find_match = below ? MATCH_BELOW : MATCH_SELF;
+	ld.where = where;
+	if ((ld.f = file_open_regular(file)) == NULL)
+		return -1;
+	/* Stops at the entry (a "failure" that fills where) or reads to
+	 * the end without one, keeping no entries either way. */
+	bl = list_read(&ld, "", format);
+	(void)fclose(ld.f);
+	blocklist_free(bl);
+	return 0;
 }
 
 struct blocklist *

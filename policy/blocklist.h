@@ -129,6 +129,24 @@ struct blocklist *blocklist_parse(const char *name,
                                   const char *text, size_t len, char *err,
                                   size_t errlen, int *errline);
 void blocklist_free(struct blocklist *bl);
+/* Where an entry was written (blocklist_locate). */
+struct blocklist_where {
+	int line;      /* 1-based (an RPZ record's first line); 0: not found */
+	bool wildcard; /* written "*.name": it covers only the names below */
+};
+
+/*
+ * Which line of the list at path (as blocklist_load takes it) wrote the
+ * entry that a blockset_lookup matched: name and below as struct
+ * block_match has them (the first entry in the file with that name that
+ * covers the name itself, or the names below it). The file is read again,
+ * keeping nothing, up to that entry: `dnsgate explain` pays for it, the
+ * lists in memory carry no line numbers. where->line is 0 when no entry
+ * matches (the file changed since it was loaded). Returns 0, or -1 when
+ * the file cannot be opened (errno set).
+ */
+int blocklist_locate(const char *path, const uint8_t *name, bool below,
+                     struct blocklist_where *where);
 /* The base name of the file, as EXTRA-TEXT and rule ids show it. */
 const char *blocklist_name(const struct blocklist *bl);
 const struct blocklist_info *blocklist_get_info(const struct blocklist *bl);

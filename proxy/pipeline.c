@@ -444,6 +444,17 @@ stage_local(struct qctx *c, enum pipe_verdict *v)
 	return STAGE_DONE;
 }
 
+/* For explain: the list, or where in it the entry is (trace_entry). */
+static const char *
+block_where(const struct qctx *c, const struct block_match *m, char *buf,
+            size_t cap)
+{
+	if (c->trace == NULL || c->trace_entry == NULL)
+		return m->list;
+	c->trace_entry(c->trace_arg, m, buf, cap);
+	return buf;
+}
+
 /* 5b. blocklists / RPZ (policy/blocklist.h): EDE 15 names the list */
 static enum stage
 stage_block(struct qctx *c, enum pipe_verdict *v)
@@ -452,6 +463,7 @@ stage_block(struct qctx *c, enum pipe_verdict *v)
 	struct block_match m;
 	struct dns_opt_out o;
 	enum block_outcome out;
+	char where[384]; /* explain only: an entry name and a file */
 
 	if (view->blocks == NULL)
 		return STAGE_CONTINUE;
@@ -460,12 +472,13 @@ stage_block(struct qctx *c, enum pipe_verdict *v)
 			trace(c, "blocklist", "no list matches");
 		else
 			trace(c, "blocklist", "%s by %s: go on",
-			      block_action_name(m.action), m.list);
+			      block_action_name(m.action),
+			      block_where(c, &m, where, sizeof(where)));
 		return STAGE_CONTINUE;
 	}
 	out = blockset_outcome(&m, view->block_policy, c->tcp);
 	trace(c, "blocklist", "%s by %s: %s", block_action_name(m.action),
-	      m.list,
+	      block_where(c, &m, where, sizeof(where)),
 	      out == BLOCK_OUT_DROP     ? "drop"
 	      : out == BLOCK_OUT_ANSWER ? "blocked"
 	                                : "go on (TCP)");

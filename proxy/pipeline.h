@@ -24,6 +24,8 @@
 #include "ratelimit/cookie.h"
 #include "ratelimit/rrl.h"
 
+struct block_match;
+
 enum pipe_verdict {
 	PIPE_ANSWER = 1, /* send c->out[0..c->outlen) */
 	PIPE_DROP,       /* send nothing */
@@ -82,6 +84,10 @@ struct qctx {
 	int limited;
 	/* `dnsgate explain`: told what each stage found (NULL: silent) */
 	void (*trace)(void *arg, const char *stage, const char *text);
+	/* and, when a blocklist entry decided, asked where it was written
+	 * ("ads.txt:4711 (entry ...)" into buf; NULL: the list's name) */
+	void (*trace_entry)(void *arg, const struct block_match *m, char *buf,
+	                    size_t cap);
 	void *trace_arg;
 	/*
 	 * The answer cache (stages 6 and 8): each view's, parallel to

@@ -254,9 +254,10 @@ void
 query_received(struct query *qr, const uint8_t *pkt, size_t len)
 {
 	struct worker *w = qr->w;
+	uint64_t mono = top_now_ms();
 	enum pipe_verdict v;
 
-	topclients_count(w->top, &qr->c.client);
+	top_count_client(w->top, &qr->c.client, mono);
 	qr->start = ev_time();
 	qctx_init(&qr->c, qr->conf, worker_wall_ms());
 	qr->c.rrl = w->rrl;
@@ -269,6 +270,8 @@ query_received(struct query *qr, const uint8_t *pkt, size_t len)
 		tap_client(qr, DNSTAP_CLIENT_QUERY);
 	}
 	v = pipeline_query(&qr->c);
+	if (qr->c.q.qname_len > 0)
+		top_count_name(w->top, qr->c.q.qname, mono);
 	if (v == PIPE_FORWARD) {
 		/* Before forwarding, which may end the query at once. */
 		stale_timer_start(qr);

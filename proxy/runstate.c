@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "dns/name.h"
 #include "ratelimit/siphash.h"
@@ -78,7 +79,58 @@ server_get(const struct upstream_conf *u, size_t i, const struct group_state *g,
 	atomic_init(&s->refs, 1);
 	s->addr = ep->addr;
 	s->port = ep->port;
+	server_health_changed(&s->health); /* up since now */
 	return s;
+}
+
+_Static_assert(UPERR_TIMEOUT == 0 && UPERR_NETWORK == 1 &&
+                   UPERR_SERVFAIL == 2 && UPERR_REFUSED == 3 &&
+                   HEALTH_STREAK_KINDS * HEALTH_STREAK_BITS <= 64,
+               "the streak holds timeouts, network errors, SERVFAILs and "
+               "REFUSEDs");
+
+void
+server_health_failed(struct server_health *h, enum up_error_kind k)
+{
+	const uint64_t max = ((uint64_t)1 << HEALTH_STREAK_BITS) - 1;
+	unsigned shift = HEALTH_STREAK_BITS * (unsigned)k;
+	uint64_t old;
+
+	if ((unsigned)k >= HEALTH_STREAK_KINDS)
+		return;
+	old = atomic_load_explicit(&h->streak, memory_order_relaxed);
+	/* Failures only: a compare-and-swap loop costs nothing that matters
+	 * here, and keeps a count from carrying into the next kind's. */
+	while (((old >> shift) & max) != max &&
+	       !atomic_compare_exchange_weak_explicit(
+	           &h->streak, &old, old + ((uint64_t)1 << shift),
+	           memory_order_relaxed, memory_order_relaxed))
+		;
+	atomic_store_explicit(&h->last_failure, (unsigned)k + 1,
+	                      memory_order_relaxed);
+}
+
+void
+server_health_changed(struct server_health *h)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	atomic_store_explicit(&h->since_ms,
+	                      (uint64_t)ts.tv_sec * 1000 +
+	                          (uint64_t)ts.tv_nsec / 1000000,
+	                      memory_order_relaxed);
+}
+
+unsigned
+server_health_streak(const struct server_health *h, enum up_error_kind k)
+{
+	uint64_t s = atomic_load_explicit(&h->streak, memory_order_relaxed);
+
+	if ((unsigned)k >= HEALTH_STREAK_KINDS)
+		return 0;
+	return (unsigned)(s >> (HEALTH_STREAK_BITS * (unsigned)k)) &
+	       ((1u << HEALTH_STREAK_BITS) - 1);
 }
 
 static const struct group_state *

@@ -27,13 +27,30 @@
 #include "dns/addr.h"
 #include "obs/stats.h"
 
+/* Kinds of failure a streak counts (enum up_error_kind, below MISMATCH). */
+#define HEALTH_STREAK_KINDS 4
+#define HEALTH_STREAK_BITS  16
+
 /* Health of one upstream server, shared by all workers (proxy/upstream.c). */
 struct server_health {
 	atomic_uint fails; /* consecutive timeouts/SERVFAILs */
 	atomic_bool down;
 	atomic_uint srtt_us; /* smoothed RTT; 0 = not measured yet */
-	double last_probe;   /* ev_now() of the last probe (worker 0 only) */
-	bool probing;        /* a probe is in flight (worker 0 only) */
+	/*
+	 * Why: the failed attempts since the last answer, by kind, 16 bits
+	 * each (kind k at bit 16 * k, saturating), REFUSED included though it
+	 * never takes a server down; and the kind of the last failure ever
+	 * (enum up_error_kind + 1; 0: none). Written on failures only; an
+	 * answer reads streak and writes it only when it is not 0.
+	 */
+	atomic_uint_least64_t streak;
+	atomic_uint last_failure;
+	/* Since when: the wall clock (ms) of the last change between up and
+	 * down, or of the record's making (start, or the reload that added
+	 * the server) before the first. */
+	atomic_uint_least64_t since_ms;
+	double last_probe; /* ev_now() of the last probe (worker 0 only) */
+	bool probing;      /* a probe is in flight (worker 0 only) */
 };
 
 /* One server of one [upstream] group. */
@@ -102,6 +119,22 @@ runstate_server(const struct runstate *rs, const struct upstream_conf *u,
                 size_t i)
 {
 	return rs->groups[u->index]->servers[i];
+}
+
+/* A failed attempt of kind k, for the streak and last_failure. */
+void server_health_failed(struct server_health *h, enum up_error_kind k);
+/* The server went up or down just now. */
+void server_health_changed(struct server_health *h);
+/* Failed attempts of kind k in the current streak. */
+unsigned server_health_streak(const struct server_health *h,
+                              enum up_error_kind k);
+
+/* An answer ends the streak (on the query path: a load when it is 0). */
+static inline void
+server_health_answered(struct server_health *h)
+{
+	if (atomic_load_explicit(&h->streak, memory_order_relaxed) != 0)
+		atomic_store_explicit(&h->streak, 0, memory_order_relaxed);
 }
 
 static inline struct group_state *

@@ -72,34 +72,46 @@ health_answered(struct worker *w, const struct runstate *rs,
 	unsigned old = atomic_load(&h->srtt_us);
 
 	atomic_store(&h->fails, 0);
+	server_health_answered(h);
 	/* Smoothed like TCP's SRTT (RFC 6298): 7/8 old + 1/8 new. Probes
 	 * (rtt < 0) say nothing about speed. */
 	if (rtt >= 0)
 		atomic_store(&h->srtt_us, old == 0 ? us : (old * 7 + us) / 8);
-	if (atomic_exchange(&h->down, false))
+	if (atomic_exchange(&h->down, false)) {
+		server_health_changed(h);
 		log_ring_msg(w->log, LOG_NOTICE,
 		             "upstream %s server %s is up again", u->name,
 		             u->servers[server].text);
+	}
 }
 
+/* A failed attempt of kind timeout, network or SERVFAIL. */
 static void
 health_failed(struct worker *w, const struct runstate *rs,
-              const struct upstream_conf *u, int server, bool timeout)
+              const struct upstream_conf *u, int server,
+              enum up_error_kind kind)
 {
 	struct server_health *h =
 	    &runstate_server(rs, u, (size_t)server)->health;
 
-	if (timeout) {
+	server_health_failed(h, kind);
+	if (kind == UPERR_TIMEOUT) {
 		unsigned old = atomic_load(&h->srtt_us);
 		unsigned pen = u->timeout_ms * 1000;
 
 		atomic_store(&h->srtt_us, old == 0 ? pen : (old * 7 + pen) / 8);
 	}
 	if (atomic_fetch_add(&h->fails, 1) + 1 >= DOWN_AFTER &&
-	    !atomic_exchange(&h->down, true))
+	    !atomic_exchange(&h->down, true)) {
+		server_health_changed(h);
 		log_msg(LOG_WARNING,
-		        "upstream %s server %s is down after %d failures",
-		        u->name, u->servers[server].text, DOWN_AFTER);
+		        "upstream %s server %s is down after %d failures "
+		        "(timeouts %u, network errors %u, SERVFAIL %u)",
+		        u->name, u->servers[server].text, DOWN_AFTER,
+		        server_health_streak(h, UPERR_TIMEOUT),
+		        server_health_streak(h, UPERR_NETWORK),
+		        server_health_streak(h, UPERR_SERVFAIL));
+	}
 }
 
 /*
@@ -341,10 +353,16 @@ attempt_failed(struct query *qr, enum up_failure why)
 	STAT_SHARED_INC(server_stats(qr)->errors[kind[why]]);
 	/* Timeouts and SERVFAILs take a server down; so does an
 	 * unreachable one, and one whose queries come back to us. Running
-	 * out of our own fds says nothing of it. */
-	if (why != UP_FAIL_REFUSED && why != UP_FAIL_LOCAL)
+	 * out of our own fds says nothing of it. A retried REFUSED only goes
+	 * into the record of why (ctl upstreams). */
+	if (why == UP_FAIL_REFUSED)
+		server_health_failed(
+		    &runstate_server(qr->rs, qr->ua.up, (size_t)qr->ua.server)
+		         ->health,
+		    UPERR_REFUSED);
+	else if (why != UP_FAIL_LOCAL)
 		health_failed(qr->w, qr->rs, qr->ua.up, qr->ua.server,
-		              why == UP_FAIL_TIMEOUT);
+		              kind[why]);
 	upstream_cancel(qr);
 	if (!(qr->ua.up->retry_on & need) ||
 	    qr->ua.attempts >= qr->ua.up->attempts) {
@@ -529,7 +547,8 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 	server_stats_latency(server_stats(qr), ev_time() - qr->ua.start);
 	if (r->rcode == DNS_RCODE_SERVFAIL) {
 		STAT_SHARED_INC(server_stats(qr)->errors[UPERR_SERVFAIL]);
-		health_failed(qr->w, qr->rs, qr->ua.up, qr->ua.server, false);
+		health_failed(qr->w, qr->rs, qr->ua.up, qr->ua.server,
+		              UPERR_SERVFAIL);
 	} else {
 		health_answered(qr->w, qr->rs, qr->ua.up, qr->ua.server,
 		                ev_time() - qr->ua.start);

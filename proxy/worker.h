@@ -20,6 +20,7 @@
 #include "conf/config.h"
 #include "obs/log.h"
 #include "obs/stats.h"
+#include "obs/top.h"
 #include "proxy/pipeline.h"
 #include "proxy/query.h"
 #include "proxy/runstate.h"
@@ -102,7 +103,7 @@ struct worker {
 	uint8_t *rbuf;           /* datagram being read (DNS_MAX_MSG) */
 	uint8_t *cbuf;           /* an answer from the cache (CACHE_MSG_MAX) */
 	struct worker_stats stats;
-	struct topclients *top;
+	struct top *top; /* ctl top-clients, top-names */
 	struct worker_rng rng;
 	struct pool *pools;     /* shared upstream sockets (proxy/uppool.c) */
 	struct usock_set usock; /* per-attempt upstream sockets (usock.c) */

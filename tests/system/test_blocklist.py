@@ -180,15 +180,74 @@ def test_bad_list_is_a_config_error(tmp_path):
     assert p.stderr.startswith("%s:3: blocklist: %s:4:" % (conf, bad))
 
 
+def explain(conf, name, *opts):
+    p = subprocess.run([BIN, "explain", "-c", str(conf), "--client",
+                        "127.0.0.1"] + list(opts) + [name],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def blocklist_line(out):
+    lines = [ln for ln in out.splitlines() if ln.startswith("blocklist: ")]
+    assert len(lines) == 1, out
+    return lines[0]
+
+
 def test_explain_blocked(tmp_path, nsd):
     conf = tmp_path / "c.conf"
     conf.write_text("[server]\nlisten = 127.0.0.1:5399\n" + body(nsd))
-    p = subprocess.run([BIN, "explain", "-c", str(conf), "--client",
-                        "127.0.0.1", "sub.ads.example.com"],
-                       capture_output=True, text=True, timeout=10)
-    assert p.returncode == 0
-    out = p.stdout
-    assert "blocklist: listed by ads.txt: blocked" in out
+    out = explain(conf, "sub.ads.example.com")
+    # The entry and its line, not only the list (ads.txt line 3).
+    assert ("blocklist: listed by ads.txt:3 (entry 'ads.example.com', "
+            "a parent of the name): blocked\n") in out
     assert "action: block\n" in out
+    # The rule stays the list's (the decision log's rule).
+    assert "rule: blocklist:ads.txt\n" in out
     assert "rcode: NXDOMAIN\n" in out
     assert "ede: 15 Blocked (blocked by ads.txt)\n" in out
+
+
+@pytest.mark.parametrize("name, want", [
+    # domains: the name itself; "*." entries cover only names below.
+    ("MIXED.case.example.ORG", "listed by ads.txt:5 (entry "
+     "'mixed.case.example.org', the name itself): blocked"),
+    ("a.b.wildcard.example", "listed by ads.txt:6 (entry "
+     "'*.wildcard.example', a parent of the name): blocked"),
+    # hosts: the line with the name among others.
+    ("two.hosts.example", "listed by hosts.txt:9 (entry "
+     "'two.hosts.example', the name itself): blocked"),
+    # RPZ: the record's line, the trigger as written (relative to the
+    # zone's origin).
+    ("x.nxdomain.rpz-test.example", "nxdomain by policy.rpz:10 (entry "
+     "'*.nxdomain.rpz-test.example', a parent of the name): blocked"),
+    ("local.rpz-test.example", "local-data by policy.rpz:15 (entry "
+     "'local.rpz-test.example', the name itself): blocked"),
+    ("pass.nxdomain.rpz-test.example", "passthru by policy.rpz:12 (entry "
+     "'pass.nxdomain.rpz-test.example', the name itself): go on"),
+    # An allowlist names its entry too.
+    ("www.good.ads.example.com", "allowed by allow.txt:2 (entry "
+     "'good.ads.example.com', a parent of the name): go on"),
+])
+def test_explain_names_entry_and_line(tmp_path, nsd, name, want):
+    conf = tmp_path / "c.conf"
+    conf.write_text(body(nsd))
+    assert blocklist_line(explain(conf, name)) == "blocklist: " + want
+
+
+def test_explain_finds_the_parent_in_a_big_list(tmp_path, nsd):
+    """The on-call case: a parent domain somewhere in 100k lines, with a
+    relative path (taken relative to the configuration file)."""
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    names = ["n%d.filler.example" % i for i in range(100000)]
+    names[47110] = "tracker.example"  # line 47111
+    (lists / "big.txt").write_text("\n".join(names) + "\n")
+    conf = tmp_path / "c.conf"
+    conf.write_text("[upstream up]\nserver = %s\n[view all]\nupstream = up\n"
+                    "blocklist = domains:lists/big.txt\n" % nsd.addr)
+    out = explain(conf, "cdn.eu.tracker.example")
+    assert blocklist_line(out) == (
+        "blocklist: listed by big.txt:47111 (entry 'tracker.example', a "
+        "parent of the name): blocked")
+    assert "rule: blocklist:big.txt\n" in out

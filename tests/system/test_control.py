@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import dns.rcode
 import pytest
@@ -329,24 +330,72 @@ def test_ctl_upstreams(gate):
     assert "queries=2" in words, lines[0]
 
 
+def top_counts(gate, *args):
+    """`ctl top-clients|top-names ...` as an ordered {key: count}."""
+    rc, out, err = ctl_sock(gate, *args)
+    assert rc == 0, (out, err)
+    assert out.startswith("# approximate query counts in the last "), out
+    counts = {}
+    for line in out.splitlines()[1:]:
+        key, n = line.split()
+        counts[key] = int(n)
+    return counts
+
+
+def ask_from(gate, source, name):
+    sysutil.udp_exchange_from(source, gate.host, gate.port,
+                              make_query(name, "A").to_wire(), 3.0)
+
+
 def test_ctl_top_clients(gate):
     for _ in range(3):
         ask(gate, "www.corp.test.")
-    sysutil.udp_exchange_from(
-        "127.0.0.2", gate.host, gate.port,
-        make_query("www.corp.test.", "A").to_wire(), 3.0)
-    rc, out, err = ctl_sock(gate, "top-clients")
-    assert rc == 0, err
-    counts = {}
-    for line in out.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        addr, n = line.split()
-        counts[addr] = int(n)
+    ask_from(gate, "127.0.0.2", "www.corp.test.")
+    counts = top_counts(gate, "top-clients")
     # The start-up readiness probes came from 127.0.0.1 too: at least.
-    assert counts.get("127.0.0.1", 0) >= 3, out
-    assert counts.get("127.0.0.2") == 1, out
-    assert list(counts)[0] == "127.0.0.1", "sorted by count: %s" % out
+    assert counts.get("127.0.0.1", 0) >= 3, counts
+    assert counts.get("127.0.0.2") == 1, counts
+    assert list(counts)[0] == "127.0.0.1", "sorted by count: %s" % counts
+
+
+def test_ctl_top_names(gate):
+    """dnsdist's topQueries: the names asked most, most first, counted
+    case-insensitively, whatever became of the query (local, forwarded,
+    refused)."""
+    tok = sysutil.token()
+    busy, rare = "busy-%s.corp.test." % tok, "rare-%s.corp.test." % tok
+    for i in range(4):
+        ask(gate, busy.upper() if i % 2 else busy)
+    ask(gate, fault_name("ok", tok))
+    ask(gate, rare)
+    counts = top_counts(gate, "top-names", "--window", "5m")
+    assert counts.get(busy) == 4, counts
+    assert counts.get(rare) == 1, counts
+    assert counts.get(fault_name("ok", tok)) == 1, counts
+    keys = list(counts)
+    assert keys.index(busy) < keys.index(rare), counts
+
+
+def test_ctl_top_clients_window_forgets_old_clients(gate):
+    """A client that stopped asking drops out of a short window once the
+    window and a slot (10 s, dnsgate(8)) have passed, and stays in a long
+    one. Content only: nothing here depends on how fast dnsgate is."""
+    ask_from(gate, "127.0.0.3", "www.corp.test.")
+    ask_from(gate, "127.0.0.3", "www.corp.test.")
+    assert top_counts(gate, "top-clients", "--window", "2s").get(
+        "127.0.0.3") == 2
+    time.sleep(2 + 10 + 0.5)
+    ask_from(gate, "127.0.0.4", "www.corp.test.")
+    short = top_counts(gate, "top-clients", "--window=2s")
+    assert "127.0.0.3" not in short, short
+    assert short.get("127.0.0.4") == 1, short
+    assert top_counts(gate, "top-clients", "--window", "1m").get(
+        "127.0.0.3") == 2
+    # top-names forgets in the same way: 127.0.0.4's query only.
+    assert top_counts(gate, "top-names", "--window", "2s") == {
+        "www.corp.test.": 1}
+    assert top_counts(gate, "top-names", "--window", "1m").get(
+        "www.corp.test.", 0) >= 3
 
 
 def test_ctl_flush_cache(gate):

@@ -9,7 +9,9 @@ attribute (faultserver.py reads it for every query). Preferences are
 asserted by counts of queries each server received, never by timings.
 """
 
+import datetime
 import re
+import time
 
 import dns.rcode
 
@@ -247,6 +249,88 @@ def test_servfails_mark_down(dnsgate_conf, sockdir, fault_server):
     flaky.mode = None
     assert sysutil.wait_for(
         lambda: upstream_states(gate)[flaky.addr] == "up", 5)
+
+
+def upstream_fields(gate):
+    """{server ip:port: {field: value}} from `dnsgate ctl upstreams`:
+    the state under "state", then the key=value words."""
+    rc, text, err = ctl("-s", gate.options["control-socket"], "upstreams")
+    assert rc == 0, err
+    out = {}
+    for line in text.splitlines():
+        words = line.split()
+        fields = {"state": words[2]}
+        fields.update(w.split("=", 1) for w in words[3:])
+        out[words[1]] = fields
+    return out
+
+
+def rfc3339(text):
+    """Seconds since the epoch of "2026-11-26T10:15:03.120Z"."""
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", text), text
+    return datetime.datetime.strptime(
+        text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+
+
+def seconds(text):
+    """Seconds of "1h2m3s"."""
+    assert re.fullmatch(r"(\d+d)?(\d+h)?(\d+m)?(\d+s)?", text) and text, text
+    units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+    return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)([dhms])",
+                                                      text))
+
+
+def test_ctl_upstreams_says_why_and_since_when(dnsgate_conf, sockdir,
+                                               fault_server):
+    """dnsgate(8), ctl upstreams: the failed attempts since the last
+    answer by kind (REFUSED included, though it never takes a server
+    down), the last failure's kind, and the time of the last change
+    between up and down. Times are checked for order only."""
+    flaky = fault_server("refused")
+    good = fault_server("ok", address=GOOD_B)
+    started = time.time()
+    gate = start(dnsgate_conf, sockdir, [flaky, good], timeout="200ms",
+                 retry_on="servfail, timeout, refused", health_check="300ms")
+    tok = sysutil.token()
+    f = upstream_fields(gate)[flaky.addr]
+    assert (f["state"], f["failures"], f["last-failure"]) == \
+        ("up", "none", "none")
+    # Up since its record was made, at start-up.
+    up_since = rfc3339(f["since"])
+    assert started - 0.001 <= up_since <= time.time() + 0.001
+    assert seconds(f["for"]) <= time.time() - started + 1
+    assert f["srtt"].endswith("ms") and f["queries"] == "0"
+
+    before = time.time()
+    # One REFUSED, one SERVFAIL, two timeouts: only the last three count
+    # toward down; each query is answered by the good server.
+    for i, mode in enumerate(["refused", "servfail", "timeout", "timeout"]):
+        flaky.mode = mode
+        _, r = ask(gate, name_of(tok, "why%d" % i))
+        assert sysutil.answer_addresses(r) == [GOOD_B]
+    # It stays in "timeout": the probes cannot bring it back yet.
+    after = time.time()
+    f = upstream_fields(gate)[flaky.addr]
+    assert f["state"] == "down"
+    assert f["fails"] == "3"
+    assert f["failures"] == "timeout:2,servfail:1,refused:1"
+    assert f["last-failure"] == "timeout"
+    down_since = rfc3339(f["since"])
+    assert before - 0.001 <= down_since <= after + 0.001
+    assert f["queries"] == "4" and f["timeouts"] == "2"
+    g = upstream_fields(gate)[good.addr]
+    assert (g["state"], g["failures"]) == ("up", "none")
+    assert rfc3339(g["since"]) <= before + 0.001  # up since start-up
+
+    # A probe answered: up again, the streak over, the last kind kept.
+    flaky.mode = None
+    assert sysutil.wait_for(
+        lambda: upstream_states(gate)[flaky.addr] == "up", 5), \
+        "still down 5 s after the server started answering probes"
+    f = upstream_fields(gate)[flaky.addr]
+    assert (f["failures"], f["last-failure"]) == ("none", "timeout")
+    assert rfc3339(f["since"]) >= down_since
 
 
 def test_two_failures_then_an_answer_do_not_mark_down(dnsgate_conf, sockdir,

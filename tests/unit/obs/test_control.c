@@ -97,7 +97,7 @@ setup(void **state)
 	if (fx->d.workers == NULL)
 		return -1;
 	for (unsigned i = 0; i < NWORKERS; i++) {
-		fx->d.workers[i].top = calloc(1, sizeof(struct topclients));
+		fx->d.workers[i].top = calloc(1, sizeof(struct top));
 		if (fx->d.workers[i].top == NULL)
 			return -1;
 	}
@@ -523,22 +523,60 @@ static void
 test_control_commands_answer(void **state)
 {
 	struct fixture *fx = *state;
+	static const char head[] =
+	    "up 192.0.2.53:53 up srtt=0.0ms fails=0 queries=1 timeouts=1 "
+	    "servfails=0 failures=none last-failure=none since=";
 	struct ip_addr a, b;
-	char *s;
+	uint64_t now;
+	char *s, *t;
 
 	count_some(&fx->d);
 	s = command(&fx->d, "upstreams", NULL, 0);
-	assert_string_equal(s, "up 192.0.2.53:53 up srtt=0.0ms fails=0 "
-	                       "queries=1 timeouts=1 servfails=0\n");
+	/* The old fields first (scripts split on blanks), then why and
+	 * since when: "since=2026-11-26T10:15:03.120Z for=0s". */
+	assert_true(strncmp(s, head, strlen(head)) == 0);
+	t = s + strlen(head);
+	assert_true(strlen(t) > 24);
+	assert_true(isdigit((unsigned char)t[0]) && t[10] == 'T' &&
+	            t[19] == '.' && t[23] == 'Z');
+	assert_true(strncmp(t + 24, " for=", 5) == 0);
+	free(s);
+	server_health_failed(
+	    &runstate_server(fx->d.rs, fx->d.rs->conf->upstreams[0], 0)->health,
+	    UPERR_TIMEOUT);
+	server_health_failed(
+	    &runstate_server(fx->d.rs, fx->d.rs->conf->upstreams[0], 0)->health,
+	    UPERR_REFUSED);
+	s = command(&fx->d, "upstreams", NULL, 0);
+	assert_non_null(
+	    strstr(s, " failures=timeout:1,refused:1 last-failure=refused "));
 	free(s);
 	assert_int_equal(ip_addr_parse("192.0.2.7", &a), 0);
 	assert_int_equal(ip_addr_parse("2001:db8::1", &b), 0);
-	topclients_count(fx->d.workers[0].top, &a);
-	topclients_count(fx->d.workers[1].top, &a);
-	topclients_count(fx->d.workers[1].top, &b);
+	now = top_now_ms();
+	top_count_client(fx->d.workers[0].top, &a, now);
+	top_count_client(fx->d.workers[1].top, &a, now);
+	top_count_client(fx->d.workers[1].top, &b, now);
+	top_count_name(fx->d.workers[1].top, (const uint8_t *)"\1a\4test", now);
+	/* The two workers' counts merged, the highest first. */
 	s = command(&fx->d, "top-clients", NULL, 0);
-	assert_string_equal(s, "# approximate query counts since start\n"
-	                       "192.0.2.7 2\n2001:db8::1 1\n");
+	assert_true(
+	    strncmp(s, "# approximate query counts in the last 1m ", 42) == 0);
+	assert_non_null(strstr(s, ")\n192.0.2.7 2\n2001:db8::1 1\n"));
+	free(s);
+	s = command(&fx->d, "top-names --window 30s", NULL, 0);
+	assert_true(
+	    strncmp(s, "# approximate query counts in the last 30s ", 43) == 0);
+	assert_non_null(strstr(s, ")\na.test. 1\n"));
+	free(s);
+	s = command(&fx->d, "top-names --window=5m", NULL, 0);
+	assert_non_null(strstr(s, "a.test. 1\n"));
+	free(s);
+	s = command(&fx->d, "top-clients --window 6m", NULL, -1);
+	assert_true(strncmp(s, "error: --window 6m: ", 20) == 0);
+	free(s);
+	s = command(&fx->d, "top-clients --since 5s", NULL, -1);
+	assert_true(strncmp(s, "error: expected [--window D]", 28) == 0);
 	free(s);
 	/* The verdict is the first line: `dnsgate ctl` reads it there. */
 	s = command(&fx->d, "reload", reload_fails, -1);

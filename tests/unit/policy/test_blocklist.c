@@ -436,6 +436,86 @@ test_blocklist_load_prefixes_and_names(void **state)
 	assert_null(blocklist_load("/nonexistent/x.txt", NULL, 0, NULL));
 }
 
+/* Which line wrote the entry qname matched in the list file at path. */
+static struct blocklist_where
+locate(const char *path, const char *qname, bool want_below)
+{
+	char err[256];
+	struct blocklist *bl = blocklist_load(path, err, sizeof(err), NULL);
+	const struct blocklist *lists[1] = {bl};
+	struct blockset *set;
+	struct blocklist_where w;
+	struct block_match m;
+
+	assert_non_null(bl);
+	set = blockset_create(lists, 1, NULL, 0);
+	assert_non_null(set);
+	assert_int_not_equal(lookup(set, qname, &m), BLOCK_NONE);
+	assert_int_equal(m.below, want_below);
+	assert_int_equal(blocklist_locate(path, m.name, m.below, &w), 0);
+	blockset_free(set);
+	blocklist_free(bl);
+	return w;
+}
+
+static void
+test_blocklist_locate_finds_the_line(void **state)
+{
+	static const char domains[] = "# a comment\n"
+	                              "*.x.example\n"
+	                              "other.example\n"
+	                              "x.example\n"
+	                              "X.Example.   # again\n";
+	static const char hosts[] = "::1 localhost ip6-localhost\n"
+	                            "0.0.0.0 a.example b.example\n"
+	                            "\n"
+	                            "0.0.0.0 c.example\n";
+	static const char zone[] = "$ORIGIN rpz.\n"
+	                           "@ SOA a. b. (\n"
+	                           "      1 1 1 1 1 )\n"
+	                           "t.example CNAME .\n"
+	                           "l.example A 192.0.2.1\n"
+	                           "          TXT \"x\"\n"
+	                           "*.w.example CNAME *.\n";
+	char path[512], prefixed[600];
+	struct blocklist_where w;
+	uint8_t name[DNS_NAME_MAX];
+
+	(void)state;
+	temp_file(path, sizeof(path), "locate.txt", domains);
+	/* Below x.example: the first entry that covers names below it. */
+	w = locate(path, "a.x.example", true);
+	assert_int_equal(w.line, 2);
+	assert_true(w.wildcard);
+	/* x.example itself: the first entry for the name (not "*."). */
+	w = locate(path, "x.example", false);
+	assert_int_equal(w.line, 4);
+	assert_false(w.wildcard);
+	/* Not (or no longer) in the file: line 0. */
+	wire_name("gone.example", name);
+	assert_int_equal(blocklist_locate(path, name, false, &w), 0);
+	assert_int_equal(w.line, 0);
+	(void)unlink(path);
+	assert_int_equal(blocklist_locate(path, name, false, &w), -1);
+
+	temp_file(path, sizeof(path), "locate.hosts", hosts);
+	w = locate(path, "z.b.example", true);
+	assert_int_equal(w.line, 2);
+	assert_false(w.wildcard);
+	assert_int_equal(locate(path, "c.example", false).line, 4);
+	(void)unlink(path);
+
+	/* RPZ: the first line of the record that made the trigger. */
+	temp_file(path, sizeof(path), "locate.rpz", zone);
+	(void)snprintf(prefixed, sizeof(prefixed), "rpz:%s", path);
+	assert_int_equal(locate(prefixed, "t.example", false).line, 4);
+	assert_int_equal(locate(prefixed, "l.example", false).line, 5);
+	w = locate(prefixed, "q.w.example", true);
+	assert_int_equal(w.line, 7);
+	assert_true(w.wildcard);
+	(void)unlink(path);
+}
+
 static void
 test_blocklist_errors_have_line_numbers(void **state)
 {
@@ -1438,6 +1518,7 @@ main(void)
 	    cmocka_unit_test(test_blocklist_hosts_format),
 	    cmocka_unit_test(test_blocklist_format_detected_by_content),
 	    cmocka_unit_test(test_blocklist_load_prefixes_and_names),
+	    cmocka_unit_test(test_blocklist_locate_finds_the_line),
 	    cmocka_unit_test(test_blocklist_errors_have_line_numbers),
 	    cmocka_unit_test(test_blocklist_error_quotes_bytes_escaped),
 	    cmocka_unit_test(test_blocklist_rpz_origin_and_relative_names),

@@ -58,6 +58,42 @@ test_runstate_fresh_records(void **state)
 	runstate_unref(rs);
 }
 
+/* The record of why a server is down: failures by kind, saturating. */
+static void
+test_runstate_failure_streak(void **state)
+{
+	struct runstate *rs = bind_text(two_servers, NULL);
+	struct server_health *h = &server(rs, 0, 0)->health;
+
+	assert_true(atomic_load(&h->since_ms) > 0); /* up since made */
+	assert_int_equal(atomic_load(&h->last_failure), 0);
+	server_health_failed(h, UPERR_TIMEOUT);
+	server_health_failed(h, UPERR_SERVFAIL);
+	server_health_failed(h, UPERR_TIMEOUT);
+	server_health_failed(h, UPERR_REFUSED);
+	assert_int_equal(server_health_streak(h, UPERR_TIMEOUT), 2);
+	assert_int_equal(server_health_streak(h, UPERR_NETWORK), 0);
+	assert_int_equal(server_health_streak(h, UPERR_SERVFAIL), 1);
+	assert_int_equal(server_health_streak(h, UPERR_REFUSED), 1);
+	assert_int_equal(atomic_load(&h->last_failure), UPERR_REFUSED + 1);
+	/* Mismatched answers are not failures of the server. */
+	server_health_failed(h, UPERR_MISMATCH);
+	assert_int_equal(server_health_streak(h, UPERR_MISMATCH), 0);
+	assert_int_equal(atomic_load(&h->last_failure), UPERR_REFUSED + 1);
+	/* A count stops at its maximum instead of carrying into the next
+	 * kind's. */
+	for (unsigned i = 0; i < 70000; i++)
+		server_health_failed(h, UPERR_NETWORK);
+	assert_int_equal(server_health_streak(h, UPERR_NETWORK), 65535);
+	assert_int_equal(server_health_streak(h, UPERR_SERVFAIL), 1);
+	/* An answer ends the streak; the last kind stays. */
+	server_health_answered(h);
+	for (int k = 0; k < UPERR_COUNT_; k++)
+		assert_int_equal(server_health_streak(h, k), 0);
+	assert_int_equal(atomic_load(&h->last_failure), UPERR_NETWORK + 1);
+	runstate_unref(rs);
+}
+
 static void
 test_runstate_reload_keeps_servers_by_address(void **state)
 {
@@ -172,6 +208,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_runstate_fresh_records),
+	    cmocka_unit_test(test_runstate_failure_streak),
 	    cmocka_unit_test(test_runstate_reload_keeps_servers_by_address),
 	    cmocka_unit_test(test_runstate_port_and_group_are_part_of_the_key),
 	    cmocka_unit_test(test_runstate_removed_server_starts_afresh),

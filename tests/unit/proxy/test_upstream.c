@@ -446,6 +446,19 @@ srtt_of(const struct harness *h, int s)
 	return atomic_load(&srv_state(h, s)->health.srtt_us);
 }
 
+/* Failed attempts of kind k since the server's last answer. */
+static unsigned
+streak_of(const struct harness *h, int s, enum up_error_kind k)
+{
+	return server_health_streak(&srv_state(h, s)->health, k);
+}
+
+static uint64_t
+since_of(const struct harness *h, int s)
+{
+	return atomic_load(&srv_state(h, s)->health.since_ms);
+}
+
 /* Down, as three failures in a row leave a server (see the tests that
  * get there through the network). */
 static void
@@ -1281,8 +1294,13 @@ test_upstream_refused_retried_with_retry_on_refused(void **state)
 	assert_int_equal(fails_of(h, 0), 1);
 	play(h, script, &e);
 	assert_int_equal(errors_of(h, 0, UPERR_REFUSED), 1);
-	/* A REFUSED that retry-on names neither counts nor resets. */
+	/* A REFUSED that retry-on names neither counts nor resets, but is
+	 * part of the record of why (ctl upstreams). */
 	assert_int_equal(fails_of(h, 0), 1);
+	assert_int_equal(streak_of(h, 0, UPERR_SERVFAIL), 1);
+	assert_int_equal(streak_of(h, 0, UPERR_REFUSED), 1);
+	assert_int_equal(atomic_load(&srv_state(h, 0)->health.last_failure),
+	                 UPERR_REFUSED + 1);
 	assert_int_equal(queries_of(h, 0), 2);
 	assert_int_equal(queries_of(h, 1), 2);
 }
@@ -2043,7 +2061,7 @@ test_upstream_tc_then_tcp_timeout_moves_to_next_server(void **state)
 /* ---- health ---- */
 
 static void
-failures_mark_down(struct step failure)
+failures_mark_down(struct step failure, enum up_error_kind kind)
 {
 	struct harness *h = harness_new(
 	    2, failure.op == LET_TIME_OUT ? SHORT_TIMEOUT : LONG_TIMEOUT,
@@ -2061,11 +2079,25 @@ failures_mark_down(struct step failure)
 	                         .upstream = 1,
 	                         .answered_by = 1};
 
+	uint64_t made = since_of(h, 0);
+
+	/* Up since its record was made. */
+	assert_true(made > 0);
+	assert_int_equal(atomic_load(&srv_state(h, 0)->health.last_failure), 0);
 	for (unsigned i = 1; i <= 3; i++) {
 		play(h, script, &e);
 		assert_int_equal(fails_of(h, 0), i);
 		assert_int_equal(is_down(h, 0), i == 3);
+		/* Why: the streak, by kind. */
+		assert_int_equal(streak_of(h, 0, kind), i);
+		assert_int_equal(
+		    atomic_load(&srv_state(h, 0)->health.last_failure),
+		    kind + 1);
 	}
+	assert_true(since_of(h, 0) >= made); /* down since then */
+	for (int k = 0; k < HEALTH_STREAK_KINDS; k++)
+		if (k != (int)kind)
+			assert_int_equal(streak_of(h, 0, k), 0);
 	/* Down: the next queries skip it. */
 	play_answered(h, 1);
 	play_answered(h, 1);
@@ -2076,14 +2108,17 @@ failures_mark_down(struct step failure)
 static void
 test_upstream_three_timeouts_mark_server_down(void **state)
 {
-	failures_mark_down((struct step){.op = LET_TIME_OUT, .server = 0});
+	failures_mark_down((struct step){.op = LET_TIME_OUT, .server = 0},
+	                   UPERR_TIMEOUT);
 }
 
 static void
 test_upstream_three_servfails_mark_server_down(void **state)
 {
-	failures_mark_down((struct step){
-	    .op = ANSWER, .server = 0, .rcode = DNS_RCODE_SERVFAIL});
+	failures_mark_down((struct step){.op = ANSWER,
+	                                 .server = 0,
+	                                 .rcode = DNS_RCODE_SERVFAIL},
+	                   UPERR_SERVFAIL);
 }
 
 static void
@@ -2106,8 +2141,13 @@ test_upstream_answer_resets_failure_count(void **state)
 	play(h, fail_over, &e);
 	play(h, fail_over, &e);
 	assert_int_equal(fails_of(h, 0), 2);
+	assert_int_equal(streak_of(h, 0, UPERR_TIMEOUT), 2);
 	play_answered(h, 0);
 	assert_int_equal(fails_of(h, 0), 0);
+	assert_int_equal(streak_of(h, 0, UPERR_TIMEOUT), 0);
+	/* The last failure is remembered after the streak ends. */
+	assert_int_equal(atomic_load(&srv_state(h, 0)->health.last_failure),
+	                 UPERR_TIMEOUT + 1);
 	play(h, fail_over, &e);
 	play(h, fail_over, &e);
 	/* Four failures, never three in a row. */
