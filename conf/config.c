@@ -81,6 +81,7 @@ struct loader {
 	/* this host's addresses, read once per load (is_local_address) */
 	struct ifaddrs *ifs;
 	bool ifs_read;
+	int ifs_errno; /* getifaddrs() failed: the host's addresses unknown */
 };
 
 static void cfg_error(struct loader *l, int line, const char *fmt, ...)
@@ -368,8 +369,11 @@ parse_metrics(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
+int (*config_getifaddrs)(struct ifaddrs **) = getifaddrs;
+
 /* True when a is a loopback address or configured on one of this host's
- * interfaces (as getifaddrs() lists them, read once per load). */
+ * interfaces (as getifaddrs() lists them, read once per load; when that
+ * fails, l->ifs_errno says so and only loopback is known to be ours). */
 static bool
 is_local_address(struct loader *l, const struct ip_addr *a)
 {
@@ -378,8 +382,10 @@ is_local_address(struct loader *l, const struct ip_addr *a)
 		return true;
 	if (!l->ifs_read) {
 		l->ifs_read = true;
-		if (getifaddrs(&l->ifs) < 0)
+		if (config_getifaddrs(&l->ifs) < 0) {
+			l->ifs_errno = errno != 0 ? errno : EIO;
 			l->ifs = NULL;
+		}
 	}
 	for (struct ifaddrs *i = l->ifs; i != NULL; i = i->ifa_next) {
 		struct ip_addr ia;
@@ -1779,6 +1785,22 @@ own_listen(struct loader *ld, const struct endpoint *ep)
 	return NULL;
 }
 
+/* True when a wildcard listen address of ep's family has ep's port. */
+static bool
+behind_wildcard(const struct loader *ld, const struct endpoint *ep)
+{
+	const struct config *c = ld->cfg;
+
+	for (size_t i = 0; i < c->server.nlistens; i++) {
+		const struct endpoint *l = &c->server.listens[i];
+
+		if (l->port == ep->port && ip_addr_is_unspecified(&l->addr) &&
+		    l->addr.v4 == ep->addr.v4)
+			return true;
+	}
+	return false;
+}
+
 /*
  * A server of u that is one of our own listen addresses: every query
  * forwarded to it would come back to us and be forwarded again. (A
@@ -1825,6 +1847,7 @@ load_resolv_conf(struct loader *l, struct upstream_conf *u)
 	char line[256];
 	size_t before = u->nservers;
 	unsigned lines = 0;
+	bool doubted = false;
 
 	if (f == NULL) {
 		cfg_error(l, u->line, "[upstream %s]: cannot read %s: %s",
@@ -1843,10 +1866,25 @@ load_resolv_conf(struct loader *l, struct upstream_conf *u)
 		ep.port = 53;
 		if (own_listen(l, &ep) != NULL)
 			continue;
+		if (l->ifs_errno != 0 && behind_wildcard(l, &ep)) {
+			/* Perhaps ourselves: a silent loop is worse than a
+			 * configuration that says why it cannot start. */
+			cfg_error(l, u->line,
+			          "[upstream %s]: nameserver %s in %s may be "
+			          "this host, which a wildcard listen would "
+			          "take, but this host's addresses cannot be "
+			          "read (getifaddrs: %s; under systemd, "
+			          "RestrictAddressFamilies= needs AF_NETLINK): "
+			          "name the servers with server = instead",
+			          u->name, addr, u->resolv_conf,
+			          strerror(l->ifs_errno));
+			doubted = true;
+			continue;
+		}
 		server_item(l, &o, u, addr);
 	}
 	fclose(f);
-	if (u->nservers == before && l->errs != NULL)
+	if (u->nservers == before && !doubted && l->errs != NULL)
 		fprintf(l->errs,
 		        "%s:%d: warning: [upstream %s]: no usable nameserver "
 		        "in %s\n",

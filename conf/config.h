@@ -191,6 +191,13 @@ struct config *config_ref(struct config *c);
  * between old and nc: their count, and their names, comma-separated, in
  * buf (cut to cap).
  */
+/*
+ * How the loader lists this host's addresses (to tell an upstream that is
+ * dnsgate itself): getifaddrs(3). Unit tests replace it to make it fail.
+ */
+struct ifaddrs;
+extern int (*config_getifaddrs)(struct ifaddrs **);
+
 size_t config_restart_keys(const struct config *old, const struct config *nc,
                            char *buf, size_t cap);
 /* Drop one reference; frees on the last. NULL is ignored. */

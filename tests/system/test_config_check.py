@@ -337,3 +337,52 @@ def test_server_on_own_listen_address_rejected(tmp_path, listen, server, own):
     if listen.startswith(("0.0.0.0", "[::]")):
         assert "listen = %s (line %d)" % (
             listen, line_of(path, "listen = ")) in found[0][1]
+
+
+NO_IFADDRS_SHIM = r"""
+#include <errno.h>
+#include <ifaddrs.h>
+int getifaddrs(struct ifaddrs **ifap)
+{
+	*ifap = 0;
+	errno = EAFNOSUPPORT; /* as under RestrictAddressFamilies= without AF_NETLINK */
+	return -1;
+}
+"""
+
+
+def test_resolv_conf_refused_when_host_addresses_unreadable(tmp_path):
+    """getifaddrs() failing (a sandbox without AF_NETLINK) must not let a
+    resolv.conf nameserver that may be this host through behind a wildcard
+    listen: -t refuses it and says why; the real binary, with getifaddrs
+    replaced by an LD_PRELOAD shim."""
+    if os.environ.get("DNSGATE_BIN_SANITIZED") or "address" in DNSGATE_BIN:
+        pytest.skip("LD_PRELOAD beside ASan's runtime is not supported")
+    src = tmp_path / "noifaddrs.c"
+    src.write_text(NO_IFADDRS_SHIM)
+    so = tmp_path / "noifaddrs.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(so), str(src)],
+                   check=True, timeout=60)
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 192.0.2.1\n")
+    path = write(tmp_path, """
+        [server]
+        listen = 0.0.0.0:53
+        [upstream sys]
+        resolv-conf = %s
+        [view v]
+        allow = any
+        """ % resolv)
+    env = dict(os.environ, LD_PRELOAD=str(so))
+    p = subprocess.run([DNSGATE_BIN, "-t", "-c", str(path)], env=env,
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=10)
+    err = p.stderr.decode(errors="replace")
+    assert p.returncode == 1, err
+    found = error_lines(path, err)
+    assert [n for n, _ in found] == [line_of(path, "[upstream sys]")], err
+    assert "nameserver 192.0.2.1" in found[0][1]
+    assert "cannot be read (getifaddrs:" in found[0][1]
+    # Without the shim the host's addresses are known: valid.
+    rc, err = run_check(path)
+    assert rc == 0, err

@@ -5,6 +5,7 @@
  * keys, named sections, keys not built yet, view upstream resolution,
  * resolv-conf, ACL rule lines, local-data errors and the reference count.
  */
+#include <errno.h>
 #include <ifaddrs.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1080,6 +1081,64 @@ test_config_resolv_conf_skips_own_listen(void **state)
 	assert_int_equal(unlink(path), 0);
 }
 
+static int
+failing_getifaddrs(struct ifaddrs **ifs)
+{
+	*ifs = NULL;
+	errno = EAFNOSUPPORT; /* AF_NETLINK refused, as by a sandbox */
+	return -1;
+}
+
+/*
+ * When this host's addresses cannot be read, a resolv.conf nameserver a
+ * wildcard listen on port 53 would take may be dnsgate itself: refused,
+ * never a silent loop. Loopback, other ports and specific listen
+ * addresses are still decided without them.
+ */
+static void
+test_config_resolv_conf_refused_when_addresses_unknown(void **state)
+{
+	char path[64], text[512], want[512];
+	struct config *c;
+
+	(void)state;
+	temp_file(path, sizeof(path),
+	          "nameserver 192.0.2.1\n"
+	          "nameserver 127.0.0.1\n");
+	config_getifaddrs = failing_getifaddrs;
+	(void)snprintf(text, sizeof(text),
+	               "[server]\n"
+	               "listen = 0.0.0.0:53\n"
+	               "[upstream sys]\n"
+	               "resolv-conf = %s\n"
+	               "[view v]\n"
+	               "allow = any\n",
+	               path);
+	(void)snprintf(want, sizeof(want),
+	               "t.conf:3: [upstream sys]: nameserver 192.0.2.1 in %s "
+	               "may be this host, which a wildcard listen would take, "
+	               "but this host's addresses cannot be read (getifaddrs: "
+	               "Address family not supported by protocol; under "
+	               "systemd, RestrictAddressFamilies= needs AF_NETLINK): "
+	               "name the servers with server = instead\n",
+	               path);
+	load_fails(text, want);
+	/* Listening on loopback only, nothing is in doubt. */
+	(void)snprintf(text, sizeof(text),
+	               "[server]\n"
+	               "listen = 127.0.0.1:53\n"
+	               "[upstream sys]\n"
+	               "resolv-conf = %s\n"
+	               "[view v]\n",
+	               path);
+	c = load_ok(text);
+	assert_int_equal(c->upstreams[0]->nservers, 1);
+	assert_string_equal(c->upstreams[0]->servers[0].text, "192.0.2.1:53");
+	config_unref(c);
+	config_getifaddrs = getifaddrs;
+	assert_int_equal(unlink(path), 0);
+}
+
 /*
  * A server dnsgate itself listens on: every query would come back and be
  * forwarded again. Rejected at the server's line, as the same addresses
@@ -1501,6 +1560,8 @@ main(void)
 	    cmocka_unit_test(test_config_no_view),
 	    cmocka_unit_test(test_config_resolv_conf_skips_own_listen),
 	    cmocka_unit_test(test_config_resolv_conf_errors),
+	    cmocka_unit_test(
+	        test_config_resolv_conf_refused_when_addresses_unknown),
 	    cmocka_unit_test(test_config_server_on_own_listen_rejected),
 	    cmocka_unit_test(test_config_acl_rule_lines_in_order),
 	    cmocka_unit_test(test_config_local_data_errors_have_file_line),
