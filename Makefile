@@ -181,14 +181,17 @@ format:
 # when unchanged). Shared directories (sbin, man8...) are left in place;
 # dnsgate's own (DOCDIR, SYSCONFDIR/dnsgate) go when empty.
 EXAMPLES      := etc/examples/enterprise-gateway.conf \
-                 etc/examples/firewall.conf etc/examples/split-horizon.conf
+                 etc/examples/firewall.conf etc/examples/split-horizon.conf \
+                 etc/examples/zone-file.conf
 EXAMPLE_LISTS := $(wildcard etc/examples/lists/*)
+EXAMPLE_ZONES := $(wildcard etc/examples/zones/*)
 ETC_FILES     := packaging/dnsgate.conf:dnsgate/dnsgate.conf \
                  packaging/dnsgate.logrotate:logrotate.d/dnsgate
 install: $(BIN)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(DOCDIR)/examples/lists \
+		$(DESTDIR)$(DOCDIR)/examples/zones \
 		$(DESTDIR)$(SYSCONFDIR)/dnsgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/dnsgate
 	install -m 644 packaging/dnsgate.8 $(DESTDIR)$(MANDIR)/man8/dnsgate.8
@@ -200,6 +203,7 @@ install: $(BIN)
 	install -m 644 etc/dnsgate.conf $(DESTDIR)$(DOCDIR)/examples/demo.conf
 	install -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 	install -m 644 $(EXAMPLE_LISTS) $(DESTDIR)$(DOCDIR)/examples/lists/
+	install -m 644 $(EXAMPLE_ZONES) $(DESTDIR)$(DOCDIR)/examples/zones/
 	@for pair in $(ETC_FILES); do \
 		src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${pair#*:}; \
 		if [ -e "$$dst" ]; then echo "keeping $$dst"; \
@@ -213,14 +217,15 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/dnsgate.service \
 		$(DESTDIR)$(DOCDIR)/examples/demo.conf \
 		$(EXAMPLES:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
-		$(EXAMPLE_LISTS:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
+		$(EXAMPLE_LISTS:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
+		$(EXAMPLE_ZONES:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
 	@for pair in $(ETC_FILES); do \
 		src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${pair#*:}; \
 		if cmp -s "$$src" "$$dst"; then echo "rm -f $$dst"; rm -f "$$dst"; \
 		elif [ -e "$$dst" ]; then echo "keeping $$dst: changed"; fi; \
 	done
-	@for d in $(DOCDIR)/examples/lists $(DOCDIR)/examples $(DOCDIR) \
-		$(SYSCONFDIR)/dnsgate; do \
+	@for d in $(DOCDIR)/examples/lists $(DOCDIR)/examples/zones \
+		$(DOCDIR)/examples $(DOCDIR) $(SYSCONFDIR)/dnsgate; do \
 		[ ! -d "$(DESTDIR)$$d" ] || rmdir "$(DESTDIR)$$d" 2>/dev/null || \
 			echo "keeping $(DESTDIR)$$d: not empty"; \
 	done

@@ -22,6 +22,7 @@
 #include "policy/decision.h"
 #include "policy/fileio.h"
 #include "views/geoip.h"
+#include "views/localfile.h"
 
 enum section {
 	SEC_NONE = 0,
@@ -722,6 +723,73 @@ parse_local(struct loader *l, const struct option *o, void *dst,
 	return rc;
 }
 
+/* Errors of one zone file printed; the rest are counted in one line. */
+#define ZONE_FILE_ERRORS_SHOWN 50
+
+struct zone_file_report {
+	struct loader *l;
+	const char *key;
+	const char *path;
+	unsigned shown, hidden;
+};
+
+/* "local-zone-file: PATH:LINE: message" at the config line. */
+static void
+zone_file_error(void *ctx, unsigned line, const char *msg)
+{
+	struct zone_file_report *r = ctx;
+
+	if (r->shown == ZONE_FILE_ERRORS_SHOWN) {
+		r->hidden++;
+		return;
+	}
+	r->shown++;
+	if (line > 0)
+		cfg_error(r->l, r->l->line, "%s: %s:%u: %s", r->key, r->path,
+		          line, msg);
+	else
+		cfg_error(r->l, r->l->line, "%s: %s: %s", r->key, r->path, msg);
+}
+
+static const char *list_path(const struct loader *l, const char *value,
+                             char *buf, size_t cap);
+
+/* local-zone-file = ZONE PATH: read now, so a reload rereads it. */
+static int
+parse_local_zone_file(struct loader *l, const struct option *o, void *dst,
+                      const char *value)
+{
+	struct view_conf *v = l->target;
+	struct zone_file_report r = {.l = l, .key = o->key};
+	char zone[DNS_NAME_TEXT_MAX + 1], err[200], buf[4096];
+	size_t n = strcspn(value, " \t");
+	const char *file = value + n + strspn(value + n, " \t");
+	uint8_t wire[DNS_NAME_MAX];
+	long nerr;
+
+	if (n == 0 || n >= sizeof(zone) || *file == '\0') {
+		cfg_error(l, l->line, "%s: expected 'ZONE PATH'", o->key);
+		return -1;
+	}
+	memcpy(zone, value, n);
+	zone[n] = '\0';
+	if (dns_name_from_text(zone, NULL, wire) == 0) {
+		cfg_error(l, l->line, "%s: bad zone name '%.60s'", o->key,
+		          zone);
+		return -1;
+	}
+	if (local_add_file_zone(&v->local, wire, err, sizeof(err)) < 0) {
+		cfg_error(l, l->line, "%s: %s", o->key, err);
+		return -1;
+	}
+	r.path = list_path(l, file, buf, sizeof(buf));
+	nerr = local_file_load(&v->local, wire, r.path, zone_file_error, &r);
+	if (r.hidden > 0)
+		cfg_error(l, l->line, "%s: %s: %u more errors not shown",
+		          o->key, r.path, r.hidden);
+	return nerr == 0 ? 0 : -1;
+}
+
 /* A UNIX socket path: absolute, and short enough for sun_path. */
 static int
 parse_socket_path(struct loader *l, const struct option *o, void *dst,
@@ -1222,6 +1290,10 @@ static const struct option options[] = {
     {.sect = SEC_VIEW,
      .key = "local-zone",
      .parse = parse_local,
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "local-zone-file",
+     .parse = parse_local_zone_file,
      .flags = OPT_REPEAT},
     {.sect = SEC_VIEW,
      .key = "blocklist",

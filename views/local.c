@@ -60,6 +60,7 @@ struct owner_info {
 	size_t rr; /* one RR with this owner: its name is the key */
 	bool cname;
 	bool other;
+	bool soa;
 };
 
 struct local_index {
@@ -168,7 +169,8 @@ local_index_get(struct local_data *ld)
 }
 
 static int
-zone_append(struct local_data *ld, const uint8_t *name, int type, bool implicit)
+zone_append(struct local_data *ld, const uint8_t *name, int type, bool implicit,
+            bool file)
 {
 	struct local_index *ix = ld->index;
 	struct local_zone *z;
@@ -181,6 +183,7 @@ zone_append(struct local_data *ld, const uint8_t *name, int type, bool implicit)
 	dns_name_lower(z->name);
 	z->type = type;
 	z->implicit = implicit;
+	z->file = file;
 	return 0;
 }
 
@@ -224,9 +227,28 @@ unquote(char *s)
 	}
 }
 
+/* One zone may come from one line: local-zone or local-zone-file. */
 static int
-zone_insert(struct local_data *ld, const uint8_t *name, int type, char *err,
-            size_t errlen)
+zone_duplicate(const struct local_zone *old, const char *text, bool file,
+               char *err, size_t errlen)
+{
+	if (old->file)
+		return local_fail(err, errlen,
+		                  "'%s' is already a local-zone-file of this "
+		                  "view",
+		                  text);
+	if (file)
+		return local_fail(err, errlen,
+		                  "'%s' is already a local-zone of this view "
+		                  "(a local-zone-file is a static zone of its "
+		                  "own)",
+		                  text);
+	return local_fail(err, errlen, "duplicate local-zone '%s'", text);
+}
+
+static int
+zone_insert(struct local_data *ld, const uint8_t *name, int type, bool file,
+            char *err, size_t errlen)
 {
 	struct local_index *ix = local_index_get(ld);
 	uint8_t key[DNS_NAME_MAX];
@@ -244,10 +266,10 @@ zone_insert(struct local_data *ld, const uint8_t *name, int type, char *err,
 	slot = htab_probe(&ix->zone_tab, h, zone_eq, ld, key);
 	if (slot->idx1 != 0) {
 		(void)dns_name_to_text(key, text, sizeof(text));
-		return local_fail(err, errlen, "duplicate local-zone '%s'",
-		                  text);
+		return zone_duplicate(&ld->zones[slot->idx1 - 1], text, file,
+		                      err, errlen);
 	}
-	if (zone_append(ld, key, type, false) != 0)
+	if (zone_append(ld, key, type, false, file) != 0)
 		return local_fail(err, errlen, "out of memory");
 	htab_set(&ix->zone_tab, slot, h, ld->nzones - 1);
 	return 0;
@@ -278,7 +300,14 @@ local_add_zone(struct local_data *ld, const char *text, char *err,
 		                  "transparent, refuse, drop, nxdomain or "
 		                  "nodata)",
 		                  type);
-	return zone_insert(ld, wire, zt, err, errlen);
+	return zone_insert(ld, wire, zt, false, err, errlen);
+}
+
+int
+local_add_file_zone(struct local_data *ld, const uint8_t *name, char *err,
+                    size_t errlen)
+{
+	return zone_insert(ld, name, LZ_STATIC, true, err, errlen);
 }
 
 /*
@@ -298,6 +327,11 @@ owner_check(const struct owner_info *info, const struct local_rr *rr, char *err,
 	if (cname && info->cname)
 		return local_fail(err, errlen,
 		                  "more than one CNAME at '%s' (RFC 2181 10.1)",
+		                  text);
+	/* soa_write() would put just one of them in negative answers. */
+	if (rr->type == DNS_TYPE_SOA && info->soa)
+		return local_fail(err, errlen,
+		                  "more than one SOA at '%s' (RFC 1035 5.2)",
 		                  text);
 	if ((cname && info->other) || (!cname && info->cname))
 		return local_fail(err, errlen,
@@ -350,6 +384,8 @@ owner_note(struct local_data *ld, struct htab_slot *slot, uint32_t h, size_t i)
 		info->cname = true;
 	else
 		info->other = true;
+	if (ld->rrs[i].type == DNS_TYPE_SOA)
+		info->soa = true;
 	return 0;
 }
 
@@ -413,19 +449,11 @@ rdata_names_lower(uint16_t type, uint8_t *rdata)
 }
 
 int
-local_add_data(struct local_data *ld, const char *text, char *err,
-               size_t errlen)
+local_add_rr(struct local_data *ld, struct dns_rr_text *t, char *err,
+             size_t errlen)
 {
-	struct dns_rr_text *t;
 	struct local_rr rr;
-	int ret = -1;
 
-	/* 64 KiB of RDATA buffer: not for the stack. */
-	if ((t = malloc(sizeof(*t))) == NULL)
-		return local_fail(err, errlen, "out of memory");
-	if (dns_rr_from_text(text, NULL, LOCAL_DEFAULT_TTL, t, err, errlen) !=
-	    0)
-		goto out;
 	memcpy(rr.owner, t->owner, t->owner_len);
 	dns_name_lower(rr.owner);
 	rdata_names_lower(t->type, t->rdata);
@@ -434,8 +462,22 @@ local_add_data(struct local_data *ld, const char *text, char *err,
 	rr.ttl = t->ttl;
 	rr.rdlength = t->rdlength;
 	rr.rdata = t->rdata;
-	ret = rr_insert(ld, &rr, err, errlen);
-out:
+	return rr_insert(ld, &rr, err, errlen);
+}
+
+int
+local_add_data(struct local_data *ld, const char *text, char *err,
+               size_t errlen)
+{
+	struct dns_rr_text *t;
+	int ret = -1;
+
+	/* 64 KiB of RDATA buffer: not for the stack. */
+	if ((t = malloc(sizeof(*t))) == NULL)
+		return local_fail(err, errlen, "out of memory");
+	if (dns_rr_from_text(text, NULL, LOCAL_DEFAULT_TTL, t, err, errlen) ==
+	    0)
+		ret = local_add_rr(ld, t, err, errlen);
 	free(t);
 	return ret;
 }
@@ -569,7 +611,7 @@ zones_add_implicit(struct local_data *ld)
 			continue;
 		if (zone_closest(ld->zones, nexplicit, owner) != NULL)
 			continue;
-		if (zone_append(ld, owner, LZ_TRANSPARENT, true) != 0)
+		if (zone_append(ld, owner, LZ_TRANSPARENT, true, false) != 0)
 			return -1;
 		last = owner;
 	}

@@ -16,6 +16,11 @@
  * zone containing the qname applies. NODATA vs NXDOMAIN is decided by the
  * names that exist: a name that owns data, or has a descendant that does
  * (an empty non-terminal), exists.
+ *
+ * A local-zone-file is a static zone whose records come from a master file
+ * (views/localfile.h): one pool with the local-data lines, so local-data
+ * at names of that zone adds to the file's records, and the file's SOA is
+ * the one of negative answers (a second SOA at a name is an error).
  */
 #ifndef VIEWS_LOCAL_H
 #define VIEWS_LOCAL_H
@@ -26,6 +31,7 @@
 
 #include "dns/msg.h"
 #include "dns/name.h"
+#include "dns/rrtext.h"
 
 enum local_zone_type {
 	LZ_STATIC = 1,
@@ -40,6 +46,7 @@ struct local_zone {
 	uint8_t name[DNS_NAME_MAX]; /* lower case */
 	int type;                   /* enum local_zone_type */
 	bool implicit;              /* made for local-data without a zone */
+	bool file;                  /* a local-zone-file's (static) */
 };
 
 struct local_rr {
@@ -80,6 +87,19 @@ int local_add_data(struct local_data *ld, const char *text, char *err,
 /* Add one local-zone line ("corp.example static"); same error convention. */
 int local_add_zone(struct local_data *ld, const char *text, char *err,
                    size_t errlen);
+/*
+ * Add the static zone of a local-zone-file (name in wire form); an error
+ * when name is already a local-zone or local-zone-file of ld. Its records
+ * are then added with local_add_rr (views/localfile.h).
+ */
+int local_add_file_zone(struct local_data *ld, const uint8_t *name, char *err,
+                        size_t errlen);
+/*
+ * Add one parsed RR, as local_add_data does with the RR of its line
+ * (rr's RDATA is lower-cased in place). Same error convention.
+ */
+int local_add_rr(struct local_data *ld, struct dns_rr_text *rr, char *err,
+                 size_t errlen);
 /* Sort and index after the last add; 0 / -1 (out of memory). */
 int local_finish(struct local_data *ld);
 /* Free everything ld owns (not ld itself). */

@@ -17,8 +17,9 @@ from conftest import DNSGATE_BIN, REPO
 BUILD = os.path.dirname(os.path.abspath(DNSGATE_BIN))
 
 EXAMPLES = ["demo.conf", "enterprise-gateway.conf", "firewall.conf",
-            "split-horizon.conf", "lists/ads.txt", "lists/allow.txt",
-            "lists/policy.rpz"]
+            "split-horizon.conf", "zone-file.conf", "lists/ads.txt",
+            "lists/allow.txt", "lists/policy.rpz",
+            "zones/corp.example.zone"]
 
 
 def installed_files(prefix, sysconfdir="/etc", unitdir=None):
