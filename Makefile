@@ -185,6 +185,9 @@ EXAMPLES      := etc/examples/enterprise-gateway.conf \
                  etc/examples/zone-file.conf
 EXAMPLE_LISTS := $(wildcard etc/examples/lists/*)
 EXAMPLE_ZONES := $(wildcard etc/examples/zones/*)
+# Operators' documents: the RCODE/EDE table, alerting rules, a dashboard.
+DOCS          := docs/troubleshooting.md packaging/prometheus/dnsgate-alerts.yml \
+                 packaging/grafana/dnsgate-dashboard.json
 ETC_FILES     := packaging/dnsgate.conf:dnsgate/dnsgate.conf \
                  packaging/dnsgate.logrotate:logrotate.d/dnsgate
 install: $(BIN)
@@ -204,6 +207,7 @@ install: $(BIN)
 	install -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 	install -m 644 $(EXAMPLE_LISTS) $(DESTDIR)$(DOCDIR)/examples/lists/
 	install -m 644 $(EXAMPLE_ZONES) $(DESTDIR)$(DOCDIR)/examples/zones/
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	@for pair in $(ETC_FILES); do \
 		src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${pair#*:}; \
 		if [ -e "$$dst" ]; then echo "keeping $$dst"; \
@@ -218,7 +222,8 @@ uninstall:
 		$(DESTDIR)$(DOCDIR)/examples/demo.conf \
 		$(EXAMPLES:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
 		$(EXAMPLE_LISTS:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
-		$(EXAMPLE_ZONES:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%)
+		$(EXAMPLE_ZONES:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
 	@for pair in $(ETC_FILES); do \
 		src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${pair#*:}; \
 		if cmp -s "$$src" "$$dst"; then echo "rm -f $$dst"; rm -f "$$dst"; \

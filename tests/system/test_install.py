@@ -20,6 +20,7 @@ EXAMPLES = ["demo.conf", "enterprise-gateway.conf", "firewall.conf",
             "split-horizon.conf", "zone-file.conf", "lists/ads.txt",
             "lists/allow.txt", "lists/policy.rpz",
             "zones/corp.example.zone"]
+DOCS = ["troubleshooting.md", "dnsgate-alerts.yml", "dnsgate-dashboard.json"]
 
 
 def installed_files(prefix, sysconfdir="/etc", unitdir=None):
@@ -32,6 +33,7 @@ def installed_files(prefix, sysconfdir="/etc", unitdir=None):
              sysconfdir + "/dnsgate/dnsgate.conf",
              sysconfdir + "/logrotate.d/dnsgate"]
     files += [prefix + "/share/doc/dnsgate/examples/" + e for e in EXAMPLES]
+    files += [prefix + "/share/doc/dnsgate/" + d for d in DOCS]
     return sorted(f.lstrip("/") for f in files)
 
 
