@@ -69,15 +69,6 @@ FAULT_LABELS = ("servfail", "timeout", "tc", "wrongid", "garbage", "ok",
                 "noq-refused", "slow-200", "dup", "refused", "noq-formerr")
 
 
-class SoakNsd(Nsd):
-    """The system tests' nsd without nsd's own response rate limiting:
-    every upstream query comes from 127.0.0.1, one /24 to nsd's RRL."""
-
-    def _config(self):
-        return super()._config().replace(
-            "server:\n", "server:\n    rrl-ratelimit: 0\n", 1)
-
-
 def die(msg):
     print("soak: " + msg, file=sys.stderr)
     sys.exit(2)
@@ -102,7 +93,7 @@ class Soak:
         for i in range(2):
             d = self.dir / ("nsd%d" % i)
             d.mkdir()
-            self.nsd.append(SoakNsd(d).start())
+            self.nsd.append(Nsd(d).start())
         self.fault = FaultServer()
         self.fault.start()
 

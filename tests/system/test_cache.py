@@ -484,11 +484,14 @@ def test_flood_of_unique_names_stays_within_size(dnsgate_conf, sockdir,
           % (entries, evicted, cached / 1024, after - before))
     assert cached <= size_mb << 20
     reached = entries + evicted
-    assert reached > 200000, "too few names reached the cache"
+    # Unbounded, the names that reached the cache would take about 240
+    # bytes each: the flood proves the bound only if that is well past
+    # size. How many get through depends on the machine's load (queries
+    # that time out never reach the cache), so that is what is asserted.
+    assert reached * 240 > 4 * (size_mb << 20), \
+        "too few names reached the cache to test its bound: %d" % reached
     if sanitized():
         return  # ASan's quarantine keeps freed memory: RSS says nothing
-    # Unbounded, the names that reached the cache would take about
-    # 240 bytes each.
     allowance_kib = 28 * 1024
     assert after - before <= size_mb * 1024 + allowance_kib
     assert after - before < reached * 240 // 1024
