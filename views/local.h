@@ -40,6 +40,7 @@ struct local_zone {
 	uint8_t name[DNS_NAME_MAX]; /* lower case */
 	int type;                   /* enum local_zone_type */
 	bool implicit;              /* made for local-data without a zone */
+	int line; /* its local-zone line (set by conf/config.c); 0: none */
 };
 
 struct local_rr {
