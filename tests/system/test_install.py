@@ -16,9 +16,9 @@ from conftest import DNSGATE_BIN, REPO
 
 BUILD = os.path.dirname(os.path.abspath(DNSGATE_BIN))
 
-EXAMPLES = ["demo.conf", "enterprise-gateway.conf", "firewall.conf",
-            "split-horizon.conf", "lists/ads.txt", "lists/allow.txt",
-            "lists/policy.rpz"]
+EXAMPLES = ["demo.conf", "active-directory.conf", "enterprise-gateway.conf",
+            "firewall.conf", "split-horizon.conf", "lists/ads.txt",
+            "lists/allow.txt", "lists/policy.rpz"]
 
 
 def installed_files(prefix, sysconfdir="/etc", unitdir=None):
