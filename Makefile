@@ -180,7 +180,8 @@ format:
 # $(SYSCONFDIR), those two only when there is none yet (and removed only
 # when unchanged). Shared directories (sbin, man8...) are left in place;
 # dnsgate's own (DOCDIR, SYSCONFDIR/dnsgate) go when empty.
-EXAMPLES      := etc/examples/enterprise-gateway.conf \
+EXAMPLES      := etc/examples/active-directory.conf \
+                 etc/examples/enterprise-gateway.conf \
                  etc/examples/firewall.conf etc/examples/split-horizon.conf \
                  etc/examples/zone-file.conf
 EXAMPLE_LISTS := $(wildcard etc/examples/lists/*)

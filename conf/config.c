@@ -722,10 +722,14 @@ parse_local(struct loader *l, const struct option *o, void *dst,
 	char err[200];
 	int rc;
 
-	if (strcmp(o->key, "local-data") == 0)
+	if (strcmp(o->key, "local-data") == 0) {
 		rc = local_add_data(&v->local, value, err, sizeof(err));
-	else
+	} else {
 		rc = local_add_zone(&v->local, value, err, sizeof(err));
+		/* A new zone is the last one (check_forward_hidden). */
+		if (rc == 0)
+			v->local.zones[v->local.nzones - 1].line = l->line;
+	}
 	if (rc < 0)
 		cfg_error(l, l->line, "%s: %s", o->key, err);
 	return rc;
@@ -790,12 +794,30 @@ parse_local_zone_file(struct loader *l, const struct option *o, void *dst,
 		cfg_error(l, l->line, "%s: %s", o->key, err);
 		return -1;
 	}
+	/* A new zone is the last one (check_forward_hidden). */
+	v->local.zones[v->local.nzones - 1].line = l->line;
 	r.path = list_path(l, file, buf, sizeof(buf));
 	nerr = local_file_load(&v->local, wire, r.path, zone_file_error, &r);
 	if (r.hidden > 0)
 		cfg_error(l, l->line, "%s: %s: %u more errors not shown",
 		          o->key, r.path, r.hidden);
 	return nerr == 0 ? 0 : -1;
+}
+
+/* forward-zone = SUFFIX GROUP (views/forward.h); the group is resolved
+ * once every [upstream] is known (check_forward_zones). */
+static int
+parse_forward_zone(struct loader *l, const struct option *o, void *dst,
+                   const char *value)
+{
+	struct view_conf *v = l->target;
+	char err[200];
+
+	if (forward_add(&v->forward, value, l->line, err, sizeof(err)) < 0) {
+		cfg_error(l, l->line, "%s: %s", o->key, err);
+		return -1;
+	}
+	return 0;
 }
 
 /* A UNIX socket path: absolute, and short enough for sun_path. */
@@ -1279,6 +1301,10 @@ static const struct option options[] = {
      .key = "upstream",
      .parse = parse_string,
      .off = VIEW(upstream_name)},
+    {.sect = SEC_VIEW,
+     .key = "forward-zone",
+     .parse = parse_forward_zone,
+     .flags = OPT_REPEAT},
     {.sect = SEC_VIEW,
      .key = "allow",
      .parse = parse_acl_rule,
@@ -2247,6 +2273,104 @@ warn_open_views(struct loader *l)
 	}
 }
 
+/*
+ * The local zone that answers every name under the forward-zone z before
+ * it is forwarded, or NULL. Local zones come first in the pipeline (as in
+ * BIND and Unbound), so the closest local zone at or above the suffix
+ * decides: any type but transparent answers every name itself (static,
+ * nxdomain, nodata, refuse, drop) unless a transparent zone below the
+ * suffix lets some names through.
+ */
+static const struct local_zone *
+forward_hidden_by(const struct local_data *ld, const struct forward_zone *z)
+{
+	const struct local_zone *enc = NULL;
+	unsigned enc_labels = 0;
+
+	for (size_t i = 0; i < ld->nzones; i++) {
+		const struct local_zone *lz = &ld->zones[i];
+		unsigned n = dns_name_labels(lz->name);
+
+		if (dns_name_is_sub(z->name, lz->name) &&
+		    (enc == NULL || n > enc_labels)) {
+			enc = lz;
+			enc_labels = n;
+		}
+	}
+	if (enc == NULL || enc->type == LZ_TRANSPARENT)
+		return NULL;
+	for (size_t i = 0; i < ld->nzones; i++)
+		if (ld->zones[i].type == LZ_TRANSPARENT &&
+		    dns_name_is_sub(ld->zones[i].name, z->name))
+			return NULL;
+	return enc;
+}
+
+/* "corp.example" as a local-zone rule prints it; "." for the root. */
+static void
+zone_name_text(const uint8_t *name, char *buf, size_t cap)
+{
+	int n = dns_name_to_text(name, buf, cap);
+
+	if (n > 1 && buf[n - 1] == '.')
+		buf[n - 1] = '\0';
+}
+
+/*
+ * v's forward-zones: each names a defined group, and is not hidden by a
+ * local zone. Returns true when one of them is the root, which then takes
+ * the place of the view's upstream (and may not be given with it).
+ */
+static bool
+check_forward_zones(struct loader *l, struct view_conf *v)
+{
+	bool root = false;
+
+	for (size_t i = 0; i < v->forward.n; i++) {
+		struct forward_zone *z = &v->forward.zones[i];
+		const struct local_zone *lz;
+
+		if (strcmp(z->group_name, "none") == 0)
+			cfg_error(l, z->line,
+			          "[view %s]: forward-zone %s: 'none' is no "
+			          "[upstream] group (local-zone = %s refuse "
+			          "keeps names from being forwarded)",
+			          v->name, z->text, z->text);
+		else if ((z->group = config_find_upstream(
+		              l->cfg, z->group_name)) == NULL)
+			cfg_error(l, z->line,
+			          "[view %s]: forward-zone %s: upstream '%s' "
+			          "is not defined",
+			          v->name, z->text, z->group_name);
+		if ((lz = forward_hidden_by(&v->local, z)) != NULL) {
+			char zt[DNS_NAME_TEXT_MAX], at[32] = "";
+
+			zone_name_text(lz->name, zt, sizeof(zt));
+			if (lz->line > 0)
+				snprintf(at, sizeof(at), " (line %d)",
+				         lz->line);
+			cfg_error(l, z->line,
+			          "[view %s]: forward-zone %s is never used: "
+			          "local-zone %s %s%s answers every name under "
+			          "it first (local zones come before "
+			          "forwarding; a transparent zone would let "
+			          "names without local data through)",
+			          v->name, z->text, zt,
+			          local_zone_type_name(lz->type), at);
+		}
+		if (z->labels > 0)
+			continue;
+		root = true;
+		if (v->upstream_name != NULL)
+			cfg_error(l, z->line,
+			          "[view %s]: forward-zone . and upstream = %s "
+			          "both say where names outside the other "
+			          "forward-zones go: keep one",
+			          v->name, v->upstream_name);
+	}
+	return root;
+}
+
 static void
 check_config(struct loader *l)
 {
@@ -2280,8 +2404,10 @@ check_config(struct loader *l)
 		if (local_finish(&v->local) < 0)
 			cfg_error(l, v->line, "[view %s]: out of memory",
 			          v->name);
-		if (v->upstream_name != NULL &&
-		    strcmp(v->upstream_name, "none") == 0) {
+		if (v->forward.n > 0 && check_forward_zones(l, v)) {
+			v->upstream = NULL; /* forward-zone . is the default */
+		} else if (v->upstream_name != NULL &&
+		           strcmp(v->upstream_name, "none") == 0) {
 			v->upstream = NULL; /* local data only */
 		} else if (v->upstream_name != NULL) {
 			v->upstream = config_find_upstream(c, v->upstream_name);

@@ -42,9 +42,12 @@ decision_action_name(enum decision_action a)
 bool
 decision_is_default(const struct decision *d)
 {
-	/* A hit is a forward the cache saved (decisions = non-default). */
+	/* A hit is a forward the cache saved (decisions = non-default); a
+	 * forward-zone only chose where the forward went. */
 	return (d->action == ACTION_FORWARD || d->action == ACTION_CACHE) &&
-	       d->rule[0] == '\0';
+	       (d->rule[0] == '\0' ||
+	        strncmp(d->rule, "forward-zone:", strlen("forward-zone:")) ==
+	            0);
 }
 
 void

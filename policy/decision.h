@@ -66,7 +66,10 @@ struct decision {
 
 /* "forward", "ratelimit-drop"... as the log and metrics spell them. */
 const char *decision_action_name(enum decision_action a);
-/* True for the plain forwards that `decisions = non-default` leaves out. */
+/*
+ * True for the plain forwards that `decisions = non-default` leaves out:
+ * forwards and cache hits without a rule, or with a forward-zone's only.
+ */
 bool decision_is_default(const struct decision *d);
 /* Record the rule that decided: printf-style into d->rule. */
 void decision_rule(struct decision *d, const char *fmt, ...)

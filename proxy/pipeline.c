@@ -46,6 +46,8 @@ qctx_init(struct qctx *c, const struct config *conf, uint64_t now_ms)
 	memset(&c->dec, 0, sizeof(c->dec));
 	c->conf = conf;
 	c->view = NULL;
+	c->group = NULL;
+	c->fwd = NULL;
 	c->transfer = false;
 	c->cookie = COOKIE_NONE;
 	c->cookie_out_len = 0;
@@ -532,6 +534,55 @@ stage_transfer(struct qctx *c, enum pipe_verdict *v)
 	return STAGE_DONE;
 }
 
+/*
+ * 6a. the upstream group: the view's longest forward-zone containing the
+ * name, else the view's upstream (views/forward.h). The cache is the
+ * view's whatever the group: a name belongs to one forward-zone only.
+ */
+static enum stage
+stage_route(struct qctx *c, enum pipe_verdict *v)
+{
+	c->group = view_route(c->view, c->q.qname, &c->fwd);
+	if (c->fwd != NULL) {
+		/* A transfer keeps its allow-transfer rule. */
+		if (!c->transfer)
+			decision_rule(&c->dec, "forward-zone:%s", c->fwd->text);
+		return STAGE_CONTINUE;
+	}
+	if (c->group != NULL)
+		return STAGE_CONTINUE;
+	/* A view that only serves local data (RFC 8914 4.21). */
+	trace(c, "forward", "the view has no upstream%s: REFUSED",
+	      c->view->forward.n > 0 ? " and no forward-zone takes the name"
+	                             : "");
+	decision_rule(&c->dec, "view:%s:no-upstream", c->view->name);
+	*v =
+	    answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
+	                 DNS_EDE_NOT_AUTHORITATIVE, "no upstream in this view");
+	return STAGE_DONE;
+}
+
+/* 7. where the forward goes, for `dnsgate explain`. */
+static void
+trace_forward(const struct qctx *c)
+{
+	const struct upstream_conf *u = c->group;
+	char zone[DNS_NAME_TEXT_MAX + 32] = "";
+
+	if (c->trace == NULL)
+		return;
+	if (c->fwd != NULL)
+		snprintf(zone, sizeof(zone),
+		         "forward-zone %s (line %d): ", c->fwd->text,
+		         c->fwd->line);
+	else if (c->view->forward.n > 0)
+		snprintf(zone, sizeof(zone),
+		         "no forward-zone takes the name: ");
+	trace(c, "forward",
+	      "%sto [upstream %s]: %zu servers, %u attempts, timeout %ums",
+	      zone, u->name, u->nservers, u->attempts, u->timeout_ms);
+}
+
 static enum pipe_verdict answer_cached(struct qctx *c,
                                        const struct cache_hit *hit,
                                        const char *stale_text);
@@ -595,21 +646,11 @@ pipeline_query(struct qctx *c)
 		return v;
 	if (!c->transfer && stage_block(c, &v) == STAGE_DONE)
 		return v;
-	if (c->view->upstream != NULL && stage_cache(c, &v) == STAGE_DONE)
+	if (stage_route(c, &v) == STAGE_DONE)
 		return v;
-	if (c->view->upstream == NULL) {
-		/* A view that only serves local data (RFC 8914 4.21). */
-		trace(c, "forward", "the view has no upstream: REFUSED");
-		decision_rule(&c->dec, "view:%s:no-upstream", c->view->name);
-		return answer_error(c, ACTION_REFUSE, DNS_RCODE_REFUSED,
-		                    DNS_EDE_NOT_AUTHORITATIVE,
-		                    "no upstream in this view");
-	}
-	trace(c, "forward",
-	      "to [upstream %s]: %zu servers, %u attempts, "
-	      "timeout %ums",
-	      c->view->upstream->name, c->view->upstream->nservers,
-	      c->view->upstream->attempts, c->view->upstream->timeout_ms);
+	if (stage_cache(c, &v) == STAGE_DONE)
+		return v;
+	trace_forward(c);
 	c->dec.action = ACTION_FORWARD;
 	return PIPE_FORWARD;
 }
@@ -680,6 +721,18 @@ cache_now(const struct qctx *c)
 }
 
 /*
+ * No rule has decided anything yet but the route (forward-zone:SUFFIX):
+ * a rule that changed the answer (rebind, size) says more, and replaces it.
+ */
+static bool
+rule_open(const struct qctx *c)
+{
+	return c->dec.rule[0] == '\0' ||
+	       (c->fwd != NULL && strncmp(c->dec.rule, "forward-zone:",
+	                                  strlen("forward-zone:")) == 0);
+}
+
+/*
  * 10. msg (parsed as r) as the client gets it: the client's ID, our OPT,
  * cookie and EDE (o), fitted to its size in one pass. PIPE_DROP when it
  * cannot be built.
@@ -698,7 +751,7 @@ fit_response(struct qctx *c, const uint8_t *msg, const struct dns_response *r,
 	    !(r->hdr.flags & DNS_FLAG_TC)) {
 		c->dec.action = ACTION_TRUNCATE;
 		/* A rebind rule says more than the size that cut the rest. */
-		if (c->dec.rule[0] == '\0')
+		if (rule_open(c))
 			decision_rule(&c->dec, "size:%zu",
 			              pipeline_client_limit(c));
 	}
@@ -777,7 +830,7 @@ answer_cached(struct qctx *c, const struct cache_hit *hit,
 		c->dec.ede = o.ede_code;
 		c->dec.ede_text = o.ede_text;
 	}
-	if (hit->tag > 0 && c->dec.rule[0] == '\0')
+	if (hit->tag > 0 && rule_open(c))
 		decision_rule(&c->dec, "rebind:%s:%u", c->view->name, hit->tag);
 	return v;
 }

@@ -29,7 +29,7 @@ struct block_match;
 enum pipe_verdict {
 	PIPE_ANSWER = 1, /* send c->out[0..c->outlen) */
 	PIPE_DROP,       /* send nothing */
-	PIPE_FORWARD,    /* ask c->view->upstream, then resume */
+	PIPE_FORWARD,    /* ask c->group, then resume */
 	PIPE_SENT,       /* the answer already left (a relayed transfer) */
 	PIPE_UPSTREAM,   /* the exchange ended: c->upstream says how */
 };
@@ -68,6 +68,10 @@ struct qctx {
 	/* what the stages found */
 	struct dns_query q;
 	const struct view_conf *view;
+	/* Where a forward goes (view_route): the group, and the view's
+	 * forward-zone that chose it (NULL: the view's upstream). */
+	const struct upstream_conf *group;
+	const struct forward_zone *fwd;
 	struct decision dec;
 	char ede_buf[DECISION_RULE_MAX]; /* an EDE text made for this query */
 	/* The worker's RRL table (NULL: no rate limiting, as in explain). */

@@ -156,6 +156,9 @@ query_prefetch(struct query *parent)
 	qr->c.tcp = true; /* nothing to fit to a datagram, nothing to limit */
 	qr->c.q = parent->c.q;
 	qr->c.view = parent->c.view;
+	/* The same forward-zone, so the same group, refreshes it. */
+	qr->c.group = parent->c.group;
+	qr->c.fwd = parent->c.fwd;
 	qr->c.caches = parent->c.caches;
 	qr->c.cache = parent->c.cache;
 	qr->c.cbuf = w->cbuf;

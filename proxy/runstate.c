@@ -241,23 +241,55 @@ filter_print(const struct view_conf *v)
 	return h;
 }
 
-/* "view|group|server,server,..." for a forwarding view. */
+/* Room for "|NAME|server,server,..." of group u (NULL: "|-|"). */
+static size_t
+group_sig_len(const struct upstream_conf *u)
+{
+	return u == NULL ? 4
+	                 : strlen(u->name) + 3 +
+	                       u->nservers * (IP_ENDPOINT_TEXT_MAX + 1);
+}
+
+/* "|NAME|server,server,..." at sig + n; the new length. */
+static size_t
+group_sig(char *sig, size_t n, size_t cap, const struct upstream_conf *u)
+{
+	if (n < cap)
+		n += (size_t)snprintf(sig + n, cap - n, "|%s|",
+		                      u != NULL ? u->name : "-");
+	for (size_t i = 0; u != NULL && i < u->nservers && n < cap; i++)
+		n += (size_t)snprintf(sig + n, cap - n, "%s,",
+		                      u->servers[i].text);
+	return n;
+}
+
+/*
+ * "view|filter|group|server,...|>suffix|group|server,..." for a
+ * forwarding view: its upstream and each forward-zone with its group, so
+ * a change of any group the view forwards to, or of its forward-zones,
+ * makes another cache.
+ */
 static char *
 cache_sig(const struct view_conf *v)
 {
-	const struct upstream_conf *u = v->upstream;
-	size_t cap = strlen(v->name) + strlen(u->name) + 24 +
-	             u->nservers * (IP_ENDPOINT_TEXT_MAX + 1);
-	char *sig = malloc(cap);
+	const struct forward_zones *fz = &v->forward;
+	size_t cap = strlen(v->name) + 24 + group_sig_len(v->upstream);
+	char *sig;
 	size_t n;
 
-	if (sig == NULL)
+	for (size_t i = 0; i < fz->n; i++)
+		cap += strlen(fz->zones[i].text) + 2 +
+		       group_sig_len(fz->zones[i].group);
+	if ((sig = malloc(cap)) == NULL)
 		return NULL;
-	n = (size_t)snprintf(sig, cap, "%s|%s|%016llx|", v->name, u->name,
+	n = (size_t)snprintf(sig, cap, "%s|%016llx", v->name,
 	                     (unsigned long long)filter_print(v));
-	for (size_t i = 0; i < u->nservers && n < cap; i++)
-		n += (size_t)snprintf(sig + n, cap - n, "%s,",
-		                      u->servers[i].text);
+	n = group_sig(sig, n, cap, v->upstream);
+	for (size_t i = 0; i < fz->n && n < cap; i++) {
+		n += (size_t)snprintf(sig + n, cap - n, "|>%s",
+		                      fz->zones[i].text);
+		n = group_sig(sig, n, cap, fz->zones[i].group);
+	}
 	return sig;
 }
 
@@ -310,7 +342,7 @@ caches_bind(struct runstate *rs, const struct runstate *prev)
 	for (size_t i = 0; i < conf->nviews; i++) {
 		const struct view_conf *v = conf->views[i];
 
-		if (conf->cache.size == 0 || v->upstream == NULL)
+		if (conf->cache.size == 0 || !view_forwards(v))
 			continue;
 		rs->caches[i] = view_cache_get(conf, v, prev);
 		if (rs->caches[i] == NULL)

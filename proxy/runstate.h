@@ -79,16 +79,18 @@ struct view_state {
 };
 
 /*
- * One view's answer cache ([cache] size > 0, views with an upstream). A
- * reload keeps it for a view of the same name whose upstream group has the
- * same name and servers, with the same rebind protection and local zones
+ * One view's answer cache ([cache] size > 0, views that forward: an
+ * upstream or a forward-zone). A reload keeps it for a view of the same
+ * name whose upstream group and forward-zones are the same (suffixes, and
+ * each group's name and servers), with the same rebind protection and
+ * local zones
  * (they decided what was filtered before storing), under the same [cache]
  * parameters (stale-answer-client-timeout aside: the cache does not use
  * it); otherwise the view starts with an empty one.
  */
 struct view_cache {
 	atomic_int refs;
-	char *sig; /* view, group and servers: what must match to keep it */
+	char *sig; /* view, groups and servers: what must match to keep it */
 	struct cache_params params;
 	struct cache *cache;
 };

@@ -962,7 +962,8 @@ upstream_forward(struct query *qr)
 		finish(qr, pipeline_loop(&qr->c, how));
 		return;
 	}
-	qr->ua.up = qr->c.view->upstream;
+	/* The view's upstream, or the forward-zone's group (stage_route). */
+	qr->ua.up = qr->c.group;
 	if (qr->c.transfer) {
 		/* c->pkt lives only until we return: keep a copy. */
 		qr->ua.xq = malloc(qr->c.pktlen);

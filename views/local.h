@@ -47,6 +47,7 @@ struct local_zone {
 	int type;                   /* enum local_zone_type */
 	bool implicit;              /* made for local-data without a zone */
 	bool file;                  /* a local-zone-file's (static) */
+	int line; /* its local-zone line (set by conf/config.c); 0: none */
 };
 
 struct local_rr {

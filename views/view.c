@@ -65,6 +65,12 @@ view_select(struct view_conf *const *views, size_t n,
 	return NULL;
 }
 
+bool
+view_forwards(const struct view_conf *v)
+{
+	return v->upstream != NULL || v->forward.n > 0;
+}
+
 void
 view_free(struct view_conf *v)
 {
@@ -86,6 +92,7 @@ view_free(struct view_conf *v)
 	free(v->countries);
 	free(v->asns);
 	local_free(&v->local);
+	forward_free(&v->forward);
 	free(v->upstream_name);
 	free(v->name);
 	free(v);

@@ -9,6 +9,7 @@
 
 #include "dns/addr.h"
 #include "policy/acl.h"
+#include "views/forward.h"
 #include "views/local.h"
 
 struct upstream_conf;
@@ -45,6 +46,9 @@ struct view_conf {
 	struct blockset *blocks;
 	int block_policy; /* enum block_policy */
 	struct ip_addr block_redirect;
+	/* forward-zone lines: names under a suffix go to another group than
+	 * upstream (views/forward.h) */
+	struct forward_zones forward;
 };
 
 /*
@@ -56,6 +60,24 @@ const struct view_conf *view_select(struct view_conf *const *views, size_t n,
                                     const struct ip_addr *client,
                                     const struct ip_addr *dest,
                                     const struct geoip *geo);
+/*
+ * The upstream group for qname: the view's longest forward-zone containing
+ * it (in *zone; NULL when none does), else the view's upstream. NULL: the
+ * view forwards nothing there (upstream = none).
+ */
+static inline const struct upstream_conf *
+view_route(const struct view_conf *v, const uint8_t *qname,
+           const struct forward_zone **zone)
+{
+	/* Inline: a view without forward-zones pays this one test. */
+	const struct forward_zone *z =
+	    v->forward.n > 0 ? forward_find(&v->forward, qname) : NULL;
+
+	*zone = z;
+	return z != NULL ? z->group : v->upstream;
+}
+/* True when the view forwards some names: an upstream or a forward-zone. */
+bool view_forwards(const struct view_conf *v);
 /* Free what the view owns, and the view. */
 void view_free(struct view_conf *v);
 

@@ -61,6 +61,14 @@ check_config(struct config *c)
 		check(v->upstream == NULL || has_upstream(c, v->upstream));
 		check(v->upstream == NULL || v->upstream_name == NULL ||
 		      strcmp(v->upstream_name, v->upstream->name) == 0);
+		/* Every forward-zone resolved to its own named group. */
+		for (size_t k = 0; k < v->forward.n; k++) {
+			const struct forward_zone *z = &v->forward.zones[k];
+
+			check(has_upstream(c, z->group));
+			check(strcmp(z->group_name, z->group->name) == 0);
+			check(forward_find(&v->forward, z->name) == z);
+		}
 	}
 	/* A second reference must not free it early. */
 	config_unref(config_ref(c));

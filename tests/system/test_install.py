@@ -16,9 +16,9 @@ from conftest import DNSGATE_BIN, REPO
 
 BUILD = os.path.dirname(os.path.abspath(DNSGATE_BIN))
 
-EXAMPLES = ["demo.conf", "enterprise-gateway.conf", "firewall.conf",
-            "split-horizon.conf", "zone-file.conf", "lists/ads.txt",
-            "lists/allow.txt", "lists/policy.rpz",
+EXAMPLES = ["demo.conf", "active-directory.conf", "enterprise-gateway.conf",
+            "firewall.conf", "split-horizon.conf", "zone-file.conf",
+            "lists/ads.txt", "lists/allow.txt", "lists/policy.rpz",
             "zones/corp.example.zone"]
 DOCS = ["troubleshooting.md", "dnsgate-alerts.yml", "dnsgate-dashboard.json"]
 

@@ -1314,6 +1314,219 @@ test_config_local_data_reaches_the_view(void **state)
 	config_unref(c);
 }
 
+/* The group of the forward-zone the view gives qname ("" for none). */
+static const char *
+routed(const struct view_conf *v, const char *qname)
+{
+	uint8_t name[DNS_NAME_MAX];
+	const struct forward_zone *z;
+	const struct upstream_conf *u;
+
+	assert_int_not_equal(dns_name_from_text(qname, NULL, name), 0);
+	u = view_route(v, name, &z);
+	return u != NULL ? u->name : "";
+}
+
+static void
+test_config_forward_zones_resolve(void **state)
+{
+	struct config *c;
+	const struct view_conf *v;
+
+	(void)state;
+	c = load_ok("[upstream inet]\n"
+	            "server = 192.0.2.1\n"
+	            "[view corp]\n"
+	            "upstream = inet\n"
+	            "forward-zone = corp.example dc\n"
+	            "forward-zone = \"10.in-addr.arpa.\" dc\n"
+	            "forward-zone = lab.corp.example lab\n"
+	            "[view guest]\n"
+	            "upstream = none\n"
+	            "forward-zone = guest.example inet\n"
+	            "[upstream dc]\n"
+	            "server = 192.0.2.10, 192.0.2.11\n"
+	            "[upstream lab]\n"
+	            "server = 192.0.2.20\n");
+	v = c->views[0];
+	assert_int_equal(v->forward.n, 3);
+	assert_ptr_equal(v->upstream, c->upstreams[0]);
+	assert_ptr_equal(v->forward.zones[0].group, c->upstreams[1]);
+	assert_ptr_equal(v->forward.zones[2].group, c->upstreams[2]);
+	assert_int_equal(v->forward.zones[1].line, 6);
+	assert_string_equal(v->forward.zones[1].text, "10.in-addr.arpa");
+	assert_string_equal(routed(v, "www.corp.example."), "dc");
+	assert_string_equal(routed(v, "a.lab.corp.example."), "lab");
+	assert_string_equal(routed(v, "1.2.3.10.in-addr.arpa."), "dc");
+	assert_string_equal(routed(v, "xcorp.example."), "inet");
+	assert_true(view_forwards(v));
+	/* upstream = none: only the forward-zone's names are forwarded. */
+	v = c->views[1];
+	assert_null(v->upstream);
+	assert_true(view_forwards(v));
+	assert_string_equal(routed(v, "www.guest.example."), "inet");
+	assert_string_equal(routed(v, "www.example.org."), "");
+	config_unref(c);
+
+	/* The root: the view's default; no upstream needed, even with two
+	 * groups to choose from. */
+	c = load_ok("[upstream inet]\n"
+	            "server = 192.0.2.1\n"
+	            "[upstream dc]\n"
+	            "server = 192.0.2.10\n"
+	            "[view v]\n"
+	            "forward-zone = . inet\n"
+	            "forward-zone = corp.example dc\n");
+	v = c->views[0];
+	assert_null(v->upstream);
+	assert_string_equal(routed(v, "www.example.org."), "inet");
+	assert_string_equal(routed(v, "corp.example."), "dc");
+	config_unref(c);
+	/* With only one group too: the root zone, not the implicit default,
+	 * routes the rest (and names itself in the decision). */
+	c = load_ok("[upstream inet]\n"
+	            "server = 192.0.2.1\n"
+	            "[view v]\n"
+	            "forward-zone = . inet\n");
+	assert_null(c->views[0]->upstream);
+	assert_string_equal(routed(c->views[0], "a.example."), "inet");
+	config_unref(c);
+}
+
+static void
+test_config_forward_zone_errors(void **state)
+{
+	(void)state;
+	load_fails("[upstream inet]\n"
+	           "server = 192.0.2.1\n"
+	           "[upstream dc]\n"
+	           "server = 192.0.2.10\n"
+	           "[view v]\n"
+	           "upstream = inet\n"
+	           "forward-zone = corp.example dc\n"
+	           "forward-zone = Corp.Example. inet\n"
+	           "forward-zone = other.example nosuch\n"
+	           "forward-zone = *.wild.example dc\n"
+	           "forward-zone = a..b dc\n"
+	           "forward-zone = corp.example\n"
+	           "forward-zone = x.example none\n"
+	           "forward-zone = . dc\n",
+	           "t.conf:8: forward-zone: corp.example is already forwarded "
+	           "to [upstream dc] on line 7\n"
+	           "t.conf:10: forward-zone: '*.wild.example': write the "
+	           "suffix without '*.' (a suffix covers every name under "
+	           "it)\n"
+	           "t.conf:11: forward-zone: bad suffix 'a..b' (empty label, "
+	           "label over 63 or name over 255 bytes)\n"
+	           "t.conf:12: forward-zone: expected 'SUFFIX GROUP' (a domain "
+	           "and an [upstream NAME]), got 'corp.example'\n"
+	           "t.conf:9: [view v]: forward-zone other.example: upstream "
+	           "'nosuch' is not defined\n"
+	           "t.conf:13: [view v]: forward-zone x.example: 'none' is no "
+	           "[upstream] group (local-zone = x.example refuse keeps "
+	           "names from being forwarded)\n"
+	           "t.conf:14: [view v]: forward-zone . and upstream = inet "
+	           "both say where names outside the other forward-zones go: "
+	           "keep one\n");
+	/* Each view has its own: the same suffix in two views is fine, and
+	 * a key outside [view] is not one. */
+	load_fails("[upstream inet]\n"
+	           "server = 192.0.2.1\n"
+	           "forward-zone = corp.example inet\n"
+	           "[view a]\n"
+	           "forward-zone = corp.example inet\n"
+	           "[view b]\n"
+	           "forward-zone = corp.example inet\n"
+	           "forward-zone = . inet\n"
+	           "upstream = none\n",
+	           "t.conf:3: unknown key 'forward-zone' in [upstream inet]\n"
+	           "t.conf:8: [view b]: forward-zone . and upstream = none "
+	           "both say where names outside the other forward-zones go: "
+	           "keep one\n");
+}
+
+/*
+ * Local zones are answered before forwarding (BIND, Unbound): a local
+ * zone at or above the suffix that decides every name itself hides the
+ * forward-zone, an error naming both lines; a transparent one lets the
+ * names without local data through.
+ */
+static void
+test_config_forward_zone_hidden_by_local_zone(void **state)
+{
+	static const char *const hiding[] = {"static", "refuse", "drop",
+	                                     "nxdomain", "nodata"};
+	static const char *const fine[] = {
+	    /* transparent at or above */
+	    "local-zone = corp.example transparent\n",
+	    "local-zone = example transparent\n",
+	    /* local data alone: an implicit transparent zone */
+	    "local-data = corp.example. A 10.0.0.1\n",
+	    "local-data = www.corp.example. A 10.0.0.1\n",
+	    /* a static zone below hides only its own names */
+	    "local-zone = secret.corp.example static\n",
+	    /* a transparent zone closer than the static one */
+	    "local-zone = example static\n"
+	    "local-zone = corp.example transparent\n",
+	    /* a transparent zone below lets some names through */
+	    "local-zone = example static\n"
+	    "local-zone = www.corp.example transparent\n",
+	    /* another name */
+	    "local-zone = xcorp.example static\n",
+	};
+	char text[512], want[512];
+	struct config *c;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(hiding); i++) {
+		/* At the suffix, and above it, before or after the line. */
+		snprintf(text, sizeof(text),
+		         "[upstream dc]\n"
+		         "server = 192.0.2.10\n"
+		         "[view v]\n"
+		         "local-zone = corp.example %s\n"
+		         "forward-zone = corp.example dc\n"
+		         "forward-zone = a.b.example dc\n"
+		         "local-zone = example %s\n",
+		         hiding[i], hiding[i]);
+		snprintf(
+		    want, sizeof(want),
+		    "t.conf:5: [view v]: forward-zone corp.example is never "
+		    "used: local-zone corp.example %s (line 4) answers "
+		    "every name under it first (local zones come before "
+		    "forwarding; a transparent zone would let names "
+		    "without local data through)\n"
+		    "t.conf:6: [view v]: forward-zone a.b.example is never "
+		    "used: local-zone example %s (line 7) answers every "
+		    "name under it first (local zones come before "
+		    "forwarding; a transparent zone would let names "
+		    "without local data through)\n",
+		    hiding[i], hiding[i]);
+		load_fails(text, want);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(fine); i++) {
+		snprintf(text, sizeof(text),
+		         "[upstream dc]\n"
+		         "server = 192.0.2.10\n"
+		         "[view v]\n"
+		         "forward-zone = corp.example dc\n"
+		         "%s",
+		         fine[i]);
+		c = load_ok(text);
+		config_unref(c);
+	}
+	/* Even the root hides the root. */
+	load_fails("[upstream dc]\n"
+	           "server = 192.0.2.10\n"
+	           "[view v]\n"
+	           "forward-zone = . dc\n"
+	           "local-zone = . refuse\n",
+	           "t.conf:4: [view v]: forward-zone . is never used: "
+	           "local-zone . refuse (line 5) answers every name under it "
+	           "first (local zones come before forwarding; a transparent "
+	           "zone would let names without local data through)\n");
+}
+
 static void
 test_config_load_file(void **state)
 {
@@ -1566,6 +1779,9 @@ main(void)
 	    cmocka_unit_test(test_config_acl_rule_lines_in_order),
 	    cmocka_unit_test(test_config_local_data_errors_have_file_line),
 	    cmocka_unit_test(test_config_local_data_reaches_the_view),
+	    cmocka_unit_test(test_config_forward_zones_resolve),
+	    cmocka_unit_test(test_config_forward_zone_errors),
+	    cmocka_unit_test(test_config_forward_zone_hidden_by_local_zone),
 	    cmocka_unit_test(test_config_load_file),
 	    cmocka_unit_test(test_config_ref_unref),
 	    cmocka_unit_test(test_config_restart_keys_named_when_changed),

@@ -511,6 +511,13 @@ test_decision_is_default(void **state)
 	/* A forward some rule decided is not the default. */
 	decision_rule(&d, "view:%s", "corp");
 	assert_false(decision_is_default(&d));
+	/* A forward-zone only chose the group: still a plain forward. */
+	decision_rule(&d, "forward-zone:%s", "corp.example");
+	assert_true(decision_is_default(&d));
+	d.action = ACTION_CACHE;
+	assert_true(decision_is_default(&d));
+	d.action = ACTION_SERVFAIL;
+	assert_false(decision_is_default(&d));
 	/* A cache hit is a forward the cache saved: default too. */
 	decision_minimal(&d);
 	d.action = ACTION_CACHE;

@@ -61,9 +61,31 @@ static const char local_conf[] = "[server]\n"
                                  "match-client = 10.0.0.0/8\n"
                                  "local-data = host.lan. A 192.168.1.1\n";
 
+/*
+ * forward-zones: corp (10/8) sends corp.example and example.com to [dc]
+ * (corp.example's local data answered first), the rest to [inet]; guest
+ * (anyone else) forwards nothing but guest.example.
+ */
+static const char fwd_conf[] = "[upstream inet]\n"
+                               "server = 192.0.2.1\n"
+                               "[upstream dc]\n"
+                               "server = 192.0.2.10\n"
+                               "[view corp]\n"
+                               "match-client = 10.0.0.0/8\n"
+                               "upstream = inet\n"
+                               "forward-zone = corp.example dc\n"
+                               "forward-zone = example.com dc\n"
+                               "local-zone = corp.example transparent\n"
+                               "local-data = www.corp.example. A 10.1.2.3\n"
+                               "allow-transfer = any\n"
+                               "[view guest]\n"
+                               "upstream = none\n"
+                               "forward-zone = guest.example inet\n";
+
 struct fixture {
 	struct config *corp;
 	struct config *local;
+	struct config *fwd;
 };
 
 static struct config *
@@ -92,7 +114,8 @@ group_setup(void **state)
 	(void)snprintf(text + len, sizeof(text) - len, "%s", corp_conf_tail);
 	f.corp = config_load_string("t.conf", text, stderr);
 	f.local = config_load_string("t.conf", local_conf, stderr);
-	if (f.corp == NULL || f.local == NULL)
+	f.fwd = config_load_string("t.conf", fwd_conf, stderr);
+	if (f.corp == NULL || f.local == NULL || f.fwd == NULL)
 		return -1;
 	*state = &f;
 	return 0;
@@ -105,6 +128,7 @@ group_teardown(void **state)
 
 	config_unref(f->corp);
 	config_unref(f->local);
+	config_unref(f->fwd);
 	return 0;
 }
 
@@ -1449,6 +1473,125 @@ test_pipeline_finish_upstream_outcomes(void **state)
 }
 
 /* qctx_init clears what the previous query left. */
+/* ---- stage 6a: the group (forward-zones) ---- */
+
+static void
+test_pipeline_forward_zone_routes(void **state)
+{
+	const struct config *conf = fx(state)->fwd;
+	static const struct {
+		const char *qname;
+		const char *group; /* NULL: not forwarded */
+		const char *rule;
+		enum decision_action action;
+	} cases[] = {
+	    {"mail.corp.example.", "dc", "forward-zone:corp.example",
+	     ACTION_FORWARD},
+	    {"A.Corp.Example.", "dc", "forward-zone:corp.example",
+	     ACTION_FORWARD},
+	    {"www.example.com.", "dc", "forward-zone:example.com",
+	     ACTION_FORWARD},
+	    {"xcorp.example.", "inet", "", ACTION_FORWARD},
+	    {"www.example.org.", "inet", "", ACTION_FORWARD},
+	    /* local data comes first (the apex: an empty non-terminal) */
+	    {"www.corp.example.", NULL, "local-zone:corp.example",
+	     ACTION_LOCAL},
+	    {"corp.example.", NULL, "local-zone:corp.example", ACTION_NODATA},
+	};
+	struct qspec s = {.qtype = DNS_TYPE_A, .edns_udp = 1232};
+	struct run *r = run_new();
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		s.qname = cases[i].qname;
+		run_query(r, conf, "10.1.2.3", false, &s);
+		assert_string_equal(r->c.dec.rule, cases[i].rule);
+		assert_int_equal(r->c.dec.action, cases[i].action);
+		if (cases[i].group == NULL) {
+			assert_int_equal(r->v, PIPE_ANSWER);
+			continue;
+		}
+		assert_int_equal(r->v, PIPE_FORWARD);
+		assert_non_null(r->c.group);
+		assert_string_equal(r->c.group->name, cases[i].group);
+		assert_true(r->c.fwd == NULL || r->c.fwd->group == r->c.group);
+		assert_true((r->c.fwd != NULL) == (cases[i].rule[0] != 0));
+		/* Routed by a forward-zone is still a plain forward. */
+		assert_true(decision_is_default(&r->c.dec));
+	}
+	free(r);
+}
+
+/* upstream = none: names outside every forward-zone are REFUSED, as in
+ * a view without upstream. */
+static void
+test_pipeline_forward_zone_without_upstream(void **state)
+{
+	const struct config *conf = fx(state)->fwd;
+	struct qspec s = {.qname = "www.guest.example.",
+	                  .qtype = DNS_TYPE_A,
+	                  .edns_udp = 1232};
+	struct run *r = run_new();
+
+	assert_int_equal(run_query(r, conf, "192.0.2.7", false, &s),
+	                 PIPE_FORWARD);
+	assert_string_equal(r->c.dec.view, "guest");
+	assert_string_equal(r->c.group->name, "inet");
+	assert_string_equal(r->c.dec.rule, "forward-zone:guest.example");
+	s.qname = "www.example.com.";
+	assert_int_equal(run_query(r, conf, "192.0.2.7", false, &s),
+	                 PIPE_ANSWER);
+	assert_int_equal(DNS_RCODE(r->r.h.flags), DNS_RCODE_REFUSED);
+	assert_ede(&r->r, DNS_EDE_NOT_AUTHORITATIVE,
+	           "no upstream in this view");
+	assert_string_equal(r->c.dec.rule, "view:guest:no-upstream");
+	assert_null(r->c.group);
+	free(r);
+}
+
+/* The route is the rule until one changes the answer: the size that
+ * truncated it says more. Transfers keep their allow-transfer rule. */
+static void
+test_pipeline_forward_zone_rule_yields(void **state)
+{
+	const struct config *conf = fx(state)->fwd;
+	struct qspec s = {.qname = "www.example.com.",
+	                  .qtype = DNS_TYPE_A,
+	                  .edns_udp = NO_EDNS};
+	uint8_t up[2048];
+	size_t uplen = upstream_big(up, sizeof(up), 40, 0x8180);
+	struct dns_response resp;
+	struct run *r = run_new();
+
+	assert_int_equal(dns_response_parse(up, uplen, &resp), 0);
+	forward(r, conf, &s);
+	assert_int_equal(pipeline_upstream_answer(&r->c, up, uplen, &resp),
+	                 PIPE_ANSWER);
+	assert_int_equal(r->c.dec.action, ACTION_TRUNCATE);
+	assert_string_equal(r->c.dec.rule, "size:512");
+	/* It fits: the route stays the rule. */
+	s.edns_udp = 4096;
+	forward(r, conf, &s);
+	assert_int_equal(pipeline_upstream_answer(&r->c, up, uplen, &resp),
+	                 PIPE_ANSWER);
+	assert_int_equal(r->c.dec.action, ACTION_FORWARD);
+	assert_string_equal(r->c.dec.rule, "forward-zone:example.com");
+	/* Failed: SERVFAIL, still naming the forward-zone. */
+	forward(r, conf, &s);
+	assert_int_equal(pipeline_upstream_failed(&r->c, UP_FAIL_TIMEOUT),
+	                 PIPE_ANSWER);
+	assert_int_equal(r->c.dec.action, ACTION_SERVFAIL);
+	assert_string_equal(r->c.dec.rule, "forward-zone:example.com");
+	assert_int_equal(r->c.dec.ede, DNS_EDE_NETWORK_ERROR);
+	/* A transfer goes to the zone's group, under its own rule. */
+	s.qtype = DNS_TYPE_AXFR;
+	assert_int_equal(run_query(r, conf, "10.1.2.3", true, &s),
+	                 PIPE_FORWARD);
+	assert_true(r->c.transfer);
+	assert_string_equal(r->c.group->name, "dc");
+	assert_string_equal(r->c.dec.rule, "allow-transfer:corp");
+	free(r);
+}
+
 static void
 test_pipeline_qctx_init_resets_decision(void **state)
 {
@@ -1506,6 +1649,9 @@ main(void)
 	    cmocka_unit_test(test_pipeline_upstream_tc_is_not_truncate_action),
 	    cmocka_unit_test(test_pipeline_upstream_failed_ede),
 	    cmocka_unit_test(test_pipeline_finish_upstream_outcomes),
+	    cmocka_unit_test(test_pipeline_forward_zone_routes),
+	    cmocka_unit_test(test_pipeline_forward_zone_without_upstream),
+	    cmocka_unit_test(test_pipeline_forward_zone_rule_yields),
 	    cmocka_unit_test(test_pipeline_qctx_init_resets_decision),
 	};
 

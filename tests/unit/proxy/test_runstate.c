@@ -7,6 +7,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -203,6 +204,83 @@ test_runstate_view_counters_by_name(void **state)
 	runstate_unref(b);
 }
 
+/* A view forwarding to [inet], corp.example to [dc]; [lab] unused. */
+#define FWD_HEAD                                       \
+	LISTEN "[cache]\nsize = 1MB\n"                 \
+	       "[upstream inet]\nserver = 192.0.2.1\n" \
+	       "[upstream lab]\nserver = 192.0.2.30\n"
+#define FWD_VIEW "[view v]\nupstream = inet\nforward-zone = corp.example dc\n"
+
+static const char fwd_base[] =
+    FWD_HEAD "[upstream dc]\nserver = 192.0.2.10\n" FWD_VIEW;
+
+/* Whether a reload from fwd_base to text keeps the view's cache. */
+static bool
+fwd_reload_keeps_cache(const char *text)
+{
+	struct runstate *a = bind_text(fwd_base, NULL);
+	struct runstate *b = bind_text(text, a);
+	bool kept;
+
+	assert_non_null(a->cache_of[0]);
+	assert_non_null(b->cache_of[0]);
+	kept = a->cache_of[0] == b->cache_of[0];
+	runstate_unref(a);
+	runstate_unref(b);
+	return kept;
+}
+
+/*
+ * A reload keeps a view's cache while everything it forwards to is the
+ * same: its upstream, its forward-zones, and the servers of each group
+ * it names. Groups it does not use do not matter.
+ */
+static void
+test_runstate_cache_follows_forward_zones(void **state)
+{
+	struct runstate *rs;
+
+	(void)state;
+	assert_true(fwd_reload_keeps_cache(fwd_base));
+	/* [lab] is not the view's: its servers do not matter. */
+	assert_true(fwd_reload_keeps_cache(
+	    LISTEN "[cache]\nsize = 1MB\n"
+	           "[upstream inet]\nserver = 192.0.2.1\n"
+	           "[upstream lab]\nserver = 192.0.2.31\n"
+	           "[upstream dc]\nserver = 192.0.2.10\n" FWD_VIEW));
+	/* The forward-zone's group has another server. */
+	assert_false(fwd_reload_keeps_cache(
+	    FWD_HEAD "[upstream dc]\nserver = 192.0.2.11\n" FWD_VIEW));
+	/* The suffix goes to another group. */
+	assert_false(fwd_reload_keeps_cache(
+	    FWD_HEAD "[upstream dc]\nserver = 192.0.2.10\n"
+	             "[view v]\nupstream = inet\n"
+	             "forward-zone = corp.example lab\n"));
+	/* Another suffix. */
+	assert_false(fwd_reload_keeps_cache(
+	    FWD_HEAD "[upstream dc]\nserver = 192.0.2.10\n"
+	             "[view v]\nupstream = inet\n"
+	             "forward-zone = corp2.example dc\n"));
+	/* One more forward-zone; or none at all. */
+	assert_false(fwd_reload_keeps_cache(
+	    FWD_HEAD "[upstream dc]\nserver = 192.0.2.10\n" FWD_VIEW
+	             "forward-zone = 10.in-addr.arpa dc\n"));
+	assert_false(fwd_reload_keeps_cache(
+	    FWD_HEAD "[upstream dc]\nserver = 192.0.2.10\n"
+	             "[view v]\nupstream = inet\n"));
+
+	/* A view that forwards only through forward-zones has a cache; one
+	 * that forwards nothing has none. */
+	rs = bind_text(FWD_HEAD "[upstream dc]\nserver = 192.0.2.10\n"
+	                        "[view a]\nupstream = none\n"
+	                        "forward-zone = corp.example dc\n"
+	                        "[view b]\nupstream = none\n",
+	               NULL);
+	assert_non_null(rs->cache_of[0]);
+	assert_null(rs->cache_of[1]);
+	runstate_unref(rs);
+}
+
 int
 main(void)
 {
@@ -214,6 +292,7 @@ main(void)
 	    cmocka_unit_test(test_runstate_removed_server_starts_afresh),
 	    cmocka_unit_test(test_runstate_duplicate_server_is_one_record),
 	    cmocka_unit_test(test_runstate_view_counters_by_name),
+	    cmocka_unit_test(test_runstate_cache_follows_forward_zones),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
