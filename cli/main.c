@@ -576,26 +576,30 @@ ctl_main(int argc, char **argv)
 }
 
 /*
- * -t: what each list of each view held, one line per list ("skipped" is
- * bad + unsupported, policy/blocklist.h).
+ * -t: what each list of each view held, one line per list, blocklists
+ * then allowlists ("skipped" is bad + unsupported, policy/blocklist.h).
  */
 static void
 print_lists(const struct config *c)
 {
-	for (size_t v = 0; v < c->nviews; v++) {
-		const struct blockset *set = c->views[v]->blocks;
+	for (size_t n = 0; n < 2 * c->nviews; n++) {
+		const struct blockset *set = c->views[n / 2]->blocks;
+		bool allow = n % 2 == 1;
 
 		for (size_t i = 0; i < blockset_list_count(set); i++) {
 			const struct blockset_list *bl =
 			    blockset_list_get(set, i);
 			const struct blocklist_info *in = &bl->info;
 
+			if (bl->allowlist != allow)
+				continue;
+
 			printf("[view %s] %s %s: %zu entries, %zu skipped (%zu "
 			       "bad, %zu unsupported), read as %s\n",
-			       c->views[v]->name,
-			       bl->allowlist ? "allowlist" : "blocklist",
-			       bl->name, in->entries, in->bad + in->unsupported,
-			       in->bad, in->unsupported,
+			       c->views[n / 2]->name,
+			       allow ? "allowlist" : "blocklist", bl->name,
+			       in->entries, in->bad + in->unsupported, in->bad,
+			       in->unsupported,
 			       blocklist_format_name(in->format));
 		}
 	}
