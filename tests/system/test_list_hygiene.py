@@ -1,9 +1,9 @@
 """Blocklists as they come from the wild (dnsgate.conf(5), "Blocklists and
 allowlists", [lists]): bad entries skipped, counted and reported as
 FILE:LINE; [lists] strict = yes rejecting them; a file that is not a list
-refused; names written in UTF-8 blocked as their A-labels; adblock-style
-lists with exceptions; `dnsgate explain` with a UTF-8 name. Clients are dig
-and dnspython; the upstream is nsd."""
+refused; names written in UTF-8 blocked as their A-labels, and served as
+local data; adblock-style lists with exceptions; `dnsgate explain` with a
+UTF-8 name. Clients are dig and dnspython; the upstream is nsd."""
 
 import os
 import re
@@ -300,3 +300,18 @@ def test_one_million_lines_one_percent_bad(tmp_path, nsd):
             "unsupported), read as hosts\n" % (1000000 - nbad, nbad, nbad)
             ) in p.stdout
     assert len(p.stderr.splitlines()) == 11
+
+
+@pytest.mark.skipif(shutil.which("dig") is None,
+                    reason="dig (bind9-dnsutils) is not installed")
+def test_local_data_utf8_names(dnsgate_conf):
+    """local-zone and local-data names in UTF-8 answer their A-labels."""
+    gate = dnsgate_conf("[view all]\nupstream = none\n"
+                        "local-zone = B\u00fccher.example static\n"
+                        "local-data = www.b\u00fccher.example. 300 IN A "
+                        "10.1.2.4\n")
+    out = dig(gate, "www.xn--bcher-kva.example")
+    assert "status: NOERROR" in out and "10.1.2.4" in out, out
+    # The zone is static: another name in it does not exist.
+    out = dig(gate, "ftp.xn--bcher-kva.example")
+    assert "status: NXDOMAIN" in out, out
