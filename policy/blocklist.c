@@ -61,6 +61,8 @@
 #define ENTRY_CNAME   0x1
 #define ENTRY_OTHER   0x2
 #define ENTRY_REWRITE 0x4
+/* An adblock $important rule: decides before exceptions (rule_prio). */
+#define ENTRY_IMPORTANT 0x8
 
 /*
  * "localhost. nobody.invalid. 1 3600 1200 604800 60": the SOA of negative
@@ -560,13 +562,14 @@ host_chars_ok(const char *s)
 
 /*
  * Add one listed domain (action BLOCK_LISTED, or BLOCK_ALLOWED for an
- * adblock exception); "*." is allowed in domains and adblock files. A name
- * in UTF-8 is converted to A-labels first (dns/idn.h); a name that cannot
- * be is a bad entry, as is any other bad name.
+ * adblock exception; flags 0 or ENTRY_IMPORTANT); "*." is allowed in
+ * domains and adblock files. A name in UTF-8 is converted to A-labels
+ * first (dns/idn.h); a name that cannot be is a bad entry, as is any
+ * other bad name.
  */
 static int
 domain_add(struct loader *ld, const char *text, bool wildcard_ok,
-           enum block_action action)
+           enum block_action action, uint8_t flags)
 {
 	uint8_t match = MATCH_SELF | MATCH_BELOW;
 	uint8_t name[DNS_NAME_MAX];
@@ -601,6 +604,7 @@ domain_add(struct loader *ld, const char *text, bool wildcard_ok,
 		return locate_entry(ld, name, match, ld->lineno);
 	if (entry_append(ld->bl, name, match, action, NULL) != 0)
 		return loader_oom(ld);
+	ld->bl->entries[ld->bl->nentries - 1].flags = flags;
 	return 0;
 }
 
@@ -617,7 +621,7 @@ domains_line(struct loader *ld, char *line)
 		                 "expected one domain per line, got "
 		                 "'%.*s' after '%.*s'",
 		                 QUOTE_MAX, extra, QUOTE_MAX, w);
-	return domain_add(ld, w, true, BLOCK_LISTED);
+	return domain_add(ld, w, true, BLOCK_LISTED, 0);
 }
 
 static bool
@@ -654,7 +658,7 @@ hosts_line(struct loader *ld, char *line)
 			ld->bl->info.ignored++;
 			continue;
 		}
-		if (domain_add(ld, w, false, BLOCK_LISTED) != 0)
+		if (domain_add(ld, w, false, BLOCK_LISTED, 0) != 0)
 			return -1;
 	}
 	if (!any)
@@ -687,26 +691,18 @@ adblock_cosmetic(const char *s)
 }
 
 /*
- * The modifiers after '$' of a domain rule: only "important" has a DNS
- * meaning dnsgate applies (as a plain block, policy/blocklist.h); any
- * other makes the rule unsupported.
- */
-static bool
-adblock_modifiers_ok(const char *mods)
-{
-	return strcmp(mods, "important") == 0;
-}
-
-/*
  * "||name^" with an optional "|" and "$important" after the '^': *name is
- * cut out in place. false when the rule is of another shape (a path, a
- * wildcard, no '^': a URL rule, unsupported).
+ * cut out in place, *flags is ENTRY_IMPORTANT for $important. false when
+ * the rule is of another shape (a path, a wildcard, no '^': a URL rule)
+ * or has another modifier: "important" is the one with a DNS meaning
+ * dnsgate applies (policy/blocklist.h); the rule is then unsupported.
  */
 static bool
-adblock_domain_rule(char *s, char **name)
+adblock_domain_rule(char *s, char **name, uint8_t *flags)
 {
 	char *caret = strchr(s, '^'), *rest;
 
+	*flags = 0;
 	if (caret == NULL || caret == s)
 		return false;
 	*caret = '\0';
@@ -715,8 +711,10 @@ adblock_domain_rule(char *s, char **name)
 	rest = caret + 1;
 	if (*rest == '|')
 		rest++;
-	if (*rest == '$' && adblock_modifiers_ok(rest + 1))
+	if (strcmp(rest, "$important") == 0) {
+		*flags = ENTRY_IMPORTANT;
 		rest += strlen(rest);
+	}
 	*name = s;
 	return *rest == '\0';
 }
@@ -742,6 +740,7 @@ adblock_line(struct loader *ld, char *line)
 	char *s = line + strspn(line, " \t"), *name;
 	enum block_action action = BLOCK_LISTED;
 	size_t n = strlen(s);
+	uint8_t flags;
 
 	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		s[--n] = '\0';
@@ -766,15 +765,15 @@ adblock_line(struct loader *ld, char *line)
 		s += 2;
 	}
 	if (strncmp(s, "||", 2) == 0) {
-		if (!adblock_domain_rule(s + 2, &name))
+		if (!adblock_domain_rule(s + 2, &name, &flags))
 			return rule_unsupported(ld);
-		return domain_add(ld, name, false, action);
+		return domain_add(ld, name, false, action, flags);
 	}
 	/* A URL rule ("|https://", a path, modifiers, a '*' pattern). */
 	if (strpbrk(s, "^$|/:?=&") != NULL ||
 	    strchr(s + (strncmp(s, "*.", 2) == 0 ? 2 : 0), '*') != NULL)
 		return rule_unsupported(ld);
-	return domain_add(ld, s, true, action);
+	return domain_add(ld, s, true, action, 0);
 }
 
 /* Everything a line may count: a line that counts none is a comment. */
@@ -1642,7 +1641,8 @@ struct bs_source {
 	char *name;
 	uint8_t soa_owner[DNS_NAME_MAX];
 	struct block_rr soa;
-	uint32_t action_rule1[BLOCK_LOCAL_DATA + 1]; /* while building */
+	/* While building: the rule of each action, [1]: of $important. */
+	uint32_t action_rule1[2][BLOCK_LOCAL_DATA + 1];
 };
 
 struct blockset {
@@ -1713,22 +1713,39 @@ source_init(struct blockset *set, struct bs_source *s,
 }
 
 /*
- * Allowlist entries by list, then blocklist exceptions (AdGuard Home: an
- * exception in any list unblocks), then blocklist rules by list (BIND:
- * the first policy zone wins). Sources: allowlists 0..nallow-1, then
- * blocklists; at most 65535 in all, so prio fits 32 bits.
+ * Which rule decides first (policy/blocklist.h, Matching): allowlist
+ * entries; then, as AdGuard Home ranks them, $important exceptions,
+ * $important blocks, exceptions (an exception in any list unblocks), and
+ * the other rules of blocklists; within a rank, by list (BIND: the first
+ * policy zone wins). Sources: allowlists 0..nallow-1, then blocklists; at
+ * most 65535 in all, so rank and source fit 32 bits.
  */
+enum rule_rank {
+	RANK_ALLOWLIST = 0,
+	RANK_IMPORTANT_EXCEPTION,
+	RANK_IMPORTANT_BLOCK,
+	RANK_EXCEPTION,
+	RANK_BLOCK,
+};
+
 static uint32_t
-rule_prio(const struct blockset *set, uint16_t source, enum block_action action)
+rule_prio(const struct blockset *set, uint16_t source, enum block_action action,
+          bool important)
 {
-	if (source < set->nallow || action == BLOCK_ALLOWED)
-		return source;
-	return (uint32_t)source + UINT16_MAX;
+	enum rule_rank r;
+
+	if (source < set->nallow)
+		r = RANK_ALLOWLIST;
+	else if (action == BLOCK_ALLOWED)
+		r = important ? RANK_IMPORTANT_EXCEPTION : RANK_EXCEPTION;
+	else
+		r = important ? RANK_IMPORTANT_BLOCK : RANK_BLOCK;
+	return (uint32_t)r << 16 | source;
 }
 
 static int
 rule_new(struct blockset *set, uint16_t source, enum block_action action,
-         uint32_t *idx1)
+         bool important, uint32_t *idx1)
 {
 	if (htab_array_reserve((void **)&set->rules, &set->rules_cap,
 	                       set->nrules, sizeof(*set->rules), 64) != 0)
@@ -1736,7 +1753,7 @@ rule_new(struct blockset *set, uint16_t source, enum block_action action,
 	set->rules[set->nrules] =
 	    (struct bs_rule){.source = source,
 	                     .action = (uint8_t)action,
-	                     .prio = rule_prio(set, source, action)};
+	                     .prio = rule_prio(set, source, action, important)};
 	*idx1 = (uint32_t)++set->nrules;
 	return 0;
 }
@@ -1751,7 +1768,7 @@ rule_local_data(struct blockset *set, uint16_t source,
 	struct bs_rule *rule;
 	uint32_t i, off;
 
-	if (rule_new(set, source, BLOCK_LOCAL_DATA, idx1) != 0)
+	if (rule_new(set, source, BLOCK_LOCAL_DATA, false, idx1) != 0)
 		return -1;
 	rule = &set->rules[*idx1 - 1];
 	rule->rewrite = (e->flags & ENTRY_REWRITE) != 0;
@@ -1779,11 +1796,12 @@ rule_for(struct blockset *set, uint16_t source, bool allow,
          const struct blocklist *bl, const struct bl_entry *e, uint32_t *idx1)
 {
 	enum block_action a = allow ? BLOCK_ALLOWED : e->action;
-	uint32_t *cached = &set->src[source].action_rule1[a];
+	bool important = (e->flags & ENTRY_IMPORTANT) != 0;
+	uint32_t *cached = &set->src[source].action_rule1[important][a];
 
 	if (a == BLOCK_LOCAL_DATA)
 		return rule_local_data(set, source, bl, e, idx1);
-	if (*cached == 0 && rule_new(set, source, a, cached) != 0)
+	if (*cached == 0 && rule_new(set, source, a, important, cached) != 0)
 		return -1;
 	*idx1 = *cached;
 	return 0;

@@ -41,9 +41,9 @@
  *              ||name^          blocks name and every name below it
  *              @@||name^        an exception: name and every name below
  *                               it are not blocked (see Matching)
- *              ||name^$important  the same block: the modifier is accepted
- *                               and ignored, so an exception or an
- *                               allowlist still wins over it
+ *              ||name^$important  a block that beats exceptions (and
+ *                               @@||name^$important an exception that
+ *                               beats it), as AdGuard ranks them
  *              name, *.name     as in a domains file (@@name: exception)
  *              ADDRESS NAME...  as in a hosts file
  *              ! text, # text   comments; [Adblock Plus 2.0]: the header
@@ -98,9 +98,10 @@
  *      blocklist of the view (an allowlist in RPZ form: each trigger is an
  *      exemption with the trigger's own matching; its actions are ignored;
  *      every rule of an adblock allowlist, block or exception, is an
- *      exemption). So does an adblock exception (@@) of any blocklist of
- *      the view, as in AdGuard Home: an exception in any list unblocks.
- *      Allowlists come first, then exceptions in list order.
+ *      exemption). Then, as AdGuard Home ranks adblock rules, whatever
+ *      list they are in: an @@...$important exception unblocks, a
+ *      ...$important block blocks, an @@ exception unblocks (an exception
+ *      in any list unblocks); each rank in list order.
  *   2. Otherwise the first blocklist in configuration order with a
  *      matching entry decides (BIND: the first policy zone wins).
  *   3. Within that list the most specific entry decides: the entry for the

@@ -906,6 +906,46 @@ test_blocklist_adblock_exceptions_across_lists(void **state)
 	blocklist_free(block);
 }
 
+/*
+ * $important, as AdGuard Home ranks it: an important block beats every
+ * exception, an important exception beats it, and the allowlists still
+ * come first.
+ */
+static void
+test_blocklist_adblock_important(void **state)
+{
+	struct blocklist *a =
+	    parse_ok("a.txt", BLOCKLIST_ADBLOCK,
+	             "@@||y.example^\n||imp.example^$important\n");
+	struct blocklist *b = parse_ok("b.txt", BLOCKLIST_ADBLOCK,
+	                               "||y.example^$important\n"
+	                               "@@||ok.imp.example^$important\n"
+	                               "||plain.example^\n");
+	struct blocklist *allow =
+	    parse_ok("allow.txt", BLOCKLIST_DOMAINS, "z.y.example\n");
+	const struct blocklist *lists[2] = {a, b};
+	const struct blocklist *allows[1] = {allow};
+	struct blockset *set = blockset_create(lists, 2, allows, 1);
+	struct block_match m;
+
+	(void)state;
+	/* The later list's important block beats the earlier exception. */
+	assert_int_equal(lookup(set, "www.y.example", &m), BLOCK_LISTED);
+	assert_string_equal(m.list, "b.txt");
+	assert_action(set, "imp.example", BLOCK_LISTED);
+	/* An important exception beats an important block. */
+	assert_int_equal(lookup(set, "a.ok.imp.example", &m), BLOCK_ALLOWED);
+	assert_string_equal(m.list, "b.txt");
+	/* The allowlist beats them all. */
+	assert_int_equal(lookup(set, "z.y.example", &m), BLOCK_ALLOWED);
+	assert_true(m.allowlist);
+	assert_action(set, "plain.example", BLOCK_LISTED);
+	blockset_free(set);
+	blocklist_free(allow);
+	blocklist_free(b);
+	blocklist_free(a);
+}
+
 /* "adblock:" forces the format; a domains line reads the same in it. */
 static void
 test_blocklist_adblock_prefix(void **state)
@@ -1930,6 +1970,7 @@ main(void)
 	    cmocka_unit_test(test_blocklist_idn_in_every_format),
 	    cmocka_unit_test(test_blocklist_adblock_rules),
 	    cmocka_unit_test(test_blocklist_adblock_exceptions_across_lists),
+	    cmocka_unit_test(test_blocklist_adblock_important),
 	    cmocka_unit_test(test_blocklist_adblock_prefix),
 	    cmocka_unit_test(test_blocklist_adblock_locate),
 	    cmocka_unit_test(test_blocklist_rpz_origin_and_relative_names),
