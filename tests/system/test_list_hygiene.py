@@ -167,15 +167,28 @@ def test_dirty_list_serves_and_says_so(dnsgate_conf, nsd, hosts_list):
 
 
 def test_not_a_list_keeps_the_running_one(dnsgate_conf, nsd, tmp_path):
-    """A download gone wrong (an HTML error page where the list was): not
-    loaded empty, which would unblock everything; -t says why, and a
-    reload keeps the lists it runs with."""
+    """A reload logs the bad lines of a list it takes. A download gone
+    wrong (an HTML error page where the list was) is not loaded empty,
+    which would unblock everything: -t says why, and a reload keeps the
+    lists it runs with."""
     lists = tmp_path / "l"
     lists.mkdir()
     path = lists / "ads.txt"
     path.write_text("ads.example\n")
     gate = dnsgate_conf(body(nsd, [path]))
     r, _ = gate.udp(make_query("x.ads.example.", "A", edns=0))
+    assert r.rcode() == dns.rcode.NXDOMAIN
+    # A reload with a bad line: taken, and the bad line logged.
+    path.write_text("ads.example\nbad!line\nmore.example\n")
+    gate.signal(signal.SIGHUP)
+
+    def warned():
+        return any(o.get("msg", "").startswith("reload:") and
+                   "%s:2: bad domain name 'bad!line'" % path in o["msg"]
+                   for o in gate.log_lines())
+
+    assert sysutil.wait_for(warned, 5), gate.stderr_text()[-2000:]
+    r, _ = gate.udp(make_query("more.example.", "A", edns=0))
     assert r.rcode() == dns.rcode.NXDOMAIN
     path.write_text("<html>\n<head><title>502 Bad Gateway</title></head>\n"
                     "<body>\n<center><h1>502 Bad Gateway</h1></center>\n"
@@ -187,8 +200,8 @@ def test_not_a_list_keeps_the_running_one(dnsgate_conf, nsd, tmp_path):
     gate.signal(signal.SIGHUP)
 
     def failed():
-        return any("reload" in o.get("msg", "") and "fail" in o.get("msg", "")
-                   for o in gate.log_lines())
+        return any(o.get("msg", "").startswith("reload of") and
+                   "not a list" in o["msg"] for o in gate.log_lines())
 
     assert sysutil.wait_for(failed, 5), gate.stderr_text()[-2000:]
     r, _ = gate.udp(make_query("x.ads.example.", "A", edns=0))
