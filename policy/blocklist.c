@@ -561,6 +561,28 @@ host_chars_ok(const char *s)
 }
 
 /*
+ * A name to try as UTF-8 (dns/idn.h): bytes outside ASCII, and only host
+ * characters among the others. A name with a control byte or a '!' is a
+ * bad domain name, whatever else it holds (a binary's first word).
+ */
+static bool
+idn_candidate(const char *s)
+{
+	bool high = false;
+
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s >= 0x80)
+			high = true;
+		else if (!((*s >= 'a' && *s <= 'z') ||
+		           (*s >= 'A' && *s <= 'Z') ||
+		           (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		           *s == '.'))
+			return false;
+	}
+	return high;
+}
+
+/*
  * Add one listed domain (action BLOCK_LISTED, or BLOCK_ALLOWED for an
  * adblock exception; flags 0 or ENTRY_IMPORTANT); "*." is allowed in
  * domains and adblock files. A name in UTF-8 is converted to A-labels
@@ -581,7 +603,7 @@ domain_add(struct loader *ld, const char *text, bool wildcard_ok,
 		match = MATCH_BELOW;
 		s += 2;
 	}
-	if (!(ok = host_chars_ok(s)) && dns_idn_needed(s)) {
+	if (!(ok = host_chars_ok(s)) && idn_candidate(s)) {
 		if (dns_idn_to_ascii(s, ascii, sizeof(ascii), &why) != 0)
 			return entry_bad(
 			    ld, ld->lineno,
