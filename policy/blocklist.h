@@ -24,7 +24,8 @@
  * In domains and hosts files '#' starts a comment anywhere on a line; CR
  * before LF and a UTF-8 byte-order mark are ignored. Names are letters,
  * digits, '-' and '_' between dots, with an optional final dot; a name
- * with bytes outside ASCII is UTF-8 and is converted to A-labels
+ * with bytes outside ASCII (and only those characters besides) is UTF-8
+ * and is converted to A-labels
  * (dns/idn.h: IDNA 2008, UTS #46 mapping) in every format (RPZ: owner
  * names), so "ünicode.example" lists xn--nicode-2ya.example.
  *   domains  "ads.example.com" lists the name and every name below it;
