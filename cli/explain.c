@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "conf/config.h"
+#include "dns/idn.h"
 #include "dns/msg.h"
 #include "policy/blocklist.h"
 #include "proxy/pipeline.h"
@@ -39,9 +40,8 @@ explain_entry(void *arg, const struct block_match *m, char *buf, size_t cap)
 {
 	const struct qctx *c = arg;
 	const struct view_conf *v = c->view;
-	bool allow = m->action == BLOCK_ALLOWED;
-	const char *value =
-	    allow ? v->allowlists[m->list_index] : v->blocklists[m->list_index];
+	const char *value = m->allowlist ? v->allowlists[m->list_index]
+	                                 : v->blocklists[m->list_index];
 	char path[4096], name[DNS_NAME_TEXT_MAX], line[16] = "";
 	const char *why = "";
 	struct blocklist_where w;
@@ -223,6 +223,8 @@ explain_main(int argc, char **argv)
 {
 	struct explain_args a = {.conf = CONFIG_DEFAULT_PATH, .qclass = "IN"};
 	uint8_t qname[DNS_NAME_MAX], pkt[512], cookie[COOKIE_V1_LEN], *out;
+	char ascii[DNS_NAME_TEXT_MAX];
+	const char *name, *why;
 	struct qctx c = {0};
 	struct config *conf;
 	enum pipe_verdict v;
@@ -238,9 +240,22 @@ explain_main(int argc, char **argv)
 		explain_usage(stderr);
 		return 2;
 	}
+	/* A name in UTF-8 is asked as clients ask it: in A-labels. */
+	name = a.qname;
+	if (dns_idn_needed(a.qname)) {
+		if (dns_idn_to_ascii(a.qname, ascii, sizeof(ascii), &why) !=
+		    0) {
+			fprintf(stderr,
+			        "dnsgate explain: bad internationalised name "
+			        "'%s': %s\n",
+			        a.qname, why);
+			return 2;
+		}
+		name = ascii;
+	}
 	qtype = dns_type_from_text(a.qtype);
 	qclass = dns_class_from_text(a.qclass);
-	if (dns_name_from_text(a.qname, NULL, qname) == 0 || qtype < 0 ||
+	if (dns_name_from_text(name, NULL, qname) == 0 || qtype < 0 ||
 	    qclass < 0) {
 		fprintf(stderr, "dnsgate explain: bad name, type or class\n");
 		return 2;
@@ -272,7 +287,9 @@ explain_main(int argc, char **argv)
 	c.pktlen = build_query(pkt, sizeof(pkt), qname, (uint16_t)qtype,
 	                       (uint16_t)qclass, cookie,
 	                       explain_cookie(&a, conf, &c, cookie));
-	printf("query: %s %s%s%s from %s%s%s over %s\n", a.qname,
+	printf("query: %s%s%s%s %s%s%s from %s%s%s over %s\n", name,
+	       name != a.qname ? " (" : "", name != a.qname ? a.qname : "",
+	       name != a.qname ? ")" : "",
 	       qclass != DNS_CLASS_IN ? a.qclass : "",
 	       qclass != DNS_CLASS_IN ? " " : "", a.qtype, a.client,
 	       a.dest != NULL ? " to " : "", a.dest != NULL ? a.dest : "",

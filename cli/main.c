@@ -19,6 +19,7 @@
 #include "obs/dnstap.h"
 #include "obs/log.h"
 #include "obs/top.h"
+#include "policy/blocklist.h"
 #include "proxy/worker.h"
 
 #include "obs/version.h"
@@ -574,6 +575,36 @@ ctl_main(int argc, char **argv)
 	return rc;
 }
 
+/*
+ * -t: what each list of each view held, one line per list, blocklists
+ * then allowlists ("skipped" is bad + unsupported, policy/blocklist.h).
+ */
+static void
+print_lists(const struct config *c)
+{
+	for (size_t n = 0; n < 2 * c->nviews; n++) {
+		const struct blockset *set = c->views[n / 2]->blocks;
+		bool allow = n % 2 == 1;
+
+		for (size_t i = 0; i < blockset_list_count(set); i++) {
+			const struct blockset_list *bl =
+			    blockset_list_get(set, i);
+			const struct blocklist_info *in = &bl->info;
+
+			if (bl->allowlist != allow)
+				continue;
+
+			printf("[view %s] %s %s: %zu entries, %zu skipped (%zu "
+			       "bad, %zu unsupported), read as %s\n",
+			       c->views[n / 2]->name,
+			       allow ? "allowlist" : "blocklist", bl->name,
+			       in->entries, in->bad + in->unsupported, in->bad,
+			       in->unsupported,
+			       blocklist_format_name(in->format));
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -620,6 +651,7 @@ main(int argc, char **argv)
 
 		if (c == NULL)
 			return 1;
+		print_lists(c);
 		config_unref(c);
 		printf("%s: ok\n", path);
 		return 0;

@@ -34,6 +34,7 @@ enum section {
 	SEC_RATELIMIT,
 	SEC_COOKIES,
 	SEC_CACHE,
+	SEC_LISTS,
 	SEC_UNKNOWN,
 };
 
@@ -1086,6 +1087,7 @@ _Static_assert(sizeof(enum up_selection) == sizeof(int) &&
 #define RL(f)    offsetof(struct ratelimit_conf, f)
 #define CK(f)    offsetof(struct cookies_conf, f)
 #define CACHE(f) offsetof(struct cache_params, f)
+#define LISTS(f) offsetof(struct lists_conf, f)
 #define MS_MAX   86400000LL
 
 static const struct option options[] = {
@@ -1523,6 +1525,12 @@ static const struct option options[] = {
      .max = CACHE_SERVFAIL_TTL_MAX,
      .def = "5s"},
 
+    {.sect = SEC_LISTS,
+     .key = "strict",
+     .parse = parse_bool,
+     .off = LISTS(strict),
+     .def = "no"},
+
     /* Encrypted transports (DNS over TLS and HTTPS): named by the
      * contract, not built yet. A file using them fails -t with "not
      * supported yet" rather than running without them. */
@@ -1552,6 +1560,7 @@ static const struct {
     {"geoip", SEC_GEOIP, false},     {"upstream", SEC_UPSTREAM, true},
     {"view", SEC_VIEW, true},        {"ratelimit", SEC_RATELIMIT, false},
     {"cookies", SEC_COOKIES, false}, {"cache", SEC_CACHE, false},
+    {"lists", SEC_LISTS, false},
 };
 
 static void apply_defaults(struct loader *l);
@@ -1697,6 +1706,9 @@ section_begin(struct loader *l, const char *header)
 		case SEC_CACHE:
 			l->target = &l->cfg->cache; /* defaults: at load */
 			l->cache_line = l->line;
+			break;
+		case SEC_LISTS:
+			l->target = &l->cfg->lists; /* defaults: at load */
 			break;
 		case SEC_UPSTREAM:
 		case SEC_VIEW:
@@ -2063,17 +2075,10 @@ const char *
 config_file_path(const char *conf_path, const char *value, char *buf,
                  size_t cap)
 {
-	const char *colon = strchr(value, ':');
-	const char *file = value;
+	size_t plen = blocklist_prefix_len(value);
+	const char *file = value + plen;
 	const char *slash = strrchr(conf_path, '/');
-	size_t plen = 0;
 
-	if (colon != NULL && (strncmp(value, "rpz:", 4) == 0 ||
-	                      strncmp(value, "hosts:", 6) == 0 ||
-	                      strncmp(value, "domains:", 8) == 0)) {
-		file = colon + 1;
-		plen = (size_t)(file - value);
-	}
 	if (file[0] == '/' || slash == NULL)
 		return value;
 	snprintf(buf, cap, "%.*s%.*s%s", (int)plen, value,
@@ -2081,25 +2086,67 @@ config_file_path(const char *conf_path, const char *value, char *buf,
 	return buf;
 }
 
+/*
+ * The bad entries of a loaded list (policy/blocklist.h): with [lists]
+ * strict = yes each reported one is an error, and the list is rejected;
+ * otherwise they are warnings, and the list loads without them. Both
+ * say FILE:LINE of the list after the configuration's own. Returns
+ * whether the list is kept.
+ */
+static bool
+list_report(struct loader *l, const char *key, const char *file, int line,
+            const struct blocklist *bl)
+{
+	const struct blocklist_info *in = blocklist_get_info(bl);
+	const struct blocklist_problem *p;
+	size_t n = blocklist_problems(bl, &p);
+	bool strict = l->cfg->lists.strict;
+
+	if (in->bad == 0)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (strict)
+			cfg_error(l, line, "%s: %s:%d: %s", key, file,
+			          p[i].line, p[i].text);
+		else if (l->errs != NULL)
+			fprintf(l->errs, "%s:%d: warning: %s: %s:%d: %s\n",
+			        l->name, line, key, file, p[i].line, p[i].text);
+	}
+	if (strict) {
+		if (in->bad > n)
+			cfg_error(l, line, "%s: %s: and %zu more bad entries",
+			          key, file, in->bad - n);
+		cfg_error(l, line,
+		          "%s: %s: rejected for its bad entries ([lists] "
+		          "strict = yes; with no, they are skipped)",
+		          key, file);
+		return false;
+	}
+	if (l->errs != NULL)
+		fprintf(l->errs,
+		        "%s:%d: warning: %s: %s: %zu bad entr%s skipped (%zu "
+		        "shown), %zu entries loaded\n",
+		        l->name, line, key, file, in->bad,
+		        in->bad == 1 ? "y" : "ies", n, in->entries);
+	return true;
+}
+
 /* Load one list file; NULL (and the error reported) when it is bad. */
 static struct blocklist *
 list_load(struct loader *l, const char *key, const char *value, int line)
 {
-	char err[256], buf[4096];
+	char err[512], buf[4096];
 	int errline = 0;
 	const char *path = list_path(l, value, buf, sizeof(buf));
 	struct blocklist *bl = blocklist_load(path, err, sizeof(err), &errline);
 
-	if (bl != NULL)
-		return bl;
 	/* The file's own place, without a format prefix like "rpz:". */
-	for (size_t i = 0; i < 3; i++) {
-		static const char *const prefixes[] = {
-		    "rpz:", "hosts:", "domains:"};
-		size_t n = strlen(prefixes[i]);
-
-		if (strncmp(path, prefixes[i], n) == 0)
-			path += n;
+	path += blocklist_prefix_len(path);
+	if (bl != NULL) {
+		if (list_report(l, key, path, line, bl))
+			return bl;
+		blocklist_free(bl);
+		return NULL;
 	}
 	if (errline > 0)
 		cfg_error(l, line, "%s: %s:%d: %s", key, path, errline, err);
@@ -2481,6 +2528,9 @@ config_load_common(struct loader *l)
 	apply_defaults(l);
 	l->sect = SEC_CACHE;
 	l->target = &c->cache;
+	apply_defaults(l);
+	l->sect = SEC_LISTS;
+	l->target = &c->lists;
 	apply_defaults(l);
 	l->sect = SEC_NONE;
 	l->target = NULL;

@@ -153,6 +153,11 @@ struct cookies_conf {
 	struct cookie_secret previous;
 };
 
+/* [lists]: how blocklists and allowlists are read (policy/blocklist.h). */
+struct lists_conf {
+	bool strict; /* a bad entry rejects the configuration */
+};
+
 struct geoip_conf {
 	char *database;     /* country.iso_code */
 	char *asn_database; /* autonomous_system_number */
@@ -165,6 +170,7 @@ struct config {
 	struct ratelimit_conf ratelimit;
 	struct cookies_conf cookies;
 	struct cache_params cache; /* [cache]: each forwarding view's cache */
+	struct lists_conf lists;   /* [lists]: how lists are read */
 	struct geoip *geoip;       /* opened at load; NULL without [geoip] */
 	struct server_conf server;
 	struct log_conf log;

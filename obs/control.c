@@ -20,6 +20,7 @@
 #include "obs/dnstap.h"
 #include "obs/process.h"
 #include "obs/version.h"
+#include "policy/blocklist.h"
 
 #define REQ_MAX     4096
 #define CLIENT_IDLE 5.0 /* seconds a client may take to send its request */
@@ -298,6 +299,95 @@ render_caches(const struct runstate *rs, FILE *f)
 	             offsetof(struct cache_stats, evictions));
 }
 
+/* A label value (text format 0.0.4): '\\', '"' and newline escaped. */
+static void
+label_value(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/*
+ * The sum of field (an offset into struct blocklist_info) over the lists
+ * of set with the kind and name of list i, or false when one of them came
+ * before i: two lists with one name (a/ads.txt, b/ads.txt) are one series,
+ * as they are one name in EXTRA-TEXT.
+ */
+static bool
+list_sum(const struct blockset *set, size_t i, size_t field, size_t *sum)
+{
+	const struct blockset_list *a = blockset_list_get(set, i), *b;
+	size_t n;
+
+	*sum = 0;
+	for (size_t j = 0; j < blockset_list_count(set); j++) {
+		b = blockset_list_get(set, j);
+		if (b->allowlist != a->allowlist ||
+		    strcmp(b->name, a->name) != 0)
+			continue;
+		if (j < i)
+			return false;
+		memcpy(&n, (const char *)&b->info + field, sizeof(n));
+		*sum += n;
+	}
+	return true;
+}
+
+/* One sample per list of every view: field of its blocklist_info. */
+static void
+list_samples(const struct runstate *rs, FILE *f, const char *name,
+             const char *reason, size_t field)
+{
+	const struct config *c = rs->conf;
+	const struct blockset *set;
+	size_t sum;
+
+	for (size_t v = 0; v < c->nviews; v++) {
+		set = c->views[v]->blocks;
+		for (size_t i = 0; i < blockset_list_count(set); i++) {
+			const struct blockset_list *bl =
+			    blockset_list_get(set, i);
+
+			if (!list_sum(set, i, field, &sum))
+				continue;
+			fprintf(f, "%s{view=\"%s\",kind=\"%s\",list=\"", name,
+			        c->views[v]->name,
+			        bl->allowlist ? "allowlist" : "blocklist");
+			label_value(f, bl->name);
+			if (reason != NULL)
+				fprintf(f, "\",reason=\"%s", reason);
+			fprintf(f, "\"} %zu\n", sum);
+		}
+	}
+}
+
+/* What the lists of each view held when they were loaded. */
+static void
+render_lists(const struct runstate *rs, FILE *f)
+{
+	fputs("# HELP dnsgate_list_entries Entries a blocklist or allowlist "
+	      "held when loaded (names or RPZ triggers).\n"
+	      "# TYPE dnsgate_list_entries gauge\n",
+	      f);
+	list_samples(rs, f, "dnsgate_list_entries", NULL,
+	             offsetof(struct blocklist_info, entries));
+	fputs("# HELP dnsgate_list_skipped Entries of a list skipped when "
+	      "loaded: bad (could not be read) or unsupported (a rule dnsgate "
+	      "does not apply).\n"
+	      "# TYPE dnsgate_list_skipped gauge\n",
+	      f);
+	list_samples(rs, f, "dnsgate_list_skipped", "bad",
+	             offsetof(struct blocklist_info, bad));
+	list_samples(rs, f, "dnsgate_list_skipped", "unsupported",
+	             offsetof(struct blocklist_info, unsupported));
+}
+
 static void
 render_histogram(const struct runstate *rs, const struct upstream_conf *u,
                  size_t s, FILE *f)
@@ -408,6 +498,7 @@ metrics_render(struct daemon *d, FILE *f)
 	render_protection(d, f);
 	render_views(rs, f);
 	render_caches(rs, f);
+	render_lists(rs, f);
 	render_upstreams(rs, f);
 	runstate_unref(rs);
 	render_worker_counters(d, f);

@@ -13,6 +13,7 @@
  * 64 bits, then mixed down to 32), so a lookup hashes the suffixes of the
  * QNAME incrementally: one label's bytes and one probe per level.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <strings.h>
 
 #include "dns/htab.h"
+#include "dns/idn.h"
 #include "dns/rrtext.h"
 #include "policy/blocklist.h"
 #include "policy/fileio.h"
@@ -59,6 +61,8 @@
 #define ENTRY_CNAME   0x1
 #define ENTRY_OTHER   0x2
 #define ENTRY_REWRITE 0x4
+/* An adblock $important rule: decides before exceptions (rule_prio). */
+#define ENTRY_IMPORTANT 0x8
 
 /*
  * "localhost. nobody.invalid. 1 3600 1200 604800 60": the SOA of negative
@@ -144,6 +148,9 @@ struct blocklist {
 	uint32_t soa_ttl;
 	uint32_t soa_rdata;
 	uint16_t soa_rdlength;
+	/* The first bad entries, for the report. */
+	struct blocklist_problem problems[BLOCKLIST_REPORT_MAX];
+	size_t nproblems;
 };
 
 /* A parse in progress (its triggers index finds RPZ duplicates). */
@@ -159,6 +166,9 @@ struct loader {
 	char *err;
 	size_t errlen;
 	int *errline;
+	/* Lines that hold an entry, good or bad (RPZ: records), and those
+	 * with a bad one: more than half bad is not a list. */
+	size_t lines, lines_bad;
 	/* RPZ state */
 	struct htab triggers;
 	struct dns_rr_text *rr;
@@ -256,43 +266,76 @@ name_hash(const uint8_t *name)
 
 static int loader_fail(struct loader *ld, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static int entry_bad(struct loader *ld, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
- * The reason quotes the list's own bytes, which may be anything (a binary
+ * A reason quotes the list's own bytes, which may be anything (a binary
  * file): every byte outside printable ASCII is written \xNN, so that -t,
- * dnsgate ctl reload and the log show the reason, not the bytes.
+ * dnsgate ctl reload and the log show the reason, not the bytes. An escape
+ * is never cut in two.
  */
+static void
+text_escape(char *out, size_t cap, const char *fmt, va_list ap)
+{
+	char raw[512];
+	size_t j = 0;
+
+	if (cap == 0)
+		return;
+	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
+	for (const char *p = raw; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		int n;
+
+		if (c < 0x20 || c >= 0x7f)
+			n = snprintf(out + j, cap - j, "\\x%02x", c);
+		else
+			n = snprintf(out + j, cap - j, "%c", c);
+		if (n < 0 || (size_t)n >= cap - j)
+			break;
+		j += (size_t)n;
+	}
+	out[j] = '\0';
+}
+
 static int
 loader_fail(struct loader *ld, int line, const char *fmt, ...)
 {
-	char raw[512];
 	va_list ap;
 
-	if (ld->err != NULL && ld->errlen > 0) {
-		size_t j = 0;
-
+	if (ld->err != NULL) {
 		va_start(ap, fmt);
-		(void)vsnprintf(raw, sizeof(raw), fmt, ap);
+		text_escape(ld->err, ld->errlen, fmt, ap);
 		va_end(ap);
-		for (const char *p = raw; *p != '\0'; p++) {
-			unsigned char c = (unsigned char)*p;
-			int n;
-
-			if (c < 0x20 || c >= 0x7f)
-				n = snprintf(ld->err + j, ld->errlen - j,
-				             "\\x%02x", c);
-			else
-				n = snprintf(ld->err + j, ld->errlen - j, "%c",
-				             c);
-			if (n < 0 || (size_t)n >= ld->errlen - j)
-				break;
-			j += (size_t)n;
-		}
-		ld->err[j] = '\0';
 	}
 	if (ld->errline != NULL)
 		*ld->errline = line;
 	return -1;
+}
+
+/*
+ * A bad entry at line: counted and skipped, and kept for the report while
+ * fewer than BLOCKLIST_REPORT_MAX are. Returns 0: the load goes on. Past
+ * the report, a bad line costs a counter (a list with 10,000 bad lines
+ * loads as fast as a good one).
+ */
+static int
+entry_bad(struct loader *ld, int line, const char *fmt, ...)
+{
+	struct blocklist *bl = ld->bl;
+	struct blocklist_problem *p;
+	va_list ap;
+
+	bl->info.bad++;
+	if (bl->nproblems == BLOCKLIST_REPORT_MAX)
+		return 0;
+	p = &bl->problems[bl->nproblems++];
+	p->line = line;
+	va_start(ap, fmt);
+	text_escape(p->text, sizeof(p->text), fmt, ap);
+	va_end(ap);
+	return 0;
 }
 
 static int
@@ -427,13 +470,37 @@ is_address(const char *word)
 	return ip_addr_parse(buf, &a) == 0;
 }
 
+/*
+ * Whether word may be an address, cheaply: an IPv6 address has a ':', an
+ * IPv4 address ends with a digit (a name, with a letter of its TLD), so
+ * inet_pton is not paid on every name of a million.
+ */
+static bool
+may_be_address(const char *word)
+{
+	size_t n = strcspn(word, ":");
+
+	if (word[n] == ':')
+		return true;
+	if (n > 1 && word[n - 1] == '.')
+		n--;
+	return n > 0 && word[n - 1] >= '0' && word[n - 1] <= '9';
+}
+
 /* What one line that is not blank or a comment says; AUTO: no opinion. */
 static enum blocklist_format
 sniff_line(char *line, bool first)
 {
-	char *s = line, *w = word_next(&s), *t;
-	bool address = is_address(w);
+	char *s = line, *w, *t;
+	bool address;
 
+	/* An adblock comment, rule, exception or header. */
+	if (line[0] == '!' || strncmp(line, "||", 2) == 0 ||
+	    strncmp(line, "@@", 2) == 0 ||
+	    strncasecmp(line, "[adblock", 8) == 0)
+		return BLOCKLIST_ADBLOCK;
+	w = word_next(&s);
+	address = is_address(w);
 	if (w[0] == '$')
 		return BLOCKLIST_RPZ;
 	while (!address && (t = word_next(&s)) != NULL) {
@@ -462,7 +529,7 @@ format_sniff(struct loader *ld, enum blocklist_format *format)
 		if (*line == '\0' || *line == '#' || *line == ';')
 			continue;
 		f = sniff_line(line, n++ == 0);
-		if (f == BLOCKLIST_RPZ) {
+		if (f == BLOCKLIST_RPZ || f == BLOCKLIST_ADBLOCK) {
 			seen = f;
 			break;
 		}
@@ -493,32 +560,73 @@ host_chars_ok(const char *s)
 	return true;
 }
 
-/* Add one listed domain; "*." is allowed in domains files only. */
+/*
+ * A name to try as UTF-8 (dns/idn.h): bytes outside ASCII, and only host
+ * characters among the others. A name with a control byte or a '!' is a
+ * bad domain name, whatever else it holds (a binary's first word).
+ */
+static bool
+idn_candidate(const char *s)
+{
+	bool high = false;
+
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s >= 0x80)
+			high = true;
+		else if (!((*s >= 'a' && *s <= 'z') ||
+		           (*s >= 'A' && *s <= 'Z') ||
+		           (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		           *s == '.'))
+			return false;
+	}
+	return high;
+}
+
+/*
+ * Add one listed domain (action BLOCK_LISTED, or BLOCK_ALLOWED for an
+ * adblock exception; flags 0 or ENTRY_IMPORTANT); "*." is allowed in
+ * domains and adblock files. A name in UTF-8 is converted to A-labels
+ * first (dns/idn.h); a name that cannot be is a bad entry, as is any
+ * other bad name.
+ */
 static int
-domain_add(struct loader *ld, const char *text, bool wildcard_ok)
+domain_add(struct loader *ld, const char *text, bool wildcard_ok,
+           enum block_action action, uint8_t flags)
 {
 	uint8_t match = MATCH_SELF | MATCH_BELOW;
 	uint8_t name[DNS_NAME_MAX];
-	const char *s = text;
+	char ascii[DNS_NAME_TEXT_MAX];
+	const char *s = text, *why;
+	bool ok;
 
 	if (wildcard_ok && strncmp(s, "*.", 2) == 0) {
 		match = MATCH_BELOW;
 		s += 2;
 	}
-	if (!host_chars_ok(s) || dns_name_from_text(s, NULL, name) == 0)
-		return loader_fail(ld, ld->lineno, "bad domain name '%.*s'",
-		                   QUOTE_MAX, text);
+	if (!(ok = host_chars_ok(s)) && idn_candidate(s)) {
+		if (dns_idn_to_ascii(s, ascii, sizeof(ascii), &why) != 0)
+			return entry_bad(
+			    ld, ld->lineno,
+			    "bad internationalised name '%.*s': %s", QUOTE_MAX,
+			    text, why);
+		s = ascii;
+		ok = host_chars_ok(s);
+	}
+	if (!ok || dns_name_from_text(s, NULL, name) == 0)
+		return entry_bad(ld, ld->lineno, "bad domain name '%.*s'",
+		                 QUOTE_MAX, text);
 	if (name[0] == 0)
-		return loader_fail(ld, ld->lineno, "the root cannot be listed");
-	if (is_address(s))
-		return loader_fail(ld, ld->lineno,
-		                   "'%.*s' is an address, not a domain",
-		                   QUOTE_MAX, text);
+		return entry_bad(ld, ld->lineno, "the root cannot be listed");
+	if (may_be_address(s) && is_address(s))
+		return entry_bad(ld, ld->lineno,
+		                 "'%.*s' is an address, not a domain",
+		                 QUOTE_MAX, text);
 	dns_name_lower(name);
 	if (ld->find != NULL)
 		return locate_entry(ld, name, match, ld->lineno);
-	if (entry_append(ld->bl, name, match, BLOCK_LISTED, NULL) != 0)
+	if (entry_append(ld->bl, name, match, action, NULL) != 0)
 		return loader_oom(ld);
+	ld->bl->entries[ld->bl->nentries - 1].flags = flags;
 	return 0;
 }
 
@@ -531,11 +639,11 @@ domains_line(struct loader *ld, char *line)
 	if ((w = word_next(&line)) == NULL)
 		return 0;
 	if ((extra = word_next(&line)) != NULL)
-		return loader_fail(ld, ld->lineno,
-		                   "expected one domain per line, got "
-		                   "'%.*s' after '%.*s'",
-		                   QUOTE_MAX, extra, QUOTE_MAX, w);
-	return domain_add(ld, w, true);
+		return entry_bad(ld, ld->lineno,
+		                 "expected one domain per line, got "
+		                 "'%.*s' after '%.*s'",
+		                 QUOTE_MAX, extra, QUOTE_MAX, w);
+	return domain_add(ld, w, true, BLOCK_LISTED, 0);
 }
 
 static bool
@@ -543,7 +651,8 @@ hosts_name_skipped(const char *name)
 {
 	size_t i;
 
-	if (strncasecmp(name, "ip6-", 4) == 0 || is_address(name))
+	if (strncasecmp(name, "ip6-", 4) == 0 ||
+	    (may_be_address(name) && is_address(name)))
 		return true;
 	for (i = 0; i < ARRAY_LEN(hosts_skipped); i++) {
 		if (strcasecmp(name, hosts_skipped[i]) == 0)
@@ -562,33 +671,155 @@ hosts_line(struct loader *ld, char *line)
 	if ((addr = word_next(&line)) == NULL)
 		return 0;
 	if (!is_address(addr))
-		return loader_fail(ld, ld->lineno,
-		                   "expected 'ADDRESS NAME...', got '%.*s'",
-		                   QUOTE_MAX, addr);
+		return entry_bad(ld, ld->lineno,
+		                 "expected 'ADDRESS NAME...', got '%.*s'",
+		                 QUOTE_MAX, addr);
 	while ((w = word_next(&line)) != NULL) {
 		any = true;
 		if (hosts_name_skipped(w)) {
-			ld->bl->info.skipped++;
+			ld->bl->info.ignored++;
 			continue;
 		}
-		if (domain_add(ld, w, false) != 0)
+		if (domain_add(ld, w, false, BLOCK_LISTED, 0) != 0)
 			return -1;
 	}
 	if (!any)
-		return loader_fail(ld, ld->lineno, "no name after '%.*s'",
-		                   QUOTE_MAX, addr);
+		return entry_bad(ld, ld->lineno, "no name after '%.*s'",
+		                 QUOTE_MAX, addr);
 	return 0;
+}
+
+/* ---- adblock ---- */
+
+/* A rule dnsgate does not apply (policy/blocklist.h): counted, skipped. */
+static int
+rule_unsupported(struct loader *ld)
+{
+	ld->bl->info.unsupported++;
+	return 0;
+}
+
+/* Cosmetic (element hiding, CSS, scriptlet) rules: "example.com##.ad". */
+static bool
+adblock_cosmetic(const char *s)
+{
+	static const char *const marks[] = {"##", "#@#", "#?#", "#$#", "#%#"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(marks); i++)
+		if (strstr(s, marks[i]) != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * "||name^" with an optional "|" and "$important" after the '^': *name is
+ * cut out in place, *flags is ENTRY_IMPORTANT for $important. false when
+ * the rule is of another shape (a path, a wildcard, no '^': a URL rule)
+ * or has another modifier: "important" is the one with a DNS meaning
+ * dnsgate applies (policy/blocklist.h); the rule is then unsupported.
+ */
+static bool
+adblock_domain_rule(char *s, char **name, uint8_t *flags)
+{
+	char *caret = strchr(s, '^'), *rest;
+
+	*flags = 0;
+	if (caret == NULL || caret == s)
+		return false;
+	*caret = '\0';
+	if (strpbrk(s, "*/|:?=&$") != NULL)
+		return false;
+	rest = caret + 1;
+	if (*rest == '|')
+		rest++;
+	if (strcmp(rest, "$important") == 0) {
+		*flags = ENTRY_IMPORTANT;
+		rest += strlen(rest);
+	}
+	*name = s;
+	return *rest == '\0';
+}
+
+/* A hosts line ("0.0.0.0 name"), as AdGuard Home reads one in any list. */
+static bool
+adblock_hosts_line(const char *s)
+{
+	char addr[IP_ADDR_TEXT_MAX];
+	size_t n = strcspn(s, " \t");
+
+	if (!((s[0] >= '0' && s[0] <= '9') || s[0] == ':') || s[n] == '\0' ||
+	    n >= sizeof(addr))
+		return false;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	return is_address(addr);
+}
+
+static int
+adblock_line(struct loader *ld, char *line)
+{
+	char *s = line + strspn(line, " \t"), *name;
+	enum block_action action = BLOCK_LISTED;
+	size_t n = strlen(s);
+	uint8_t flags;
+
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	/* Blank, a comment, the "[Adblock Plus 2.0]" header. */
+	if (n == 0 || s[0] == '!' || (s[0] == '[' && s[n - 1] == ']'))
+		return 0;
+	if (adblock_cosmetic(s))
+		return rule_unsupported(ld);
+	if (s[0] == '#')
+		return 0;
+	if (adblock_hosts_line(s))
+		return hosts_line(ld, s);
+	/* A regular expression. */
+	if (s[0] == '/')
+		return rule_unsupported(ld);
+	if (strpbrk(s, " \t") != NULL)
+		return entry_bad(ld, ld->lineno,
+		                 "expected one rule per line, got '%.*s'",
+		                 QUOTE_MAX, s);
+	if (strncmp(s, "@@", 2) == 0) {
+		action = BLOCK_ALLOWED;
+		s += 2;
+	}
+	if (strncmp(s, "||", 2) == 0) {
+		if (!adblock_domain_rule(s + 2, &name, &flags))
+			return rule_unsupported(ld);
+		return domain_add(ld, name, false, action, flags);
+	}
+	/* A URL rule ("|https://", a path, modifiers, a '*' pattern). */
+	if (strpbrk(s, "^$|/:?=&") != NULL ||
+	    strchr(s + (strncmp(s, "*.", 2) == 0 ? 2 : 0), '*') != NULL)
+		return rule_unsupported(ld);
+	return domain_add(ld, s, true, action, 0);
+}
+
+/* Everything a line may count: a line that counts none is a comment. */
+static size_t
+line_counts(const struct blocklist_info *in)
+{
+	return in->entries + in->ignored + in->unsupported + in->bad;
 }
 
 static int
 plain_load(struct loader *ld, int (*line_fn)(struct loader *, char *))
 {
+	const struct blocklist_info *in = &ld->bl->info;
+	size_t bad, counts;
 	bool failed;
 	char *line;
 
 	while ((line = line_next(ld, &failed)) != NULL) {
+		bad = in->bad;
+		counts = line_counts(in);
 		if (line_fn(ld, line) != 0)
 			return -1;
+		ld->lines += line_counts(in) != counts;
+		ld->lines_bad += in->bad != bad;
 	}
 	return failed ? read_failed(ld) : 0;
 }
@@ -815,26 +1046,26 @@ rpz_rr_append(struct loader *ld, size_t entry, const struct dns_rr_text *rr,
 	return 0;
 }
 
-/* Fail with a message about trigger: "... at 'TRIGGER' ...". */
+/* A bad record at trigger: "... at 'TRIGGER' ..."; it is skipped. */
 static int
-trigger_fail(struct loader *ld, int line, const uint8_t *trigger,
-             const char *fmt_before, const char *after)
+trigger_bad(struct loader *ld, int line, const uint8_t *trigger,
+            const char *fmt_before, const char *after)
 {
 	char what[DNS_NAME_TEXT_MAX];
 
 	(void)dns_name_to_text(trigger, what, sizeof(what));
-	return loader_fail(ld, line, "%s '%s'%s", fmt_before, what, after);
+	return entry_bad(ld, line, "%s '%s'%s", fmt_before, what, after);
 }
 
 /*
- * Another record at a local-data trigger: 1 when it is a copy of its CNAME
- * (RFC 2181 5: the same record twice is one), 0 when it may be added, -1
- * when it breaks the CNAME rule.
+ * Another record at a local-data trigger: true when it is skipped, as a
+ * copy of its CNAME (RFC 2181 5: the same record twice is one) or as a bad
+ * entry breaking the CNAME rule; false when it may be added.
  */
-static int
-local_data_merge(struct loader *ld, const struct bl_entry *e,
-                 const struct dns_rr_text *rr, bool rewrite,
-                 const uint8_t *trigger, int line)
+static bool
+local_data_skip(struct loader *ld, const struct bl_entry *e,
+                const struct dns_rr_text *rr, bool rewrite,
+                const uint8_t *trigger, int line)
 {
 	const struct bl_rr *cname = &ld->bl->rrs[e->rr_first];
 	bool is_cname = rr->type == DNS_TYPE_CNAME;
@@ -845,16 +1076,18 @@ local_data_merge(struct loader *ld, const struct bl_entry *e,
 		    cname->rdlength + skip == rr->rdlength &&
 		    memcmp(arena_at(&ld->bl->bytes, cname->rdata),
 		           rr->rdata + skip, cname->rdlength) == 0)
-			return 1;
-		return trigger_fail(ld, line, trigger, "more than one CNAME at",
-		                    " (RFC 2181 10.1)");
+			return true;
+		(void)trigger_bad(ld, line, trigger, "more than one CNAME at",
+		                  " (RFC 2181 10.1)");
+		return true;
 	}
 	if ((is_cname && (e->flags & ENTRY_OTHER)) ||
-	    (!is_cname && (e->flags & ENTRY_CNAME)))
-		return trigger_fail(ld, line, trigger,
-		                    "CNAME and other data at",
-		                    " (RFC 1034 3.6.2)");
-	return 0;
+	    (!is_cname && (e->flags & ENTRY_CNAME))) {
+		(void)trigger_bad(ld, line, trigger, "CNAME and other data at",
+		                  " (RFC 1034 3.6.2)");
+		return true;
+	}
+	return false;
 }
 
 /* One record at trigger (name, match) of the zone. */
@@ -866,7 +1099,6 @@ rpz_trigger_add(struct loader *ld, const uint8_t *name, uint8_t match,
 	struct bl_entry *e;
 	bool created, rewrite;
 	char both[64];
-	int r;
 
 	if (ld->find != NULL)
 		return locate_entry(ld, name, match, line);
@@ -880,14 +1112,13 @@ rpz_trigger_add(struct loader *ld, const uint8_t *name, uint8_t match,
 		(void)snprintf(both, sizeof(both), ": %s and %s",
 		               block_action_name(e->action),
 		               block_action_name(act));
-		return trigger_fail(ld, line, trigger,
-		                    "conflicting policies for", both);
+		return trigger_bad(ld, line, trigger,
+		                   "conflicting policies for", both);
 	}
 	if (act != BLOCK_LOCAL_DATA)
 		return 0;
-	if (!created &&
-	    (r = local_data_merge(ld, e, rr, rewrite, trigger, line)) != 0)
-		return r > 0 ? 0 : -1;
+	if (!created && local_data_skip(ld, e, rr, rewrite, trigger, line))
+		return 0;
 	e->flags |= rr->type == DNS_TYPE_CNAME ? ENTRY_CNAME : ENTRY_OTHER;
 	if (rewrite)
 		e->flags |= ENTRY_REWRITE;
@@ -906,9 +1137,9 @@ rpz_soa(struct loader *ld, const uint8_t *owner, const struct dns_rr_text *rr,
 		ld->apex_set = true;
 	}
 	if (!dns_name_equal(owner, bl->apex))
-		return loader_fail(ld, line, "SOA not at the zone apex");
+		return entry_bad(ld, line, "SOA not at the zone apex");
 	if (bl->has_soa)
-		return loader_fail(ld, line, "more than one SOA");
+		return entry_bad(ld, line, "more than one SOA");
 	if (arena_put(&bl->bytes, rr->rdata, rr->rdlength, &bl->soa_rdata) != 0)
 		return loader_oom(ld);
 	bl->has_soa = true;
@@ -940,53 +1171,107 @@ rpz_rr(struct loader *ld, const struct dns_rr_text *rr, int line)
 	if (!dns_name_is_sub(owner, bl->apex)) {
 		(void)dns_name_to_text(owner, text, sizeof(text));
 		(void)dns_name_to_text(bl->apex, apex, sizeof(apex));
-		return loader_fail(ld, line, "'%s' is outside the zone '%s'",
-		                   text, apex);
+		return entry_bad(ld, line, "'%s' is outside the zone '%s'",
+		                 text, apex);
 	}
 	/* The owner's labels above the apex are the trigger. */
 	tlen = rr->owner_len - dns_name_len(bl->apex);
 	memcpy(trigger, owner, tlen);
 	trigger[tlen] = 0;
-	if (trigger_unsupported(trigger)) {
-		bl->info.skipped++;
-		return 0;
-	}
+	if (trigger_unsupported(trigger))
+		return rule_unsupported(ld);
 	if (trigger[0] == 1 && trigger[1] == '*')
 		return rpz_trigger_add(ld, trigger + 2, MATCH_BELOW, rr,
 		                       trigger, line);
 	return rpz_trigger_add(ld, trigger, MATCH_SELF, rr, trigger, line);
 }
 
-/* The record in ld->rec: a directive, a record, or nothing. */
+/*
+ * A record whose owner (the first n bytes of text) is written in UTF-8:
+ * into ld->rec2 with the owner in A-labels. 0, or -1 with the record
+ * counted bad (or out of memory: *oom).
+ */
 static int
-rpz_record(struct loader *ld, int line)
+rpz_owner_idn(struct loader *ld, char **text, size_t n, int line, bool *oom)
 {
-	char owner[DNS_NAME_TEXT_MAX], msg[256];
-	char *text = ld->rec, *rest = text + strspn(text, " \t");
+	char word[DNS_NAME_TEXT_MAX], ascii[DNS_NAME_TEXT_MAX];
+	const char *why = "name too long";
 	size_t len = 0;
 
-	if (rest[strspn(rest, " \t()")] == '\0')
-		return 0;
+	*oom = false;
+	if (n < sizeof(word)) {
+		memcpy(word, *text, n);
+		word[n] = '\0';
+	}
+	if (n >= sizeof(word) ||
+	    dns_idn_to_ascii(word, ascii, sizeof(ascii), &why) != 0) {
+		(void)entry_bad(
+		    ld, line, "bad internationalised name '%.*s': %s",
+		    (int)(n < QUOTE_MAX ? n : QUOTE_MAX), *text, why);
+		return -1;
+	}
+	if (str_append(&ld->rec2, &ld->rec2cap, &len, ascii) != 0 ||
+	    str_append(&ld->rec2, &ld->rec2cap, &len, *text + n) != 0) {
+		*oom = true;
+		return -1;
+	}
+	*text = ld->rec2;
+	return 0;
+}
+
+/* One record (not blank) in ld->rec: a directive or a record. */
+static int
+rpz_record_parse(struct loader *ld, char *text, char *rest, int line)
+{
+	char owner[DNS_NAME_TEXT_MAX], msg[256];
+	size_t len = 0, n;
+	bool oom;
+
 	if (*text == '$')
 		return rpz_directive(ld, text, line);
 	if (text != rest) {
 		/* RFC 1035 5.1: a blank owner is the previous one. */
 		if (!ld->have_owner)
-			return loader_fail(ld, line,
-			                   "no previous owner for a line "
-			                   "starting with a blank");
+			return entry_bad(ld, line,
+			                 "no previous owner for a line "
+			                 "starting with a blank");
 		(void)dns_name_to_text(ld->owner, owner, sizeof(owner));
 		if (str_append(&ld->rec2, &ld->rec2cap, &len, owner) != 0 ||
 		    str_append(&ld->rec2, &ld->rec2cap, &len, rest) != 0)
 			return loader_oom(ld);
 		text = ld->rec2;
+	} else {
+		n = strcspn(text, " \t");
+		for (size_t i = 0; i < n; i++) {
+			if ((unsigned char)text[i] < 0x80)
+				continue;
+			if (rpz_owner_idn(ld, &text, n, line, &oom) != 0)
+				return oom ? loader_oom(ld) : 0;
+			break;
+		}
 	}
 	if (dns_rr_from_text(text, ld->origin, ld->default_ttl, ld->rr, msg,
 	                     sizeof(msg)) != 0)
-		return loader_fail(ld, line, "%s", msg);
+		return entry_bad(ld, line, "%s", msg);
 	memcpy(ld->owner, ld->rr->owner, ld->rr->owner_len);
 	ld->have_owner = true;
 	return rpz_rr(ld, ld->rr, line);
+}
+
+/* The record in ld->rec: a directive, a record, or nothing. */
+static int
+rpz_record(struct loader *ld, int line)
+{
+	char *text = ld->rec, *rest = text + strspn(text, " \t");
+	size_t bad = ld->bl->info.bad;
+
+	if (rest[strspn(rest, " \t()")] == '\0')
+		return 0;
+	if (rpz_record_parse(ld, text, rest, line) != 0)
+		return -1;
+	ld->lines++;
+	ld->lines_bad += ld->bl->info.bad != bad;
+	return 0;
 }
 
 /* A record with its RDATA at hand, for sorting. */
@@ -1116,10 +1401,48 @@ loader_free(struct loader *ld)
 	free(ld->line);
 }
 
+/*
+ * More than half of the lines bad: a binary, an HTML error page, a format
+ * this is not (policy/blocklist.h). Loading it empty would unblock all
+ * that the list it replaces blocked.
+ */
+static int
+not_a_list(struct loader *ld)
+{
+	const struct blocklist *bl = ld->bl;
+	const struct blocklist_problem *p = &bl->problems[0];
+	const char *t = p->text;
+	size_t j, n;
+
+	(void)loader_fail(ld, p->line,
+	                  "not a list: %zu of its %zu lines are bad (read as "
+	                  "%s; line %d: ",
+	                  ld->lines_bad, ld->lines,
+	                  blocklist_format_name(bl->info.format), p->line);
+	if (ld->err == NULL || ld->errlen == 0)
+		return -1;
+	/* The reason is escaped already: copied an escape at a time. */
+	for (j = strlen(ld->err); *t != '\0'; t += n, j += n) {
+		n = t[0] == '\\' && t[1] == 'x' &&
+		            isxdigit((unsigned char)t[2]) &&
+		            isxdigit((unsigned char)t[3])
+		        ? 4
+		        : 1;
+		if (j + n >= ld->errlen)
+			break;
+		memcpy(ld->err + j, t, n);
+	}
+	if (*t == '\0' && j + 1 < ld->errlen)
+		ld->err[j++] = ')';
+	ld->err[j] = '\0';
+	return -1;
+}
+
 /* Parse ld->f into a new list named name. */
 static struct blocklist *
 list_read(struct loader *ld, const char *name, enum blocklist_format format)
 {
+	int (*line_fn)(struct loader *, char *);
 	struct blocklist *bl;
 	int r;
 
@@ -1132,11 +1455,15 @@ list_read(struct loader *ld, const char *name, enum blocklist_format format)
 	ld->bl = bl;
 	r = format == BLOCKLIST_AUTO ? format_sniff(ld, &format) : 0;
 	bl->info.format = format;
+	line_fn = format == BLOCKLIST_HOSTS     ? hosts_line
+	          : format == BLOCKLIST_ADBLOCK ? adblock_line
+	                                        : domains_line;
 	if (r == 0 && format == BLOCKLIST_RPZ)
 		r = rpz_load(ld);
 	else if (r == 0)
-		r = plain_load(ld, format == BLOCKLIST_HOSTS ? hosts_line
-		                                             : domains_line);
+		r = plain_load(ld, line_fn);
+	if (r == 0 && ld->find == NULL && ld->lines_bad * 2 > ld->lines)
+		r = not_a_list(ld);
 	loader_free(ld);
 	if (r != 0) {
 		blocklist_free(bl);
@@ -1158,29 +1485,39 @@ loader_init(struct loader *ld, char *err, size_t errlen, int *errline)
 		*errline = 0;
 }
 
-/* Strip a "rpz:", "hosts:" or "domains:" prefix. */
+static const struct {
+	const char *prefix;
+	enum blocklist_format format;
+} path_prefixes[] = {
+    {"rpz:", BLOCKLIST_RPZ},
+    {"hosts:", BLOCKLIST_HOSTS},
+    {"domains:", BLOCKLIST_DOMAINS},
+    {"adblock:", BLOCKLIST_ADBLOCK},
+};
+
+/* Strip a "rpz:", "hosts:", "domains:" or "adblock:" prefix. */
 static const char *
 path_format(const char *path, enum blocklist_format *format)
 {
-	static const struct {
-		const char *prefix;
-		enum blocklist_format format;
-	} prefixes[] = {
-	    {"rpz:", BLOCKLIST_RPZ},
-	    {"hosts:", BLOCKLIST_HOSTS},
-	    {"domains:", BLOCKLIST_DOMAINS},
-	};
 	size_t i, n;
 
-	for (i = 0; i < ARRAY_LEN(prefixes); i++) {
-		n = strlen(prefixes[i].prefix);
-		if (strncmp(path, prefixes[i].prefix, n) == 0) {
-			*format = prefixes[i].format;
+	for (i = 0; i < ARRAY_LEN(path_prefixes); i++) {
+		n = strlen(path_prefixes[i].prefix);
+		if (strncmp(path, path_prefixes[i].prefix, n) == 0) {
+			*format = path_prefixes[i].format;
 			return path + n;
 		}
 	}
 	*format = BLOCKLIST_AUTO;
 	return path;
+}
+
+size_t
+blocklist_prefix_len(const char *path)
+{
+	enum blocklist_format format;
+
+	return (size_t)(path_format(path, &format) - path);
 }
 
 struct blocklist *
@@ -1272,6 +1609,14 @@ blocklist_get_info(const struct blocklist *bl)
 	return &bl->info;
 }
 
+size_t
+blocklist_problems(const struct blocklist *bl,
+                   const struct blocklist_problem **out)
+{
+	*out = bl->problems;
+	return bl->nproblems;
+}
+
 const char *
 blocklist_format_name(enum blocklist_format f)
 {
@@ -1282,6 +1627,8 @@ blocklist_format_name(enum blocklist_format f)
 		return "hosts";
 	case BLOCKLIST_RPZ:
 		return "rpz";
+	case BLOCKLIST_ADBLOCK:
+		return "adblock";
 	default:
 		return "auto";
 	}
@@ -1297,22 +1644,27 @@ struct bs_node {
 	uint32_t below1;
 };
 
-/* What an entry does, shared by every entry of a list with that action. */
+/*
+ * What an entry does, shared by every entry of a list with that action.
+ * Of two rules that match, the lower prio decides (rule_prio).
+ */
 struct bs_rule {
 	uint16_t source; /* index into src: allowlists first */
 	uint8_t action;  /* enum block_action */
 	bool rewrite;
+	uint32_t prio;
 	uint32_t rr_first; /* local data in rrs */
 	uint32_t rr_count;
 };
 
 /* One list as the set remembers it. */
 struct bs_source {
+	struct blockset_list pub;
 	char *name;
-	unsigned index; /* among the blocklists, or among the allowlists */
 	uint8_t soa_owner[DNS_NAME_MAX];
 	struct block_rr soa;
-	uint32_t action_rule1[BLOCK_LOCAL_DATA + 1]; /* while building */
+	/* While building: the rule of each action, [1]: of $important. */
+	uint32_t action_rule1[2][BLOCK_LOCAL_DATA + 1];
 };
 
 struct blockset {
@@ -1325,6 +1677,7 @@ struct blockset {
 	size_t nrrs, rrs_cap;
 	struct bs_source *src;
 	size_t nsrc;
+	size_t nallow; /* sources 0..nallow-1 are allowlists */
 };
 
 /* "ads.txt" -> "ads-txt.blocklist.invalid." (policy/blocklist.h). */
@@ -1353,13 +1706,16 @@ synth_soa_owner(const char *name, uint8_t *out)
 
 static int
 source_init(struct blockset *set, struct bs_source *s,
-            const struct blocklist *bl, unsigned index)
+            const struct blocklist *bl, bool allow, unsigned index)
 {
 	uint32_t off;
 
 	if ((s->name = strdup(bl->name)) == NULL)
 		return -1;
-	s->index = index;
+	s->pub = (struct blockset_list){.name = s->name,
+	                                .allowlist = allow,
+	                                .index = index,
+	                                .info = bl->info};
 	s->soa.type = DNS_TYPE_SOA;
 	if (!bl->has_soa) {
 		synth_soa_owner(bl->name, s->soa_owner);
@@ -1378,15 +1734,48 @@ source_init(struct blockset *set, struct bs_source *s,
 	return 0;
 }
 
+/*
+ * Which rule decides first (policy/blocklist.h, Matching): allowlist
+ * entries; then, as AdGuard Home ranks them, $important exceptions,
+ * $important blocks, exceptions (an exception in any list unblocks), and
+ * the other rules of blocklists; within a rank, by list (BIND: the first
+ * policy zone wins). Sources: allowlists 0..nallow-1, then blocklists; at
+ * most 65535 in all, so rank and source fit 32 bits.
+ */
+enum rule_rank {
+	RANK_ALLOWLIST = 0,
+	RANK_IMPORTANT_EXCEPTION,
+	RANK_IMPORTANT_BLOCK,
+	RANK_EXCEPTION,
+	RANK_BLOCK,
+};
+
+static uint32_t
+rule_prio(const struct blockset *set, uint16_t source, enum block_action action,
+          bool important)
+{
+	enum rule_rank r;
+
+	if (source < set->nallow)
+		r = RANK_ALLOWLIST;
+	else if (action == BLOCK_ALLOWED)
+		r = important ? RANK_IMPORTANT_EXCEPTION : RANK_EXCEPTION;
+	else
+		r = important ? RANK_IMPORTANT_BLOCK : RANK_BLOCK;
+	return (uint32_t)r << 16 | source;
+}
+
 static int
 rule_new(struct blockset *set, uint16_t source, enum block_action action,
-         uint32_t *idx1)
+         bool important, uint32_t *idx1)
 {
 	if (htab_array_reserve((void **)&set->rules, &set->rules_cap,
 	                       set->nrules, sizeof(*set->rules), 64) != 0)
 		return -1;
 	set->rules[set->nrules] =
-	    (struct bs_rule){.source = source, .action = (uint8_t)action};
+	    (struct bs_rule){.source = source,
+	                     .action = (uint8_t)action,
+	                     .prio = rule_prio(set, source, action, important)};
 	*idx1 = (uint32_t)++set->nrules;
 	return 0;
 }
@@ -1401,7 +1790,7 @@ rule_local_data(struct blockset *set, uint16_t source,
 	struct bs_rule *rule;
 	uint32_t i, off;
 
-	if (rule_new(set, source, BLOCK_LOCAL_DATA, idx1) != 0)
+	if (rule_new(set, source, BLOCK_LOCAL_DATA, false, idx1) != 0)
 		return -1;
 	rule = &set->rules[*idx1 - 1];
 	rule->rewrite = (e->flags & ENTRY_REWRITE) != 0;
@@ -1429,11 +1818,12 @@ rule_for(struct blockset *set, uint16_t source, bool allow,
          const struct blocklist *bl, const struct bl_entry *e, uint32_t *idx1)
 {
 	enum block_action a = allow ? BLOCK_ALLOWED : e->action;
-	uint32_t *cached = &set->src[source].action_rule1[a];
+	bool important = (e->flags & ENTRY_IMPORTANT) != 0;
+	uint32_t *cached = &set->src[source].action_rule1[important][a];
 
 	if (a == BLOCK_LOCAL_DATA)
 		return rule_local_data(set, source, bl, e, idx1);
-	if (*cached == 0 && rule_new(set, source, a, cached) != 0)
+	if (*cached == 0 && rule_new(set, source, a, important, cached) != 0)
 		return -1;
 	*idx1 = *cached;
 	return 0;
@@ -1463,12 +1853,12 @@ node_get(struct blockset *set, const uint8_t *name)
 	return nd;
 }
 
-/* Keep the rule of the earlier list (BIND: the first policy zone wins). */
+/* Keep the rule that decides first (rule_prio). */
 static void
 node_rule_merge(const struct blockset *set, uint32_t *slot, uint32_t rule1)
 {
 	if (*slot == 0 ||
-	    set->rules[rule1 - 1].source < set->rules[*slot - 1].source)
+	    set->rules[rule1 - 1].prio < set->rules[*slot - 1].prio)
 		*slot = rule1;
 }
 
@@ -1526,6 +1916,7 @@ blockset_create(const struct blocklist *const *lists, size_t nlists,
 	for (i = 0; i < nallow + nlists; i++)
 		entries +=
 		    (i < nallow ? allow[i] : lists[i - nallow])->nentries;
+	set->nallow = nallow;
 	if (set_table_alloc(set, entries) != 0 ||
 	    (set->src = calloc(nallow + nlists + 1, sizeof(*set->src))) == NULL)
 		goto fail;
@@ -1534,7 +1925,7 @@ blockset_create(const struct blocklist *const *lists, size_t nlists,
 		is_allow = i < nallow;
 		bl = is_allow ? allow[i] : lists[i - nallow];
 		set->nsrc++;
-		if (source_init(set, &set->src[i], bl,
+		if (source_init(set, &set->src[i], bl, is_allow,
 		                (unsigned)(is_allow ? i : i - nallow)) != 0 ||
 		    source_add(set, (uint16_t)i, is_allow, bl) != 0)
 			goto fail;
@@ -1568,6 +1959,18 @@ blockset_size(const struct blockset *set)
 	return set != NULL ? set->n : 0;
 }
 
+size_t
+blockset_list_count(const struct blockset *set)
+{
+	return set != NULL ? set->nsrc : 0;
+}
+
+const struct blockset_list *
+blockset_list_get(const struct blockset *set, size_t i)
+{
+	return &set->src[i].pub;
+}
+
 /* The node for the suffix of len bytes with hash h, or NULL. */
 static const struct bs_node *
 node_find(const struct blockset *set, uint32_t h, const uint8_t *name,
@@ -1596,7 +1999,8 @@ match_fill(const struct blockset *set, uint32_t rule1, const struct bs_node *nd,
 
 	m->action = (enum block_action)r->action;
 	m->list = s->name;
-	m->list_index = s->index;
+	m->allowlist = s->pub.allowlist;
+	m->list_index = s->pub.index;
 	m->name = arena_at(&set->bytes, nd->name1 - 1);
 	m->below = below;
 	m->rewrite = r->rewrite;
@@ -1640,8 +2044,8 @@ blockset_lookup(const struct blockset *set, const uint8_t *qname,
 			continue;
 		rule1 = k == 0 ? nd->self1 : nd->below1;
 		if (rule1 != 0 &&
-		    (best == 0 || set->rules[rule1 - 1].source <=
-		                      set->rules[best - 1].source)) {
+		    (best == 0 ||
+		     set->rules[rule1 - 1].prio <= set->rules[best - 1].prio)) {
 			best = rule1;
 			best_nd = nd;
 			best_below = k != 0;

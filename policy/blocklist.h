@@ -11,17 +11,23 @@
  * needs: the lists may be freed (or reused for another view) once it is made.
  * Both are immutable after creation, so workers may share a blockset.
  *
- * Formats, recognised by content (or forced with a "rpz:", "hosts:" or
- * "domains:" prefix before the path):
+ * Formats, recognised by content (or forced with a "rpz:", "hosts:",
+ * "domains:" or "adblock:" prefix before the path):
  *   rpz      a zone file: one of its first 64 lines that are not blank or
  *            comments is a $ directive, or has SOA or CNAME as a word after
  *            the first (and does not start with an address)
+ *   adblock  one of those lines starts with "!", "||", "@@" or
+ *            "[Adblock" (the "[Adblock Plus 2.0]" header)
  *   hosts    the first line that is not blank or a comment starts with an
  *            IP address
  *   domains  anything else: one domain per line
  * In domains and hosts files '#' starts a comment anywhere on a line; CR
  * before LF and a UTF-8 byte-order mark are ignored. Names are letters,
- * digits, '-' and '_' between dots, with an optional final dot.
+ * digits, '-' and '_' between dots, with an optional final dot; a name
+ * with bytes outside ASCII (and only those characters besides) is UTF-8
+ * and is converted to A-labels
+ * (dns/idn.h: IDNA 2008, UTS #46 mapping) in every format (RPZ: owner
+ * names), so "ünicode.example" lists xn--nicode-2ya.example.
  *   domains  "ads.example.com" lists the name and every name below it;
  *            "*.ads.example.com" only the names below it (RPZ's meaning).
  *   hosts    "0.0.0.0 a.example b.example" lists each name (and every name
@@ -29,8 +35,24 @@
  *            "%scope" suffix is ignored) and is otherwise ignored: the
  *            view's block-action decides the answer. The names localhost,
  *            localhost.localdomain, local, broadcasthost, ip6-* and names
- *            that are IP addresses are skipped (the usual header of hosts
- *            files); blocklist_info's skipped counts them.
+ *            that are IP addresses are ignored (the usual header of hosts
+ *            files): counted in blocklist_info's ignored, not errors.
+ *   adblock  the domain rules of Adblock Plus / AdGuard filter lists, with
+ *            AdGuard Home's DNS meaning:
+ *              ||name^          blocks name and every name below it
+ *              @@||name^        an exception: name and every name below
+ *                               it are not blocked (see Matching)
+ *              ||name^$important  a block that beats exceptions (and
+ *                               @@||name^$important an exception that
+ *                               beats it), as AdGuard ranks them
+ *              name, *.name     as in a domains file (@@name: exception)
+ *              ADDRESS NAME...  as in a hosts file
+ *              ! text, # text   comments; [Adblock Plus 2.0]: the header
+ *            Rules dnsgate cannot apply to a DNS name are skipped and
+ *            counted in unsupported: other modifiers ($third-party,
+ *            $dnstype=, $client=, $badfilter...), cosmetic rules (##,
+ *            #@#, #?#, #$#, #%#), regular expressions (/.../), URL rules
+ *            (|http://..., paths, '*' wildcards, ||name without '^').
  *   rpz      a zone file (RFC 1035 5.1) with $ORIGIN, $TTL (default 3600),
  *            ';' comments, '(' ')' over several lines, blank owners (the
  *            previous owner), '@', relative names. $INCLUDE is an error.
@@ -42,7 +64,8 @@
  *            be below the apex; the owner relative to the apex is a QNAME
  *            trigger: "name" matches only name, "*.name" only names below
  *            name. Triggers ending in rpz-ip, rpz-client-ip, rpz-nsdname or
- *            rpz-nsip are not supported: skipped and counted in skipped.
+ *            rpz-nsip are not supported: skipped and counted in
+ *            unsupported.
  *            The RDATA is the action (BIND 9 ARM, "Response Policy Zones"):
  *              CNAME .               NXDOMAIN
  *              CNAME *.              NODATA
@@ -54,13 +77,32 @@
  *              any other RRs         local data (several RRs and types per
  *                                    trigger; a CNAME stands alone,
  *                                    RFC 1034 3.6.2)
- *            Identical records are collapsed; two different actions for
- *            one trigger are an error.
+ *            Identical records are collapsed; of two different actions
+ *            for one trigger the first stays (the second is a bad entry).
+ *
+ * Bad entries: a line (RPZ: a record) that cannot be read as an entry —
+ * a bad name, a hosts line without an address, an RPZ record that does
+ * not parse or breaks a rule above — is skipped and counted in bad; the
+ * first BLOCKLIST_REPORT_MAX are kept with their line (blocklist_problems)
+ * for the caller to report. Whether a bad entry rejects the list is the
+ * caller's decision ([lists] strict). A load fails only when the file
+ * cannot be read as a list at all: it cannot be opened or read, a line
+ * is longer than 64 KiB, an RPZ $ directive is wrong or '(' is never
+ * closed, or more than half of its lines that hold an entry, a rule
+ * or a bad entry (not blank, not comments; RPZ: records) are bad — a
+ * binary, an HTML error page, a list in a format dnsgate does not read:
+ * loading it empty would silently unblock everything it was meant to
+ * block.
  *
  * Matching (blockset_lookup):
  *   1. An allowlist entry that matches exempts the name from every
  *      blocklist of the view (an allowlist in RPZ form: each trigger is an
- *      exemption with the trigger's own matching; its actions are ignored).
+ *      exemption with the trigger's own matching; its actions are ignored;
+ *      every rule of an adblock allowlist, block or exception, is an
+ *      exemption). Then, as AdGuard Home ranks adblock rules, whatever
+ *      list they are in: an @@...$important exception unblocks, a
+ *      ...$important block blocks, an @@ exception unblocks (an exception
+ *      in any list unblocks); each rank in list order.
  *   2. Otherwise the first blocklist in configuration order with a
  *      matching entry decides (BIND: the first policy zone wins).
  *   3. Within that list the most specific entry decides: the entry for the
@@ -96,30 +138,46 @@
 #define BLOCKLIST_TTL 60
 /* Lines looked at to recognise a format by content. */
 #define BLOCKLIST_SNIFF_LINES 64
+/* Bad entries of a list kept, with their line, for the report. */
+#define BLOCKLIST_REPORT_MAX 10
 
 enum blocklist_format {
 	BLOCKLIST_AUTO = 0, /* recognise by content */
 	BLOCKLIST_DOMAINS,
 	BLOCKLIST_HOSTS,
 	BLOCKLIST_RPZ,
+	BLOCKLIST_ADBLOCK,
 };
 
-/* What a file held, for the log line after loading. */
+/*
+ * What a file held, for -t, the log and the metrics. "Skipped" in reports
+ * is unsupported + bad.
+ */
 struct blocklist_info {
 	enum blocklist_format format;
-	size_t entries; /* names or triggers added (duplicates included) */
-	size_t records; /* RPZ local-data records kept */
-	size_t skipped; /* localhost-style hosts names, unsupported triggers */
+	size_t entries;     /* names or triggers added (duplicates included) */
+	size_t records;     /* RPZ local-data records kept */
+	size_t ignored;     /* localhost-style hosts names: not blocks */
+	size_t unsupported; /* rules of a kind dnsgate does not apply */
+	size_t bad;         /* entries that could not be read, skipped */
+};
+
+/* One bad entry: where, and why (bytes outside printable ASCII as \xNN). */
+struct blocklist_problem {
+	int line;
+	char text[160];
 };
 
 struct blocklist;
 
 /*
- * Load one file. path may start with "rpz:", "hosts:" or "domains:" to
- * force the format; the list's name is the base name of the rest. On error
- * returns NULL with a one-line reason in err (no FILE:LINE prefix; err may
- * be NULL) and *errline (may be NULL) set to the 1-based line it concerns,
- * or 0 when it concerns no line (cannot open, out of memory).
+ * Load one file. path may start with "rpz:", "hosts:", "domains:" or
+ * "adblock:" to force the format; the list's name is the base name of the
+ * rest. Bad entries are skipped (see the top of this file). When the file
+ * cannot be read as a list returns NULL with a one-line reason in err (no
+ * FILE:LINE prefix; err may be NULL) and *errline (may be NULL) set to the
+ * 1-based line it concerns, or 0 when it concerns no line (cannot open,
+ * out of memory).
  */
 struct blocklist *blocklist_load(const char *path, char *err, size_t errlen,
                                  int *errline);
@@ -129,6 +187,15 @@ struct blocklist *blocklist_parse(const char *name,
                                   const char *text, size_t len, char *err,
                                   size_t errlen, int *errline);
 void blocklist_free(struct blocklist *bl);
+/*
+ * The first bad entries of bl (at most BLOCKLIST_REPORT_MAX of
+ * blocklist_get_info(bl)->bad), in file order: their number, and the
+ * array in *out.
+ */
+size_t blocklist_problems(const struct blocklist *bl,
+                          const struct blocklist_problem **out);
+/* Length of a "rpz:", "hosts:", "domains:" or "adblock:" prefix of path. */
+size_t blocklist_prefix_len(const char *path);
 /* Where an entry was written (blocklist_locate). */
 struct blocklist_where {
 	int line;      /* 1-based (an RPZ record's first line); 0: not found */
@@ -150,13 +217,13 @@ int blocklist_locate(const char *path, const uint8_t *name, bool below,
 /* The base name of the file, as EXTRA-TEXT and rule ids show it. */
 const char *blocklist_name(const struct blocklist *bl);
 const struct blocklist_info *blocklist_get_info(const struct blocklist *bl);
-/* "domains", "hosts", "rpz" ("auto" for BLOCKLIST_AUTO). */
+/* "domains", "hosts", "rpz", "adblock" ("auto" for BLOCKLIST_AUTO). */
 const char *blocklist_format_name(enum blocklist_format f);
 
 /* What a lookup found. */
 enum block_action {
 	BLOCK_NONE = 0,   /* no entry matched: not blocked */
-	BLOCK_ALLOWED,    /* an allowlist matched: not blocked */
+	BLOCK_ALLOWED,    /* an allowlist or exception matched: not blocked */
 	BLOCK_PASSTHRU,   /* RPZ PASSTHRU decided: not blocked */
 	BLOCK_LISTED,     /* domains/hosts entry: the view's block-action */
 	BLOCK_NXDOMAIN,   /* RPZ CNAME . */
@@ -189,11 +256,14 @@ struct block_rr {
  */
 struct block_match {
 	enum block_action action;
-	/* Deciding list's name (an allowlist's for BLOCK_ALLOWED); NULL for
-	 * BLOCK_NONE. For rule ids: "blocklist:ads.txt". */
+	/* Deciding list's name; NULL for BLOCK_NONE. For rule ids:
+	 * "blocklist:ads.txt". */
 	const char *list;
-	/* 0-based position of that list among the view's blocklists (or its
-	 * allowlists, for BLOCK_ALLOWED). */
+	/* The deciding list is an allowlist (else a blocklist: BLOCK_ALLOWED
+	 * then comes from an adblock exception rule of it). */
+	bool allowlist;
+	/* 0-based position of that list among the view's blocklists, or its
+	 * allowlists. */
 	unsigned list_index;
 	/* The listed name that matched (lower-case wire form), and whether the
 	 * QNAME is below it ("*.name" or a domain's subtree) or is it. */
@@ -230,6 +300,20 @@ struct blockset *blockset_create(const struct blocklist *const *lists,
 void blockset_free(struct blockset *set);
 /* Distinct names in the index. */
 size_t blockset_size(const struct blockset *set);
+
+/* One list of a blockset, for -t, the log and the metrics. */
+struct blockset_list {
+	const char *name; /* base name, as EXTRA-TEXT shows it */
+	bool allowlist;
+	unsigned index; /* among the view's blocklists, or its allowlists */
+	struct blocklist_info info;
+};
+
+/* The lists of set (0 for NULL): allowlists first, each kind in order. */
+size_t blockset_list_count(const struct blockset *set);
+/* List i < blockset_list_count(set); lives as long as set. */
+const struct blockset_list *blockset_list_get(const struct blockset *set,
+                                              size_t i);
 
 /*
  * Look qname (a valid wire name, any case) up: fills *m and returns true

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dns/idn.h"
 #include "dns/rrtext.h"
 #include "views/local.h"
 
@@ -227,6 +228,35 @@ unquote(char *s)
 	}
 }
 
+/*
+ * The name text[0..n) (a local-zone name, a local-data owner) in A-labels
+ * when it is written in UTF-8 (dns/idn.h), into out[0..DNS_NAME_TEXT_MAX):
+ * 1 when converted, 0 when ASCII already (out untouched), -1 with the
+ * reason in err.
+ */
+static int
+name_idn(const char *text, size_t n, char *out, char *err, size_t errlen)
+{
+	char word[DNS_NAME_TEXT_MAX];
+	const char *why = "name too long";
+	size_t i;
+
+	for (i = 0; i < n && (unsigned char)text[i] < 0x80; i++)
+		;
+	if (i == n)
+		return 0;
+	if (n < sizeof(word)) {
+		memcpy(word, text, n);
+		word[n] = '\0';
+	}
+	if (n >= sizeof(word) ||
+	    dns_idn_to_ascii(word, out, DNS_NAME_TEXT_MAX, &why) != 0)
+		return local_fail(err, errlen,
+		                  "bad internationalised name '%.*s': %s",
+		                  (int)(n < 60 ? n : 60), text, why);
+	return 1;
+}
+
 /* One zone may come from one line: local-zone or local-zone-file. */
 static int
 zone_duplicate(const struct local_zone *old, const char *text, bool file,
@@ -279,10 +309,10 @@ int
 local_add_zone(struct local_data *ld, const char *text, char *err,
                size_t errlen)
 {
-	char name[DNS_NAME_TEXT_MAX + 3], type[32];
+	char name[DNS_NAME_TEXT_MAX + 3], type[32], ascii[DNS_NAME_TEXT_MAX];
 	uint8_t wire[DNS_NAME_MAX];
 	const char *s = text;
-	int zt;
+	int zt, idn;
 
 	if (word_next(&s, name, sizeof(name)) != 0 ||
 	    word_next(&s, type, sizeof(type)) != 0)
@@ -292,6 +322,10 @@ local_add_zone(struct local_data *ld, const char *text, char *err,
 		return local_fail(err, errlen, "trailing junk '%.40s'",
 		                  s + strspn(s, " \t"));
 	unquote(name);
+	if ((idn = name_idn(name, strlen(name), ascii, err, errlen)) < 0)
+		return -1;
+	if (idn > 0)
+		memcpy(name, ascii, strlen(ascii) + 1);
 	if (dns_name_from_text(name, NULL, wire) == 0)
 		return local_fail(err, errlen, "bad zone name '%.60s'", name);
 	if ((zt = zone_type_from_text(type)) < 0)
@@ -469,16 +503,32 @@ int
 local_add_data(struct local_data *ld, const char *text, char *err,
                size_t errlen)
 {
+	char ascii[DNS_NAME_TEXT_MAX], *line = NULL;
+	size_t n = strcspn(text, " \t");
 	struct dns_rr_text *t;
-	int ret = -1;
+	int ret = -1, idn;
 
+	/* An owner written in UTF-8 goes in A-labels (not the RDATA: a TXT
+	 * string may well be UTF-8, and stays as written). */
+	if ((idn = name_idn(text, n, ascii, err, errlen)) < 0)
+		return -1;
+	if (idn > 0) {
+		if ((line = malloc(strlen(ascii) + strlen(text + n) + 1)) ==
+		    NULL)
+			return local_fail(err, errlen, "out of memory");
+		sprintf(line, "%s%s", ascii, text + n);
+		text = line;
+	}
 	/* 64 KiB of RDATA buffer: not for the stack. */
-	if ((t = malloc(sizeof(*t))) == NULL)
+	if ((t = malloc(sizeof(*t))) == NULL) {
+		free(line);
 		return local_fail(err, errlen, "out of memory");
+	}
 	if (dns_rr_from_text(text, NULL, LOCAL_DEFAULT_TTL, t, err, errlen) ==
 	    0)
 		ret = local_add_rr(ld, t, err, errlen);
 	free(t);
+	free(line);
 	return ret;
 }
 

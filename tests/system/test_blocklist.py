@@ -168,16 +168,21 @@ def test_no_edns_no_ede(gate):
     assert r.edns < 0
 
 
-def test_bad_list_is_a_config_error(tmp_path):
+@pytest.mark.parametrize("strict", [False, True])
+def test_bad_list_entry(tmp_path, strict):
+    """A bad record is skipped with a warning naming both places; with
+    [lists] strict = yes it is an error (test_list_hygiene.py has more)."""
     bad = tmp_path / "bad.rpz"
     bad.write_text("$ORIGIN rpz.\n@ SOA a. b. 1 1 1 1 1\n"
                    "x CNAME .\nthis is not a record\n")
     conf = tmp_path / "c.conf"
-    conf.write_text("[view v]\nupstream = none\nblocklist = rpz:%s\n" % bad)
+    conf.write_text("[view v]\nupstream = none\nblocklist = rpz:%s\n%s"
+                    % (bad, "[lists]\nstrict = yes\n" if strict else ""))
     p = subprocess.run([BIN, "-t", "-c", str(conf)], capture_output=True,
                        text=True, timeout=10)
-    assert p.returncode == 1
-    assert p.stderr.startswith("%s:3: blocklist: %s:4:" % (conf, bad))
+    assert p.returncode == (1 if strict else 0)
+    assert p.stderr.startswith("%s:3: %sblocklist: %s:4:" % (
+        conf, "" if strict else "warning: ", bad))
 
 
 def explain(conf, name, *opts):

@@ -24,6 +24,8 @@ import sysutil
 from conftest import REPO
 from sysutil import fault_name, make_query
 
+DATA = REPO / "tests" / "system" / "data"
+
 PROMISED = {
     "dnsgate_queries_total": "counter",
     "dnsgate_responses_total": "counter",
@@ -38,6 +40,8 @@ PROMISED = {
     "dnsgate_cache_entries": "gauge",
     "dnsgate_cache_bytes": "gauge",
     "dnsgate_cache_evictions_total": "counter",
+    "dnsgate_list_entries": "gauge",
+    "dnsgate_list_skipped": "gauge",
     "dnsgate_tcp_connections": "gauge",
     "dnsgate_log_dropped_total": "counter",
     "dnsgate_build_info": "gauge",
@@ -76,8 +80,11 @@ def scrape(dnsgate_conf, fault_server):
         "[view inside]",
         "match-client = 127.0.0.1",
         "upstream = a",
+        "blocklist = %s/ads.txt" % DATA,
+        "allowlist = %s/allow.txt" % DATA,
         "[view other]",
         "upstream = b",
+        "blocklist = %s/ads.txt" % DATA,
         "",
     ])
     port = sysutil.free_port()

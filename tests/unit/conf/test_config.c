@@ -20,6 +20,7 @@
 
 #include "conf/config.h"
 #include "dns/msg.h"
+#include "policy/blocklist.h"
 #include "policy/decision.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -1288,6 +1289,121 @@ test_config_local_data_errors_have_file_line(void **state)
 	           "'corp.example.'\n");
 }
 
+/* Names in UTF-8 in local-zone and local-data owners: A-labels. */
+static void
+test_config_local_data_idn(void **state)
+{
+	struct config *c;
+	const struct local_zone *z = NULL;
+	uint8_t name[DNS_NAME_MAX];
+
+	(void)state;
+	c = load_ok("[view v]\n"
+	            "local-zone = \xc3\x9cnicode.example static\n"
+	            "local-data = www.\xc3\xbcnicode.example. 300 IN TXT "
+	            "\"\xc3\xbc\"\n");
+	assert_int_not_equal(
+	    dns_name_from_text("www.xn--nicode-2ya.example.", NULL, name), 0);
+	assert_int_equal(
+	    local_lookup(&c->views[0]->local, name, DNS_TYPE_TXT, &z),
+	    LOCAL_ANSWER);
+	assert_non_null(z);
+	assert_int_equal(z->type, LZ_STATIC);
+	/* The TXT string stays as written: UTF-8, one length byte + 2. */
+	assert_int_equal(c->views[0]->local.rrs[0].rdlength, 3);
+	config_unref(c);
+	load_fails("[view v]\n"
+	           "local-zone = \xe2\x9d\xa4.example static\n"
+	           "local-data = a\xff.example. A 10.0.0.1\n",
+	           "t.conf:2: local-zone: bad internationalised name "
+	           "'\xe2\x9d\xa4.example': string contains a disallowed "
+	           "character\n"
+	           "t.conf:3: local-data: bad internationalised name "
+	           "'a\xff.example.': string encoding error\n");
+}
+
+/*
+ * What a load of the list at path (12 bad lines among 32, see
+ * test_config_lists_strict) says, without strict or with it.
+ */
+static void
+lists_messages(char *want, size_t cap, const char *path, bool strict)
+{
+	size_t len = 0;
+	int shown = 0;
+
+	for (int i = 1; i <= 32 && shown < 10; i++) {
+		if (i % 8 >= 3)
+			continue;
+		len += (size_t)snprintf(want + len, cap - len,
+		                        "t.conf:2: %sblocklist: %s:%d: bad "
+		                        "domain name 'bad!%d.example'\n",
+		                        strict ? "" : "warning: ", path, i, i);
+		shown++;
+	}
+	if (strict)
+		(void)snprintf(
+		    want + len, cap - len,
+		    "t.conf:2: blocklist: %s: and 2 more bad entries\n"
+		    "t.conf:2: blocklist: %s: rejected for its bad "
+		    "entries ([lists] strict = yes; with no, they are "
+		    "skipped)\n",
+		    path, path);
+	else
+		(void)snprintf(
+		    want + len, cap - len,
+		    "t.conf:2: warning: blocklist: %s: 12 bad entries "
+		    "skipped (10 shown), 20 entries loaded\n",
+		    path);
+}
+
+/*
+ * A list with 12 bad lines among 32: [lists] strict = no (the default)
+ * loads it, with the first 10 as warnings naming FILE:LINE, and a count;
+ * strict = yes rejects it, each shown one an error, the rest counted.
+ */
+static void
+test_config_lists_strict(void **state)
+{
+	char path[64], text[256], want[4096], list[1024];
+	const struct blockset_list *bl;
+	struct config *c;
+	size_t len = 0;
+	char *errs;
+
+	(void)state;
+	for (int i = 1; i <= 32; i++)
+		len += (size_t)snprintf(
+		    list + len, sizeof(list) - len,
+		    i % 8 < 3 ? "bad!%d.example\n" : "good%d.example\n", i);
+	temp_file(path, sizeof(path), list);
+	(void)snprintf(text, sizeof(text), "[view v]\nblocklist = %s\n", path);
+	c = load(text, &errs);
+	assert_non_null(c);
+	lists_messages(want, sizeof(want), path, false);
+	assert_string_equal(errs, want);
+	assert_int_equal(blockset_list_count(c->views[0]->blocks), 1);
+	bl = blockset_list_get(c->views[0]->blocks, 0);
+	assert_int_equal(bl->info.bad, 12);
+	assert_int_equal(bl->info.entries, 20);
+	free(errs);
+	config_unref(c);
+
+	/* [lists] after the view it concerns: the whole file counts. */
+	(void)snprintf(text, sizeof(text),
+	               "[view v]\nblocklist = %s\n[lists]\nstrict = yes\n",
+	               path);
+	lists_messages(want, sizeof(want), path, true);
+	load_fails(text, want);
+	assert_int_equal(unlink(path), 0);
+
+	load_fails("[lists]\nstrict = maybe\nrefresh-everything = yes\n",
+	           "t.conf:2: strict: expected yes or no\n"
+	           "t.conf:3: unknown key 'refresh-everything' in [lists]\n"
+	           "t.conf:3: no [view NAME] section: every query would be "
+	           "refused\n");
+}
+
 static void
 test_config_local_data_reaches_the_view(void **state)
 {
@@ -1782,6 +1898,8 @@ main(void)
 	    cmocka_unit_test(test_config_forward_zones_resolve),
 	    cmocka_unit_test(test_config_forward_zone_errors),
 	    cmocka_unit_test(test_config_forward_zone_hidden_by_local_zone),
+	    cmocka_unit_test(test_config_local_data_idn),
+	    cmocka_unit_test(test_config_lists_strict),
 	    cmocka_unit_test(test_config_load_file),
 	    cmocka_unit_test(test_config_ref_unref),
 	    cmocka_unit_test(test_config_restart_keys_named_when_changed),

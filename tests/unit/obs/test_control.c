@@ -60,11 +60,29 @@ free_port(void)
 	return ntohs(sa.sin_port);
 }
 
+/* The lists setup writes in fx->dir, in the order teardown removes them. */
+static const char *const list_files[] = {"ads.txt", "sub/ads.txt", "allow.txt",
+                                         "sub"};
+
+/* dir/name with text in it; 0 / -1. */
+static int
+write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
 static int
 setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	char text[512];
+	char text[1024], sub[200];
 	struct config *conf;
 
 	if (fx == NULL)
@@ -74,6 +92,16 @@ setup(void **state)
 		return -1;
 	snprintf(fx->sock, sizeof(fx->sock), "%s/ctl.sock", fx->dir);
 	fx->port = free_port();
+	/* Two lists named ads.txt (one series), one bad and one
+	 * unsupported rule in the first. */
+	snprintf(sub, sizeof(sub), "%s/sub", fx->dir);
+	if (mkdir(sub, 0700) != 0 ||
+	    write_file(fx->dir, "ads.txt",
+	               "||a.example^\n||b.example^\nbad!name\n"
+	               "||c.example^$third-party\n") != 0 ||
+	    write_file(sub, "ads.txt", "d.example\n") != 0 ||
+	    write_file(fx->dir, "allow.txt", "ok.a.example\n") != 0)
+		return -1;
 	snprintf(text, sizeof(text),
 	         "[server]\n"
 	         "listen = 127.0.0.1:5300\n"
@@ -82,9 +110,12 @@ setup(void **state)
 	         "[upstream up]\n"
 	         "server = 192.0.2.53\n"
 	         "[view main]\n"
-	         "upstream = up\n",
-	         fx->sock, fx->port);
-	conf = config_load_string("t.conf", text, stderr);
+	         "upstream = up\n"
+	         "blocklist = %s/ads.txt\n"
+	         "blocklist = %s/ads.txt\n"
+	         "allowlist = %s/allow.txt\n",
+	         fx->sock, fx->port, fx->dir, sub, fx->dir);
+	conf = config_load_string("t.conf", text, NULL);
 	if (conf == NULL)
 		return -1;
 	fx->d.rs = runstate_new(conf, NULL);
@@ -116,6 +147,13 @@ teardown(void **state)
 	runstate_unref(fx->d.rs);
 	pthread_mutex_destroy(&fx->d.conf_lock);
 	unlink(fx->sock);
+	for (size_t i = 0; i < sizeof(list_files) / sizeof(list_files[0]);
+	     i++) {
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/%s", fx->dir, list_files[i]);
+		(void)remove(path);
+	}
 	rmdir(fx->dir);
 	free(fx);
 	return 0;
@@ -398,6 +436,8 @@ test_control_metrics_are_prometheus_text(void **state)
 	    "dnsgate_cache_entries",
 	    "dnsgate_cache_bytes",
 	    "dnsgate_cache_evictions_total",
+	    "dnsgate_list_entries",
+	    "dnsgate_list_skipped",
 	    "dnsgate_upstream_queries_total",
 	    "dnsgate_upstream_errors_total",
 	    "dnsgate_upstream_up",
@@ -459,6 +499,19 @@ test_control_metrics_are_prometheus_text(void **state)
 	assert_non_null(
 	    strstr(text, "dnsgate_upstream_latency_seconds_count{"
 	                 "upstream=\"up\",server=\"192.0.2.53:53\"} 2\n"));
+	/* Per list: the two ads.txt as one series (2 + 1 entries). */
+	assert_non_null(strstr(text, "dnsgate_list_entries{view=\"main\","
+	                             "kind=\"blocklist\",list=\"ads.txt\"} "
+	                             "3\n"));
+	assert_non_null(strstr(text, "dnsgate_list_entries{view=\"main\","
+	                             "kind=\"allowlist\",list=\"allow.txt\"} "
+	                             "1\n"));
+	assert_non_null(strstr(text, "dnsgate_list_skipped{view=\"main\","
+	                             "kind=\"blocklist\",list=\"ads.txt\","
+	                             "reason=\"bad\"} 1\n"));
+	assert_non_null(strstr(text, "dnsgate_list_skipped{view=\"main\","
+	                             "kind=\"blocklist\",list=\"ads.txt\","
+	                             "reason=\"unsupported\"} 1\n"));
 	free(text);
 }
 
