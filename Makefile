@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # dnsgate — one non-recursive Makefile: every target is here, no sub-makes.
 #
 #   make            build build/dnsgate

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Amplification under a spoofing-style flood, RRL off then on. See bench/README.md
 # ("Amplification: bench/amplify.sh").
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # A burst of outstanding queries through dnsgate and through dnsdist: what
 # each loses, and where. See bench/README.md ("Bursts: bench/burst.sh").
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # dnsgate vs dnsdist forwarding benchmark, loopback only. See bench/README.md.
 #
 #   bench/run.sh                     both proxies, 20 s each

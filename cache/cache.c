@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cache/cache.c — one view's answer cache (cache.h).
  */

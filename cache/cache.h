@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cache/cache.h — one view's answer cache: whole DNS messages keyed by
  * question, shared by every worker, with RFC 2308 negative caching,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cli/explain.c — `dnsgate explain -c FILE --client IP [--dest IP] [--tcp]
  * [--cookie valid|invalid|none] [--class CLASS] QNAME [QTYPE]` (dnsgate(8),

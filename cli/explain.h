@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cli/explain.h — `dnsgate explain`: the query pipeline run dry for one
  * client and name, printing every stage consulted and the verdict.

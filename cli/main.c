@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cli/main.c — command line, start-up, signals, reload and shutdown.
  */

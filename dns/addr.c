@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/addr.c — IP addresses, endpoints and BIND-style address match lists.
  *

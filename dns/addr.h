@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/addr.h — IP addresses, ip[:port] endpoints and BIND-style address
  * match lists. Pure: no sockets are opened here.

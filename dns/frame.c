@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/frame.c — TCP length prefixes (frame.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/frame.h — the two-byte length prefix of DNS over TCP (RFC 1035
  * 4.2.2, RFC 7766 8): reading a stream into whole messages, and writing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/htab.h — the open-addressing index the name tables use (local data,
  * blocklists): slots of (hash, index + 1), linear probing, at most half

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/idn.c — UTF-8 names to A-labels (see dns/idn.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/idn.h — internationalised domain names: UTF-8 text to the ASCII form
  * that goes on the wire (RFC 5890 A-labels), with Debian's libidn2.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/msg.c — parsing queries and responses, and building the messages the
  * proxy sends itself. All packet bytes are read through struct wire.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/msg.h — DNS messages: header, question, RR walking, EDNS(0), and the
  * responses a proxy builds itself (errors, truncation, rewritten upstream

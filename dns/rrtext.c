@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/rrtext.c — one RR from master-file text, and RDATA back to text.
  *

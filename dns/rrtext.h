@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/rrtext.h — resource records in master-file text (RFC 1035 5.1), one
  * line at a time, and RDATA printed back as text.

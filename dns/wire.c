@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/wire.c — bounds-checked cursor over wire-format bytes.
  *

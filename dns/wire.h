@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/wire.h — bounds-checked reading and writing of wire-format bytes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/zonefile.c — an RFC 1035 master file as the records of one zone (see
  * dns/zonefile.h).

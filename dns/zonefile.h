@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dns/zonefile.h — an RFC 1035 master file (section 5) read as the records
  * of one zone.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/control.c — metrics (HTTP GET /metrics) and the control socket.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/control.h — the main thread's services: Prometheus metrics over
  * HTTP (metrics-listen) and the control socket (control-socket) that

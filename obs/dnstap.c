@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/dnstap.c — the dnstap encoder, and the producers' queues into
  * fstrm's I/O thread.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/dnstap.h — dnstap (https://dnstap.info) through Debian's libfstrm:
  * fstrm's I/O thread (fstrm_iothr) writes the Frame Streams to a UNIX

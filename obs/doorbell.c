@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/doorbell.c — futex-backed wake-ups for the log thread.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/doorbell.h — wake a sleeping consumer thread without costing the
  * producers a system call.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/fdlimit.c — running out of file descriptors, told to the operator
  * (fdlimit.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/fdlimit.h — running out of file descriptors, told to the operator.
  *

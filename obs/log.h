@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/log.h — the log: decision lines from the workers and daemon
  * messages, written by one logger thread so the datapath never blocks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/process.c — process_* metrics, named and defined as the Prometheus
  * client libraries export them, so dashboards made for any exporter work.

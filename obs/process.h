@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/process.h — the standard process_* metric families of the Prometheus
  * client libraries (CPU, memory, descriptors, start time), read from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/ring.c — single-producer, single-consumer rings of records, and the
  * ring sets their consumer threads drain.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/ring.h — the ring the log producers write and the log thread reads:
  * one producer thread, one consumer thread, variable-length records of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/stats.h — counters behind /metrics and `dnsgate ctl stats`.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/top.c — heavy hitters in time slots (obs/top.h).
  */

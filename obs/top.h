@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * obs/top.h — who asked most, and what, lately: `dnsgate ctl top-clients`
  * and `dnsgate ctl top-names` (dnsgate(8), COMMANDS).

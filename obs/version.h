@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* obs/version.h — the one place the version is written. */
 #ifndef OBS_VERSION_H
 #define OBS_VERSION_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy/acl.h — a view's access control: ordered allow / refuse / drop
  * rules, each an address match list (dnsgate.conf(5), "View access

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy/blocklist.c — blocklists, allowlists and RPZ (see
  * policy/blocklist.h).

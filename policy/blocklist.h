@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy/blocklist.h — blocklists, allowlists and RPZ (dnsgate.conf(5),
  * "Blocklists and allowlists"; RPZ as draft-vixie-dnsop-dns-rpz and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy/decision.h — the decision record: one per query, filled as the
  * query passes the pipeline stages, then turned into the log line, the

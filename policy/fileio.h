@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy/fileio.h — opening the files a configuration names (the config
  * itself, resolv.conf, block and allow lists) safely: only regular files,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy/rebind.c — remove private addresses from upstream answers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy/rebind.h — DNS rebinding protection (dnsgate.conf(5), "Rebind
  * protection"): take the A/AAAA records that hold private, loopback, link-local

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/pipeline.c — the stages of a query, top to bottom, each returning
  * "continue" or a final verdict (pipeline.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/pipeline.h — the query pipeline, without any I/O.
  *

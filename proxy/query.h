@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/query.h — the life of one query, from a complete client message
  * to the answer sent (or not), logged and counted.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/runstate.c — runtime records that survive a reload (runstate.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/runstate.h — what changes while dnsgate runs, kept outside the
  * immutable configuration: the health and counters of each upstream

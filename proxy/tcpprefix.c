@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/tcpprefix.c — client TCP connections counted per client prefix.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/tcpprefix.h — client TCP connections counted per client prefix,
  * for [server] tcp-max-clients-per-prefix (Unbound's tcp-connection-limit,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/uppool.c — pooled upstream UDP sockets (see uppool.h).
  */

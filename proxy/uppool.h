@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/uppool.h — shared UDP sockets to upstream servers ([upstream]
  * udp-sockets = N), the dnsdist way: each worker keeps N long-lived sockets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/upstream.c — asking the view's upstream group: server selection,
  * one socket with a fresh random source port and ID per attempt, answer

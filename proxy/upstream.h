@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/upstream.h — the upstream path of a query: asking the view's
  * upstream group, one attempt after another.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/usock.c — per-attempt upstream UDP sockets, reused with a fresh
  * port, and their sends batched through io_uring (see usock.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/usock.h — the UDP sockets of per-attempt upstream queries
  * ([upstream] udp-sockets = 0, the default).

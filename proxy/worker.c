@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/worker.c — listeners, client TCP connections (RFC 7766 / 9210), and
  * the life of a query: received -> pipeline -> (forward) -> finish.

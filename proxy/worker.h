@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/worker.h — event-loop workers, listeners, queries in flight.
  *

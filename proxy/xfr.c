@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/xfr.c — the stream of a relayed zone transfer (xfr.h).
  */

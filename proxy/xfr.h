@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/xfr.h — following the message stream of a relayed zone transfer
  * (AXFR/IXFR over TCP): where it ends, whether it is well formed and ours,

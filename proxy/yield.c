@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/yield.c — when a worker should yield its CPU to an upstream server
  * on the same host (see yield.h).

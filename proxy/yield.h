@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy/yield.h — when a worker should yield its CPU to an upstream server
  * on the same host ([server] yield-to-local-upstream = auto).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ratelimit/cookie.c — DNS Cookies: RFC 9018 server cookies checked and
  * issued, and the client-side jar for upstreams. See cookie.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ratelimit/cookie.h — DNS Cookies (RFC 7873) with RFC 9018 interoperable
  * server cookies (dnsgate.conf(5), [cookies]).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ratelimit/rrl.c — response rate limiting (BIND 9 semantics) and the
  * per-client query limit; the contract is in rrl.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ratelimit/rrl.h — response rate limiting with the semantics of BIND 9's
  * rate-limit (dnsgate.conf(5), [ratelimit]), and the per-client query limit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ratelimit/siphash.c — SipHash-2-4, written from the algorithm description
  * in the SipHash paper (section 2): 2 compression rounds per 8-byte word,

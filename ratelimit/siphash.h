@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ratelimit/siphash.h — SipHash-2-4 (Aumasson & Bernstein, "SipHash: a fast
  * short-input PRF", 2012), the keyed hash RFC 9018 4.4 makes mandatory for

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # Install whichever of the named Debian packages are missing. Runs apt-get
 # update once, only when something has to be installed, so a machine that
 # has everything pays one dpkg-query and nothing else.

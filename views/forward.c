@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * views/forward.c — a view's forward-zones (see forward.h).
  *

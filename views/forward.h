@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * views/forward.h — a view's forward-zones (dnsgate.conf(5), [view NAME]
  * forward-zone): the names under a suffix go to another [upstream] group

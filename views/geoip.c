@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * views/geoip.c — libmaxminddb behind the interface views need.
  *

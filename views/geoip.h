@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * views/geoip.h — country and AS number of a client address, from MaxMind
  * DB files (dnsgate.conf(5), [geoip]; used by match-country and match-asn).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * views/local.c — a view's local zones and local data (see views/local.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * views/local.h — a view's local zones and local data (Unbound semantics).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * views/localfile.c — local-zone-file (see views/localfile.h): the file is
  * read whole, parsed by dns/zonefile.c, and each record handed to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * views/localfile.h — local-zone-file: a static local zone whose records
  * come from an RFC 1035 master file (dns/zonefile.h says what is read).

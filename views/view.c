@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * views/view.c — view selection (BIND: first view whose lists match wins).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * views/view.h — split-horizon views: which view a query belongs to.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_pipeline — "query in, response out": the whole pipeline without I/O.
  *

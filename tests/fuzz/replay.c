@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/fuzz/replay.c — run a fuzz target over its corpus without libFuzzer,
  * so `make check` replays every saved input (the fuzz-replay target of the

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A bounded soak of dnsgate under everything that goes wrong at once.
 
 Not part of `make check`: `make soak` (or `make SANITIZE=address,undefined

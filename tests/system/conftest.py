@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Fixtures for dnsgate's system tests: real processes on loopback.
 
 - ``nsd``: a real authoritative upstream (NSD) serving ``example.test.``,

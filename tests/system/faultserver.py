@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """A fault-injecting upstream DNS server for dnsgate's system tests.
 
 One server answers on UDP and TCP on the same loopback port. What it does

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Helpers shared by dnsgate's system tests: ports, raw sockets, framing.
 
 Everything here talks DNS through dnspython or raw bytes written by hand,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Anti-spoofing on the upstream side: answers whose ID, question or source
 do not match are ignored and the query waits for the real one; the upstream
 query ID is dnsgate's own, never the client's."""

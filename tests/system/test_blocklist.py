@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Blocklists in three formats, RPZ actions, allowlists and block-action,
 through the real daemon (dnsgate.conf(5), "Blocklists and allowlists";
 dnsgate(8) WHAT THE WIRE SEES: a name on a blocklist gets the view's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The answer cache ([cache], dnsgate.conf(5)) against fault-injecting
 upstreams, talked to with dnspython: hits never reach the upstream and
 carry decremented TTLs, the client's ID and case; one cache per view;

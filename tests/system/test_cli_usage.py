@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Usage of the command line (dnsgate(8) SYNOPSIS, OPTIONS, COMMANDS):
 `--help` and `-h` print the usage on standard output and exit 0, for
 dnsgate itself and for every subcommand; a bad usage prints it on standard

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """`dnsgate -t -c FILE`: 0 for a valid file; otherwise 1 and one
 `FILE:LINE: message` line on stderr per error, every error reported."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The control plane: Prometheus metrics on `[server] metrics-listen`
 (dnsgate(8) METRICS), `dnsgate ctl` over `[server] control-socket`
 (dnsgate(8) COMMANDS), and reloads by `ctl reload` and SIGHUP (a broken file is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """DNS cookies (dnsgate.conf(5) [cookies]; dnsgate(8) WHAT THE WIRE SEES):
 RFC 7873 with RFC 9018 interoperable server cookies, terminated at dnsgate.
 

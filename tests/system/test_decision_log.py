@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The decision log: one JSON object per line on stderr, one line per
 decision, with the fields dnsgate(8) DECISION LOG names."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """dnstap: with ``[log] dnstap`` dnsgate writes a Frame Streams stream of
 dnstap messages, through Debian's libfstrm, to a UNIX socket (``PATH`` or
 ``unix:PATH``), a TCP collector (``tcp:IP:PORT``) or a file

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """EDNS (RFC 6891) at the client side, and what dnsgate sends upstream."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """ISC's EDNS compliance tests, as genreport (ISC DNS-Compliance-Testing)
 runs them with -f: 31 queries, each answer judged by genreport's own
 rules, against dnsgate in front of NSD.

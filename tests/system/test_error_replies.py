@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Upstream errors without a question, and queries of other classes than IN
 (dnsgate.conf(5), "Upstream semantics"; dnsgate(8), "WHAT THE WIRE SEES").
 

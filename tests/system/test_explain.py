@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """`dnsgate explain`: the pipeline run dry, one line per stage consulted,
 ending with view / action / rcode / ede (dnsgate(8) COMMANDS, explain)."""
 

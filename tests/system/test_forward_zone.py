@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """forward-zone (dnsgate.conf(5), [view NAME]): names under a suffix go to
 another upstream group, the longest suffix winning, the view's upstream
 taking the rest. Three real NSD upstreams serve different zones, so where

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Forwarding through dnsgate to a real NSD: the client gets NSD's answer,
 over UDP and TCP, on IPv4 and IPv6 listeners."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """[geoip] and [view] match-country / match-asn, with MaxMind DB files
 built for the test by tests/tools/make_mmdb.pl (Debian's
 libmaxmind-db-writer-perl): 127.0.0.2 is DE in AS64500, 127.0.0.3 is FR,

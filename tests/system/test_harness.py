@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The premises the other tests build on: NSD's zone has the sizes they
 need, and the fault server does what its name labels say. No dnsgate here."""
 

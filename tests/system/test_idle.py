@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """An idle dnsgate stays asleep: its threads wake a few times a second (the
 log thread's and the health check's 1 s ticks, the RRL timer), not every
 5 ms as a polling log thread did (about 200 wake-ups a second, 400 with

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Blocklists as they come from the wild (dnsgate.conf(5), "Blocklists and
 allowlists", [lists]): bad entries skipped, counted and reported as
 FILE:LINE; [lists] strict = yes rejecting them; a file that is not a list

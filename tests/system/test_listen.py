@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Listening: wildcard addresses answer from the address the query was sent
 to; `tcp-max-queries` (an extension, dnsgate.conf(5)) closes a client
 connection after N queries; `resolv-conf` reads an upstream group from a

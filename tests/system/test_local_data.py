@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Local zones and local data in views, through the real daemon
 (dnsgate.conf(5) [view NAME]; dnsgate(8) WHAT THE WIRE SEES; Unbound
 semantics as views/local.h describes them), and split horizon: views

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """local-zone-file = ZONE PATH (dnsgate.conf(5) [view NAME]): an RFC 1035
 master file served as a static local zone, through the real daemon, asked
 with dnspython and dig: a 2048-bit DKIM TXT record byte for byte, CNAME,

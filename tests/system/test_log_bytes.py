@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Whatever bytes a message quotes, the log stays safe to read: a reload
 that fails on a binary blocklist (whose file name holds an escape sequence
 too) leaves valid UTF-8 and, in JSON, one valid object per line; in text,

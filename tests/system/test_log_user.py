@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """A log file with `[server] user =`: root creates it before dropping
 privileges, then gives it to the user (as it does the control socket), so
 that every reload reopens it and rotation keeps working (dnsgate.conf(5),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Forwarding loops that `dnsgate -t` cannot see (dnsgate(8), "Forwarding
 loops"): a query of dnsgate's own that comes back to a listener is refused
 (REFUSED, EDE 18, rule loop:own-socket or loop:own-query) and never

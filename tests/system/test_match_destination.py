@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """[view] match-destination: the view is chosen by the local address the
 query arrived on (IP_PKTINFO for UDP, the accepted socket for TCP), and
 answers leave from that address."""

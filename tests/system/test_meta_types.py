@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Meta-types asked as plain queries: OPT, TSIG, TKEY, MAILA, MAILB and the
 rest of 128-255 (RFC 6895 section 3.1) get FORMERR from dnsgate itself,
 over UDP and TCP, and are never forwarded; AXFR/IXFR keep their own path

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """/metrics is valid Prometheus text format 0.0.4, read by real parsers.
 
 Two upstream groups of two servers each, so that a family printed server by

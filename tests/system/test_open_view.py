@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """A view without allow/refuse/drop lines whose match-client takes every
 client (or is not set) answers anyone: on a listen address outside
 loopback, an open resolver. The semantics stay; `dnsgate -t` warns (exit

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Response rate limiting and the per-client query limit (dnsgate.conf(5)
 [ratelimit]; dnsgate(8) WHAT THE WIRE SEES, DECISION LOG, METRICS; BIND 9
 RRL semantics).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """[view] rebind-protection: private, loopback, link-local and unique-local
 addresses are removed from upstream answers for names outside the view's
 local zones; the client gets NOERROR without them and EDE 17 Filtered."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Retries across the servers of an upstream group (dnsgate.conf(5),
 "Upstream semantics"): what is retried, how many attempts, which EDE when
 everything failed, and how servers are chosen."""

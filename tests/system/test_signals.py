@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Signals: SIGTERM and SIGINT stop dnsgate with exit status 0, finishing
 in-flight queries first (dnsgate(8) SIGNALS)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """TCP behaviour (RFC 7766): pipelining with out-of-order answers, partial
 messages, the idle timeout and the connection limit."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Client TCP connections: the per-prefix limit (tcp-max-clients-per-prefix),
 the idle timeout cut short while more than half of tcp-max-clients are open,
 and TCP_NODELAY on the sockets dnsgate talks TCP on (dnsgate.conf(5)).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Zone transfers through dnsgate: AXFR/IXFR over UDP is FORMERR, over TCP
 REFUSED + EDE 18 unless the client is in the view's allow-transfer, in
 which case the upstream's whole answer stream is relayed."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Truncation both ways: answers larger than the client's UDP size are
 truncated (TC=1) and complete over TCP; an upstream's TC=1 is retried over
 TCP to the same upstream."""

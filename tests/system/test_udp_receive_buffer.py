@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """[server] udp-receive-buffer (dnsgate.conf(5)): the receive buffer of the
 UDP listeners, and the count of the client datagrams the kernel dropped
 because it was full (dnsgate_udp_receive_drops_total, dnsgate(8) METRICS).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """dnsgate as a DNS cookie client toward its upstreams ([upstream]
 cookies = yes, the default; RFC 7873 5.1, RFC 9018 3): one random client
 cookie per server, never the client's; a server that answers without a

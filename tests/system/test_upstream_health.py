@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Upstream health as the operator sees it (dnsgate.conf(5), "Upstream
 semantics": a server is down after 3 consecutive timeouts or SERVFAILs,
 skipped while down, probed every `health-check`, up again when a probe is

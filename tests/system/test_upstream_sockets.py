@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The per-attempt upstream UDP sockets (the default, udp-sockets = 0):
 every upstream query leaves from a fresh random source port, although
 dnsgate reuses the socket itself (proxy/usock.c); answers are taken only

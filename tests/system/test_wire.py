@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The "What the wire sees" table for malformed and unusual queries, with
 packets written byte by byte (no DNS library on the sending side)."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """`[server] yield-to-local-upstream` (an extension, dnsgate.conf(5)): a
 worker that has handed UDP queries to an upstream server on this host
 (here the fault server on 127.0.0.1) yields its CPU afterwards, so that

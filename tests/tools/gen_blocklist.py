@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Generate blocklists of N distinct domains for tests and benchmarks.
 
     gen_blocklist.py --count 1000000 --format domains --out big.txt

@@ -1,4 +1,5 @@
 #!/usr/bin/perl
+# SPDX-License-Identifier: BSD-2-Clause
 # tests/tools/make_mmdb.pl — build the small MaxMind DB files the GeoIP unit
 # tests read, with MaxMind::DB::Writer (Debian libmaxmind-db-writer-perl).
 #

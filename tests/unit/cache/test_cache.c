@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/cache/test_cache.c — one view's answer cache (cache/cache.h):
  * the key (QNAME case, ID, EDNS payload size and COOKIE never split

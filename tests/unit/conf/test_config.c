@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/proxy/test_config.c — the option table and the INI loader:
  * defaults, durations and sizes, one FILE:LINE message per error (every error,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/dns/test_addr.c — addresses, endpoints, prefixes and BIND-style
  * address match lists (dns/addr.h).

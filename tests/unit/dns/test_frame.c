@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/dns/test_frame.c — the TCP length prefix (RFC 1035 4.2.2):
  * what to read next byte by byte, a message split anywhere, a zero-length

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/dns/test_msg.c — query and response parsing, EDNS, and the
  * messages the proxy builds (errors, upstream queries, finished answers).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/dns/test_name.c — reading (with compression), comparing and
  * printing domain names.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/dns/test_rrtext.c — RRs from master-file text (every type, TTL
  * and class in both orders, every error message) and RDATA back to text.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/dns/test_wire.c — the wire cursor and the output buffer.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/dns/test_zonefile.c — RFC 1035 master files (dns/zonefile.h):
  * every syntax feature, the default TTL rules, the zone rules, and every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/obs/test_control.c — metrics and the control socket
  * (obs/control.h) on a daemon struct with two idle workers and no worker

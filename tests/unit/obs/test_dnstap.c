@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/obs/test_dnstap.c — the dnstap encoder, and the producers'
  * queues into fstrm's I/O thread (obs/dnstap.h).

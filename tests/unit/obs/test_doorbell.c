@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/obs/test_doorbell.c — the doorbell of the log thread: a ring
  * while the consumer is awake makes no wake-up; an armed consumer is woken

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/obs/test_fdlimit.c — the report of descriptor failures
  * (obs/fdlimit.h): the first failure is told at once, later ones at most

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/obs/test_log.c — the logger (obs/log.h) writing to a file in
  * a temporary directory: lines from a ring reach the file in order, an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/obs/test_ring.c — the single-producer, single-consumer ring of
  * records and the ring set (obs/ring.h): records come out whole and in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/obs/test_top.c — heavy hitters in time slots (obs/top.h):
  * counts merged over workers and slots, windows made of whole slots,

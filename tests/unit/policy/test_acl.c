@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/policy/test_acl.c — view ACL evaluation (dnsgate.conf(5), "View
  * access control"): rules in file order, first applying rule decides, a rule

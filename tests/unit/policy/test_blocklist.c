@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/policy/test_blocklist.c — blocklists, allowlists and RPZ:
  * the four formats and their detection, comments, hosts lines, adblock

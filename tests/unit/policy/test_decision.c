@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/policy/test_decision.c — the decision record as a log line
  * (dnsgate(8), DECISION LOG): one JSON object per line with every field present

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/policy/test_rebind.c — rebind protection (dnsgate.conf(5),
  * "Rebind protection"): which addresses are private, and the rebuilt answer

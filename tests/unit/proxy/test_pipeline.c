@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/proxy/test_pipeline.c — the query pipeline without I/O, driven
  * with a configuration loaded from a string: the entries of dnsgate(8) WHAT

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/proxy/test_runstate.c — runtime records across a reload:
  * servers matched by group and address keep their health and counters,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/proxy/test_tcpprefix.c — client TCP connections counted per
  * prefix (proxy/tcpprefix.h, tcp-max-clients-per-prefix):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/proxy/test_upstream.c — the upstream path (proxy/upstream.c)
  * against a scripted network, in the spirit of Unbound's testbound and

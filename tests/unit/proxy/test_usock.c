@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/proxy/test_usock.c — per-attempt upstream sockets on real
  * loopback sockets: a socket is reused, its source port is not; sends

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/proxy/test_xfr.c — following a relayed zone transfer
  * (proxy/xfr.h): where an AXFR ends (the second SOA with the first

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/proxy/test_yield.c — the gauge behind
  * yield-to-local-upstream = auto (proxy/yield.h), driven with the numbers

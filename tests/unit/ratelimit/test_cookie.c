@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/ratelimit/test_cookie.c — DNS Cookies (ratelimit/cookie.h):
  * RFC 9018 Appendix A vectors, the time window edges with an injected clock,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/ratelimit/test_rrl.c — response rate limiting and the per-client
  * query limit (dnsgate.conf(5) [ratelimit]; ratelimit/rrl.h) with an injected

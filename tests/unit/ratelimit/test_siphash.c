@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/ratelimit/test_siphash.c — SipHash-2-4 (ratelimit/siphash.h)
  * against the reference vectors: key 00..0f, input 00 01 .. (n-1) for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/views/test_forward.c — a view's forward-zones: the longest
  * suffix wins, label by label (corp.example is not a suffix of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/views/test_geoip.c — country and ASN lookups through
  * libmaxminddb (dnsgate.conf(5), [geoip]) against small databases that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/views/test_local.c — local zones and local data: every zone
  * type against {data match, other type at a data name, empty non-terminal,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/views/test_localfile.c — local-zone-file (views/localfile.h):
  * a master file read from disk into a view's local data, served with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tests/unit/views/test_view.c — view selection (dnsgate.conf(5), [view NAME]):
  * views are tried in file order and the first whose criteria all accept the
