@@ -20,6 +20,7 @@
 #include "obs/dnstap.h"
 #include "obs/process.h"
 #include "obs/version.h"
+#include "proxy/listfetch.h"
 
 #define REQ_MAX     4096
 #define CLIENT_IDLE 5.0 /* seconds a client may take to send its request */
@@ -411,6 +412,7 @@ metrics_render(struct daemon *d, FILE *f)
 	render_upstreams(rs, f);
 	runstate_unref(rs);
 	render_worker_counters(d, f);
+	listfetch_metrics(d->lists, f);
 	fprintf(f,
 	        "# HELP dnsgate_build_info The running version; always 1.\n"
 	        "# TYPE dnsgate_build_info gauge\n"
