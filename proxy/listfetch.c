@@ -732,10 +732,12 @@ source_from_copy(struct list_source *s, const char *cache_dir,
 		s->entries = blocklist_get_info(bl)->entries;
 		s->skipped = blocklist_get_info(bl)->skipped;
 	}
-	if (list_url_dir(cache_dir, s->value, &s->url, dir, sizeof(dir)) == 0 &&
-	    list_meta_read(dir, &m) == 0 && strcmp(m.value, s->value) == 0 &&
-	    s->entries > 0) {
-		s->have_copy = true;
+	/* Only a copy that passed is ever written, with at least one
+	 * entry: an empty list stands in for a missing copy. */
+	s->have_copy = s->entries > 0;
+	if (s->have_copy &&
+	    list_url_dir(cache_dir, s->value, &s->url, dir, sizeof(dir)) == 0 &&
+	    list_meta_read(dir, &m) == 0 && strcmp(m.value, s->value) == 0) {
 		s->bytes = m.bytes;
 		s->checked = m.checked;
 	}
