@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,8 @@
 /* Bytes of a download looked at to refuse markup and binary data. */
 #define HEAD_BYTES   512
 #define DOWNLOAD_DIR ".download"
+/* The fetcher thread's nice value: below the workers. */
+#define FETCH_NICE 10
 
 /* How a download ended: the result label of dnsgate_list_refresh_total. */
 enum list_result {
@@ -632,6 +635,9 @@ fetch_main(void *arg)
 {
 	struct list_fetcher *f = arg;
 
+	/* Parsing a big list takes CPU the workers may share: let them go
+	 * first (setpriority(2) on a thread id is Linux's per-thread nice). */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), FETCH_NICE);
 	pthread_mutex_lock(&f->lock);
 	while (!atomic_load(&f->stop)) {
 		struct list_source *s = next_due(f);
