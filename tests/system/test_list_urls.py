@@ -8,11 +8,14 @@ while a download hangs, restarts without the server, -t and explain
 reading the copy without downloading, the log lines and the metrics.
 """
 
+import glob
 import os
+import pwd
 import shutil
-import socket
 import ssl
+import stat
 import subprocess
+import tempfile
 import threading
 import time
 from email.utils import formatdate
@@ -233,10 +236,10 @@ def scrape(gate):
     return sysutil.scrape_metrics(gate.metrics)
 
 
-def start(dnsgate_conf, body):
+def start(dnsgate_conf, body, **server):
     port = metrics_port()
-    gate = dnsgate_conf(body, server={"metrics-listen":
-                                      "127.0.0.1:%d" % port})
+    server["metrics-listen"] = "127.0.0.1:%d" % port
+    gate = dnsgate_conf(body, server=server)
     gate.metrics = "127.0.0.1:%d" % port
     return gate
 
@@ -470,6 +473,38 @@ def test_untrusted_certificate_is_refused(dnsgate_conf, nsd, lists,
         assert not list((tmp_path / "cache").glob("*/ads.txt"))
     finally:
         srv.stop()
+
+
+def test_cache_dir_made_for_the_user_dropped_to(dnsgate_conf, nsd, lists):
+    """Started as root with [server] user: cache-dir is made 0750 and given
+    to that user, who then writes the copies there."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop privileges")
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user nobody")
+    top = tempfile.mkdtemp(prefix="dglists", dir="/tmp")
+    try:
+        os.chmod(top, 0o755)  # pytest's tmp_path is root's alone
+        cache = os.path.join(top, "lib", "lists")
+        lists.set_list("/ads.txt", GOOD)
+        url = lists.url("/ads.txt")
+        gate = start(dnsgate_conf, conf_body(nsd, cache, [url]),
+                     user="nobody")
+        wait_log(gate, IN_USE)
+        st = os.stat(cache)
+        assert (st.st_uid, st.st_gid) == (nobody.pw_uid, nobody.pw_gid)
+        assert stat.S_IMODE(st.st_mode) == 0o750
+        assert stat.S_IMODE(os.stat(os.path.dirname(cache)).st_mode) == \
+            0o755
+        copy = glob.glob(os.path.join(cache, "*", "ads.txt"))
+        assert len(copy) == 1
+        assert os.stat(copy[0]).st_uid == nobody.pw_uid
+        assert blocked_by(ask(gate, "ads.example.com.")) == \
+            "blocked by ads.txt"
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
 # -- start-up without the server -------------------------------------------
