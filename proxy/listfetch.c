@@ -65,6 +65,7 @@ struct list_source {
 	struct list_url url;
 	/* under f->lock */
 	bool active; /* named by the configuration in use */
+	bool named;  /* by the configuration being followed */
 	uint64_t due_ms;
 	unsigned failures; /* consecutive */
 	unsigned long results[LR_N];
@@ -761,6 +762,7 @@ source_get(struct list_fetcher *f, const char *value,
 		if (!s->active)
 			s->due_ms = mono_ms(); /* named again: fetch now */
 		s->active = true;
+		s->named = true;
 		return s;
 	}
 	n = realloc(f->src, (f->nsrc + 1) * sizeof(*n));
@@ -776,6 +778,7 @@ source_get(struct list_fetcher *f, const char *value,
 		return NULL;
 	}
 	s->active = true;
+	s->named = true;
 	s->due_ms = mono_ms();
 	source_from_copy(s, f->cache_dir, bl);
 	f->src[f->nsrc++] = s;
@@ -828,9 +831,13 @@ listfetch_configure(struct list_fetcher *f, struct config *conf)
 		/* conf read the copies: earlier downloads are in them. */
 		blocklist_free(f->src[i]->current);
 		f->src[i]->current = NULL;
-		f->src[i]->active = false;
+		f->src[i]->named = false;
 	}
 	n = sources_follow(f, conf);
+	/* Lists conf dropped: no more downloads, no metrics; kept, should a
+	 * later reload name them again. */
+	for (size_t i = 0; i < f->nsrc; i++)
+		f->src[i]->active = f->src[i]->named;
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	if (n == 0 || f->started)

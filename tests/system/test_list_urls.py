@@ -12,6 +12,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import ssl
 import stat
 import subprocess
@@ -364,6 +365,46 @@ def test_a_list_swap_keeps_the_cache(dnsgate_conf, nsd, lists, tmp_path):
     assert r.rcode() == dns.rcode.NOERROR
     assert gate.wait_decision(qid=q2.id)["action"] == "cache"
     assert blocked_by(ask(gate, "new.example.org.")) == "blocked by ads.txt"
+
+
+def test_reload_reads_the_copies_and_downloads_new_lists(dnsgate_conf, nsd,
+                                                       lists, tmp_path):
+    """A reload reads the copies (no download for the lists it keeps, whose
+    names stay blocked) and downloads a list it adds at once."""
+    lists.set_list("/a.txt", GOOD)
+    lists.set_list("/b.txt", GOOD2)
+    a, b = lists.url("/a.txt"), lists.url("/b.txt")
+    gate = start(dnsgate_conf, conf_body(nsd, tmp_path / "cache", [a]))
+    wait_log(gate, IN_USE)
+    text = gate.config_path.read_text()
+    gate.config_path.write_text(text.replace(
+        "blocklist = %s\n" % a, "blocklist = %s\nblocklist = %s\n" % (a, b)))
+    missing = "blocklist %s: no copy downloaded yet"
+    assert len(messages(gate, missing % a)) == 1  # at start
+    gate.signal(signal.SIGHUP)
+    wait_log(gate, "reloaded")
+    assert len(messages(gate, missing % a)) == 1  # the reload read it
+    assert len(messages(gate, missing % b)) == 1
+    assert blocked_by(ask(gate, "ads.example.com.")) == "blocked by a.txt"
+    wait_log(gate, "list %s: downloaded" % b)
+    wait_log(gate, IN_USE, count=2)
+    assert blocked_by(ask(gate, "new.example.org.")) == "blocked by b.txt"
+    assert blocked_by(ask(gate, "ads.example.com.")) == "blocked by a.txt"
+    assert len(lists.gets("/a.txt")) == 1  # refresh is 1h
+    m = scrape(gate)
+    assert sysutil.metric(m, "dnsgate_list_entries", list=a) == 2
+    assert sysutil.metric(m, "dnsgate_list_entries", list=b) == 1
+    # A list the file drops: no longer used, downloaded or counted.
+    gate.config_path.write_text(text.replace("blocklist = %s\n" % a,
+                                             "blocklist = %s\n" % b))
+    gate.signal(signal.SIGHUP)
+    wait_log(gate, "reloaded", count=2)
+    assert blocked_by(ask(gate, "ads.example.com.")) is None
+    assert blocked_by(ask(gate, "new.example.org.")) == "blocked by b.txt"
+    m = scrape(gate)
+    assert ("dnsgate_list_entries", frozenset({("list", a)})) not in m
+    assert sysutil.metric(m, "dnsgate_list_entries", list=b) == 1
+    assert len(lists.gets("/b.txt")) == 1
 
 
 # -- bad downloads keep the last good copy ---------------------------------
