@@ -98,7 +98,7 @@ struct list_fetcher {
 	uint64_t max_size;
 };
 
-/* One download, on the fetcher thread's stack. */
+/* One download, the fetcher thread's. */
 struct fetch_job {
 	struct list_fetcher *f;
 	const struct list_source *s;
