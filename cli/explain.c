@@ -55,8 +55,8 @@ explain_entry(void *arg, const struct block_match *m, char *buf, size_t cap)
 	if (n > 0 && name[n - 1] == '.')
 		name[n - 1] = '\0';
 	if (blocklist_locate(
-	        config_file_path(c->conf->path, value, path, sizeof(path)),
-	        m->name, m->below, &w) < 0)
+	        config_list_path(c->conf, value, path, sizeof(path)), m->name,
+	        m->below, &w) < 0)
 		why = "; cannot read the list again";
 	else if (w.line == 0)
 		why = "; not in the list any more: it changed since";

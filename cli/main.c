@@ -21,6 +21,8 @@
 #include "obs/log.h"
 #include "obs/top.h"
 #include "policy/blocklist.h"
+#include "policy/listurl.h"
+#include "proxy/listfetch.h"
 #include "proxy/worker.h"
 
 #include "obs/version.h"
@@ -108,6 +110,35 @@ static struct daemon dmn = {.conf_lock = PTHREAD_MUTEX_INITIALIZER,
                             .tcp_prefixes = TCP_PREFIXES_INIT};
 static const char *conf_path;
 
+/* Make nrs the running runstate; the workers take it between queries. */
+static void
+runstate_publish(struct runstate *nrs)
+{
+	struct runstate *old;
+
+	pthread_mutex_lock(&dmn.conf_lock);
+	old = dmn.rs;
+	dmn.rs = nrs;
+	pthread_mutex_unlock(&dmn.conf_lock);
+	runstate_unref(old);
+	for (unsigned i = 0; i < dmn.nworkers; i++)
+		worker_reload(&dmn.workers[i]);
+}
+
+/*
+ * Downloads brought new lists (proxy/listfetch.h): the running
+ * configuration with the affected views' indexes rebuilt, swapped in like a
+ * reload, but nothing else is read again and nothing else changes.
+ */
+static void
+lists_changed(void *arg)
+{
+	struct runstate *nrs = listfetch_apply(dmn.lists, dmn.rs);
+
+	if (nrs != NULL)
+		runstate_publish(nrs);
+}
+
 /*
  * Build and check the new config; keep the old one on any error (errors go
  * to errs). Some keys need a restart (config_restart_keys): a reload keeps
@@ -118,7 +149,7 @@ reload(FILE *errs)
 {
 	struct config *nc = config_load(conf_path, errs);
 	const struct config *cur = dmn.rs->conf;
-	struct runstate *nrs, *old;
+	struct runstate *nrs;
 	char keys[200];
 
 	if (nc == NULL)
@@ -138,13 +169,12 @@ reload(FILE *errs)
 	if (log_reconfigure(&nc->log) < 0)
 		fprintf(errs, "warning: cannot open the new log target: %s\n",
 		        strerror(errno));
-	pthread_mutex_lock(&dmn.conf_lock);
-	old = dmn.rs;
-	dmn.rs = nrs;
-	pthread_mutex_unlock(&dmn.conf_lock);
-	runstate_unref(old);
-	for (unsigned i = 0; i < dmn.nworkers; i++)
-		worker_reload(&dmn.workers[i]);
+	runstate_publish(nrs);
+	/* nc read the copies of its lists; new ones are downloaded now. */
+	listfetch_cache_dir(nc, nc->server.user);
+	if (listfetch_configure(dmn.lists, nc) < 0)
+		fprintf(errs, "warning: lists from URLs: %s\n",
+		        strerror(errno));
 	log_msg(LOG_NOTICE, "reloaded %s", conf_path);
 	return 0;
 }
@@ -323,6 +353,9 @@ run(const char *path)
 	dmn.workers = calloc(dmn.nworkers, sizeof(*dmn.workers));
 	if (dmn.workers == NULL || loop == NULL)
 		return 1;
+	dmn.lists = listfetch_new(loop, lists_changed, NULL);
+	if (dmn.lists == NULL)
+		return 1;
 	for (unsigned i = 0; i < dmn.nworkers; i++) {
 		if (worker_init(&dmn.workers[i], &dmn, i, dmn.rs) < 0) {
 			rc = 1;
@@ -338,6 +371,8 @@ run(const char *path)
 		        "cannot steer clients to workers by address (%s): "
 		        "rate limits apply per worker",
 		        strerror(errno));
+	/* Made as root, for the user it drops to. */
+	listfetch_cache_dir(conf, conf->server.user);
 	if (control_start(loop, &dmn, reload_logged) < 0 ||
 	    drop_privileges(conf->server.user, conf->server.control_socket,
 	                    &conf->log) < 0) {
@@ -353,6 +388,13 @@ run(const char *path)
 	log_msg(LOG_NOTICE,
 	        "dnsgate %s started: %zu listen addresses, %u workers",
 	        DNSGATE_VERSION, conf->server.nlistens, dmn.nworkers);
+	/* Downloads start once the listeners answer: the list servers' names
+	 * may be resolved through dnsgate itself. */
+	if (listfetch_configure(dmn.lists, conf) < 0)
+		log_msg(LOG_ERR,
+		        "lists from URLs: cannot start downloading: %s; the "
+		        "copies in use stay",
+		        strerror(errno));
 	/* Type=notify: the listeners are bound, privileges dropped and the
 	 * workers running. */
 	sd_notifyf(0, "READY=1\nSTATUS=running on %s", path);
@@ -366,12 +408,15 @@ run(const char *path)
 	ev_signal_start(loop, &sig_int);
 	ev_run(loop, 0);
 stop:
+	listfetch_stop(dmn.lists);
 	for (unsigned i = 0; i < started; i++)
 		worker_stop(&dmn.workers[i]);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(dmn.workers[i].thread, NULL);
 out:
 	control_stop(loop);
+	listfetch_free(dmn.lists);
+	dmn.lists = NULL;
 	for (unsigned i = 0; i < dmn.nworkers; i++)
 		worker_free(&dmn.workers[i]);
 	free(dmn.workers);
@@ -606,6 +651,26 @@ print_lists(const struct config *c)
 	}
 }
 
+/* -t: say what was (not) done with lists named by URL. */
+static void
+check_note_urls(const struct config *c, const char *path)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->nviews; i++) {
+		const struct view_conf *v = c->views[i];
+
+		for (size_t k = 0; k < v->nblocklists; k++)
+			n += list_url_is(v->blocklists[k]);
+		for (size_t k = 0; k < v->nallowlists; k++)
+			n += list_url_is(v->allowlists[k]);
+	}
+	if (n > 0)
+		printf("%s: %zu list%s named by URL: syntax checked and the "
+		       "copies in %s read; -t downloads nothing\n",
+		       path, n, n > 1 ? "s" : "", c->lists.cache_dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -653,6 +718,7 @@ main(int argc, char **argv)
 		if (c == NULL)
 			return 1;
 		print_lists(c);
+		check_note_urls(c, path);
 		config_unref(c);
 		printf("%s: ok\n", path);
 		return 0;

@@ -18,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 #include "policy/blocklist.h"
 #include "policy/decision.h"
 #include "policy/fileio.h"
+#include "policy/listurl.h"
 #include "views/geoip.h"
 #include "views/localfile.h"
 
@@ -992,6 +994,23 @@ parse_rcvbuf(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
+/* [lists] max-size: from 1KB to 1GB. */
+static int
+parse_list_size(struct loader *l, const struct option *o, void *dst,
+                const char *value)
+{
+	uint64_t bytes;
+
+	if (config_parse_size(value, &bytes) < 0 || bytes < 1024 ||
+	    bytes > (uint64_t)1 << 30) {
+		cfg_error(l, l->line, "%s: expected a size from 1KB to 1GB",
+		          o->key);
+		return -1;
+	}
+	*(uint64_t *)dst = bytes;
+	return 0;
+}
+
 /* ---- options that need a restart ---- */
 
 /* Where a singleton section's options live in c (restart rows only). */
@@ -1531,6 +1550,32 @@ static const struct option options[] = {
      .parse = parse_bool,
      .off = LISTS(strict),
      .def = "no"},
+    /* 2s at least: short enough for tests, and no list server should be
+     * asked more often. */
+    {.sect = SEC_LISTS,
+     .key = "refresh",
+     .parse = parse_duration,
+     .off = LISTS(refresh_ms),
+     .min = 2000,
+     .max = 7 * MS_MAX,
+     .def = "24h"},
+    {.sect = SEC_LISTS,
+     .key = "cache-dir",
+     .parse = parse_string,
+     .off = LISTS(cache_dir),
+     .def = "/var/lib/dnsgate/lists"},
+    {.sect = SEC_LISTS,
+     .key = "max-size",
+     .parse = parse_list_size,
+     .off = LISTS(max_size),
+     .def = "64MB"},
+    {.sect = SEC_LISTS,
+     .key = "timeout",
+     .parse = parse_duration,
+     .off = LISTS(timeout_ms),
+     .min = 1000,
+     .max = 3600000,
+     .def = "30s"},
 
     /* Encrypted transports (DNS over TLS and HTTPS): named by the
      * contract, not built yet. A file using them fails -t with "not
@@ -2087,6 +2132,24 @@ config_file_path(const char *conf_path, const char *value, char *buf,
 	return buf;
 }
 
+static void cfg_warn(struct loader *l, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A warning: printed like an error, but the file stays valid. */
+static void
+cfg_warn(struct loader *l, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l->errs == NULL)
+		return;
+	fprintf(l->errs, "%s:%d: warning: ", l->name, line);
+	va_start(ap, fmt);
+	vfprintf(l->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', l->errs);
+}
+
 /*
  * The bad entries of a loaded list (policy/blocklist.h): with [lists]
  * strict = yes each reported one is an error, and the list is rejected;
@@ -2132,15 +2195,94 @@ list_report(struct loader *l, const char *key, const char *file, int line,
 	return true;
 }
 
+/*
+ * A list named by URL (policy/listurl.h): its last good copy in [lists]
+ * cache-dir, read as any list file is. Without a usable copy (never
+ * downloaded yet, or unreadable), an empty list of the same name and a
+ * warning: the server comes up, as BIND and Unbound do with a zone they
+ * cannot transfer yet, and the list fills at its first download
+ * (proxy/listfetch.c). Nothing is downloaded here: -t and explain read the
+ * copy, or nothing.
+ */
+static struct blocklist *
+list_load_url(struct loader *l, const char *key, const char *value, int line)
+{
+	const char *cache_dir = l->cfg->lists.cache_dir;
+	char path[4096], dir[4096], err[256] = "";
+	const char *why = NULL;
+	struct blocklist *bl = NULL;
+	struct list_meta m;
+	struct list_url u;
+	int errline = 0;
+
+	if (list_url_parse(value, &u, &why) < 0) {
+		cfg_error(l, line, "%s: %s: %s", key, value, why);
+		return NULL;
+	}
+	if (list_url_dir(cache_dir, value, &u, dir, sizeof(dir)) < 0 ||
+	    list_url_copy_path(cache_dir, value, &u, path, sizeof(path)) < 0) {
+		cfg_error(l, line, "%s: %s: [lists] cache-dir is too long", key,
+		          value);
+		return NULL;
+	}
+	if (list_url_cleartext(&u))
+		cfg_warn(l, line,
+		         "%s %s: fetched over plain http: anyone on the way "
+		         "can change the list (use https://, or a mirror on a "
+		         "private address)",
+		         key, value);
+	if (access(list_url_of(path), F_OK) < 0 && errno == ENOENT)
+		why = "no copy downloaded yet";
+	else if (list_meta_read(dir, &m) == 0 && strcmp(m.value, value) != 0)
+		why = "the copy there is of another URL";
+	else if ((bl = blocklist_load(path, err, sizeof(err), &errline)) ==
+	         NULL)
+		why = err;
+	if (bl != NULL) {
+		/* Its bad entries, as for a file ([lists] strict). */
+		if (list_report(l, key, value, line, bl))
+			return bl;
+		blocklist_free(bl);
+		return NULL;
+	}
+	cfg_warn(l, line,
+	         "%s %s: %s (in %s): the list is empty until it is downloaded",
+	         key, value, why, dir);
+	bl = blocklist_parse(u.name, u.format, "", 0, err, sizeof(err),
+	                     &errline);
+	if (bl == NULL)
+		cfg_error(l, line, "%s: %s", key, err);
+	return bl;
+}
+
+const char *
+config_list_path(const struct config *c, const char *value, char *buf,
+                 size_t cap)
+{
+	struct list_url u;
+	const char *why;
+
+	if (!list_url_is(value))
+		return config_file_path(c->path, value, buf, cap);
+	if (list_url_parse(value, &u, &why) < 0 ||
+	    list_url_copy_path(c->lists.cache_dir, value, &u, buf, cap) < 0)
+		return value;
+	return buf;
+}
+
 /* Load one list file; NULL (and the error reported) when it is bad. */
 static struct blocklist *
 list_load(struct loader *l, const char *key, const char *value, int line)
 {
 	char err[512], buf[4096];
 	int errline = 0;
-	const char *path = list_path(l, value, buf, sizeof(buf));
-	struct blocklist *bl = blocklist_load(path, err, sizeof(err), &errline);
+	const char *path;
+	struct blocklist *bl;
 
+	if (list_url_is(value))
+		return list_load_url(l, key, value, line);
+	path = list_path(l, value, buf, sizeof(buf));
+	bl = blocklist_load(path, err, sizeof(err), &errline);
 	/* The file's own place, without a format prefix like "rpz:". */
 	path += blocklist_prefix_len(path);
 	if (bl != NULL) {
@@ -2159,14 +2301,21 @@ list_load(struct loader *l, const char *key, const char *value, int line)
 /*
  * A view's blocklists and allowlists become one index (policy/blocklist.c):
  * lookup cost per label, whatever the number or size of the lists. The
- * lists themselves are freed once indexed.
+ * lists themselves are freed once indexed, except in a view with a list
+ * named by URL: they stay in v->lists, so that a download rebuilds the
+ * index without reading any other file (proxy/listfetch.c).
  */
 static void
 check_lists(struct loader *l, struct view_conf *v)
 {
 	size_t nb = v->nblocklists, na = v->nallowlists;
 	struct blocklist **b = calloc(nb + na + 1, sizeof(*b));
-	bool ok = b != NULL;
+	bool ok = b != NULL, keep = false;
+
+	for (size_t i = 0; i < nb; i++)
+		keep |= list_url_is(v->blocklists[i]);
+	for (size_t i = 0; i < na; i++)
+		keep |= list_url_is(v->allowlists[i]);
 
 	/* Every list is read, so -t reports every bad one. */
 	for (size_t i = 0; b != NULL && i < nb; i++)
@@ -2182,6 +2331,10 @@ check_lists(struct loader *l, struct view_conf *v)
 		if (v->blocks == NULL)
 			cfg_error(l, v->line, "[view %s]: out of memory",
 			          v->name);
+	}
+	if (ok && keep && v->blocks != NULL) {
+		v->lists = b;
+		return;
 	}
 	for (size_t i = 0; b != NULL && i < nb + na; i++)
 		blocklist_free(b[i]);
@@ -2426,6 +2579,17 @@ check_config(struct loader *l)
 
 	check_geoip(l);
 	check_cache(l);
+	/* Before the lists, which read their copies there. */
+	if (c->lists.cache_dir != NULL && c->lists.cache_dir[0] != '/') {
+		char buf[4096];
+		char *abs =
+		    strdup(list_path(l, c->lists.cache_dir, buf, sizeof(buf)));
+
+		if (abs != NULL) {
+			free(c->lists.cache_dir);
+			c->lists.cache_dir = abs;
+		}
+	}
 	check_ratelimit_cookies(l);
 	for (size_t i = 0; i < c->nviews; i++)
 		if (c->views[i]->nblocklists + c->views[i]->nallowlists > 0)
@@ -2499,6 +2663,7 @@ config_free(struct config *c)
 	geoip_close(c->geoip);
 	free(c->geoip_conf.database);
 	free(c->geoip_conf.asn_database);
+	free(c->lists.cache_dir);
 	free(c->path);
 	free(c);
 }

@@ -155,14 +155,20 @@ struct cookies_conf {
 };
 
 /* [lists]: how blocklists and allowlists are read (policy/blocklist.h). */
-struct lists_conf {
-	bool strict; /* a bad entry rejects the configuration */
-};
-
 struct geoip_conf {
 	char *database;     /* country.iso_code */
 	char *asn_database; /* autonomous_system_number */
 	int line;           /* of the first key, for open errors */
+};
+
+/* [lists]: how lists are read, and how lists named by URL are fetched
+ * (proxy/listfetch.h). */
+struct lists_conf {
+	bool strict;         /* a bad entry rejects the configuration */
+	uint32_t refresh_ms; /* between two downloads of a list */
+	char *cache_dir;     /* the last good copies (relative: to the file) */
+	uint64_t max_size;   /* bytes; a larger download is refused */
+	uint32_t timeout_ms; /* for a whole download */
 };
 
 struct config {
@@ -171,7 +177,7 @@ struct config {
 	struct ratelimit_conf ratelimit;
 	struct cookies_conf cookies;
 	struct cache_params cache; /* [cache]: each forwarding view's cache */
-	struct lists_conf lists;   /* [lists]: how lists are read */
+	struct lists_conf lists;   /* [lists]: how lists are read and fetched */
 	struct geoip *geoip;       /* opened at load; NULL without [geoip] */
 	struct server_conf server;
 	struct log_conf log;
@@ -217,6 +223,14 @@ void config_unref(struct config *c);
  * "domains:" prefix, which is kept. Returns value itself or buf.
  */
 const char *config_file_path(const char *conf_path, const char *value,
+                             char *buf, size_t cap);
+/*
+ * The file dnsgate reads for a list value of c (blocklist, allowlist):
+ * config_file_path's, or for a URL (policy/listurl.h) the path of its last
+ * good copy in [lists] cache-dir, format prefix kept. Returns value itself
+ * or buf.
+ */
+const char *config_list_path(const struct config *c, const char *value,
                              char *buf, size_t cap);
 /* "1500ms", "10s", "5m", "1h", "1d", bare seconds => milliseconds; 0 / -1. */
 int config_parse_duration(const char *text, uint32_t *ms);

@@ -22,6 +22,7 @@
 #include "obs/process.h"
 #include "obs/version.h"
 #include "policy/blocklist.h"
+#include "proxy/listfetch.h"
 
 #define REQ_MAX     4096
 #define CLIENT_IDLE 5.0 /* seconds a client may take to send its request */
@@ -350,7 +351,9 @@ list_samples(const struct runstate *rs, FILE *f, const char *name,
 	size_t sum;
 
 	for (size_t v = 0; v < c->nviews; v++) {
-		set = c->views[v]->blocks;
+		/* The index in use: a list named by URL may have been
+		 * downloaded since the configuration was loaded. */
+		set = rs->blocks_of[v];
 		for (size_t i = 0; i < blockset_list_count(set); i++) {
 			const struct blockset_list *bl =
 			    blockset_list_get(set, i);
@@ -368,7 +371,7 @@ list_samples(const struct runstate *rs, FILE *f, const char *name,
 	}
 }
 
-/* What the lists of each view held when they were loaded. */
+/* What the lists of each view hold: as loaded, or as downloaded since. */
 static void
 render_lists(const struct runstate *rs, FILE *f)
 {
@@ -503,6 +506,7 @@ metrics_render(struct daemon *d, FILE *f)
 	render_upstreams(rs, f);
 	runstate_unref(rs);
 	render_worker_counters(d, f);
+	listfetch_metrics(d->lists, f);
 	fprintf(f,
 	        "# HELP dnsgate_build_info The running version; always 1.\n"
 	        "# TYPE dnsgate_build_info gauge\n"

@@ -463,14 +463,16 @@ static enum stage
 stage_block(struct qctx *c, enum pipe_verdict *v)
 {
 	const struct view_conf *view = c->view;
+	const struct blockset *set =
+	    c->blocks != NULL ? c->blocks[view->index] : view->blocks;
 	struct block_match m;
 	struct dns_opt_out o;
 	enum block_outcome out;
 	char where[384]; /* explain only: an entry name and a file */
 
-	if (view->blocks == NULL)
+	if (set == NULL)
 		return STAGE_CONTINUE;
-	if (!blockset_lookup(view->blocks, c->q.qname, &m)) {
+	if (!blockset_lookup(set, c->q.qname, &m)) {
 		if (m.action == BLOCK_NONE)
 			trace(c, "blocklist", "no list matches");
 		else

@@ -103,6 +103,10 @@ struct qctx {
 	 */
 	struct cache *const *caches;
 	struct cache *cache;
+	/* Each view's blocklist index, parallel to conf->views (NULL: the
+	 * configuration's, view_conf.blocks, as in explain): the runstate's,
+	 * which a list download may have rebuilt (proxy/runstate.h). */
+	const struct blockset *const *blocks;
 	uint8_t *cbuf;
 	uint64_t mono_ms;
 	int cache_count;

@@ -161,6 +161,7 @@ query_prefetch(struct query *parent)
 	qr->c.group = parent->c.group;
 	qr->c.fwd = parent->c.fwd;
 	qr->c.caches = parent->c.caches;
+	qr->c.blocks = parent->c.blocks;
 	qr->c.cache = parent->c.cache;
 	qr->c.cbuf = w->cbuf;
 	qr->c.dec.action = ACTION_FORWARD;
@@ -266,6 +267,7 @@ query_received(struct query *qr, const uint8_t *pkt, size_t len)
 	qctx_init(&qr->c, qr->conf, worker_wall_ms());
 	qr->c.rrl = w->rrl;
 	qr->c.caches = qr->rs->cache_of;
+	qr->c.blocks = qr->rs->blocks_of;
 	qr->c.cbuf = w->cbuf;
 	qr->c.pkt = pkt;
 	qr->c.pktlen = len;

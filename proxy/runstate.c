@@ -331,6 +331,55 @@ view_cache_get(const struct config *conf, const struct view_conf *v,
 	return vc;
 }
 
+static void
+view_blocks_unref(struct view_blocks *vb)
+{
+	if (vb == NULL || atomic_fetch_sub(&vb->refs, 1) != 1)
+		return;
+	blockset_free(vb->set);
+	free(vb);
+}
+
+/* The configuration's indexes, or prev's under the same configuration
+ * (indexes rebuilt after downloads carry over until the next reload). */
+static int
+blocks_bind(struct runstate *rs, const struct runstate *prev)
+{
+	const struct config *conf = rs->conf;
+	bool same = prev != NULL && prev->conf == conf;
+
+	rs->blocks = calloc(conf->nviews + 1, sizeof(*rs->blocks));
+	rs->blocks_of = calloc(conf->nviews + 1, sizeof(*rs->blocks_of));
+	if (rs->blocks == NULL || rs->blocks_of == NULL)
+		return -1;
+	for (size_t i = 0; i < conf->nviews; i++) {
+		rs->blocks_of[i] = conf->views[i]->blocks;
+		if (!same || prev->blocks[i] == NULL)
+			continue;
+		rs->blocks[i] = prev->blocks[i];
+		atomic_fetch_add(&rs->blocks[i]->refs, 1);
+		rs->blocks_of[i] = rs->blocks[i]->set;
+	}
+	return 0;
+}
+
+int
+runstate_set_blocks(struct runstate *rs, size_t i, struct blockset *set)
+{
+	struct view_blocks *vb = calloc(1, sizeof(*vb));
+
+	if (vb == NULL) {
+		blockset_free(set);
+		return -1;
+	}
+	atomic_init(&vb->refs, 1);
+	vb->set = set;
+	view_blocks_unref(rs->blocks[i]);
+	rs->blocks[i] = vb;
+	rs->blocks_of[i] = set;
+	return 0;
+}
+
 static int
 caches_bind(struct runstate *rs, const struct runstate *prev)
 {
@@ -375,7 +424,7 @@ runstate_new(struct config *conf, const struct runstate *prev)
 		         i < conf->nviews ? conf->views[i]->name : NULL,
 		         prev)) == NULL)
 			goto fail;
-	if (caches_bind(rs, prev) < 0)
+	if (caches_bind(rs, prev) < 0 || blocks_bind(rs, prev) < 0)
 		goto fail;
 	return rs;
 fail:
@@ -406,6 +455,11 @@ runstate_unref(struct runstate *rs)
 			view_cache_unref(rs->caches[i]);
 	free(rs->caches);
 	free(rs->cache_of);
+	if (rs->blocks != NULL)
+		for (size_t i = 0; i < rs->conf->nviews; i++)
+			view_blocks_unref(rs->blocks[i]);
+	free(rs->blocks);
+	free(rs->blocks_of);
 	free(rs->groups);
 	free(rs->views);
 	config_unref(rs->conf);

@@ -27,6 +27,7 @@
 #include "conf/config.h"
 #include "dns/addr.h"
 #include "obs/stats.h"
+#include "policy/blocklist.h"
 
 /* Kinds of failure a streak counts (enum up_error_kind, below MISMATCH). */
 #define HEALTH_STREAK_KINDS 4
@@ -96,6 +97,17 @@ struct view_cache {
 	struct cache *cache;
 };
 
+/*
+ * A view's blocklist index rebuilt after a list download
+ * (proxy/listfetch.c), in place of the configuration's (view_conf.blocks).
+ * The runstates of one configuration share it; a reload starts again from
+ * the new configuration's, which was read from the same copies.
+ */
+struct view_blocks {
+	atomic_int refs;
+	struct blockset *set;
+};
+
 struct runstate {
 	atomic_int refs;
 	struct config *conf; /* one reference, for the runstate's life */
@@ -103,7 +115,11 @@ struct runstate {
 	struct view_state **views;   /* parallel to conf->views, + 1 */
 	struct view_cache **caches;  /* parallel to conf->views; NULL: none */
 	/* The views' caches as the pipeline takes them (qctx.caches). */
-	struct cache **cache_of; /* parallel to conf->views */
+	struct cache **cache_of;     /* parallel to conf->views */
+	struct view_blocks **blocks; /* parallel to conf->views; NULL: none */
+	/* Each view's blocklist index as the pipeline takes it (qctx.blocks):
+	 * blocks[i]'s, else the configuration's. */
+	const struct blockset **blocks_of; /* parallel to conf->views */
 };
 
 /*
@@ -113,6 +129,12 @@ struct runstate {
  */
 struct runstate *runstate_new(struct config *conf, const struct runstate *prev);
 struct runstate *runstate_ref(struct runstate *rs);
+/*
+ * Give view i of rs the index set (taken over) in place of the one it had:
+ * for a runstate not yet handed to the workers. 0, or -1 when out of
+ * memory (set is freed).
+ */
+int runstate_set_blocks(struct runstate *rs, size_t i, struct blockset *set);
 /* Drop one reference; frees on the last. NULL is ignored. */
 void runstate_unref(struct runstate *rs);
 

@@ -32,6 +32,7 @@
 
 struct worker;
 struct tcp_conn;
+struct list_fetcher;
 struct pool;
 struct probe;
 
@@ -43,6 +44,7 @@ struct daemon {
 	unsigned nworkers;
 	atomic_uint tcp_clients;
 	struct tcp_prefixes tcp_prefixes; /* open connections per prefix */
+	struct list_fetcher *lists;       /* lists named by URL (main thread) */
 };
 
 struct listener {

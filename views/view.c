@@ -90,6 +90,10 @@ view_free(struct view_conf *v)
 	free(v->allowlists);
 	free(v->allowlist_lines);
 	blockset_free(v->blocks);
+	for (size_t i = 0;
+	     v->lists != NULL && i < v->nblocklists + v->nallowlists; i++)
+		blocklist_free(v->lists[i]);
+	free(v->lists);
 	free(v->countries);
 	free(v->asns);
 	local_free(&v->local);

@@ -16,6 +16,7 @@
 struct upstream_conf;
 struct geoip;
 struct blockset;
+struct blocklist;
 
 struct view_conf {
 	char *name;
@@ -45,6 +46,10 @@ struct view_conf {
 	int *allowlist_lines;
 	size_t nallowlists;
 	struct blockset *blocks;
+	/* The lists blocks was made of (blocklists, then allowlists), kept
+	 * only in a view with a list named by URL, for a download to rebuild
+	 * blocks (proxy/listfetch.c); NULL otherwise. */
+	struct blocklist **lists;
 	int block_policy; /* enum block_policy */
 	struct ip_addr block_redirect;
 	/* forward-zone lines: names under a suffix go to another group than

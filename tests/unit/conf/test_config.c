@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,6 +24,7 @@
 #include "dns/msg.h"
 #include "policy/blocklist.h"
 #include "policy/decision.h"
+#include "policy/listurl.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1854,6 +1856,211 @@ test_config_dnstap_errors(void **state)
 	           "t.conf:2: dnstap-messages: empty value\n");
 }
 
+/* [lists]: defaults, values, and FILE:LINE errors. */
+static void
+test_config_lists_keys(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	c = load_ok("[view v]\n");
+	assert_int_equal(c->lists.refresh_ms, 24u * 3600 * 1000);
+	assert_string_equal(c->lists.cache_dir, "/var/lib/dnsgate/lists");
+	assert_true(c->lists.max_size == (uint64_t)64 << 20);
+	assert_int_equal(c->lists.timeout_ms, 30000);
+	config_unref(c);
+	c = load_ok("[lists]\nrefresh = 2s\ncache-dir = /srv/lists\n"
+	            "max-size = 512KB\ntimeout = 1m\n[view v]\n");
+	assert_int_equal(c->lists.refresh_ms, 2000);
+	assert_string_equal(c->lists.cache_dir, "/srv/lists");
+	assert_true(c->lists.max_size == 512 * 1024);
+	assert_int_equal(c->lists.timeout_ms, 60000);
+	config_unref(c);
+	load_fails("[lists]\nrefresh = 1s\nmax-size = 100\ntimeout = 0\n"
+	           "cache-dir =\nspeed = 3\n[view v]\n",
+	           "t.conf:2: refresh: expected a duration from 2000ms to "
+	           "604800s (number with ms, s, m, h or d)\n"
+	           "t.conf:3: max-size: expected a size from 1KB to 1GB\n"
+	           "t.conf:4: timeout: expected a duration from 1000ms to "
+	           "3600s (number with ms, s, m, h or d)\n"
+	           "t.conf:5: cache-dir: empty value\n"
+	           "t.conf:6: unknown key 'speed' in [lists]\n");
+	load_fails("[lists]\n[lists]\n[view v]\n",
+	           "t.conf:2: [lists] appears twice\n");
+}
+
+/* A URL that is not one dnsgate fetches: FILE:LINE, every one. */
+static void
+test_config_list_url_errors(void **state)
+{
+	(void)state;
+	load_fails("[view v]\n"
+	           "blocklist = ftp://lists.example.net/ads.txt\n"
+	           "blocklist = rpz:https://lists.example.net:99999/z\n"
+	           "allowlist = https://me:pw@lists.example.net/allow.txt\n",
+	           "t.conf:2: blocklist: ftp://lists.example.net/ads.txt: "
+	           "only http:// and https:// URLs are fetched\n"
+	           "t.conf:3: blocklist: "
+	           "rpz:https://lists.example.net:99999/z: bad port (1 to "
+	           "65535)\n"
+	           "t.conf:4: allowlist: "
+	           "https://me:pw@lists.example.net/allow.txt: user:password@ "
+	           "is not supported (it would be written in logs and "
+	           "metrics)\n");
+}
+
+/* A scratch cache directory, and a config text using it. */
+static char *
+lists_conf(char *dir, const char *lists)
+{
+	char *text;
+
+	assert_non_null(mkdtemp(dir));
+	assert_true(asprintf(&text, "[lists]\ncache-dir = %s\n[view v]\n%s",
+	                     dir, lists) > 0);
+	return text;
+}
+
+static void
+rm_tree(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * Never downloaded: the server must come up, so the list is empty with a
+ * warning; -t and explain never download. The view keeps its lists for a
+ * download to rebuild the index.
+ */
+static void
+test_config_list_url_without_copy(void **state)
+{
+	char dir[] = "/tmp/dnsgate-lists-XXXXXX", want[1024], path[512];
+	char *text = lists_conf(dir, "blocklist = https://lists.example.net/"
+	                             "ads.txt\n"),
+	     *errs;
+	struct config *c = load(text, &errs);
+	const struct view_conf *v;
+	struct list_url u;
+	const char *why;
+
+	assert_non_null(c);
+	assert_int_equal(
+	    list_url_parse("https://lists.example.net/ads.txt", &u, &why), 0);
+	assert_int_equal(list_url_dir(dir, "https://lists.example.net/ads.txt",
+	                              &u, path, sizeof(path)),
+	                 0);
+	snprintf(want, sizeof(want),
+	         "t.conf:4: warning: blocklist "
+	         "https://lists.example.net/ads.txt: no copy downloaded yet "
+	         "(in %s): the list is empty until it is downloaded\n",
+	         path);
+	assert_string_equal(errs, want);
+	v = c->views[0];
+	assert_non_null(v->blocks);
+	assert_int_equal(blockset_size(v->blocks), 0);
+	assert_non_null(v->lists);
+	assert_string_equal(blocklist_name(v->lists[0]), "ads.txt");
+	assert_string_equal(
+	    config_list_path(c, v->blocklists[0], path, sizeof(path)) +
+	        strlen(dir),
+	    "/lists.example.net-"
+	    "f93fc87384301449/ads.txt");
+	free(errs);
+	config_unref(c);
+	free(text);
+	rm_tree(dir);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* The last good copy is read like a file; a copy of another URL is not. */
+static void
+test_config_list_url_reads_copy(void **state)
+{
+	static const char value[] = "hosts:http://127.0.0.1:8080/hosts";
+	char dir[] = "/tmp/dnsgate-lists-XXXXXX", sub[512], path[1024];
+	char conf[1200];
+	char *text = lists_conf(dir, "blocklist = hosts:http://127.0.0.1:8080/"
+	                             "hosts\n"),
+	     *errs;
+	struct list_meta m = {0};
+	struct config *c, *plain;
+	struct list_url u;
+	const char *why;
+
+	assert_int_equal(list_url_parse(value, &u, &why), 0);
+	assert_int_equal(list_url_dir(dir, value, &u, sub, sizeof(sub)), 0);
+	assert_int_equal(mkdir(sub, 0750), 0);
+	snprintf(path, sizeof(path), "%s/hosts", sub);
+	write_file(path, "0.0.0.0 a.example b.example\n");
+	strcpy(m.value, value);
+	assert_int_equal(list_meta_write(sub, &m), 0);
+	c = load_ok(text);
+	assert_int_equal(blockset_size(c->views[0]->blocks), 2);
+	assert_int_equal(blocklist_get_info(c->views[0]->lists[0])->format,
+	                 BLOCKLIST_HOSTS);
+	config_unref(c);
+	/* Lists from files only: nothing kept besides the index. */
+	snprintf(path, sizeof(path), "%s/local.txt", dir);
+	write_file(path, "local.example\n");
+	snprintf(conf, sizeof(conf), "[view v]\nblocklist = %s\n", path);
+	plain = load_ok(conf);
+	assert_null(plain->views[0]->lists);
+	config_unref(plain);
+	/* A .meta for another value: that copy is not this list's. */
+	strcpy(m.value, "http://127.0.0.1:8080/hosts");
+	assert_int_equal(list_meta_write(sub, &m), 0);
+	c = load(text, &errs);
+	assert_non_null(c);
+	assert_non_null(strstr(errs, "the copy there is of another URL"));
+	assert_int_equal(blockset_size(c->views[0]->blocks), 0);
+	free(errs);
+	config_unref(c);
+	free(text);
+	rm_tree(dir);
+}
+
+/* http:// crosses networks in clear: a warning, unless the host is
+ * loopback or private. A relative cache-dir is the config file's. */
+static void
+test_config_list_url_cleartext_and_relative_dir(void **state)
+{
+	char *errs = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&errs, &len);
+	struct config *c =
+	    config_load_string("/etc/dnsgate/t.conf",
+	                       "[lists]\ncache-dir = lists-cache\n[view v]\n"
+	                       "blocklist = http://lists.example.net/ads.txt\n"
+	                       "blocklist = http://10.0.0.1/ads.txt\n",
+	                       f);
+
+	(void)state;
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(c);
+	assert_string_equal(c->lists.cache_dir, "/etc/dnsgate/lists-cache");
+	assert_non_null(
+	    strstr(errs, "/etc/dnsgate/t.conf:4: warning: blocklist "
+	                 "http://lists.example.net/ads.txt: fetched over plain "
+	                 "http"));
+	assert_null(strstr(errs, ":5: warning: blocklist "
+	                         "http://10.0.0.1/ads.txt: fetched"));
+	free(errs);
+	config_unref(c);
+}
+
 int
 main(void)
 {
@@ -1907,6 +2114,11 @@ main(void)
 	    cmocka_unit_test(test_config_udp_receive_buffer_and_tcp_per_prefix),
 	    cmocka_unit_test(test_config_dnstap_outputs),
 	    cmocka_unit_test(test_config_dnstap_errors),
+	    cmocka_unit_test(test_config_lists_keys),
+	    cmocka_unit_test(test_config_list_url_errors),
+	    cmocka_unit_test(test_config_list_url_without_copy),
+	    cmocka_unit_test(test_config_list_url_reads_copy),
+	    cmocka_unit_test(test_config_list_url_cleartext_and_relative_dir),
 	};
 
 	return cmocka_run_group_tests_name("proxy config", tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * servers matched by group and address keep their health and counters,
  * new or re-listed servers start afresh, round-robin positions and view
  * counters carry over by name, and records outlive the runstate that
- * made them while another still holds them.
+ * made them while another still holds them; a view's index rebuilt
+ * after a list download carries over within one configuration.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,10 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "conf/config.h"
+#include "policy/blocklist.h"
 #include "proxy/runstate.h"
 
 static struct runstate *
@@ -282,6 +285,54 @@ test_runstate_cache_follows_forward_zones(void **state)
 	runstate_unref(rs);
 }
 
+/*
+ * A list download rebuilds a view's index into a runstate of the same
+ * configuration (proxy/listfetch.c): every other record is shared with the
+ * running one, later runstates of that configuration keep the new index,
+ * and a reload's new configuration starts again from its own.
+ */
+static void
+test_runstate_rebuilt_blocks_carry_within_a_config(void **state)
+{
+	static const char list[] = "new.example\nother.example\n";
+	struct runstate *a = bind_text(two_servers, NULL), *b, *c, *d;
+	const struct blocklist *lists[1];
+	struct blocklist *bl;
+	struct blockset *set;
+	char err[128];
+	int line;
+
+	(void)state;
+	assert_null(a->blocks_of[0]); /* a view without lists */
+	bl = blocklist_parse("new.txt", BLOCKLIST_AUTO, list, strlen(list), err,
+	                     sizeof(err), &line);
+	assert_non_null(bl);
+	lists[0] = bl;
+	set = blockset_create(lists, 1, NULL, 0);
+	blocklist_free(bl);
+	assert_non_null(set);
+	b = runstate_new(a->conf, a);
+	assert_non_null(b);
+	assert_int_equal(runstate_set_blocks(b, 0, set), 0);
+	assert_ptr_equal(b->blocks_of[0], set);
+	assert_null(a->blocks_of[0]);
+	assert_int_equal(blockset_size(b->blocks_of[0]), 2);
+	/* Nothing else changed hands. */
+	assert_ptr_equal(server(b, 0, 0), server(a, 0, 0));
+	assert_ptr_equal(runstate_view_stats(b, b->conf->views[0]),
+	                 runstate_view_stats(a, a->conf->views[0]));
+	c = runstate_new(b->conf, b);
+	assert_non_null(c);
+	assert_ptr_equal(c->blocks_of[0], set);
+	runstate_unref(b); /* c still holds the index */
+	assert_int_equal(blockset_size(c->blocks_of[0]), 2);
+	d = bind_text(two_servers, c);
+	assert_null(d->blocks_of[0]);
+	runstate_unref(a);
+	runstate_unref(c);
+	runstate_unref(d);
+}
+
 int
 main(void)
 {
@@ -294,6 +345,8 @@ main(void)
 	    cmocka_unit_test(test_runstate_duplicate_server_is_one_record),
 	    cmocka_unit_test(test_runstate_view_counters_by_name),
 	    cmocka_unit_test(test_runstate_cache_follows_forward_zones),
+	    cmocka_unit_test(
+	        test_runstate_rebuilt_blocks_carry_within_a_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
