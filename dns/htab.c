@@ -4,6 +4,8 @@
  */
 #include "dns/htab.h"
 
+#include "dns/name.h"
+
 #include <stdlib.h>
 
 int
@@ -63,4 +65,16 @@ htab_free(struct htab *t)
 	free(t->slot);
 	t->slot = NULL;
 	t->cap = t->n = 0;
+}
+
+uint32_t
+htab_hash_name(const uint8_t *name)
+{
+	uint8_t off[DNS_NAME_MAX / 2];
+	unsigned n = dns_name_label_offsets(name, off);
+	uint64_t h = HTAB_NAME_HASH_INIT;
+
+	while (n > 0)
+		h = htab_hash_label(h, name + off[--n]);
+	return htab_hash_final(h);
 }

@@ -33,10 +33,7 @@
 /* Offsets are 32 bits and stored + 1 (0 = none): 4095 chunks at most. */
 #define ARENA_MAX_CHUNKS 4095
 
-#define FNV64_INIT  0xcbf29ce484222325ull
-#define FNV64_PRIME 0x100000001b3ull
-#define HASH_MIX    0x9e3779b97f4a7c15ull
-#define TABLE_MIN   16
+#define TABLE_MIN 16
 
 /* Default TTL of RPZ records before any $TTL (as local-data's). */
 #define RPZ_DEFAULT_TTL 3600
@@ -231,37 +228,6 @@ arena_free(struct arena *a)
 }
 
 /* ---- names ---- */
-
-static uint64_t
-hash_label(uint64_t h, const uint8_t *label)
-{
-	size_t i, n = 1 + (size_t)label[0];
-
-	for (i = 0; i < n; i++)
-		h = (h ^ label[i]) * FNV64_PRIME;
-	return h;
-}
-
-static uint32_t
-hash_final(uint64_t h)
-{
-	h ^= h >> 32;
-	h *= HASH_MIX;
-	return (uint32_t)(h >> 32);
-}
-
-/* Hash of a lower-case name, labels from the root outwards. */
-static uint32_t
-name_hash(const uint8_t *name)
-{
-	uint8_t off[DNS_NAME_MAX / 2];
-	unsigned n = dns_name_label_offsets(name, off);
-	uint64_t h = FNV64_INIT;
-
-	while (n > 0)
-		h = hash_label(h, name + off[--n]);
-	return hash_final(h);
-}
 
 /* ---- errors ---- */
 
@@ -955,7 +921,7 @@ trigger_get(struct loader *ld, const uint8_t *name, uint8_t match,
             enum block_action action, bool *created)
 {
 	struct blocklist *bl = ld->bl;
-	uint32_t h = name_hash(name) ^ match;
+	uint32_t h = htab_hash_name(name) ^ match;
 	struct htab *t = &ld->triggers;
 	size_t i, idx;
 
@@ -1834,7 +1800,7 @@ rule_for(struct blockset *set, uint16_t source, bool allow,
 static struct bs_node *
 node_get(struct blockset *set, const uint8_t *name)
 {
-	uint32_t h = name_hash(name), off;
+	uint32_t h = htab_hash_name(name), off;
 	size_t i, len = dns_name_len(name);
 	struct bs_node *nd;
 
@@ -2020,7 +1986,7 @@ blockset_lookup(const struct blockset *set, const uint8_t *qname,
 	const uint8_t *suffix;
 	uint32_t rule1, best = 0;
 	size_t len = dns_name_len(qname);
-	uint64_t h = FNV64_INIT;
+	uint64_t h = HTAB_NAME_HASH_INIT;
 	bool best_below = false;
 	unsigned n, k;
 
@@ -2038,8 +2004,8 @@ blockset_lookup(const struct blockset *set, const uint8_t *qname,
 	for (k = n + 1; k-- > 0;) {
 		suffix = k < n ? name + off[k] : name + len - 1;
 		if (k < n)
-			h = hash_label(h, suffix);
-		nd = node_find(set, hash_final(h), suffix,
+			h = htab_hash_label(h, suffix);
+		nd = node_find(set, htab_hash_final(h), suffix,
 		               len - (size_t)(suffix - name));
 		if (nd == NULL)
 			continue;

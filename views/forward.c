@@ -15,11 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FNV64_INIT  0xcbf29ce484222325ull
-#define FNV64_PRIME 0x100000001b3ull
-#define HASH_MIX    0x9e3779b97f4a7c15ull
-#define TABLE_MIN   16
-#define ZONES_MIN   4
+#define TABLE_MIN 16
+#define ZONES_MIN 4
 /* A group name as [upstream NAME] headers take it (conf/config.c). */
 #define GROUP_MAX 128
 
@@ -37,44 +34,6 @@ fwd_fail(char *err, size_t errlen, const char *fmt, ...)
 		va_end(ap);
 	}
 	return -1;
-}
-
-static uint8_t
-lower(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z' ? (uint8_t)(c + ('a' - 'A')) : c;
-}
-
-/* One more label (its length byte and bytes, lower-cased) into h. */
-static uint64_t
-hash_label(uint64_t h, const uint8_t *label)
-{
-	size_t n = 1 + (size_t)label[0];
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ lower(label[i])) * FNV64_PRIME;
-	return h;
-}
-
-static uint32_t
-hash_final(uint64_t h)
-{
-	h ^= h >> 32;
-	h *= HASH_MIX;
-	return (uint32_t)(h >> 32);
-}
-
-/* Hash of a name, labels from the root outwards. */
-static uint32_t
-hash_name(const uint8_t *name)
-{
-	uint8_t off[DNS_NAME_MAX / 2];
-	unsigned n = dns_name_label_offsets(name, off);
-	uint64_t h = FNV64_INIT;
-
-	while (n > 0)
-		h = hash_label(h, name + off[--n]);
-	return hash_final(h);
 }
 
 /*
@@ -99,9 +58,15 @@ zone_probe(const struct forward_zones *fz, uint32_t h, const uint8_t *name,
 		z = &fz->zones[s->idx1 - 1];
 		if (z->len != len)
 			continue;
-		/* Length bytes are below 64: lower() leaves them alone. */
-		for (k = 0; k < len && z->name[k] == lower(name[k]); k++)
-			;
+		/* Length bytes are below 64: case folding leaves them alone. */
+		for (k = 0; k < len; k++) {
+			uint8_t c = name[k];
+
+			if (c >= 'A' && c <= 'Z')
+				c = (uint8_t)(c + ('a' - 'A'));
+			if (z->name[k] != c)
+				break;
+		}
 		if (k == len)
 			return s;
 	}
@@ -181,7 +146,7 @@ forward_add(struct forward_zones *fz, const char *text, int line, char *err,
 		return fwd_fail(err, errlen, "out of memory");
 	dns_name_lower(wire);
 	len = dns_name_len(wire);
-	h = hash_name(wire);
+	h = htab_hash_name(wire);
 	slot = zone_probe(fz, h, wire, len);
 	if (slot->idx1 != 0) {
 		z = &fz->zones[slot->idx1 - 1];
@@ -217,7 +182,7 @@ forward_find(const struct forward_zones *fz, const uint8_t *qname)
 	const struct forward_zone *best = NULL;
 	const uint8_t *suffix;
 	struct htab_slot *s;
-	uint64_t h = FNV64_INIT;
+	uint64_t h = HTAB_NAME_HASH_INIT;
 	size_t len;
 	unsigned n;
 
@@ -230,10 +195,10 @@ forward_find(const struct forward_zones *fz, const uint8_t *qname)
 	     depth++) {
 		suffix = depth == 0 ? qname + len - 1 : qname + off[n - depth];
 		if (depth > 0)
-			h = hash_label(h, suffix);
+			h = htab_hash_label(h, suffix);
 		if (!(fz->depths[depth / 64] & ((uint64_t)1 << (depth % 64))))
 			continue;
-		s = zone_probe(fz, hash_final(h), suffix,
+		s = zone_probe(fz, htab_hash_final(h), suffix,
 		               len - (size_t)(suffix - qname));
 		if (s->idx1 != 0)
 			best = &fz->zones[s->idx1 - 1];
