@@ -63,7 +63,9 @@ scheme_len(const char *s)
 
 	if (!isalpha((unsigned char)s[0]))
 		return 0;
-	while (isalnum((unsigned char)s[n]) || strchr("+-.", s[n]) != NULL)
+	/* strchr() finds the terminating NUL too: test for it first. */
+	while (isalnum((unsigned char)s[n]) ||
+	       (s[n] != '\0' && strchr("+-.", s[n]) != NULL))
 		n++;
 	return strncmp(s + n, "://", 3) == 0 ? n : 0;
 }

@@ -36,6 +36,16 @@ test_listurl_is(void **state)
 	assert_false(list_url_is("lists/ads.txt"));
 	assert_false(list_url_is("rpz:lists/policy.rpz"));
 	assert_false(list_url_is("http:/one-slash"));
+	/* Letters up to the end and nothing more: the scan stops at the NUL
+	 * (ASan caught it reading past a strdup'ed "adsfile.txt"). */
+	{
+		char *heap = strdup("adslist");
+
+		assert_non_null(heap);
+		assert_false(list_url_is(heap));
+		free(heap);
+	}
+	assert_false(list_url_is(""));
 	assert_string_equal(list_url_of("rpz:https://x/z"), "https://x/z");
 	assert_string_equal(list_url_of("https://x/z"), "https://x/z");
 }
