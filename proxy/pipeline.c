@@ -838,6 +838,8 @@ answer_cached(struct qctx *c, const struct cache_hit *hit,
 	return v;
 }
 
+static enum pipe_verdict answer_stale(struct qctx *c, const char *why);
+
 enum pipe_verdict
 pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
                          const struct dns_response *r)
@@ -848,6 +850,16 @@ pipeline_upstream_answer(struct qctx *c, const uint8_t *resp, size_t len,
 	size_t flen = 0;
 	enum pipe_verdict v;
 
+	/* RFC 8767 4: an upstream SERVFAIL passed on (retry-on without
+	 * servfail, or the last attempt) means the name could not be
+	 * refreshed: a stale answer, when serve-stale has one, rather than
+	 * the failure. Only NOERROR and NXDOMAIN replace the entry. */
+	if (r->rcode == DNS_RCODE_SERVFAIL) {
+		v = answer_stale(c, "stale answer: the upstream answered "
+		                    "SERVFAIL");
+		if (v != PIPE_DROP)
+			return v;
+	}
 	/* 8. response filters */
 	switch (stage_rebind(c, resp, len, &filtered, &flen, &fr)) {
 	case REBIND_CLEAN:

@@ -244,6 +244,44 @@ def test_serve_stale_when_every_attempt_fails(dnsgate_conf, sockdir,
     assert sysutil.ede_codes(r) == [23]
 
 
+def test_serve_stale_when_the_upstream_answers_servfail(dnsgate_conf,
+                                                        sockdir,
+                                                        fault_server):
+    """RFC 8767 4: a SERVFAIL passed on (retry-on without servfail) means
+    the name could not be refreshed either: the expired answer is served
+    stale, EDE 3, and the SERVFAIL does not replace it in the cache."""
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up], cache="size = 1MB\n"
+                 "serve-stale = yes\nstale-ttl = 30s\nmax-stale = 1h",
+                 upstream_extra="retry-on = timeout")
+    n = name(sysutil.token(), "ttl-1")
+    ask(gate, n)
+    time.sleep(1.3)
+    up.mode = "servfail"
+    for _ in range(2):  # and again: the SERVFAIL was not stored
+        q, r = ask(gate, n)
+        assert r.rcode() == dns.rcode.NOERROR
+        assert sysutil.answer_addresses(r) == [faultserver.GOOD_A]
+        assert ttls(r.answer) == [30]
+        assert sysutil.ede_codes(r) == [3]
+        assert gate.wait_decision(n, q.id)["action"] == "stale"
+    assert len(up.queries(n)) == 3
+
+
+def test_servfail_passed_on_without_serve_stale(dnsgate_conf, sockdir,
+                                                fault_server):
+    up = fault_server()
+    gate = start(dnsgate_conf, sockdir, [up], cache="size = 1MB\n",
+                 upstream_extra="retry-on = timeout")
+    n = name(sysutil.token(), "ttl-1")
+    ask(gate, n)
+    time.sleep(1.3)
+    up.mode = "servfail"
+    _, r = ask(gate, n)
+    assert r.rcode() == dns.rcode.SERVFAIL
+    assert 3 not in sysutil.ede_codes(r)
+
+
 def test_no_serve_stale_by_default(dnsgate_conf, sockdir, fault_server):
     up = fault_server()
     gate = start(dnsgate_conf, sockdir, [up])
