@@ -47,6 +47,8 @@ KEEP=${BENCH_KEEP:-0}
 
 die() { echo "amplify: error: $*" >&2; exit 1; }
 note() { echo "amplify: $*" >&2; }
+# need, bench_begin, stop_pid, cleanup, free_port, probe, wait_ready
+. "$ROOT/bench/lib.sh"
 
 for v in "$QPS" "$SECONDS_RUN" "$SOURCES" "$RATE" "$SLIP" "$WINDOW" "$TXT_RECORDS"; do
 	[[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_AMP_QPS, _SECONDS, _SOURCES, _RATE, _SLIP, _WINDOW, _TXT_RECORDS must be integers"
@@ -63,14 +65,9 @@ for r in $RUNS; do case "$r" in off | on) ;; *) die "BENCH_AMP_RUNS: 'off' and/o
 [ -n "$RUNS" ] || die "BENCH_AMP_RUNS is empty"
 
 # ---- tools -------------------------------------------------------------------
-need() {
-	command -v "$1" >/dev/null 2>&1 ||
-		die "'$1' not found (package: $2). Run 'make deps-bench', or: sh tests/install-deps.sh $2"
-}
 need "$DNSPERF" dnsperf
 need taskset util-linux
 need ss iproute2
-need flock util-linux
 need awk mawk
 [ "$MODE" = forward ] && need "$NSD" nsd
 [ -x "$DNSGATE" ] || die "$DNSGATE not built: run 'make' first"
@@ -86,56 +83,15 @@ done
 PIN_SERVER=(taskset -c "$SERVER_CPU")
 PIN_CLIENT=(taskset -c "$CLIENT_CPU")
 
-mkdir -p "$RESULTS_DIR" || die "cannot create $RESULTS_DIR"
 # The same lock as bench/run.sh: two benchmarks at once would measure each other.
-exec 9>"$RESULTS_DIR/.lock"
-flock -n 9 || die "another benchmark (bench/run.sh or bench/amplify.sh) holds $RESULTS_DIR/.lock"
+bench_begin amplify
 
-# ---- temp dir, processes, nft table, cleanup --------------------------------
-TMP=$(mktemp -d /tmp/dnsgate-amplify.XXXXXX)
-PIDS=()
+# ---- the nft table counting what goes through (removed at exit) ----------
 NFT_TABLE=dnsgate_amplify_$$
 NFT_ON=0
-stop_pid() { # pid: TERM, up to 3 s grace, then KILL
-	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 30); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
 nft_drop() { [ "$NFT_ON" = 1 ] && "$NFT" delete table inet "$NFT_TABLE" 2>/dev/null || true; }
-cleanup() {
-	local rc=$? p kids=""
-	trap - EXIT INT TERM
-	nft_drop
-	[ -n "${NSD_PID:-}" ] && kids=$(pgrep -P "$NSD_PID" 2>/dev/null || true)
-	for p in "${PIDS[@]}"; do stop_pid "$p"; done
-	for p in $kids; do kill -KILL "$p" 2>/dev/null || true; done
-	if [ "$KEEP" = 1 ]; then note "kept $TMP"; else rm -rf "$TMP"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_exit_hook() { nft_drop; }
 
-USED_PORTS=" "
-free_port() { # VAR: a free loopback port (UDP and TCP) into VAR
-	local p i
-	for i in $(seq 200); do
-		p=$((20000 + RANDOM % 12000))
-		case "$USED_PORTS" in *" $p "*) continue ;; esac
-		if [ -z "$(ss -Htuan "sport = :$p" 2>/dev/null)" ]; then
-			USED_PORTS="$USED_PORTS$p "
-			printf -v "$1" '%s' "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
 cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
 cpu_stat() { awk '/^cpu[0-9]/ { print $1, $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
 cpu_busy_pct() { # before after cpu-number
@@ -215,21 +171,6 @@ EOF
 	PIDS+=("$NSD_PID")
 fi
 
-# probe PORT [QNAME QTYPE]: one query with dnsperf; true when answered NOERROR.
-probe() {
-	echo "${2:-$QNAME} ${3:-TXT}" | timeout 5 "$DNSPERF" -s 127.0.0.1 -p "$1" -n 1 -t 1 2>/dev/null |
-		grep -q 'NOERROR 1 '
-}
-wait_ready() { # name pid port log qname qtype
-	local i
-	for i in $(seq 100); do
-		kill -0 "$2" 2>/dev/null || { tail -20 "$4" >&2; die "$1 exited during start-up (log above)"; }
-		probe "$3" "$5" "$6" && return 0
-		sleep 0.1
-	done
-	tail -20 "$4" >&2
-	die "$1 does not answer on 127.0.0.1:$3 after 10 s (log above)"
-}
 [ "$MODE" = forward ] && wait_ready nsd "$NSD_PID" "$NSD_PORT" "$TMP/nsd/nsd.log" "$QNAME" TXT
 
 # ---- dnsgate -----------------------------------------------------------------

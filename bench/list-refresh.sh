@@ -48,6 +48,8 @@ KEEP=${BENCH_KEEP:-0}
 
 die() { echo "list-refresh: error: $*" >&2; exit 1; }
 note() { echo "list-refresh: $*" >&2; }
+# need, bench_begin, stop_pid, cleanup, free_port, probe, wait_ready
+. "$ROOT/bench/lib.sh"
 
 for v in "$SECONDS_RUN" "$QPS" "$ENTRIES" "$REFRESH" "$WINDOW_MS" "$WORKERS"; do
 	[[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_LR_SECONDS, _QPS, _ENTRIES, _REFRESH, _WINDOW_MS, _WORKERS must be integers"
@@ -59,16 +61,11 @@ done
 [ "$WINDOW_MS" -ge 1 ] && [ "$WINDOW_MS" -le 10000 ] || die "BENCH_LR_WINDOW_MS must be 1..10000"
 [ "$WORKERS" -ge 1 ] && [ "$WORKERS" -le 64 ] || die "BENCH_LR_WORKERS must be 1..64"
 
-need() {
-	command -v "$1" >/dev/null 2>&1 ||
-		die "'$1' not found (package: $2). Run 'make deps-bench', or: sh tests/install-deps.sh $2"
-}
 need "$DNSPERF" dnsperf
 need "$NSD" nsd
 need "$PYTHON" python3
 need taskset util-linux
 need ss iproute2
-need flock util-linux
 need awk mawk
 [ -x "$DNSGATE" ] || die "$DNSGATE not built: run 'make' first"
 
@@ -84,65 +81,9 @@ PIN_SERVER=(taskset -c "$SERVER_CPU")
 PIN_CLIENT=(taskset -c "$CLIENT_CPU")
 PIN_NSD=(taskset -c "$NSD_CPU")
 
-mkdir -p "$RESULTS_DIR" || die "cannot create $RESULTS_DIR"
 # The same lock as the other benchmarks: two at once would measure each other.
-exec 9>"$RESULTS_DIR/.lock"
-flock -n 9 || die "another benchmark holds $RESULTS_DIR/.lock"
+bench_begin list-refresh
 
-# ---- temp dir, processes, cleanup ---------------------------------------------
-TMP=$(mktemp -d /tmp/dnsgate-list-refresh.XXXXXX)
-PIDS=()
-stop_pid() { # pid: TERM, up to 3 s grace, then KILL
-	local pid=$1 _
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 30); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-	local rc=$? p kids=""
-	trap - EXIT INT TERM
-	[ -n "${NSD_PID:-}" ] && kids=$(pgrep -P "$NSD_PID" 2>/dev/null || true)
-	for p in "${PIDS[@]}"; do stop_pid "$p"; done
-	for p in $kids; do kill -KILL "$p" 2>/dev/null || true; done
-	if [ "$KEEP" = 1 ]; then note "kept $TMP"; else rm -rf "$TMP"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-USED_PORTS=" "
-free_port() { # VAR: a free loopback port (UDP and TCP) into VAR
-	local p _
-	for _ in $(seq 200); do
-		p=$((20000 + RANDOM % 12000))
-		case "$USED_PORTS" in *" $p "*) continue ;; esac
-		if [ -z "$(ss -Htuan "sport = :$p" 2>/dev/null)" ]; then
-			USED_PORTS="$USED_PORTS$p "
-			printf -v "$1" '%s' "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
-probe() { # PORT: one SOA query with dnsperf; true when answered NOERROR
-	echo "bench.test SOA" | timeout 5 "$DNSPERF" -s 127.0.0.1 -p "$1" -n 1 -t 1 2>/dev/null | grep -q 'NOERROR 1 '
-}
-wait_ready() { # name pid port log
-	local _
-	for _ in $(seq 100); do
-		kill -0 "$2" 2>/dev/null || { tail -20 "$4" >&2; die "$1 exited during start-up (log above)"; }
-		probe "$3" && return 0
-		sleep 0.1
-	done
-	tail -20 "$4" >&2
-	die "$1 does not answer on 127.0.0.1:$3 after 10 s (log above)"
-}
 # in_use: how many times dnsgate has swapped a downloaded list in.
 in_use() { grep -c 'lists downloaded are in use' "$TMP/dnsgate/dnsgate.log" 2>/dev/null || true; }
 # epoch_ms "2026-12-07T18:36:13.840Z": milliseconds since the epoch.

@@ -53,6 +53,8 @@ CLIENT_COOKIE=0123456789abcdef                  # protect mode: the client cooki
 
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
+# need, bench_begin, stop_pid, cleanup, free_port, probe, wait_ready
+. "$ROOT/bench/lib.sh"
 
 for v in "$SECONDS_RUN" "$WARMUP" "$ROUNDS" "$CLIENTS" "$OUTSTANDING" "$NAMES" "$NX_PERCENT"; do
 	[[ "$v" =~ ^[0-9]+$ ]] || die "BENCH_SECONDS, BENCH_WARMUP, BENCH_ROUNDS, BENCH_CLIENTS, BENCH_OUTSTANDING, BENCH_NAMES, BENCH_NX_PERCENT must be integers"
@@ -82,10 +84,6 @@ esac
 [ "$CACHE" = 1 ] || [ "$ONLY" != unbound ] || die "BENCH_ONLY=unbound needs BENCH_CACHE=1"
 
 # ---- tools -------------------------------------------------------------------
-need() {
-	command -v "$1" >/dev/null 2>&1 ||
-		die "'$1' not found (package: $2). Run 'make bench', or: sh tests/install-deps.sh $2"
-}
 need "$DNSPERF" dnsperf
 need "$NSD" nsd
 need taskset util-linux
@@ -117,57 +115,8 @@ PIN_SERVER=(taskset -c "$SERVER_CPU")
 PIN_CLIENT=(taskset -c "$CLIENT_CPU")
 PIN_NSD=(taskset -c "$NSD_CPU")
 
-mkdir -p "$RESULTS_DIR" || die "cannot create $RESULTS_DIR"
 # Two benchmarks at once would measure each other.
-need flock util-linux
-exec 9>"$RESULTS_DIR/.lock"
-flock -n 9 || die "another bench/run.sh holds $RESULTS_DIR/.lock"
-
-# ---- temp dir, process bookkeeping, cleanup ---------------------------------
-TMP=$(mktemp -d /tmp/dnsgate-bench.XXXXXX)
-PIDS=()
-stop_pid() { # pid: TERM, up to 3 s grace, then KILL
-	local pid=$1 i
-	kill -0 "$pid" 2>/dev/null || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 30); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-	local rc=$? p kids=""
-	trap - EXIT INT TERM
-	# nsd forks its server and xfrd children; they exit with the parent, but be sure.
-	[ -n "${NSD_PID:-}" ] && kids=$(pgrep -P "$NSD_PID" 2>/dev/null || true)
-	for p in "${PIDS[@]}"; do stop_pid "$p"; done
-	for p in $kids; do kill -KILL "$p" 2>/dev/null || true; done
-	if [ "$KEEP" = 1 ]; then note "kept $TMP"; else rm -rf "$TMP"; fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# ---- free loopback ports (UDP and TCP) -------------------------------------
-# free_port VAR: a port below the ephemeral range that nothing uses, into VAR.
-# (Not $(free_port): the subshell would lose USED_PORTS.)
-USED_PORTS=" "
-free_port() {
-	local p i
-	for i in $(seq 200); do
-		p=$((20000 + RANDOM % 12000))
-		case "$USED_PORTS" in *" $p "*) continue ;; esac
-		if [ -z "$(ss -Htuan "sport = :$p" 2>/dev/null)" ]; then
-			USED_PORTS="$USED_PORTS$p "
-			printf -v "$1" '%s' "$p"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
+bench_begin bench
 
 # ---- zone and query file ------------------------------------------------------
 ZONE=$TMP/bench.test.zone
@@ -241,11 +190,6 @@ NNX=$(grep -c '^nx' "$QUERIES" || true)
 NBLOCKED=$(grep -c 'blocked-' "$QUERIES" || true)
 
 # ---- helpers -----------------------------------------------------------------
-# probe PORT: one SOA query with dnsperf; true when answered NOERROR.
-probe() {
-	echo "bench.test SOA" | timeout 5 "$DNSPERF" -s 127.0.0.1 -p "$1" -n 1 -t 1 2>/dev/null |
-		grep -q 'NOERROR 1 '
-}
 # rcode_of PORT QNAME QTYPE [SOURCE]: the RCODE of one UDP query, "none" without an answer in 1 s.
 rcode_of() {
 	local src=()
@@ -266,16 +210,6 @@ policy_check() {
 			die "policy check: $name answers '$qname $qtype'${src:+ from $src} with $got, expected $want (none = no answer)"
 	done
 	note "$name: policy check passed (blocked names NXDOMAIN, others as the zone says, 127.0.0.250 dropped)"
-}
-wait_ready() { # name pid port log
-	local i
-	for i in $(seq 100); do
-		kill -0 "$2" 2>/dev/null || { tail -20 "$4" >&2; die "$1 exited during start-up (log above)"; }
-		probe "$3" && return 0
-		sleep 0.1
-	done
-	tail -20 "$4" >&2
-	die "$1 does not answer on 127.0.0.1:$3 after 10 s (log above)"
 }
 # wait_child PID: wait for a background child, so that INT/TERM traps run at once
 # (bash defers them while a foreground command runs); cleanup kills it then.
