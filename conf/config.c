@@ -108,6 +108,24 @@ cfg_error(struct loader *l, int line, const char *fmt, ...)
 	fputc('\n', l->errs);
 }
 
+static void cfg_warn(struct loader *l, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A warning: printed like an error, but the file stays valid. */
+static void
+cfg_warn(struct loader *l, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l->errs == NULL)
+		return;
+	fprintf(l->errs, "%s:%d: warning: ", l->name, line);
+	va_start(ap, fmt);
+	vfprintf(l->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', l->errs);
+}
+
 /* ---- value parsers ---- */
 
 int
@@ -2065,11 +2083,10 @@ load_resolv_conf(struct loader *l, struct upstream_conf *u)
 		server_item(l, &o, u, addr);
 	}
 	fclose(f);
-	if (u->nservers == before && !doubted && l->errs != NULL)
-		fprintf(l->errs,
-		        "%s:%d: warning: [upstream %s]: no usable nameserver "
-		        "in %s\n",
-		        l->name, u->line, u->name, u->resolv_conf);
+	if (u->nservers == before && !doubted)
+		cfg_warn(l, u->line,
+		         "[upstream %s]: no usable nameserver in %s", u->name,
+		         u->resolv_conf);
 }
 
 /* [geoip]: open the databases now, so a bad file fails the check. */
@@ -2132,24 +2149,6 @@ config_file_path(const char *conf_path, const char *value, char *buf,
 	return buf;
 }
 
-static void cfg_warn(struct loader *l, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* A warning: printed like an error, but the file stays valid. */
-static void
-cfg_warn(struct loader *l, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (l->errs == NULL)
-		return;
-	fprintf(l->errs, "%s:%d: warning: ", l->name, line);
-	va_start(ap, fmt);
-	vfprintf(l->errs, fmt, ap);
-	va_end(ap);
-	fputc('\n', l->errs);
-}
-
 /*
  * The bad entries of a loaded list (policy/blocklist.h): with [lists]
  * strict = yes each reported one is an error, and the list is rejected;
@@ -2172,9 +2171,9 @@ list_report(struct loader *l, const char *key, const char *file, int line,
 		if (strict)
 			cfg_error(l, line, "%s: %s:%d: %s", key, file,
 			          p[i].line, p[i].text);
-		else if (l->errs != NULL)
-			fprintf(l->errs, "%s:%d: warning: %s: %s:%d: %s\n",
-			        l->name, line, key, file, p[i].line, p[i].text);
+		else
+			cfg_warn(l, line, "%s: %s:%d: %s", key, file, p[i].line,
+			         p[i].text);
 	}
 	if (strict) {
 		if (in->bad > n)
@@ -2186,12 +2185,11 @@ list_report(struct loader *l, const char *key, const char *file, int line,
 		          key, file);
 		return false;
 	}
-	if (l->errs != NULL)
-		fprintf(l->errs,
-		        "%s:%d: warning: %s: %s: %zu bad entr%s skipped (%zu "
-		        "shown), %zu entries loaded\n",
-		        l->name, line, key, file, in->bad,
-		        in->bad == 1 ? "y" : "ies", n, in->entries);
+	cfg_warn(l, line,
+	         "%s: %s: %zu bad entr%s skipped (%zu shown), %zu entries "
+	         "loaded",
+	         key, file, in->bad, in->bad == 1 ? "y" : "ies", n,
+	         in->entries);
 	return true;
 }
 
@@ -2435,14 +2433,14 @@ warn_open_view(struct loader *l, const struct view_conf *v)
 		if (ip_addr_is_loopback(&ep->addr) ||
 		    !view_reached_on(v, &ep->addr))
 			continue;
-		fprintf(l->errs,
-		        "%s:%d: warning: [view %s] answers anyone who reaches "
-		        "listen %s: it has no allow, refuse or drop line and "
-		        "its match-client %s (add ACL lines; allow = any if "
-		        "that is meant)\n",
-		        l->name, v->line, v->name, ep->text,
-		        v->has_match_client ? "takes every address"
-		                            : "is not set");
+		cfg_warn(l, v->line,
+		         "[view %s] answers anyone who reaches listen %s: it "
+		         "has no allow, refuse or drop line and its "
+		         "match-client %s (add ACL lines; allow = any if that "
+		         "is meant)",
+		         v->name, ep->text,
+		         v->has_match_client ? "takes every address"
+		                             : "is not set");
 	}
 }
 
