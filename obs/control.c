@@ -301,9 +301,8 @@ render_caches(const struct runstate *rs, FILE *f)
 	             offsetof(struct cache_stats, evictions));
 }
 
-/* A label value (text format 0.0.4): '\\', '"' and newline escaped. */
-static void
-label_value(FILE *f, const char *s)
+void
+metrics_label_value(FILE *f, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == '\\' || *s == '"')
@@ -363,7 +362,7 @@ list_samples(const struct runstate *rs, FILE *f, const char *name,
 			fprintf(f, "%s{view=\"%s\",kind=\"%s\",list=\"", name,
 			        c->views[v]->name,
 			        bl->allowlist ? "allowlist" : "blocklist");
-			label_value(f, bl->name);
+			metrics_label_value(f, bl->name);
 			if (reason != NULL)
 				fprintf(f, "\",reason=\"%s", reason);
 			fprintf(f, "\"} %zu\n", sum);

@@ -18,6 +18,9 @@ typedef int (*control_reload_fn)(FILE *errs);
 
 /* Write the Prometheus text exposition of every counter to f. */
 void metrics_render(struct daemon *d, FILE *f);
+/* Write s as a label value of that format (0.0.4): '\\', '"' and
+ * newline escaped. */
+void metrics_label_value(FILE *f, const char *s);
 /* Answer one control command ("stats", "upstreams"...) into f; 0 / -1. */
 int control_command(struct daemon *d, const char *cmd, control_reload_fn rl,
                     FILE *f);

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "obs/control.h"
 #include "obs/log.h"
 #include "obs/version.h"
 #include "policy/blocklist.h"
@@ -946,20 +947,6 @@ listfetch_apply(struct list_fetcher *f, const struct runstate *rs)
 	return nrs;
 }
 
-/* A label value: \, " and newline escaped (Prometheus text format). */
-static void
-put_label(FILE *out, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', out);
-		if (*s == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*s, out);
-	}
-}
-
 /* dnsgate_list_entries and dnsgate_list_skipped of every list, named by
  * URL or not, come from the views' indexes (obs/control.c); these two are
  * of the copies of lists named by URL. */
@@ -987,7 +974,7 @@ put_gauge(FILE *out, const struct list_source *s, enum gauge g, int64_t now)
 	fputs(g == G_BYTES ? "dnsgate_list_bytes{list=\""
 	                   : "dnsgate_list_age_seconds{list=\"",
 	      out);
-	put_label(out, s->value);
+	metrics_label_value(out, s->value);
 	if (g == G_BYTES)
 		fprintf(out, "\"} %" PRIu64 "\n", s->bytes);
 	else
@@ -1019,7 +1006,7 @@ listfetch_metrics(struct list_fetcher *f, FILE *out)
 
 		for (int r = 0; s->active && r < LR_N; r++) {
 			fputs("dnsgate_list_refresh_total{list=\"", out);
-			put_label(out, s->value);
+			metrics_label_value(out, s->value);
 			fprintf(out, "\",result=\"%s\"} %lu\n", result_names[r],
 			        s->results[r]);
 		}
