@@ -101,12 +101,13 @@ explain_usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: dnsgate explain [-c FILE] --client IP [--dest IP] "
-	        "[--tcp]\n"
+	        "[--tcp | --transport udp|tcp|tls|https]\n"
 	        "               [--cookie valid|invalid|none] [--class CLASS] "
 	        "QNAME [QTYPE]\n"
 	        "Run the query a typical client sends for QNAME (QTYPE "
 	        "default A) from IP\n"
-	        "(to the local address --dest, over TCP with --tcp, in class "
+	        "(to the local address --dest, over TCP with --tcp or the "
+	        "--transport named, in class "
 	        "CLASS, default IN) through "
 	        "the pipeline of\n"
 	        "FILE (default %s) without sending anything, and print\n"
@@ -119,7 +120,7 @@ explain_usage(FILE *f)
 
 struct explain_args {
 	const char *conf, *client, *dest, *cookie, *qname, *qtype, *qclass;
-	bool tcp;
+	enum transport transport;
 };
 
 /* 0, 1 for --help, -1 on a usage error. */
@@ -130,6 +131,7 @@ parse_args(int argc, char **argv, struct explain_args *a)
 	    {"client", required_argument, NULL, 'C'},
 	    {"dest", required_argument, NULL, 'D'},
 	    {"tcp", no_argument, NULL, 'T'},
+	    {"transport", required_argument, NULL, 'P'},
 	    {"cookie", required_argument, NULL, 'K'},
 	    {"class", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
@@ -154,7 +156,11 @@ parse_args(int argc, char **argv, struct explain_args *a)
 			a->dest = optarg;
 			break;
 		case 'T':
-			a->tcp = true;
+			a->transport = TRANSPORT_TCP;
+			break;
+		case 'P':
+			if (transport_parse(optarg, &a->transport) < 0)
+				return -1;
 			break;
 		case 'K':
 			a->cookie = optarg;
@@ -174,6 +180,22 @@ parse_args(int argc, char **argv, struct explain_args *a)
 	    strcmp(a->cookie, "invalid") != 0 && strcmp(a->cookie, "none") != 0)
 		return -1;
 	return 0;
+}
+
+/* How the query line names a transport. */
+static const char *
+transport_label(enum transport t)
+{
+	switch (t) {
+	case TRANSPORT_TCP:
+		return "TCP";
+	case TRANSPORT_TLS:
+		return "TLS (DNS over TLS)";
+	case TRANSPORT_HTTPS:
+		return "HTTPS (DNS over HTTPS)";
+	default:
+		return "UDP";
+	}
 }
 
 static void
@@ -275,7 +297,8 @@ explain_main(int argc, char **argv)
 	c.trace = print_stage;
 	c.trace_entry = explain_entry;
 	c.trace_arg = &c;
-	c.tcp = a.tcp;
+	c.transport = a.transport;
+	c.tcp = a.transport != TRANSPORT_UDP;
 	if (ip_addr_parse(a.client, &c.client) < 0 ||
 	    (a.dest != NULL && ip_addr_parse(a.dest, &c.dest) < 0)) {
 		fprintf(stderr, "dnsgate explain: bad address\n");
@@ -294,7 +317,7 @@ explain_main(int argc, char **argv)
 	       qclass != DNS_CLASS_IN ? a.qclass : "",
 	       qclass != DNS_CLASS_IN ? " " : "", a.qtype, a.client,
 	       a.dest != NULL ? " to " : "", a.dest != NULL ? a.dest : "",
-	       a.tcp ? "TCP" : "UDP");
+	       transport_label(a.transport));
 	v = pipeline_query(&c);
 	print_verdict(&c, v);
 	free(out);

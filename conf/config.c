@@ -20,10 +20,12 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "dns/name.h"
 #include "policy/blocklist.h"
 #include "policy/decision.h"
 #include "policy/fileio.h"
 #include "policy/listurl.h"
+#include "tls/tls.h"
 #include "views/geoip.h"
 #include "views/localfile.h"
 
@@ -291,6 +293,7 @@ static int
 endpoint_set(struct loader *l, const struct option *o, const char *value,
              uint16_t default_port, struct endpoint *ep)
 {
+	memset(ep, 0, sizeof(*ep));
 	if (ip_endpoint_parse(value, default_port, &ep->addr, &ep->port) < 0) {
 		cfg_error(l, l->line,
 		          "%s: '%s' is not an address (ip, ip:port or "
@@ -381,6 +384,110 @@ parse_listen(struct loader *l, const struct option *o, void *dst,
 	return for_each_item(l, o, dst, value, listen_item);
 }
 
+/* listen-tls (default port 853, RFC 7858 3.1) and listen-https (443). */
+static int
+listen_list_item(struct loader *l, const struct option *o, void *dst,
+                 const char *item)
+{
+	struct endpoint_list *list = dst;
+	uint16_t port = strcmp(o->key, "listen-tls") == 0 ? 853 : 443;
+	struct endpoint ep;
+	struct endpoint *n;
+
+	if (endpoint_set(l, o, item, port, &ep) < 0)
+		return -1;
+	n = grow(list->v, list->n, sizeof(*n));
+	if (n == NULL)
+		return -1;
+	list->v = n;
+	list->v[list->n++] = ep;
+	return 0;
+}
+
+static int
+parse_listen_list(struct loader *l, const struct option *o, void *dst,
+                  const char *value)
+{
+	return for_each_item(l, o, dst, value, listen_list_item);
+}
+
+/* tls-certificate, tls-key: a file, relative to the configuration's. */
+static int
+parse_tls_file(struct loader *l, const struct option *o, void *dst,
+               const char *value)
+{
+	struct server_conf *s = dst;
+	bool cert = strcmp(o->key, "tls-certificate") == 0;
+	char buf[4096];
+	char *path;
+
+	if (*value == '\0') {
+		cfg_error(l, l->line, "%s: empty value", o->key);
+		return -1;
+	}
+	path = strdup(config_file_path(l->name, value, buf, sizeof(buf)));
+	if (path == NULL)
+		return -1;
+	free(cert ? s->tls_cert : s->tls_key);
+	if (cert) {
+		s->tls_cert = path;
+		s->tls_cert_line = l->line;
+	} else {
+		s->tls_key = path;
+		s->tls_key_line = l->line;
+	}
+	return 0;
+}
+
+static int
+parse_tls_version(struct loader *l, const struct option *o, void *dst,
+                  const char *value)
+{
+	int *v = dst;
+
+	if (strcmp(value, "1.2") == 0) {
+		*v = TLS1_2_VERSION;
+	} else if (strcmp(value, "1.3") == 0) {
+		*v = TLS1_3_VERSION;
+	} else {
+		cfg_error(l, l->line, "%s: expected 1.2 or 1.3", o->key);
+		return -1;
+	}
+	return 0;
+}
+
+/* RFC 8484 6: an absolute path; the query string carries ?dns=. */
+static int
+parse_https_path(struct loader *l, const struct option *o, void *dst,
+                 const char *value)
+{
+	if (value[0] != '/' || strpbrk(value, "?# \t") != NULL) {
+		cfg_error(l, l->line,
+		          "%s: '%s' is not an absolute path without '?' or "
+		          "'#'",
+		          o->key, value);
+		return -1;
+	}
+	return parse_string(l, o, dst, value);
+}
+
+static int
+parse_tls_ca(struct loader *l, const struct option *o, void *dst,
+             const char *value)
+{
+	struct upstream_conf *u = dst;
+	char buf[4096];
+
+	if (*value == '\0') {
+		cfg_error(l, l->line, "%s: empty value", o->key);
+		return -1;
+	}
+	free(u->tls_ca);
+	u->tls_ca = strdup(config_file_path(l->name, value, buf, sizeof(buf)));
+	u->tls_ca_line = l->line;
+	return u->tls_ca == NULL ? -1 : 0;
+}
+
 static int
 parse_metrics(struct loader *l, const struct option *o, void *dst,
               const char *value)
@@ -422,6 +529,46 @@ is_local_address(struct loader *l, const struct ip_addr *a)
 	return false;
 }
 
+/*
+ * tls://ADDR[:PORT][#NAME]: DNS over TLS to ADDR (port 853, RFC 7858
+ * 3.1), whose certificate must name NAME; without #NAME, ADDR itself (an
+ * IP SAN): RFC 8310's strict profile either way.
+ */
+static int
+tls_server_item(struct loader *l, const struct option *o, const char *spec,
+                struct endpoint *ep)
+{
+	const char *hash = strchr(spec, '#');
+	char addr[IP_ENDPOINT_TEXT_MAX + 8];
+	size_t alen = hash != NULL ? (size_t)(hash - spec) : strlen(spec);
+	uint8_t wire[DNS_NAME_MAX];
+
+	if (alen >= sizeof(addr)) {
+		cfg_error(l, l->line, "%s: 'tls://%s' is not an address",
+		          o->key, spec);
+		return -1;
+	}
+	memcpy(addr, spec, alen);
+	addr[alen] = '\0';
+	if (endpoint_set(l, o, addr, 853, ep) < 0)
+		return -1;
+	ep->tls = true;
+	if (hash == NULL) {
+		ip_addr_format(&ep->addr, ep->tls_name, sizeof(ep->tls_name));
+		return 0;
+	}
+	if (hash[1] == '\0' || strlen(hash + 1) >= sizeof(ep->tls_name) ||
+	    (ip_addr_parse(hash + 1, &(struct ip_addr){0}) < 0 &&
+	     dns_name_from_text(hash + 1, NULL, wire) == 0)) {
+		cfg_error(l, l->line,
+		          "%s: '%s' after '#' is not a host name or address",
+		          o->key, hash + 1);
+		return -1;
+	}
+	snprintf(ep->tls_name, sizeof(ep->tls_name), "%s", hash + 1);
+	return 0;
+}
+
 static int
 server_item(struct loader *l, const struct option *o, void *dst,
             const char *item)
@@ -436,14 +583,12 @@ server_item(struct loader *l, const struct option *o, void *dst,
 		return -1;
 	}
 	if (strncmp(item, "tls://", 6) == 0) {
-		cfg_error(l, l->line,
-		          "%s: DNS over TLS upstreams (tls://) are not "
-		          "supported yet",
-		          o->key);
+		if (tls_server_item(l, o, item + 6, &ep) < 0)
+			return -1;
+		u->has_tls = true;
+	} else if (endpoint_set(l, o, item, 53, &ep) < 0) {
 		return -1;
 	}
-	if (endpoint_set(l, o, item, 53, &ep) < 0)
-		return -1;
 	ep.on_host = is_local_address(l, &ep.addr);
 	n = grow(u->servers, u->nservers, sizeof(*n));
 	if (n == NULL)
@@ -532,6 +677,30 @@ parse_acl_key(struct loader *l, const struct option *o, void *dst,
 }
 
 /* The local address the query arrived on (IP_PKTINFO / getsockname). */
+static int
+transport_item(struct loader *l, const struct option *o, void *dst,
+               const char *item)
+{
+	unsigned *bits = dst;
+	enum transport t;
+
+	if (transport_parse(item, &t) < 0) {
+		cfg_error(l, l->line,
+		          "%s: '%s' is not one of udp | tcp | tls | https",
+		          o->key, item);
+		return -1;
+	}
+	*bits |= 1u << t;
+	return 0;
+}
+
+static int
+parse_match_transport(struct loader *l, const struct option *o, void *dst,
+                      const char *value)
+{
+	return for_each_item(l, o, dst, value, transport_item);
+}
+
 static int
 parse_match_destination(struct loader *l, const struct option *o, void *dst,
                         const char *value)
@@ -1092,6 +1261,20 @@ same_listens(const struct option *o, const struct config *a,
 }
 
 static bool
+same_endpoint_list(const struct option *o, const struct config *a,
+                   const struct config *b)
+{
+	const struct endpoint_list *x = option_at(o, a), *y = option_at(o, b);
+
+	if (x->n != y->n)
+		return false;
+	for (size_t i = 0; i < x->n; i++)
+		if (!same_endpoint(&x->v[i], &y->v[i]))
+			return false;
+	return true;
+}
+
+static bool
 same_metrics(const struct option *o, const struct config *a,
              const struct config *b)
 {
@@ -1222,6 +1405,56 @@ static const struct option options[] = {
      .parse = parse_bool,
      .off = SRV(io_uring),
      .def = "yes"},
+    /* DNS over TLS (RFC 7858) and over HTTPS (RFC 8484). */
+    {.sect = SEC_SERVER,
+     .key = "listen-tls",
+     .parse = parse_listen_list,
+     .off = SRV(tls_listens),
+     .same = same_endpoint_list,
+     .flags = OPT_REPEAT | OPT_RESTART},
+    {.sect = SEC_SERVER,
+     .key = "listen-https",
+     .parse = parse_listen_list,
+     .off = SRV(https_listens),
+     .same = same_endpoint_list,
+     .flags = OPT_REPEAT | OPT_RESTART},
+    {.sect = SEC_SERVER,
+     .key = "https-path",
+     .parse = parse_https_path,
+     .off = SRV(https_path),
+     .def = "/dns-query"},
+    {.sect = SEC_SERVER, .key = "tls-certificate", .parse = parse_tls_file},
+    {.sect = SEC_SERVER, .key = "tls-key", .parse = parse_tls_file},
+    {.sect = SEC_SERVER,
+     .key = "tls-min-version",
+     .parse = parse_tls_version,
+     .off = SRV(tls_min_version),
+     .def = "1.2"},
+    {.sect = SEC_SERVER,
+     .key = "tls-ciphers",
+     .parse = parse_string,
+     .off = SRV(tls_ciphers)},
+    {.sect = SEC_SERVER,
+     .key = "tls-handshake-timeout",
+     .parse = parse_duration,
+     .off = SRV(tls_handshake_ms),
+     .min = 100,
+     .max = 60000,
+     .def = "5s"},
+    {.sect = SEC_SERVER,
+     .key = "tls-ticket-key-rotation",
+     .parse = parse_duration,
+     .off = SRV(tls_ticket_rotation_ms),
+     .min = 1000,
+     .max = MS_MAX * 7,
+     .def = "12h"},
+    {.sect = SEC_SERVER,
+     .key = "https-max-streams",
+     .parse = parse_uint,
+     .off = SRV(https_max_streams),
+     .min = 1,
+     .max = 10000,
+     .def = "100"},
     {.sect = SEC_SERVER,
      .key = "yield-to-local-upstream",
      .parse = parse_enum,
@@ -1311,6 +1544,7 @@ static const struct option options[] = {
      .key = "resolv-conf",
      .parse = parse_string,
      .off = UP(resolv_conf)},
+    {.sect = SEC_UPSTREAM, .key = "tls-ca", .parse = parse_tls_ca},
     {.sect = SEC_UPSTREAM,
      .key = "health-check",
      .parse = parse_duration,
@@ -1328,6 +1562,11 @@ static const struct option options[] = {
      .key = "match-destination",
      .parse = parse_match_destination,
      .off = VIEW(match_destination),
+     .flags = OPT_REPEAT},
+    {.sect = SEC_VIEW,
+     .key = "match-transport",
+     .parse = parse_match_transport,
+     .off = VIEW(match_transport),
      .flags = OPT_REPEAT},
     {.sect = SEC_VIEW,
      .key = "match-country",
@@ -1595,18 +1834,6 @@ static const struct option options[] = {
      .max = 3600000,
      .def = "30s"},
 
-    /* Encrypted transports (DNS over TLS and HTTPS): named by the
-     * contract, not built yet. A file using them fails -t with "not
-     * supported yet" rather than running without them. */
-    {.sect = SEC_SERVER, .key = "listen-tls", .flags = OPT_UNSUPPORTED},
-    {.sect = SEC_SERVER, .key = "listen-https", .flags = OPT_UNSUPPORTED},
-    {.sect = SEC_SERVER, .key = "https-path", .flags = OPT_UNSUPPORTED},
-    {.sect = SEC_SERVER, .key = "tls-certificate", .flags = OPT_UNSUPPORTED},
-    {.sect = SEC_SERVER, .key = "tls-key", .flags = OPT_UNSUPPORTED},
-    {.sect = SEC_SERVER, .key = "tls-min-version", .flags = OPT_UNSUPPORTED},
-    {.sect = SEC_SERVER, .key = "tls-ciphers", .flags = OPT_UNSUPPORTED},
-    {.sect = SEC_UPSTREAM, .key = "tls-ca", .flags = OPT_UNSUPPORTED},
-    {.sect = SEC_VIEW, .key = "match-transport", .flags = OPT_UNSUPPORTED},
 };
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
@@ -2570,6 +2797,126 @@ check_forward_zones(struct loader *l, struct view_conf *v)
 	return root;
 }
 
+/* The line of the first listen-tls or listen-https, for messages. */
+static int
+encrypted_listen_line(const struct server_conf *s)
+{
+	if (s->tls_listens.n > 0)
+		return s->tls_listens.v[0].line;
+	return s->https_listens.n > 0 ? s->https_listens.v[0].line : 0;
+}
+
+/* No address is bound twice by listen, listen-tls and listen-https. */
+static void
+check_listen_overlap(struct loader *l)
+{
+	const struct server_conf *s = &l->cfg->server;
+	const struct endpoint_list tcp = {s->listens, s->nlistens};
+	const struct endpoint_list *lists[] = {&tcp, &s->tls_listens,
+	                                       &s->https_listens};
+
+	for (size_t a = 0; a < 3; a++)
+		for (size_t b = a + 1; b < 3; b++)
+			for (size_t i = 0; i < lists[a]->n; i++)
+				for (size_t j = 0; j < lists[b]->n; j++)
+					if (same_endpoint(&lists[a]->v[i],
+					                  &lists[b]->v[j]))
+						cfg_error(
+						    l, lists[b]->v[j].line,
+						    "%s is already a listen "
+						    "address (line %d)",
+						    lists[b]->v[j].text,
+						    lists[a]->v[i].line);
+}
+
+/*
+ * The encrypted listeners' certificate and key: both set when a listener
+ * needs them, readable, matching, valid now; a warning within
+ * TLS_EXPIRY_WARN_DAYS of the end. The tls:// upstreams' CA bundles.
+ */
+static void
+check_tls(struct loader *l)
+{
+	struct server_conf *s = &l->cfg->server;
+	int line = encrypted_listen_line(s);
+	char err[512];
+
+	check_listen_overlap(l);
+	/* TEMPORARY while the transports are being built. */
+	if (line > 0)
+		cfg_error(l, line,
+		          "listen-tls/listen-https: not supported yet");
+	if (line > 0 && (s->tls_cert == NULL || s->tls_key == NULL))
+		cfg_error(l, line,
+		          "listen-tls and listen-https need tls-certificate "
+		          "and tls-key");
+	if (line == 0 && (s->tls_cert != NULL || s->tls_key != NULL))
+		cfg_warn(
+		    l, s->tls_cert != NULL ? s->tls_cert_line : s->tls_key_line,
+		    "tls-certificate/tls-key without listen-tls or "
+		    "listen-https: unused");
+	if (s->tls_cert != NULL && s->tls_key != NULL) {
+		switch (tls_check_pair(s->tls_cert, s->tls_key, time(NULL), err,
+		                       sizeof(err))) {
+		case TLS_CHECK_OK:
+			break;
+		case TLS_CHECK_EXPIRES_SOON:
+			cfg_warn(l, s->tls_cert_line, "%s", err);
+			break;
+		default:
+			cfg_error(l, s->tls_cert_line, "%s", err);
+		}
+		if (s->tls_ciphers != NULL) {
+			struct tls_server_params p = {
+			    .cert = s->tls_cert,
+			    .key = s->tls_key,
+			    .min_version = s->tls_min_version,
+			    .ciphers = s->tls_ciphers,
+			    .ticket_lifetime_s = 1,
+			};
+			SSL_CTX *ctx = tls_server_ctx_new(&p, TLS_ALPN_DOT, err,
+			                                  sizeof(err));
+
+			if (ctx == NULL)
+				cfg_error(l, l->line, "%s", err);
+			SSL_CTX_free(ctx);
+		}
+	}
+	for (size_t i = 0; i < l->cfg->nupstreams; i++) {
+		struct upstream_conf *u = l->cfg->upstreams[i];
+
+		if (u->has_tls) /* TEMPORARY while being built */
+			cfg_error(l, u->line,
+			          "[upstream %s] tls:// servers: not "
+			          "supported yet",
+			          u->name);
+		if (u->tls_ca != NULL && !u->has_tls)
+			cfg_warn(l, u->tls_ca_line,
+			         "[upstream %s] tls-ca without a tls:// "
+			         "server: unused",
+			         u->name);
+		if (u->tls_ca != NULL &&
+		    tls_check_ca(u->tls_ca, err, sizeof(err)) < 0)
+			cfg_error(l, u->tls_ca_line, "%s", err);
+	}
+	for (size_t i = 0; i < l->cfg->nviews; i++) {
+		const struct view_conf *v = l->cfg->views[i];
+
+		if ((v->match_transport & (1u << TRANSPORT_TLS)) &&
+		    s->tls_listens.n == 0)
+			cfg_warn(l, v->line,
+			         "[view %s] match-transport names tls, but "
+			         "there is no listen-tls",
+			         v->name);
+		if ((v->match_transport & (1u << TRANSPORT_HTTPS)) &&
+		    s->https_listens.n == 0)
+			cfg_warn(l, v->line,
+			         "[view %s] match-transport names https, but "
+			         "there is no listen-https",
+			         v->name);
+	}
+}
+
 static void
 check_config(struct loader *l)
 {
@@ -2577,6 +2924,7 @@ check_config(struct loader *l)
 
 	check_geoip(l);
 	check_cache(l);
+	check_tls(l);
 	/* Before the lists, which read their copies there. */
 	if (c->lists.cache_dir != NULL && c->lists.cache_dir[0] != '/') {
 		char buf[4096];
@@ -2645,6 +2993,7 @@ config_free(struct config *c)
 		free(c->upstreams[i]->servers);
 		free(c->upstreams[i]->name);
 		free(c->upstreams[i]->resolv_conf);
+		free(c->upstreams[i]->tls_ca);
 		free(c->upstreams[i]);
 	}
 	free(c->upstreams);
@@ -2652,6 +3001,12 @@ config_free(struct config *c)
 		view_free(c->views[i]);
 	free(c->views);
 	free(c->server.listens);
+	free(c->server.tls_listens.v);
+	free(c->server.https_listens.v);
+	free(c->server.https_path);
+	free(c->server.tls_cert);
+	free(c->server.tls_key);
+	free(c->server.tls_ciphers);
 	free(c->server.user);
 	free(c->server.control_socket);
 	free(c->log.path);

@@ -33,6 +33,17 @@ struct endpoint {
 	 * (when the configuration was loaded): the server may share our
 	 * CPUs (yield-to-local-upstream). */
 	bool on_host;
+	/* Upstream servers: tls:// (DNS over TLS, RFC 7858), and the name
+	 * its certificate must carry (a host name, or the address itself
+	 * when the server was written without #NAME). */
+	bool tls;
+	char tls_name[256];
+};
+
+/* Listen addresses of one kind. */
+struct endpoint_list {
+	struct endpoint *v;
+	size_t n;
 };
 
 enum up_selection {
@@ -63,6 +74,9 @@ struct upstream_conf {
 	char *resolv_conf;    /* servers also read from this resolv.conf */
 	unsigned udp_sockets; /* 0: a port per attempt; N: a pool of N */
 	bool cookies;         /* act as a cookie client toward the servers */
+	char *tls_ca;         /* CA bundle for tls:// servers; NULL: system */
+	int tls_ca_line;
+	bool has_tls; /* some server is tls:// */
 };
 
 enum log_target {
@@ -103,6 +117,17 @@ struct server_conf {
 	char *control_socket;
 	bool has_metrics;
 	struct endpoint metrics;
+	/* DNS over TLS (RFC 7858) and over HTTPS (RFC 8484) */
+	struct endpoint_list tls_listens;
+	struct endpoint_list https_listens;
+	char *https_path;
+	char *tls_cert, *tls_key;
+	int tls_cert_line, tls_key_line;
+	int tls_min_version; /* TLS1_2_VERSION or TLS1_3_VERSION */
+	char *tls_ciphers;   /* NULL: OpenSSL's default list */
+	uint32_t tls_handshake_ms;
+	uint32_t tls_ticket_rotation_ms;
+	unsigned https_max_streams; /* per HTTP/2 connection */
 };
 
 /* [log] dnstap: where the Frame Streams go (obs/dnstap.h). */

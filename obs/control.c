@@ -141,25 +141,24 @@ render_refusals(struct daemon *d, FILE *f)
 static void
 render_workers(struct daemon *d, FILE *f)
 {
-	unsigned long udp = 0, tcp = 0, rc[STATS_RCODES] = {0};
+	unsigned long proto[TRANSPORT_COUNT_] = {0}, rc[STATS_RCODES] = {0};
 	unsigned long fds[FD_WHERE_N_] = {0};
 
 	for (unsigned i = 0; i < d->nworkers; i++) {
 		struct worker_stats *s = &d->workers[i].stats;
 
-		udp += STAT_GET(s->queries_udp);
-		tcp += STAT_GET(s->queries_tcp);
+		for (int t = 0; t < TRANSPORT_COUNT_; t++)
+			proto[t] += STAT_GET(s->queries[t]);
 		for (int r = 0; r < STATS_RCODES; r++)
 			rc[r] += STAT_GET(s->responses[r]);
 		for (int k = 0; k < FD_WHERE_N_; k++)
 			fds[k] += STAT_GET(s->fd_exhausted[k]);
 	}
-	fprintf(f,
-	        "# HELP dnsgate_queries_total Queries received.\n"
-	        "# TYPE dnsgate_queries_total counter\n"
-	        "dnsgate_queries_total{proto=\"udp\"} %lu\n"
-	        "dnsgate_queries_total{proto=\"tcp\"} %lu\n",
-	        udp, tcp);
+	fprintf(f, "# HELP dnsgate_queries_total Queries received.\n"
+	           "# TYPE dnsgate_queries_total counter\n");
+	for (int t = 0; t < TRANSPORT_COUNT_; t++)
+		fprintf(f, "dnsgate_queries_total{proto=\"%s\"} %lu\n",
+		        transport_name((enum transport)t), proto[t]);
 	fprintf(f, "# HELP dnsgate_responses_total Responses sent, by RCODE.\n"
 	           "# TYPE dnsgate_responses_total counter\n");
 	for (int r = 0; r < STATS_RCODES; r++)

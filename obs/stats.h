@@ -38,7 +38,7 @@ enum fd_where {
 };
 
 struct worker_stats {
-	atomic_ulong queries_udp, queries_tcp;
+	atomic_ulong queries[TRANSPORT_COUNT_]; /* by enum transport */
 	atomic_ulong responses[STATS_RCODES];
 	atomic_ulong upstream_mismatch; /* ignored answers: ID/question */
 	atomic_ulong upstream_garbage;  /* unparseable answers */

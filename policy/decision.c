@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "dns/msg.h"
@@ -31,6 +32,30 @@ static const char *const action_names[ACTION_COUNT_] = {
     [ACTION_STALE] = "stale",
     [ACTION_TRUNCATE] = "truncate",
 };
+
+const char *
+transport_name(enum transport t)
+{
+	static const char *const names[TRANSPORT_COUNT_] = {
+	    [TRANSPORT_UDP] = "udp",
+	    [TRANSPORT_TCP] = "tcp",
+	    [TRANSPORT_TLS] = "tls",
+	    [TRANSPORT_HTTPS] = "https",
+	};
+
+	return (unsigned)t < TRANSPORT_COUNT_ ? names[t] : "udp";
+}
+
+int
+transport_parse(const char *name, enum transport *t)
+{
+	for (int i = 0; i < TRANSPORT_COUNT_; i++)
+		if (strcasecmp(name, transport_name((enum transport)i)) == 0) {
+			*t = (enum transport)i;
+			return 0;
+		}
+	return -1;
+}
 
 const char *
 decision_action_name(enum decision_action a)
@@ -172,7 +197,7 @@ format_json(const struct decision *d, const struct fields *f, struct out *o)
 	out_printf(o,
 	           "{\"ts\":\"%s\",\"client\":\"%s\",\"port\":%u,"
 	           "\"proto\":\"%s\",\"id\":%u",
-	           f->ts, f->client, d->port, d->tcp ? "tcp" : "udp", d->id);
+	           f->ts, f->client, d->port, transport_name(d->proto), d->id);
 	if (d->have_question) {
 		out_printf(o, ",\"qname\":\"");
 		out_json_str(o, f->qname);
@@ -205,7 +230,7 @@ static void
 format_text(const struct decision *d, const struct fields *f, struct out *o)
 {
 	out_printf(o, "%s %s#%u %s id=%u", f->ts, f->client, d->port,
-	           d->tcp ? "tcp" : "udp", d->id);
+	           transport_name(d->proto), d->id);
 	if (d->have_question)
 		out_printf(o, " %s %s", f->qname, f->qtype);
 	out_printf(o, " view=");

@@ -14,6 +14,20 @@
 #include "dns/addr.h"
 #include "dns/name.h"
 
+/* How a query reached us: the decision log's and the metrics' proto. */
+enum transport {
+	TRANSPORT_UDP = 0,
+	TRANSPORT_TCP,
+	TRANSPORT_TLS,   /* DNS over TLS, RFC 7858 */
+	TRANSPORT_HTTPS, /* DNS over HTTPS, RFC 8484 */
+	TRANSPORT_COUNT_,
+};
+
+/* "udp", "tcp", "tls", "https". */
+const char *transport_name(enum transport t);
+/* The reverse (case-insensitive): 0, or -1 for another name. */
+int transport_parse(const char *name, enum transport *t);
+
 enum decision_action {
 	ACTION_NONE = 0,
 	ACTION_FORWARD,
@@ -47,7 +61,7 @@ struct decision {
 	uint64_t ts_ms; /* wall clock when the query arrived */
 	struct ip_addr client;
 	uint16_t port;
-	bool tcp;
+	enum transport proto;
 	uint16_t id;
 	bool have_question;
 	uint8_t qname[DNS_NAME_MAX];

@@ -117,7 +117,7 @@ record_query(struct qctx *c)
 {
 	c->dec.client = c->client;
 	c->dec.port = c->client_port;
-	c->dec.tcp = c->tcp;
+	c->dec.proto = c->transport;
 	c->dec.id = c->q.hdr.id;
 	if (c->q.qname_len > 0) {
 		c->dec.have_question = true;
@@ -347,7 +347,8 @@ static enum stage
 stage_view(struct qctx *c, enum pipe_verdict *v)
 {
 	c->view = view_select(c->conf->views, c->conf->nviews, &c->client,
-	                      c->have_dest ? &c->dest : NULL, c->conf->geoip);
+	                      c->have_dest ? &c->dest : NULL, c->transport,
+	                      c->conf->geoip);
 	if (c->view == NULL) {
 		trace(c, "views", "none of %zu views matches", c->conf->nviews);
 		decision_rule(&c->dec, "view:none");

@@ -62,7 +62,10 @@ struct qctx {
 	bool have_dest;
 	struct ip_addr dest;
 	uint16_t dest_port;
+	/* Not UDP: no truncation, no RRL, cookies as over TCP (RFC 7766,
+	 * RFC 7858, RFC 8484 all carry whole messages over a connection). */
 	bool tcp;
+	enum transport transport;
 	bool transfer; /* an allowed AXFR/IXFR: relayed over TCP */
 	const uint8_t *pkt;
 	size_t pktlen;

@@ -155,6 +155,7 @@ query_prefetch(struct query *parent)
 	qr->c.client = parent->c.client;
 	qr->c.client_port = parent->c.client_port;
 	qr->c.tcp = true; /* nothing to fit to a datagram, nothing to limit */
+	qr->c.transport = parent->c.transport;
 	qr->c.q = parent->c.q;
 	qr->c.view = parent->c.view;
 	/* The same forward-zone, so the same group, refreshes it. */

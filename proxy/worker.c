@@ -394,7 +394,7 @@ udp_query(struct listener *l, struct mmsghdr *m, uint8_t *buf)
 	struct worker *w = l->w;
 	struct query *qr;
 
-	STAT_INC(w->stats.queries_udp);
+	STAT_INC(w->stats.queries[TRANSPORT_UDP]);
 	if (m->msg_hdr.msg_flags & MSG_TRUNC) {
 		/* Longer than any real query: not worth a buffer. */
 		STAT_INC(w->stats.udp_oversize);
@@ -413,6 +413,7 @@ udp_query(struct listener *l, struct mmsghdr *m, uint8_t *buf)
 	if (!qr->c.have_dest)
 		qr->c.dest = l->ep.addr;
 	qr->c.tcp = false;
+	qr->c.transport = TRANSPORT_UDP;
 	query_received(qr, buf, m->msg_len);
 }
 
@@ -674,7 +675,7 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	struct worker *w = tc->w;
 	struct query *qr;
 
-	STAT_INC(w->stats.queries_tcp);
+	STAT_INC(w->stats.queries[TRANSPORT_TCP]);
 	tc->nqueries++;
 	/* RFC 7766 6.2.3: the idle timer restarts on a full message. */
 	tc->idle.repeat = tcp_idle_timeout(w);
@@ -693,6 +694,7 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	qr->c.dest_port = tc->local_port;
 	qr->c.have_dest = true;
 	qr->c.tcp = true;
+	qr->c.transport = TRANSPORT_TCP;
 	query_received(qr, tc->rbuf + DNS_FRAME_PREFIX, msglen);
 }
 

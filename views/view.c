@@ -41,8 +41,12 @@ view_asn_matches(const struct view_conf *v, const struct geoip *geo,
 
 static bool
 view_matches(const struct view_conf *v, const struct ip_addr *client,
-             const struct ip_addr *dest, const struct geoip *geo)
+             const struct ip_addr *dest, enum transport transport,
+             const struct geoip *geo)
 {
+	if (v->match_transport != 0 &&
+	    !(v->match_transport & (1u << transport)))
+		return false;
 	if (v->has_match_client && !acl_allows(&v->match_client, client))
 		return false;
 	if (v->has_match_destination &&
@@ -58,10 +62,10 @@ view_matches(const struct view_conf *v, const struct ip_addr *client,
 const struct view_conf *
 view_select(struct view_conf *const *views, size_t n,
             const struct ip_addr *client, const struct ip_addr *dest,
-            const struct geoip *geo)
+            enum transport transport, const struct geoip *geo)
 {
 	for (size_t i = 0; i < n; i++)
-		if (view_matches(views[i], client, dest, geo))
+		if (view_matches(views[i], client, dest, transport, geo))
 			return views[i];
 	return NULL;
 }

@@ -10,6 +10,7 @@
 
 #include "dns/addr.h"
 #include "policy/acl.h"
+#include "policy/decision.h"
 #include "views/forward.h"
 #include "views/local.h"
 
@@ -26,7 +27,8 @@ struct view_conf {
 	bool has_match_client;
 	struct acl match_destination;
 	bool has_match_destination;
-	char (*countries)[3]; /* match-country: ISO 3166 alpha-2 codes */
+	unsigned match_transport; /* bit 1 << enum transport; 0: any */
+	char (*countries)[3];     /* match-country: ISO 3166 alpha-2 codes */
 	size_t ncountries;
 	uint32_t *asns; /* match-asn */
 	size_t nasns;
@@ -65,6 +67,7 @@ struct view_conf {
 const struct view_conf *view_select(struct view_conf *const *views, size_t n,
                                     const struct ip_addr *client,
                                     const struct ip_addr *dest,
+                                    enum transport transport,
                                     const struct geoip *geo);
 /*
  * The upstream group for qname: the view's longest forward-zone containing

@@ -389,31 +389,3 @@ def test_resolv_conf_refused_when_host_addresses_unreadable(tmp_path):
     assert rc == 0, err
 
 
-@pytest.mark.parametrize("section,line", [
-    ("server", "listen-tls = 127.0.0.1:853"),
-    ("server", "listen-https = 127.0.0.1:443"),
-    ("server", "https-path = /dns-query"),
-    ("server", "tls-certificate = /etc/dnsgate/tls/fullchain.pem"),
-    ("server", "tls-key = /etc/dnsgate/tls/key.pem"),
-    ("server", "tls-min-version = 1.2"),
-    ("upstream up", "tls-ca = /etc/ssl/certs/ca-certificates.crt"),
-    ("upstream up", "server = tls://192.0.2.54:853#dns.example.net"),
-    ("view all", "match-transport = udp, tcp"),
-])
-def test_encrypted_transport_keys_not_supported_yet(tmp_path, section, line):
-    """The contract's DoT/DoH keys are not built yet: -t names each one
-    "not supported yet" at its line, never "unknown key", and never runs
-    without them."""
-    path = write(tmp_path, """
-        [server]
-        listen = 127.0.0.1:5300
-        [upstream up]
-        server = 127.0.0.1:5353
-        [view all]
-        upstream = up
-        """.replace("[%s]\n" % section, "[%s]\n%s\n" % (section, line)))
-    rc, err = run_check(path)
-    assert rc == 1, err
-    found = error_lines(path, err)
-    assert [n for n, _ in found] == [line_of(path, line)], err
-    assert "not supported yet" in found[0][1]

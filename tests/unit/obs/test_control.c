@@ -172,8 +172,8 @@ count_some(struct daemon *d)
 	for (unsigned i = 0; i < NWORKERS; i++) {
 		struct worker_stats *s = &d->workers[i].stats;
 
-		STAT_INC(s->queries_udp);
-		STAT_INC(s->queries_tcp);
+		STAT_INC(s->queries[TRANSPORT_UDP]);
+		STAT_INC(s->queries[TRANSPORT_TCP]);
 		STAT_INC(s->responses[0]);
 		STAT_INC(s->rl_drop);
 		STAT_INC(s->cookies[COOKIE_VALID]);

@@ -199,7 +199,7 @@ decision_full(struct decision *d)
 	d->ts_ms = 1700000000123ull;
 	assert_int_equal(ip_addr_parse("192.0.2.7", &d->client), 0);
 	d->port = 5353;
-	d->tcp = false;
+	d->proto = TRANSPORT_UDP;
 	d->id = 4660;
 	d->have_question = true;
 	assert_int_not_equal(
@@ -225,7 +225,7 @@ decision_minimal(struct decision *d)
 	d->ts_ms = 0;
 	assert_int_equal(ip_addr_parse("2001:db8::1", &d->client), 0);
 	d->port = 53;
-	d->tcp = true;
+	d->proto = TRANSPORT_TCP;
 	d->id = 1;
 	d->action = ACTION_DROP;
 	d->rcode = -1;

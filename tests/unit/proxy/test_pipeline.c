@@ -335,6 +335,7 @@ run_prepare(struct run *r, const struct config *conf, const char *client,
 	assert_int_equal(ip_addr_parse(client, &r->c.client), 0);
 	r->c.client_port = 40000;
 	r->c.tcp = tcp;
+	r->c.transport = tcp ? TRANSPORT_TCP : TRANSPORT_UDP;
 	r->c.pkt = pkt;
 	r->c.pktlen = len;
 }
@@ -868,14 +869,14 @@ test_pipeline_acl_allow_forwards(void **state)
 	assert_int_equal(r->c.dec.qtype, DNS_TYPE_AAAA);
 	assert_int_equal(r->c.dec.id, 0x5151);
 	assert_int_equal(r->c.dec.port, 40000);
-	assert_false(r->c.dec.tcp);
+	assert_int_equal(r->c.dec.proto, TRANSPORT_UDP);
 	assert_true(ip_addr_equal(&r->c.dec.client, &r->c.client));
 	assert_true(r->c.dec.ts_ms == NOW_MS);
 
 	/* IPv6 client allowed by rule 1; a view with no ACL lines. */
 	assert_int_equal(run_query(r, fx(state)->corp, "2001:db8::5", true, &s),
 	                 PIPE_FORWARD);
-	assert_true(r->c.dec.tcp);
+	assert_int_equal(r->c.dec.proto, TRANSPORT_TCP);
 	assert_int_equal(
 	    run_query(r, fx(state)->corp, "192.168.7.7", false, &s),
 	    PIPE_FORWARD);

@@ -86,7 +86,8 @@ pick(const struct views *vs, const char *client, const char *dest)
 	assert_int_equal(ip_addr_parse(client, &c), 0);
 	if (dest != NULL)
 		assert_int_equal(ip_addr_parse(dest, &d), 0);
-	v = view_select(vs->v, vs->n, &c, dest != NULL ? &d : NULL, NULL);
+	v = view_select(vs->v, vs->n, &c, dest != NULL ? &d : NULL,
+	                TRANSPORT_UDP, NULL);
 	return v != NULL ? v->name : NULL;
 }
 
@@ -198,7 +199,7 @@ test_view_no_match_is_null(void **state)
 	views_free(&vs);
 	/* No views at all. */
 	assert_int_equal(ip_addr_parse("10.0.0.1", &c), 0);
-	assert_null(view_select(NULL, 0, &c, NULL, NULL));
+	assert_null(view_select(NULL, 0, &c, NULL, TRANSPORT_UDP, NULL));
 }
 
 static void
@@ -248,7 +249,7 @@ test_view_v4_mapped_client_from_socket(void **state)
 	assert_int_equal(
 	    ip_addr_from_sockaddr((const struct sockaddr *)&sa, &c, &port), 0);
 	assert_int_equal(port, 5353);
-	v = view_select(vs.v, vs.n, &c, NULL, NULL);
+	v = view_select(vs.v, vs.n, &c, NULL, TRANSPORT_UDP, NULL);
 	assert_non_null(v);
 	assert_string_equal(v->name, "v4");
 	views_free(&vs);
