@@ -150,15 +150,15 @@ reload(FILE *errs)
 	struct config *nc = config_load(conf_path, errs);
 	const struct config *cur = dmn.rs->conf;
 	struct runstate *nrs;
-	char keys[200];
+	char keys[200], err[512];
 
 	if (nc == NULL)
 		return -1;
 	/* Health, counters and positions carry over (proxy/runstate.h). */
-	nrs = runstate_new(nc, dmn.rs);
+	nrs = runstate_new(nc, dmn.rs, err, sizeof(err));
 	config_unref(nc);
 	if (nrs == NULL) {
-		fprintf(errs, "out of memory\n");
+		fprintf(errs, "%s\n", err);
 		return -1;
 	}
 	if (config_restart_keys(cur, nc, keys, sizeof(keys)) > 0)
@@ -311,6 +311,7 @@ run(const char *path)
 	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
 	sigset_t sigs;
 	int rc = 0;
+	char err[512];
 	unsigned started = 0;
 
 	if (conf == NULL) {
@@ -345,10 +346,12 @@ run(const char *path)
 	}
 	loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
 
-	dmn.rs = runstate_new(conf, NULL);
+	dmn.rs = runstate_new(conf, NULL, err, sizeof(err));
 	config_unref(conf); /* dmn.rs holds it */
-	if (dmn.rs == NULL)
+	if (dmn.rs == NULL) {
+		log_msg(LOG_ERR, "%s", err);
 		return 1;
+	}
 	dmn.nworkers = worker_count(conf);
 	dmn.workers = calloc(dmn.nworkers, sizeof(*dmn.workers));
 	if (dmn.workers == NULL || loop == NULL)

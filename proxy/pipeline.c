@@ -197,11 +197,15 @@ stage_parse(struct qctx *c, enum pipe_verdict *v)
 		                  NULL);
 		return STAGE_DONE;
 	}
-	/* Zone transfers are multi-message TCP exchanges (RFC 5936 4.2). */
+	/* Zone transfers are multi-message TCP exchanges (RFC 5936 4.2; over
+	 * TLS, RFC 9103); an HTTP response carries one message (RFC 8484
+	 * 4.2.1), so over HTTPS they are refused like over UDP. */
 	if ((c->q.qtype == DNS_TYPE_AXFR || c->q.qtype == DNS_TYPE_IXFR) &&
-	    !c->tcp) {
-		decision_rule(&c->dec, "transfer:udp");
-		trace(c, "transfer", "AXFR/IXFR over UDP: FORMERR");
+	    (!c->tcp || c->transport == TRANSPORT_HTTPS)) {
+		decision_rule(&c->dec, "transfer:%s",
+		              transport_name(c->transport));
+		trace(c, "transfer", "AXFR/IXFR over %s: FORMERR",
+		      c->transport == TRANSPORT_HTTPS ? "HTTPS" : "UDP");
 		*v = answer_error(c, ACTION_FORMERR, DNS_RCODE_FORMERR, -1,
 		                  NULL);
 		return STAGE_DONE;

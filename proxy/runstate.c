@@ -12,6 +12,7 @@
 
 #include "dns/name.h"
 #include "ratelimit/siphash.h"
+#include "tls/tls.h"
 
 static bool
 same_name(const char *a, const char *b)
@@ -402,11 +403,48 @@ caches_bind(struct runstate *rs, const struct runstate *prev)
 	return 0;
 }
 
+/*
+ * The listeners' TLS contexts: prev's when it has the same configuration
+ * (a list download rebinding it), else made from the files, which a
+ * reload may have renewed.
+ */
+static int
+tls_bind(struct runstate *rs, const struct runstate *prev, char *err,
+         size_t cap)
+{
+	const struct server_conf *s = &rs->conf->server;
+	struct tls_server_params p = {
+	    .cert = s->tls_cert,
+	    .key = s->tls_key,
+	    .min_version = s->tls_min_version,
+	    .ciphers = s->tls_ciphers,
+	    .ticket_lifetime_s = s->tls_ticket_rotation_ms / 1000,
+	};
+
+	if (prev != NULL && prev->conf == rs->conf) {
+		if ((rs->tls_dot = prev->tls_dot) != NULL)
+			SSL_CTX_up_ref(rs->tls_dot);
+		if ((rs->tls_doh = prev->tls_doh) != NULL)
+			SSL_CTX_up_ref(rs->tls_doh);
+		return 0;
+	}
+	tls_tickets_configure(s->tls_ticket_rotation_ms / 1000);
+	if (s->tls_listens.n > 0 && (rs->tls_dot = tls_server_ctx_new(
+	                                 &p, TLS_ALPN_DOT, err, cap)) == NULL)
+		return -1;
+	if (s->https_listens.n > 0 && (rs->tls_doh = tls_server_ctx_new(
+	                                   &p, TLS_ALPN_H2, err, cap)) == NULL)
+		return -1;
+	return 0;
+}
+
 struct runstate *
-runstate_new(struct config *conf, const struct runstate *prev)
+runstate_new(struct config *conf, const struct runstate *prev, char *err,
+             size_t cap)
 {
 	struct runstate *rs = calloc(1, sizeof(*rs));
 
+	snprintf(err, cap, "out of memory");
 	if (rs == NULL)
 		return NULL;
 	atomic_init(&rs->refs, 1);
@@ -424,7 +462,8 @@ runstate_new(struct config *conf, const struct runstate *prev)
 		         i < conf->nviews ? conf->views[i]->name : NULL,
 		         prev)) == NULL)
 			goto fail;
-	if (caches_bind(rs, prev) < 0 || blocks_bind(rs, prev) < 0)
+	if (caches_bind(rs, prev) < 0 || blocks_bind(rs, prev) < 0 ||
+	    tls_bind(rs, prev, err, cap) < 0)
 		goto fail;
 	return rs;
 fail:
@@ -462,6 +501,8 @@ runstate_unref(struct runstate *rs)
 	free(rs->blocks_of);
 	free(rs->groups);
 	free(rs->views);
+	SSL_CTX_free(rs->tls_dot);
+	SSL_CTX_free(rs->tls_doh);
 	config_unref(rs->conf);
 	free(rs);
 }

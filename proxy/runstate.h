@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/ssl.h>
+
 #include "conf/config.h"
 #include "dns/addr.h"
 #include "obs/stats.h"
@@ -120,14 +122,22 @@ struct runstate {
 	/* Each view's blocklist index as the pipeline takes it (qctx.blocks):
 	 * blocks[i]'s, else the configuration's. */
 	const struct blockset **blocks_of; /* parallel to conf->views */
+	/* The encrypted listeners' TLS contexts, made from [server]
+	 * tls-certificate and tls-key at each load, so a reload takes a
+	 * renewed certificate; connections open keep the context they began
+	 * with. NULL without listen-tls / listen-https. */
+	SSL_CTX *tls_dot;
+	SSL_CTX *tls_doh;
 };
 
 /*
  * Bind conf (a reference is taken) to runtime records: prev's where they
  * match (see above), fresh ones otherwise. prev may be NULL (start) and is
- * not changed. NULL when out of memory.
+ * not changed. NULL when out of memory or when a TLS context cannot be
+ * made (a certificate that went away since the check): err says why.
  */
-struct runstate *runstate_new(struct config *conf, const struct runstate *prev);
+struct runstate *runstate_new(struct config *conf, const struct runstate *prev,
+                              char *err, size_t cap);
 struct runstate *runstate_ref(struct runstate *rs);
 /*
  * Give view i of rs the index set (taken over) in place of the one it had:

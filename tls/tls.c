@@ -200,8 +200,10 @@ static int
 alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                const unsigned char *in, unsigned int inlen, void *arg)
 {
-	static const unsigned char dot[] = "\x03" "dot";
-	static const unsigned char h2[] = "\x02" "h2";
+	static const unsigned char dot[] = "\x03"
+	                                   "dot";
+	static const unsigned char h2[] = "\x02"
+	                                  "h2";
 	enum tls_alpn alpn = (enum tls_alpn)(intptr_t)arg;
 	const unsigned char *want = alpn == TLS_ALPN_H2 ? h2 : dot;
 	unsigned char *sel;
@@ -256,8 +258,9 @@ tls_server_ctx_new(const struct tls_server_params *p, enum tls_alpn alpn,
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		ERR_clear_error();
-		snprintf(err, cap, "tls-key %s does not match the certificate %s",
-		         p->key, p->cert);
+		snprintf(err, cap,
+		         "tls-key %s does not match the certificate %s", p->key,
+		         p->cert);
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -268,8 +271,7 @@ tls_server_ctx_new(const struct tls_server_params *p, enum tls_alpn alpn,
 	SSL_CTX_set_num_tickets(ctx, 1);
 	tickets_maybe_rotate();
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, ticket_key_cb);
-	SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb,
-	                           (void *)(intptr_t)alpn);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_select_cb, (void *)(intptr_t)alpn);
 	return ctx;
 fail:
 	tls_error_text(why, sizeof(why));
@@ -292,16 +294,15 @@ tls_client_ctx_new(const char *ca_file, char *err, size_t cap)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	                             SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_options(ctx,
+	                    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* RFC 8310 strict profile: no answer from a server we cannot
 	 * authenticate. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	ok = ca_file != NULL
-	         ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
-	         : SSL_CTX_set_default_verify_paths(ctx);
+	ok = ca_file != NULL ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
+	                     : SSL_CTX_set_default_verify_paths(ctx);
 	if (ok != 1) {
 		tls_error_text(why, sizeof(why));
 		snprintf(err, cap, "tls-ca %s: %s",

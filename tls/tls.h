@@ -73,8 +73,8 @@ enum tls_check {
  * matches key, and valid now (and for TLS_EXPIRY_WARN_DAYS more)?
  * err gets the reason or, for TLS_CHECK_EXPIRES_SOON, the date.
  */
-enum tls_check tls_check_pair(const char *cert, const char *key,
-                              time_t now, char *err, size_t cap);
+enum tls_check tls_check_pair(const char *cert, const char *key, time_t now,
+                              char *err, size_t cap);
 /* A readable PEM bundle with at least one certificate: 0, or -1. */
 int tls_check_ca(const char *ca_file, char *err, size_t cap);
 

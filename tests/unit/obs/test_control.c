@@ -119,7 +119,7 @@ setup(void **state)
 	conf = config_load_string("t.conf", text, NULL);
 	if (conf == NULL)
 		return -1;
-	fx->d.rs = runstate_new(conf, NULL);
+	fx->d.rs = runstate_new(conf, NULL, (char[256]){0}, 256);
 	config_unref(conf); /* the runstate holds it */
 	if (fx->d.rs == NULL)
 		return -1;

@@ -328,7 +328,7 @@ harness_new(int nservers, const char *timeout, const char *opts)
 	assert_true(len < sizeof(text));
 	conf = config_load_string("t.conf", text, stderr);
 	assert_non_null(conf);
-	h->rs = runstate_new(conf, NULL);
+	h->rs = runstate_new(conf, NULL, (char[256]){0}, 256);
 	assert_non_null(h->rs);
 	config_unref(conf); /* rs holds its own reference */
 
