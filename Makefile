@@ -41,7 +41,7 @@ CFLAGS   += -std=c11 $(OPT) $(WARN) -pthread
 # libidn2 for names written in UTF-8 (dns/idn.h); libcurl (the OpenSSL
 # flavour) for lists named by URL; OpenSSL 3 for DNS over TLS and HTTPS
 # (tls/).
-PKGS     := libfstrm libsystemd libidn2 libcurl libssl libcrypto
+PKGS     := libfstrm libsystemd libidn2 libcurl libssl libcrypto libnghttp2
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += -lev -linih -lmaxminddb -luring \
             $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
@@ -54,7 +54,7 @@ endif
 # installs whichever are missing, so a fresh machine needs nothing by hand.
 DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev \
               liburing-dev libsystemd-dev libfstrm-dev libidn2-dev \
-              libcurl4-openssl-dev libssl-dev
+              libcurl4-openssl-dev libssl-dev libnghttp2-dev
 DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
               libmaxmind-db-writer-perl fstrm-bin python3-prometheus-client \

@@ -2842,10 +2842,6 @@ check_tls(struct loader *l)
 	char err[512];
 
 	check_listen_overlap(l);
-	/* TEMPORARY while the transports are being built. */
-	if (line > 0)
-		cfg_error(l, line,
-		          "listen-tls/listen-https: not supported yet");
 	if (line > 0 && (s->tls_cert == NULL || s->tls_key == NULL))
 		cfg_error(l, line,
 		          "listen-tls and listen-https need tls-certificate "

@@ -178,6 +178,9 @@ opt_options_read(const struct wire *w, const struct dns_rr *rr,
 		if (code == DNS_OPT_COOKIE) {
 			if (opt_cookie_read(&o, len, e) != 0)
 				return -1;
+		} else if (code == DNS_OPT_PADDING) {
+			e->has_padding = true;
+			wire_skip(&o, len);
 		} else {
 			wire_skip(&o, len);
 		}
@@ -479,11 +482,29 @@ dns_opt_write(struct wbuf *b, const struct dns_opt_out *o, unsigned ext_rcode)
 		dns_opt_cookie_write(b, o->cookie, o->cookie_len);
 	if (o->ede_code >= 0 && o->ede_code <= UINT16_MAX)
 		dns_opt_ede_write(b, (uint16_t)o->ede_code, o->ede_text);
+	/* Last: its length depends on everything before it. */
+	if (o->pad_block > 0)
+		dns_opt_padding_write(b, o->pad_block);
 	rdlen = b->len - rdlen_at - 2;
 	if (rdlen > UINT16_MAX)
 		b->err = 1;
 	else
 		wbuf_put_u16_at(b, rdlen_at, (uint16_t)rdlen);
+}
+
+void
+dns_opt_padding_write(struct wbuf *b, size_t block)
+{
+	size_t total = b->len + 4; /* with the option's code and length */
+	size_t pad = (block - total % block) % block;
+
+	if (b->err || block == 0 || total + pad > b->cap)
+		return;
+	wbuf_u16(b, DNS_OPT_PADDING);
+	wbuf_u16(b, (uint16_t)pad);
+	/* RFC 7830 3: the padding octets SHOULD be 0x00. */
+	for (size_t i = 0; i < pad; i++)
+		wbuf_u8(b, 0);
 }
 
 size_t

@@ -81,8 +81,9 @@ bool dns_qtype_is_meta(uint16_t qtype);
 #define DNS_CLASS_ANY  255
 
 /* EDNS option codes we know. */
-#define DNS_OPT_COOKIE 10 /* RFC 7873 */
-#define DNS_OPT_EDE    15 /* RFC 8914 */
+#define DNS_OPT_COOKIE  10 /* RFC 7873 */
+#define DNS_OPT_PADDING 12 /* RFC 7830 */
+#define DNS_OPT_EDE     15 /* RFC 8914 */
 
 /* RFC 7873 4: client cookie 8 bytes, server cookie 8..32 bytes. */
 #define DNS_COOKIE_CLIENT_LEN 8
@@ -148,6 +149,7 @@ struct dns_edns {
 	unsigned
 	    opt_index; /* index of the OPT RR within the additional section */
 	/* First COOKIE option only (RFC 7873 5.2); later ones are ignored. */
+	bool has_padding; /* a Padding option (RFC 7830) */
 	bool has_cookie;
 	bool cookie_malformed; /* a COOKIE of an illegal length (FORMERR) */
 	uint8_t cookie_len;
@@ -267,6 +269,9 @@ struct dns_opt_out {
 	 */
 	const uint8_t *cookie;
 	size_t cookie_len;
+	/* Pad the whole message to a multiple of this many bytes with a
+	 * Padding option (RFC 7830, block sizes RFC 8467 4.1); 0: none. */
+	uint16_t pad_block;
 };
 
 /*
@@ -279,6 +284,12 @@ void dns_opt_write(struct wbuf *b, const struct dns_opt_out *o,
 /* Encode one EDNS option: COOKIE (RFC 7873 4) and EDE (RFC 8914 2). */
 void dns_opt_cookie_write(struct wbuf *b, const uint8_t *cookie, size_t len);
 void dns_opt_ede_write(struct wbuf *b, uint16_t code, const char *text);
+/*
+ * The Padding option (RFC 7830 3) that makes the message, b->len bytes
+ * once it is written, a multiple of block bytes; nothing when that would
+ * not fit in b (an unpadded message is better than none).
+ */
+void dns_opt_padding_write(struct wbuf *b, size_t block);
 
 /*
  * Build a response to q with no records: ID and opcode of the query, QR=1;

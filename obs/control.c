@@ -192,6 +192,67 @@ render_workers(struct daemon *d, FILE *f)
 	        fds[FD_UPSTREAM], fds[FD_ACCEPT]);
 }
 
+/* The encrypted listeners: connections, handshakes, HTTP outcomes. */
+static void
+render_encrypted(struct daemon *d, FILE *f)
+{
+	static const char *const hs_names[TLS_HS_N_] = {
+	    [TLS_HS_FULL] = "full",
+	    [TLS_HS_RESUMED] = "resumed",
+	    [TLS_HS_FAILED] = "failed",
+	    [TLS_HS_TIMEOUT] = "timeout",
+	};
+	long open[TRANSPORT_COUNT_] = {0};
+	unsigned long hs[2][TLS_HS_N_] = {{0}};
+	uint64_t get = 0, post = 0, errs[DOH_ERR_COUNT] = {0};
+
+	for (unsigned i = 0; i < d->nworkers; i++) {
+		struct worker_stats *s = &d->workers[i].stats;
+		const struct doh_stats *ds = &d->workers[i].doh_stats;
+
+		for (int t = TRANSPORT_TCP; t < TRANSPORT_COUNT_; t++)
+			open[t] += STAT_GET(s->conns_open[t]);
+		for (int k = 0; k < 2; k++)
+			for (int r = 0; r < TLS_HS_N_; r++)
+				hs[k][r] += STAT_GET(s->tls_handshake[k][r]);
+		get += ds->get;
+		post += ds->post;
+		for (int e = 0; e < DOH_ERR_COUNT; e++)
+			errs[e] += ds->errors[e];
+	}
+	fprintf(f, "# HELP dnsgate_client_connections Open client "
+	           "connections, by transport.\n"
+	           "# TYPE dnsgate_client_connections gauge\n");
+	for (int t = TRANSPORT_TCP; t < TRANSPORT_COUNT_; t++)
+		fprintf(f, "dnsgate_client_connections{proto=\"%s\"} %ld\n",
+		        transport_name((enum transport)t),
+		        open[t] > 0 ? open[t] : 0);
+	fprintf(f, "# HELP dnsgate_tls_handshakes_total TLS handshakes on "
+	           "the DNS over TLS and HTTPS listeners, by result.\n"
+	           "# TYPE dnsgate_tls_handshakes_total counter\n");
+	for (int k = 0; k < 2; k++)
+		for (int r = 0; r < TLS_HS_N_; r++)
+			fprintf(f,
+			        "dnsgate_tls_handshakes_total{proto=\"%s\","
+			        "result=\"%s\"} %lu\n",
+			        k == 0 ? "tls" : "https", hs_names[r],
+			        hs[k][r]);
+	fprintf(f,
+	        "# HELP dnsgate_https_requests_total DNS over HTTPS requests "
+	        "taken as queries, by method.\n"
+	        "# TYPE dnsgate_https_requests_total counter\n"
+	        "dnsgate_https_requests_total{method=\"GET\"} %llu\n"
+	        "dnsgate_https_requests_total{method=\"POST\"} %llu\n",
+	        (unsigned long long)get, (unsigned long long)post);
+	fprintf(f, "# HELP dnsgate_https_errors_total DNS over HTTPS "
+	           "requests answered with an HTTP error, by status.\n"
+	           "# TYPE dnsgate_https_errors_total counter\n");
+	for (int e = 0; e < DOH_ERR_COUNT; e++)
+		fprintf(f, "dnsgate_https_errors_total{status=\"%u\"} %llu\n",
+		        doh_error_status((enum doh_error)e),
+		        (unsigned long long)errs[e]);
+}
+
 static void
 render_protection(struct daemon *d, FILE *f)
 {
@@ -498,6 +559,7 @@ metrics_render(struct daemon *d, FILE *f)
 	render_workers(d, f);
 	render_refusals(d, f);
 	render_protection(d, f);
+	render_encrypted(d, f);
 	render_views(rs, f);
 	render_caches(rs, f);
 	render_lists(rs, f);

@@ -37,6 +37,26 @@ enum fd_where {
 	FD_WHERE_N_,
 };
 
+/* TLS handshakes on the encrypted listeners, by outcome. */
+enum tls_hs_result {
+	TLS_HS_FULL = 0,
+	TLS_HS_RESUMED, /* a session ticket spared the key exchange */
+	TLS_HS_FAILED,
+	TLS_HS_TIMEOUT, /* tls-handshake-timeout */
+	TLS_HS_N_,
+};
+
+/* DNS over HTTPS responses, by HTTP status. */
+enum https_status {
+	HTTPS_200 = 0,
+	HTTPS_400, /* malformed request: no dns=, bad base64url, empty */
+	HTTPS_404, /* another path than https-path */
+	HTTPS_405, /* neither GET nor POST */
+	HTTPS_413, /* a body over 65535 bytes */
+	HTTPS_415, /* a POST that is not application/dns-message */
+	HTTPS_STATUS_N_,
+};
+
 struct worker_stats {
 	atomic_ulong queries[TRANSPORT_COUNT_]; /* by enum transport */
 	atomic_ulong responses[STATS_RCODES];
@@ -53,6 +73,12 @@ struct worker_stats {
 	atomic_ulong rl_drop, rl_slip;  /* RRL and query-limit outcomes */
 	atomic_ulong cookies[6];        /* by enum cookie_status */
 	atomic_ulong fd_exhausted[FD_WHERE_N_]; /* EMFILE/ENFILE, by where */
+	/* Encrypted listeners: [0] DNS over TLS, [1] DNS over HTTPS. */
+	atomic_ulong tls_handshake[2][TLS_HS_N_];
+	atomic_ulong https_status[HTTPS_STATUS_N_];
+	/* Client connections open, by enum transport (a gauge, moved by
+	 * its worker only). */
+	atomic_long conns_open[TRANSPORT_COUNT_];
 };
 
 /* Per view (parallel to config->views), shared by workers. */

@@ -76,6 +76,13 @@ client_opt(const struct qctx *c)
 	    .cookie = c->cookie_out,
 	    .cookie_len = c->cookie_out_len,
 	};
+
+	/* RFC 8467 4.1: responses in blocks of 468 bytes, only to padded
+	 * queries over an encrypted transport (RFC 7830 4: padding in
+	 * cleartext only costs bytes). */
+	if (c->q.edns.has_padding &&
+	    (c->transport == TRANSPORT_TLS || c->transport == TRANSPORT_HTTPS))
+		o.pad_block = 468;
 	return o;
 }
 

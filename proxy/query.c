@@ -200,6 +200,8 @@ query_answer(struct query *qr, enum pipe_verdict v)
 			tap_client(qr, DNSTAP_CLIENT_RESPONSE);
 		if (d->rcode >= 0 && d->rcode < STATS_RCODES)
 			STAT_INC(w->stats.responses[d->rcode]);
+	} else if (v != PIPE_SENT) {
+		worker_drop_answer(qr);
 	}
 	d->ms = (ev_time() - qr->start) * 1000.0;
 	if (d->ms < 0)

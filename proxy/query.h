@@ -45,6 +45,7 @@ struct query {
 	 * datagram from this host (upstream.c's loop check) */
 	int ifindex;
 	struct tcp_conn *conn;
+	int32_t stream; /* DNS over HTTPS: the HTTP/2 stream to answer on */
 	/* No client waits (a prefetch, or the client got a stale answer):
 	 * the upstream's answer only refreshes the cache. */
 	bool background;

@@ -21,60 +21,18 @@
 
 #include "dns/frame.h"
 #include "dns/msg.h"
+#include "dns/ttl.h"
 #include "obs/dnstap.h"
 #include "obs/fdlimit.h"
+#include "proxy/conn.h"
+#include "proxy/secure.h"
 #include "proxy/uppool.h"
 #include "proxy/usock.h"
 
-/*
- * Pipelined queries one connection may have in flight before we stop
- * reading from it (RFC 7766 6.2.1: process concurrently, within reason).
- */
-#define TCP_MAX_INFLIGHT 100
-/*
- * Answers queued for a client that does not read: past this we stop
- * reading its queries (and pause a transfer), so a client cannot make us
- * buffer without bound.
- */
-#define TCP_MAX_QUEUED (256 * 1024)
 /* Queries taken from one connection per wake-up (fairness). */
 #define TCP_READ_BATCH 32
 /* SIGTERM: in-flight queries get this long to finish (dnsgate(8)). */
 #define STOP_GRACE 2.0
-
-struct outbuf {
-	struct outbuf *next;
-	size_t len, off;
-	uint8_t data[];
-};
-
-struct tcp_conn {
-	struct worker *w;
-	struct tcp_conn *prev, *next;
-	int fd;
-	ev_io rio, wio;
-	ev_timer idle;
-	struct ip_addr ip; /* the client */
-	uint16_t port;
-	/* Its prefix, counted in d->tcp_prefixes while it is open. */
-	struct tcp_prefix prefix;
-	struct ip_addr local; /* the address it connected to */
-	uint16_t local_port;
-	uint8_t *rbuf; /* 2-byte length + message */
-	size_t rlen;
-	struct outbuf *wq, *wq_tail;
-	size_t wq_bytes;      /* queued, not yet written */
-	bool wq_progress;     /* something was written since the last tick */
-	struct query *paused; /* a transfer waiting for wq to drain */
-	unsigned inflight;
-	unsigned nqueries;
-	bool reading;   /* read watcher wanted */
-	bool read_done; /* EOF, error, query limit or stopping */
-	bool closed;    /* fd closed; freed when inflight reaches 0 */
-};
-
-static void tcp_conn_close(struct tcp_conn *tc);
-static void tcp_conn_maybe_free(struct tcp_conn *tc);
 
 /* ---- sockets ---- */
 
@@ -172,13 +130,13 @@ void
 worker_tcp_abort(struct tcp_conn *tc)
 {
 	tc->paused = NULL;
-	tcp_conn_close(tc);
+	conn_close(tc);
 }
 
 bool
 worker_tcp_pause(struct tcp_conn *tc, struct query *qr)
 {
-	if (tc->closed || tc->wq_bytes < TCP_MAX_QUEUED)
+	if (tc->closed || tc->wq_bytes < CONN_MAX_QUEUED)
 		return false;
 	tc->paused = qr;
 	return true;
@@ -335,6 +293,7 @@ flush_cb(struct ev_loop *loop, ev_prepare *c, int revents)
 	 * would wait for it. Then the answers of sends that failed in the
 	 * batch (SERVFAIL) leave too. */
 	udp_flush_all(w);
+	secure_flush_all(w);
 	usock_flush(w);
 	udp_flush_all(w);
 	if (w->local_sent) {
@@ -343,12 +302,31 @@ flush_cb(struct ev_loop *loop, ev_prepare *c, int revents)
 	}
 }
 
+/* RFC 8484 5.1: an HTTP cache keeps the answer no longer than its TTLs. */
+static uint32_t
+doh_max_age(const uint8_t *msg, size_t len)
+{
+	uint32_t ttl;
+
+	return dns_response_max_age(msg, len, &ttl) ? ttl : 0;
+}
+
+void
+worker_drop_answer(struct query *qr)
+{
+	if (qr->conn != NULL && qr->conn->transport == TRANSPORT_HTTPS)
+		secure_drop(qr->conn, qr->stream);
+}
+
 void
 worker_send_answer(struct query *qr)
 {
 	struct qctx *c = &qr->c;
 
-	if (qr->conn != NULL)
+	if (qr->conn != NULL && qr->conn->transport == TRANSPORT_HTTPS)
+		secure_send(qr->conn, c->out, c->outlen, qr->stream,
+		            doh_max_age(c->out, c->outlen));
+	else if (qr->conn != NULL)
 		tcp_send(qr->conn, c->out, c->outlen);
 	else
 		udp_send(qr, c->out, c->outlen);
@@ -484,7 +462,7 @@ worker_query_ended(struct worker *w, struct tcp_conn *tc)
 {
 	if (tc != NULL) {
 		tc->inflight--;
-		tcp_conn_maybe_free(tc);
+		conn_maybe_free(tc);
 	}
 	if (w->stopping && w->queries.inflight == 0)
 		ev_break(w->loop, EVBREAK_ONE);
@@ -495,12 +473,15 @@ tcp_update_reading(struct tcp_conn *tc)
 {
 	struct worker *w = tc->w;
 	bool want = !tc->closed && !tc->read_done &&
-	            tc->inflight < TCP_MAX_INFLIGHT &&
-	            tc->wq_bytes < TCP_MAX_QUEUED;
+	            tc->inflight < CONN_MAX_INFLIGHT &&
+	            tc->wq_bytes < CONN_MAX_QUEUED;
 
-	if (want && !ev_is_active(&tc->rio))
+	if (want && !ev_is_active(&tc->rio)) {
 		ev_io_start(w->loop, &tc->rio);
-	else if (!want && ev_is_active(&tc->rio))
+		/* TLS may hold bytes it read already: the socket won't say. */
+		if (tc->ssl != NULL && SSL_has_pending(tc->ssl))
+			ev_feed_event(w->loop, &tc->rio, EV_READ);
+	} else if (!want && ev_is_active(&tc->rio))
 		ev_io_stop(w->loop, &tc->rio);
 }
 
@@ -522,12 +503,13 @@ tcp_conn_free(struct tcp_conn *tc)
 		w->conns = tc->next;
 	if (tc->next != NULL)
 		tc->next->prev = tc->prev;
+	secure_free(tc);
 	free(tc->rbuf);
 	free(tc);
 }
 
-static void
-tcp_conn_close(struct tcp_conn *tc)
+void
+conn_close(struct tcp_conn *tc)
 {
 	struct worker *w = tc->w;
 
@@ -536,23 +518,26 @@ tcp_conn_close(struct tcp_conn *tc)
 	ev_io_stop(w->loop, &tc->rio);
 	ev_io_stop(w->loop, &tc->wio);
 	ev_timer_stop(w->loop, &tc->idle);
+	if (tc->ssl != NULL)
+		secure_close(tc);
 	close(tc->fd);
 	tc->closed = true;
 	atomic_fetch_sub(&w->d->tcp_clients, 1);
+	STAT_ADD(w->stats.conns_open[tc->transport], -1);
 	tcp_prefixes_release(&w->d->tcp_prefixes, &tc->prefix);
-	tcp_conn_maybe_free(tc);
+	conn_maybe_free(tc);
 }
 
 /*
  * Close once nothing more will be read and nothing is left to send; free
  * once no query refers to the connection.
  */
-static void
-tcp_conn_maybe_free(struct tcp_conn *tc)
+void
+conn_maybe_free(struct tcp_conn *tc)
 {
 	if (!tc->closed && tc->read_done && tc->inflight == 0 &&
-	    tc->wq == NULL) {
-		tcp_conn_close(tc);
+	    tc->wq == NULL && !secure_has_output(tc)) {
+		conn_close(tc);
 		return;
 	}
 	if (tc->closed && tc->inflight == 0) {
@@ -594,10 +579,10 @@ tcp_write_cb(struct ev_loop *loop, ev_io *io, int revents)
 	struct tcp_conn *tc = io->data;
 
 	if (tcp_flush(tc) < 0) {
-		tcp_conn_close(tc);
+		conn_close(tc);
 		return;
 	}
-	if (tc->paused != NULL && tc->wq_bytes < TCP_MAX_QUEUED / 2) {
+	if (tc->paused != NULL && tc->wq_bytes < CONN_MAX_QUEUED / 2) {
 		struct query *qr = tc->paused;
 
 		tc->paused = NULL;
@@ -605,7 +590,7 @@ tcp_write_cb(struct ev_loop *loop, ev_io *io, int revents)
 	}
 	if (tc->wq == NULL) {
 		ev_io_stop(loop, &tc->wio);
-		tcp_conn_maybe_free(tc);
+		conn_maybe_free(tc);
 	} else {
 		tcp_update_reading(tc);
 	}
@@ -619,6 +604,10 @@ tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
 
 	if (tc->closed)
 		return; /* RFC 7766 6.2.4: the client went away */
+	if (tc->ssl != NULL) {
+		secure_send(tc, msg, len, 0, 0);
+		return;
+	}
 	o = malloc(sizeof(*o) + DNS_FRAME_PREFIX + len);
 	if (o == NULL) {
 		STAT_INC(tc->w->stats.nomem);
@@ -638,7 +627,7 @@ tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
 	if (ev_is_active(&tc->wio))
 		return;
 	if (tcp_flush(tc) < 0) {
-		tcp_conn_close(tc);
+		conn_close(tc);
 		return;
 	}
 	if (tc->wq != NULL)
@@ -653,8 +642,8 @@ tcp_send(struct tcp_conn *tc, const uint8_t *msg, size_t len)
  * setup_tcp_handler, which goes further down in steps past 65 % and 80 %,
  * to the same 200 ms floor). dnsgate.conf(5) says the same.
  */
-static double
-tcp_idle_timeout(const struct worker *w)
+double
+conn_idle_timeout(const struct worker *w)
 {
 	const struct server_conf *s = &w->conf->server;
 	double idle = s->tcp_idle_ms / 1000.0;
@@ -668,17 +657,17 @@ tcp_idle_timeout(const struct worker *w)
 	return idle > 0 ? idle : 0.001;
 }
 
-/* A full message sits in rbuf[2..]: hand it to a new query. */
-static void
-tcp_dispatch(struct tcp_conn *tc, size_t msglen)
+void
+conn_dispatch(struct tcp_conn *tc, const uint8_t *msg, size_t len,
+              int32_t stream)
 {
 	struct worker *w = tc->w;
 	struct query *qr;
 
-	STAT_INC(w->stats.queries[TRANSPORT_TCP]);
+	STAT_INC(w->stats.queries[tc->transport]);
 	tc->nqueries++;
 	/* RFC 7766 6.2.3: the idle timer restarts on a full message. */
-	tc->idle.repeat = tcp_idle_timeout(w);
+	tc->idle.repeat = conn_idle_timeout(w);
 	ev_timer_again(w->loop, &tc->idle);
 	if (w->conf->server.tcp_max_queries > 0 &&
 	    tc->nqueries >= w->conf->server.tcp_max_queries)
@@ -687,6 +676,7 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	if (qr == NULL)
 		return;
 	qr->conn = tc;
+	qr->stream = stream;
 	tc->inflight++;
 	qr->c.client = tc->ip;
 	qr->c.client_port = tc->port;
@@ -694,8 +684,8 @@ tcp_dispatch(struct tcp_conn *tc, size_t msglen)
 	qr->c.dest_port = tc->local_port;
 	qr->c.have_dest = true;
 	qr->c.tcp = true;
-	qr->c.transport = TRANSPORT_TCP;
-	query_received(qr, tc->rbuf + DNS_FRAME_PREFIX, msglen);
+	qr->c.transport = tc->transport;
+	query_received(qr, msg, len);
 }
 
 static void
@@ -708,7 +698,8 @@ tcp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	tc->inflight++;
 	for (int batch = 0;
 	     batch < TCP_READ_BATCH && !tc->closed && !tc->read_done &&
-	     tc->inflight <= TCP_MAX_INFLIGHT && tc->wq_bytes < TCP_MAX_QUEUED;
+	     tc->inflight <= CONN_MAX_INFLIGHT &&
+	     tc->wq_bytes < CONN_MAX_QUEUED;
 	     batch++) {
 		size_t want = dns_frame_want(tc->rbuf, tc->rlen);
 		ssize_t n = recv(tc->fd, tc->rbuf + tc->rlen, want, 0);
@@ -721,7 +712,7 @@ tcp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 			 * (a half-closed client still reads). */
 			tc->read_done = true;
 			if (n < 0)
-				tcp_conn_close(tc);
+				conn_close(tc);
 			break;
 		}
 		tc->rlen += (size_t)n;
@@ -731,10 +722,11 @@ tcp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 		tc->rlen = 0;
 		/* A zero-length message can't be a query: ignore it. */
 		if (msglen > 0)
-			tcp_dispatch(tc, msglen);
+			conn_dispatch(tc, tc->rbuf + DNS_FRAME_PREFIX, msglen,
+			              0);
 	}
 	tc->inflight--;
-	tcp_conn_maybe_free(tc);
+	conn_maybe_free(tc);
 }
 
 static void
@@ -742,16 +734,24 @@ tcp_idle_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	struct tcp_conn *tc = t->data;
 
+	if (tc->handshaking) {
+		/* RFC 7858 3.4 / RFC 7766 6.2.3: a client that never finishes
+		 * its handshake holds a connection for nothing. */
+		secure_count_handshake(tc, TLS_HS_TIMEOUT);
+		conn_close(tc);
+		return;
+	}
 	/* Idle means nothing in flight and nothing to send; a client that
 	 * reads nothing of what we queued for a whole period is gone too
 	 * (RFC 7766 6.2.3: slow-read clients must not hold resources). */
-	if (tc->inflight > 0 || (tc->wq != NULL && tc->wq_progress)) {
+	if (tc->inflight > 0 ||
+	    ((tc->wq != NULL || secure_has_output(tc)) && tc->wq_progress)) {
 		tc->wq_progress = false;
-		t->repeat = tcp_idle_timeout(tc->w);
+		t->repeat = conn_idle_timeout(tc->w);
 		ev_timer_again(loop, t);
 		return;
 	}
-	tcp_conn_close(tc);
+	conn_close(tc);
 }
 
 static void
@@ -796,7 +796,7 @@ prefix_refused_log(struct worker *w, const struct ip_addr *ip,
  * Whether a new connection from ip may stay: tcp-max-clients across all
  * workers, then tcp-max-clients-per-prefix (its prefix, by the [ratelimit]
  * prefix lengths, goes in *p). True: counted in d->tcp_prefixes, which
- * tcp_conn_close() undoes.
+ * conn_close() undoes.
  */
 static bool
 tcp_admit(struct worker *w, const struct ip_addr *ip, struct tcp_prefix *p)
@@ -825,10 +825,11 @@ tcp_admit(struct worker *w, const struct ip_addr *ip, struct tcp_prefix *p)
 	return false;
 }
 
-/* A connection accepted on fd from peer: admitted, set up, watched. */
+/* A connection accepted on fd from peer by l: admitted, set up, watched. */
 static void
-tcp_conn_start(struct worker *w, int fd, const struct sockaddr *peer)
+tcp_conn_start(struct listener *l, int fd, const struct sockaddr *peer)
 {
+	struct worker *w = l->w;
 	struct sockaddr_storage local;
 	socklen_t locallen = sizeof(local);
 	struct tcp_prefix p;
@@ -858,6 +859,7 @@ tcp_conn_start(struct worker *w, int fd, const struct sockaddr *peer)
 	 * the previous one, which its delayed ACK puts off by up to 40 ms. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	atomic_fetch_add(&w->d->tcp_clients, 1);
+	STAT_INC(w->stats.conns_open[l->transport]);
 	tc->w = w;
 	tc->fd = fd;
 	tc->ip = ip;
@@ -866,17 +868,29 @@ tcp_conn_start(struct worker *w, int fd, const struct sockaddr *peer)
 	if (getsockname(fd, (struct sockaddr *)&local, &locallen) == 0)
 		ip_addr_from_sockaddr((struct sockaddr *)&local, &tc->local,
 		                      &tc->local_port);
+	tc->transport = l->transport;
 	ev_io_init(&tc->rio, tcp_read_cb, fd, EV_READ);
 	ev_io_init(&tc->wio, tcp_write_cb, fd, EV_WRITE);
 	tc->rio.data = tc->wio.data = tc;
-	idle = tcp_idle_timeout(w);
+	idle = conn_idle_timeout(w);
 	ev_timer_init(&tc->idle, tcp_idle_cb, idle, idle);
 	tc->idle.data = tc;
-	ev_timer_again(w->loop, &tc->idle);
 	tc->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = tc;
 	w->conns = tc;
+	if (l->transport != TRANSPORT_TCP) {
+		SSL_CTX *ctx = l->transport == TRANSPORT_TLS ? w->rs->tls_dot
+		                                             : w->rs->tls_doh;
+
+		/* The handshake has its own, shorter, clock. */
+		tc->idle.repeat = w->conf->server.tls_handshake_ms / 1000.0;
+		if (secure_conn_start(tc, ctx) < 0) {
+			conn_close(tc);
+			return;
+		}
+	}
+	ev_timer_again(w->loop, &tc->idle);
 	ev_io_start(w->loop, &tc->rio);
 }
 
@@ -906,7 +920,7 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *io, int revents)
 			}
 			return;
 		}
-		tcp_conn_start(l->w, fd, (struct sockaddr *)&peer);
+		tcp_conn_start(l, fd, (struct sockaddr *)&peer);
 	}
 }
 
@@ -960,6 +974,40 @@ jar_random(void *ctx, uint8_t *buf, size_t len)
 		abort(); /* never a guessable client cookie */
 }
 
+/* The next listener of w: ep, for transport t. 0, or -1 (logged). */
+static int
+listener_open(struct worker *w, const struct endpoint *ep, enum transport t,
+              bool reuse)
+{
+	const struct server_conf *s = &w->conf->server;
+	struct listener *l = &w->listeners[w->nlisteners];
+
+	l->w = w;
+	l->ep = *ep;
+	l->transport = t;
+	l->tcp = t != TRANSPORT_UDP;
+	l->wildcard = ip_addr_is_unspecified(&l->ep.addr);
+	l->fd = socket_listen(&l->ep, l->tcp, reuse);
+	if (l->fd < 0) {
+		log_msg(LOG_ERR, "cannot listen on %s/%s: %s", l->ep.text,
+		        transport_name(t), strerror(errno));
+		return -1;
+	}
+	w->nlisteners++;
+	ev_io_init(&l->io, l->tcp ? tcp_accept_cb : udp_read_cb, l->fd,
+	           EV_READ);
+	l->io.data = l;
+	ev_timer_init(&l->retry, accept_retry_cb, 0.1, 0);
+	l->retry.data = l;
+	if (!l->tcp) {
+		udp_listener_setup(l->fd, s->udp_rcvbuf);
+		l->out = malloc(UDP_BATCH * sizeof(*l->out));
+		if (l->out == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 int
 worker_init(struct worker *w, struct daemon *d, unsigned id,
             struct runstate *rs)
@@ -980,7 +1028,9 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	w->out = malloc(DNS_MAX_MSG);
 	w->rbuf = malloc(DNS_MAX_MSG);
 	w->cbuf = malloc(CACHE_MSG_MAX);
-	w->listeners = calloc(s->nlistens * 2, sizeof(*w->listeners));
+	w->listeners =
+	    calloc(s->nlistens * 2 + s->tls_listens.n + s->https_listens.n,
+	           sizeof(*w->listeners));
 	w->log = log_ring_new();
 	if (conf->log.dnstap != NULL) {
 		w->tap = dnstap_ring_new();
@@ -989,37 +1039,26 @@ worker_init(struct worker *w, struct daemon *d, unsigned id,
 	}
 	w->top = calloc(1, sizeof(*w->top));
 	w->rbatch = malloc(UDP_BATCH * sizeof(*w->rbatch));
+	if (s->tls_listens.n + s->https_listens.n > 0 &&
+	    (w->tlsbuf = malloc(SECURE_READ_MAX)) == NULL)
+		return -1;
 	if (w->top == NULL || w->rbatch == NULL || w->loop == NULL ||
 	    w->out == NULL || w->rbuf == NULL || w->cbuf == NULL ||
 	    w->listeners == NULL || w->log == NULL)
 		return -1;
-	for (size_t i = 0; i < s->nlistens * 2; i++) {
-		struct listener *l = &w->listeners[i];
-
-		l->w = w;
-		l->ep = s->listens[i / 2];
-		l->tcp = i % 2 == 1;
-		l->wildcard = ip_addr_is_unspecified(&l->ep.addr);
-		l->fd = socket_listen(&l->ep, l->tcp, reuse);
-		if (l->fd < 0) {
-			log_msg(LOG_ERR, "cannot listen on %s/%s: %s",
-			        l->ep.text, l->tcp ? "tcp" : "udp",
-			        strerror(errno));
+	for (size_t i = 0; i < s->nlistens * 2; i++)
+		if (listener_open(w, &s->listens[i / 2],
+		                  i % 2 == 1 ? TRANSPORT_TCP : TRANSPORT_UDP,
+		                  reuse) < 0)
 			return -1;
-		}
-		w->nlisteners++;
-		ev_io_init(&l->io, l->tcp ? tcp_accept_cb : udp_read_cb, l->fd,
-		           EV_READ);
-		l->io.data = l;
-		ev_timer_init(&l->retry, accept_retry_cb, 0.1, 0);
-		l->retry.data = l;
-		if (!l->tcp) {
-			udp_listener_setup(l->fd, s->udp_rcvbuf);
-			l->out = malloc(UDP_BATCH * sizeof(*l->out));
-			if (l->out == NULL)
-				return -1;
-		}
-	}
+	for (size_t i = 0; i < s->tls_listens.n; i++)
+		if (listener_open(w, &s->tls_listens.v[i], TRANSPORT_TLS,
+		                  reuse) < 0)
+			return -1;
+	for (size_t i = 0; i < s->https_listens.n; i++)
+		if (listener_open(w, &s->https_listens.v[i], TRANSPORT_HTTPS,
+		                  reuse) < 0)
+			return -1;
 	return 0;
 }
 
@@ -1158,7 +1197,8 @@ worker_begin_stop(struct worker *w)
 	for (struct tcp_conn *tc = w->conns, *next; tc != NULL; tc = next) {
 		next = tc->next;
 		tc->read_done = true;
-		tcp_conn_maybe_free(tc);
+		secure_stop(tc);
+		conn_maybe_free(tc);
 	}
 	ev_timer_stop(w->loop, &w->health_timer);
 	ev_timer_stop(w->loop, &w->tick);
@@ -1232,7 +1272,7 @@ worker_free(struct worker *w)
 		struct tcp_conn *tc = w->conns;
 
 		if (!tc->closed)
-			tcp_conn_close(tc);
+			conn_close(tc);
 		if (w->conns == tc) /* still referenced by a query */
 			tcp_conn_free(tc);
 	}
@@ -1251,6 +1291,7 @@ worker_free(struct worker *w)
 	free(w->listeners);
 	rrl_free(w->rrl);
 	free(w->rbatch);
+	free(w->tlsbuf);
 	free(w->top);
 	free(w->out);
 	free(w->rbuf);

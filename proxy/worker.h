@@ -22,6 +22,7 @@
 #include "obs/log.h"
 #include "obs/stats.h"
 #include "obs/top.h"
+#include "proxy/doh.h"
 #include "proxy/pipeline.h"
 #include "proxy/query.h"
 #include "proxy/runstate.h"
@@ -50,7 +51,8 @@ struct daemon {
 struct listener {
 	struct worker *w;
 	int fd;
-	bool tcp;
+	enum transport transport;
+	bool tcp;      /* not UDP: accepts connections */
 	bool wildcard; /* bound to 0.0.0.0 or ::: replies need PKTINFO */
 	ev_io io;
 	ev_timer retry;      /* TCP: accept again after running out of fds */
@@ -127,6 +129,11 @@ struct worker {
 	 * the others counted until the next line (tick_cb). */
 	ev_tstamp prefix_logged;
 	unsigned long prefix_unlogged;
+	/* TLS connections with output to send before the loop blocks
+	 * (proxy/secure.c): answers of one iteration leave in one write. */
+	struct tcp_conn *flush_list;
+	uint8_t *tlsbuf; /* what one SSL_read returns (SECURE_READ_MAX) */
+	struct doh_stats doh_stats; /* DNS over HTTPS requests and errors */
 };
 
 /* A uniformly random 16-bit number (DNS IDs). */
@@ -148,6 +155,9 @@ void worker_free(struct worker *w);
 
 /* Send qr's answer (c->out) to its client, over UDP or TCP. */
 void worker_send_answer(struct query *qr);
+/* qr gets no answer: over HTTPS its stream is reset (a client of DNS over
+ * HTTPS would otherwise wait for its HTTP timeout). */
+void worker_drop_answer(struct query *qr);
 /* qr (of connection tc, NULL for UDP) was freed (proxy/query.c). */
 void worker_query_ended(struct worker *w, struct tcp_conn *tc);
 /* Wall-clock milliseconds (decision timestamps, RRL). */
