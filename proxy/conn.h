@@ -71,8 +71,8 @@ struct tcp_conn {
 	/* TLS and HTTPS (proxy/secure.c) */
 	SSL *ssl;
 	bool handshaking;
-	bool want_write;  /* OpenSSL waits for the socket to take data */
-	bool in_flush;    /* on the worker's list of connections to flush */
+	bool want_write; /* OpenSSL waits for the socket to take data */
+	bool in_flush;   /* on the worker's list of connections to flush */
 	struct tcp_conn *flush_next;
 	uint8_t *tout; /* TLS: plaintext to send, tout[toff .. tlen) */
 	size_t toff, tlen, tcap;

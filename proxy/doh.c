@@ -56,7 +56,7 @@ struct doh_stream {
 	/* The response body being sent: msg or a static text. */
 	const uint8_t *out;
 	size_t out_len, out_pos;
-	char clen[8];   /* content-length value */
+	char clen[8];    /* content-length value */
 	char maxage[24]; /* cache-control value */
 	uint8_t inline_msg[DOH_INLINE_MSG];
 };
@@ -90,10 +90,10 @@ static const struct {
     [DOH_ERR_NOT_FOUND] = {404, "404", "not found\n"},
     [DOH_ERR_METHOD] = {405, "405", "method not allowed: GET or POST\n"},
     [DOH_ERR_TOO_LARGE] = {413, "413", "DNS query too large\n"},
-    [DOH_ERR_MEDIA_TYPE] =
-        {415, "415", "content-type must be application/dns-message\n"},
-    [DOH_ERR_HEADERS_TOO_LARGE] =
-        {431, "431", "request header fields too large\n"},
+    [DOH_ERR_MEDIA_TYPE] = {415, "415",
+                            "content-type must be application/dns-message\n"},
+    [DOH_ERR_HEADERS_TOO_LARGE] = {431, "431",
+                                   "request header fields too large\n"},
     [DOH_ERR_INTERNAL] = {500, "500", "internal error\n"},
     [DOH_ERR_UNAVAILABLE] = {503, "503", "service unavailable\n"},
 };
@@ -124,12 +124,12 @@ u32_text(uint32_t v, char *out)
 }
 
 /* A header field whose name and value outlive the frame carrying it. */
-#define NV(name, value, vlen)                                         \
-	{                                                             \
+#define NV(name, value, vlen)                                            \
+	{                                                                \
 		(uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, \
-		    (vlen),                                           \
-		    NGHTTP2_NV_FLAG_NO_COPY_NAME |                    \
-		        NGHTTP2_NV_FLAG_NO_COPY_VALUE                 \
+		    (vlen),                                              \
+		    NGHTTP2_NV_FLAG_NO_COPY_NAME |                       \
+		        NGHTTP2_NV_FLAG_NO_COPY_VALUE                    \
 	}
 #define NV_LIT(name, value) NV(name, value, sizeof(value) - 1)
 
@@ -344,9 +344,8 @@ stream_respond(struct doh_session *s, struct doh_stream *st,
 	st->out_len = len;
 	st->out_pos = 0;
 	if (nghttp2_submit_response(s->h2, st->sid, nv, nvlen, &prd) != 0) {
-		(void)nghttp2_submit_rst_stream(s->h2, NGHTTP2_FLAG_NONE,
-		                                st->sid,
-		                                NGHTTP2_INTERNAL_ERROR);
+		(void)nghttp2_submit_rst_stream(
+		    s->h2, NGHTTP2_FLAG_NONE, st->sid, NGHTTP2_INTERNAL_ERROR);
 		return -1;
 	}
 	return 0;
@@ -531,9 +530,9 @@ on_begin_headers(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
 }
 
 static int
-on_header(nghttp2_session *h2, const nghttp2_frame *frame,
-          const uint8_t *name, size_t namelen, const uint8_t *value,
-          size_t valuelen, uint8_t flags, void *user)
+on_header(nghttp2_session *h2, const nghttp2_frame *frame, const uint8_t *name,
+          size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+          void *user)
 {
 	struct doh_session *s = user;
 	struct doh_stream *st;
@@ -639,9 +638,8 @@ on_send(nghttp2_session *h2, const uint8_t *data, size_t len, int flags,
 
 /* A whole DATA frame straight from the stream's body (NO_COPY). */
 static int
-on_send_data(nghttp2_session *h2, nghttp2_frame *frame,
-             const uint8_t *framehd, size_t length,
-             nghttp2_data_source *src, void *user)
+on_send_data(nghttp2_session *h2, nghttp2_frame *frame, const uint8_t *framehd,
+             size_t length, nghttp2_data_source *src, void *user)
 {
 	struct doh_session *s = user;
 	struct doh_stream *st = src->ptr;
@@ -693,8 +691,8 @@ setup(void)
 	    cbs, on_data_chunk);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs,
 	                                                     on_frame_recv);
-	nghttp2_session_callbacks_set_on_stream_close_callback(
-	    cbs, on_stream_close);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs,
+	                                                       on_stream_close);
 	/* Closed streams are kept only for RFC 7540 priorities, which we
 	 * turn off (SETTINGS_NO_RFC7540_PRIORITIES). */
 	nghttp2_option_set_no_closed_streams(opt, 1);
@@ -778,8 +776,8 @@ doh_session_answer(struct doh_session *s, int32_t sid, const uint8_t *msg,
 	st->len = 0;
 	if (stream_reserve(st, len) < 0) {
 		st->state = ST_DONE;
-		(void)nghttp2_submit_rst_stream(
-		    s->h2, NGHTTP2_FLAG_NONE, sid, NGHTTP2_INTERNAL_ERROR);
+		(void)nghttp2_submit_rst_stream(s->h2, NGHTTP2_FLAG_NONE, sid,
+		                                NGHTTP2_INTERNAL_ERROR);
 		return -1;
 	}
 	memcpy(st->msg, msg, len);

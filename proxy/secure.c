@@ -24,8 +24,8 @@ static void secure_io_cb(struct ev_loop *loop, ev_io *io, int revents);
 void
 secure_count_handshake(struct tcp_conn *tc, enum tls_hs_result r)
 {
-	STAT_INC(tc->w->stats.tls_handshake[tc->transport == TRANSPORT_HTTPS]
-	                                   [r]);
+	STAT_INC(
+	    tc->w->stats.tls_handshake[tc->transport == TRANSPORT_HTTPS][r]);
 }
 
 int
@@ -186,8 +186,8 @@ secure_flush_all(struct worker *w)
 }
 
 void
-secure_send(struct tcp_conn *tc, const uint8_t *msg, size_t len,
-            int32_t stream, uint32_t max_age)
+secure_send(struct tcp_conn *tc, const uint8_t *msg, size_t len, int32_t stream,
+            uint32_t max_age)
 {
 	if (tc->closed)
 		return; /* RFC 7766 6.2.4: the client went away */
