@@ -236,6 +236,9 @@ tls_server_ctx_new(const struct tls_server_params *p, enum tls_alpn alpn,
 	 * rest of a write, possibly elsewhere in memory. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
 	                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Read what the socket has, not a record header and then its body:
+	 * half the read(2) calls; SSL_has_pending() sees what is held. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (p->ciphers != NULL &&
 	    SSL_CTX_set_cipher_list(ctx, p->ciphers) != 1) {
 		snprintf(err, cap, "tls-ciphers: no cipher in '%s' is known",
