@@ -60,6 +60,8 @@ enum message_field {
 #define FAMILY_INET6 2
 #define PROTO_UDP    1
 #define PROTO_TCP    2
+#define PROTO_DOT    3
+#define PROTO_DOH    4
 
 /* -- the protobuf encoder ------------------------------------------------ */
 
@@ -161,12 +163,20 @@ static void
 encode_message(struct pb *b, const struct dnstap_msg *m)
 {
 	const struct ip_addr *qa = m->query_addr, *ra = m->response_addr;
+	static const unsigned protos[TRANSPORT_COUNT_] = {
+	    [TRANSPORT_UDP] = PROTO_UDP,
+	    [TRANSPORT_TCP] = PROTO_TCP,
+	    [TRANSPORT_TLS] = PROTO_DOT,
+	    [TRANSPORT_HTTPS] = PROTO_DOH,
+	};
 	bool v4 = (qa == NULL || qa->v4) && (ra == NULL || ra->v4);
 
 	pb_uint(b, MF_TYPE, (uint64_t)m->type);
 	if (qa != NULL || ra != NULL)
 		pb_uint(b, MF_SOCKET_FAMILY, v4 ? FAMILY_INET : FAMILY_INET6);
-	pb_uint(b, MF_SOCKET_PROTOCOL, m->tcp ? PROTO_TCP : PROTO_UDP);
+	pb_uint(b, MF_SOCKET_PROTOCOL,
+	        (unsigned)m->proto < TRANSPORT_COUNT_ ? protos[m->proto]
+	                                              : PROTO_UDP);
 	if (qa != NULL)
 		pb_addr(b, MF_QUERY_ADDRESS, qa, v4);
 	if (ra != NULL)

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "dns/addr.h"
+#include "policy/decision.h"
 
 struct dnstap_output; /* conf/config.h */
 
@@ -54,7 +55,7 @@ enum dnstap_msg_type {
  */
 struct dnstap_msg {
 	enum dnstap_msg_type type;
-	bool tcp; /* socket_protocol TCP, else UDP */
+	enum transport proto; /* socket_protocol: UDP, TCP, DOT or DOH */
 	const struct ip_addr *query_addr;
 	uint16_t query_port;
 	const struct ip_addr *response_addr;

@@ -91,7 +91,7 @@ tap_client(struct query *qr, enum dnstap_msg_type type)
 	struct timespec now;
 	struct dnstap_msg m = {
 	    .type = type,
-	    .tcp = qr->c.tcp,
+	    .proto = qr->c.transport,
 	    .query_addr = &qr->c.client,
 	    .query_port = qr->c.client_port,
 	    .response_addr = &qr->c.dest,

@@ -488,7 +488,7 @@ tap_forwarder(struct query *qr, const uint8_t *resp, size_t len)
 	struct ip_addr src;
 	struct timespec now;
 	struct dnstap_msg m = {
-	    .tcp = qr->ua.tcp,
+	    .proto = qr->ua.tcp ? TRANSPORT_TCP : TRANSPORT_UDP,
 	    .response_addr = &ep->addr,
 	    .response_port = ep->port,
 	};

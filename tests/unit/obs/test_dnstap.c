@@ -136,7 +136,7 @@ test_dnstap_encode_client_response_v6_tcp(void **state)
 	struct timespec qt = {1, 0}, rt = {2, 999999999};
 	struct dnstap_msg m = {
 	    .type = DNSTAP_CLIENT_RESPONSE,
-	    .tcp = true,
+	    .proto = TRANSPORT_TCP,
 	    .query_addr = &client,
 	    .query_port = 40000,
 	    .response_addr = &server,
@@ -763,7 +763,7 @@ test_dnstap_writer_handshake_and_frames(void **state)
 	     .query = query_a_test,
 	     .query_len = sizeof(query_a_test)},
 	    {.type = DNSTAP_CLIENT_RESPONSE,
-	     .tcp = true,
+	     .proto = TRANSPORT_TCP,
 	     .query_addr = &client,
 	     .query_port = 53001,
 	     .response_addr = &server,
