@@ -39,8 +39,9 @@ CFLAGS   += -std=c11 $(OPT) $(WARN) -pthread
 # Libraries with a pkg-config file (quiet before `make deps` installs them):
 # libfstrm for dnstap, libsystemd for sd_notify(3) (the unit's Type=notify),
 # libidn2 for names written in UTF-8 (dns/idn.h); libcurl (the OpenSSL
-# flavour) for lists named by URL.
-PKGS     := libfstrm libsystemd libidn2 libcurl
+# flavour) for lists named by URL; libnghttp2 for DNS over HTTPS (HTTP/2,
+# proxy/doh.h).
+PKGS     := libfstrm libsystemd libidn2 libcurl libnghttp2
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += -lev -linih -lmaxminddb -luring \
             $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
@@ -53,7 +54,7 @@ endif
 # installs whichever are missing, so a fresh machine needs nothing by hand.
 DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev \
               liburing-dev libsystemd-dev libfstrm-dev libidn2-dev \
-              libcurl4-openssl-dev
+              libcurl4-openssl-dev libnghttp2-dev
 DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
               libmaxmind-db-writer-perl fstrm-bin python3-prometheus-client \
