@@ -12,10 +12,13 @@
 #include "dns/msg.h"
 #include "proxy/doh.h"
 
-/* A heap buffer a stream keeps for its next request when no larger. */
+/* A heap buffer a stream state keeps for its next request when no
+ * larger: answers over DOH_INLINE_MSG (DNSSEC, many records) are common
+ * enough not to allocate each time, 64 KiB ones are not worth holding. */
 #define HEAP_KEEP 4096
 /* The largest DATA frame payload we send: the default (and smallest)
- * SETTINGS_MAX_FRAME_SIZE, so that DOH_SEND_MIN is a fixed size. */
+ * SETTINGS_MAX_FRAME_SIZE, so that DOH_SEND_MIN holds whatever the client
+ * allows (nghttp2 asks for no more today, unless told otherwise). */
 #define DATA_FRAME_MAX (DOH_SEND_MIN - 9)
 /* Stream states beyond max_streams a session tolerates while nghttp2
  * refuses the extra streams itself (before our SETTINGS are acked). */
@@ -33,6 +36,7 @@ enum method {
 	M_NONE = 0,
 	M_GET,
 	M_POST,
+	M_HEAD, /* refused too, but its response has no body */
 	M_OTHER,
 };
 
@@ -56,7 +60,7 @@ struct doh_stream {
 	/* The response body being sent: msg or a static text. */
 	const uint8_t *out;
 	size_t out_len, out_pos;
-	char clen[8];    /* content-length value */
+	char clen[12];   /* content-length value */
 	char maxage[24]; /* cache-control value */
 	uint8_t inline_msg[DOH_INLINE_MSG];
 };
@@ -309,7 +313,7 @@ stream_waiting(struct doh_session *s, int32_t sid)
 
 /* ---- responses ---- */
 
-/* DATA for a response: the body is sent from st->out by send_data(). */
+/* DATA for a response: on_send_data() sends the body from st->out. */
 static ssize_t
 body_read(nghttp2_session *h2, int32_t sid, uint8_t *buf, size_t length,
           uint32_t *flags, nghttp2_data_source *src, void *user)
@@ -343,7 +347,10 @@ stream_respond(struct doh_session *s, struct doh_stream *st,
 	st->out = out;
 	st->out_len = len;
 	st->out_pos = 0;
-	if (nghttp2_submit_response(s->h2, st->sid, nv, nvlen, &prd) != 0) {
+	/* RFC 9110 9.3.2: the response to HEAD has the header fields a GET
+	 * would get, and no content. */
+	if (nghttp2_submit_response(s->h2, st->sid, nv, nvlen,
+	                            st->method == M_HEAD ? NULL : &prd) != 0) {
 		(void)nghttp2_submit_rst_stream(
 		    s->h2, NGHTTP2_FLAG_NONE, st->sid, NGHTTP2_INTERNAL_ERROR);
 		return -1;
@@ -435,8 +442,11 @@ media_type_ok(const uint8_t *v, size_t n)
 	return l == n || v[l] == ';';
 }
 
-/* content-length (nghttp2 checks it against the body): too large ones
- * are refused without buffering, others sized for. */
+/*
+ * content-length (nghttp2 checks it against the body): one over 65535 is
+ * refused without reading the body into memory. It is not used to size
+ * the buffer: a few header bytes must not make us allocate 64 KiB.
+ */
 static void
 content_length_read(struct doh_stream *st, const uint8_t *v, size_t n)
 {
@@ -453,8 +463,6 @@ content_length_read(struct doh_stream *st, const uint8_t *v, size_t n)
 	}
 	if (cl > DNS_MAX_MSG)
 		st->too_large = true;
-	else if (st->method == M_POST)
-		(void)stream_reserve(st, cl);
 }
 
 static enum method
@@ -464,6 +472,8 @@ method_read(const uint8_t *v, size_t n)
 		return M_GET;
 	if (text_is(v, n, "POST"))
 		return M_POST;
+	if (text_is(v, n, "HEAD"))
+		return M_HEAD;
 	return M_OTHER;
 }
 

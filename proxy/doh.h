@@ -165,7 +165,8 @@ ssize_t doh_session_send(struct doh_session *s, uint8_t *buf, size_t cap);
  * Answer stream sid with msg (copied; 1..65535 bytes) as a 200 with
  * cache-control: max-age=max_age. Returns 0; -1 when sid is not a stream
  * waiting for an answer (already answered, cancelled, unknown): nothing
- * happens then. On out of memory the stream is reset and -1 returned.
+ * happens then. A len outside 1..65535 gets the stream a 500, and -1;
+ * out of memory resets the stream, and -1.
  */
 int doh_session_answer(struct doh_session *s, int32_t sid, const uint8_t *msg,
                        size_t len, uint32_t max_age);
