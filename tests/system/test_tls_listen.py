@@ -335,6 +335,48 @@ def test_tls_ciphers(dnsgate_conf, pki, fault):
         assert s.version() == "TLSv1.3"
 
 
+def test_answer_after_client_close_notify(gate, pki):
+    """RFC 8446 6.1: in TLS 1.3 a close_notify closes only the sender's
+    side; a client that sends one right after its query, having nothing
+    more to ask, still gets the answer (forwarded, so not yet queued)."""
+    ctx = pki.client_context(minimum=ssl.TLSVersion.TLSv1_3)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname=certs.HOSTNAME)
+    name = fault_name("slow-300", sysutil.token())
+
+    with socket.create_connection(gate.tls, timeout=3) as sock:
+        def send():
+            sock.sendall(outgoing.read())
+
+        def receive():
+            data = sock.recv(65536)
+            if data:
+                incoming.write(data)
+            else:
+                incoming.write_eof()
+            return data
+
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                send()
+                receive()
+        tls.write(frame(make_query(name, "A", qid=9).to_wire()))
+        with pytest.raises(ssl.SSLWantReadError):
+            tls.unwrap()  # our close_notify; theirs is not here yet
+        send()
+        buf = b""
+        while len(buf) < 2 or len(buf) < 2 + int.from_bytes(buf[:2], "big"):
+            try:
+                buf += tls.read(65536)
+            except ssl.SSLWantReadError:
+                assert receive(), "closed after %d bytes" % len(buf)
+    r = dns.message.from_wire(buf[2:])
+    assert r.id == 9 and sysutil.answer_addresses(r) == ["192.0.2.1"]
+
+
 # -- session resumption ------------------------------------------------------
 
 
@@ -396,7 +438,7 @@ def test_session_resumed_after_reload(dnsgate_conf, pki, fault):
         assert s.session_reused
 
 
-# -- timeouts ------------------------------------------------------------------
+# -- timeouts -----------------------------------------------------------------
 
 
 def test_handshake_timeout(dnsgate_conf, pki, fault):
@@ -706,7 +748,7 @@ def test_sighup_with_broken_certificate_keeps_serving(dnsgate_conf, pki,
         assert exchange(s, make_query(LOCAL, "A")).rcode() == 0
 
 
-# -- dnsgate -t on the certificate and key -------------------------------------
+# -- dnsgate -t on the certificate and key ------------------------------------
 
 
 def check_conf(tmp_path, tls_lines, listen_tls="127.0.0.1:8853"):
