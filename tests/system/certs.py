@@ -38,6 +38,10 @@ copy_extensions = none
 [any_name]
 commonName = supplied
 
+[intermediate]
+basicConstraints = critical,CA:TRUE,pathlen:0
+keyUsage = critical,keyCertSign,cRLSign
+
 [server]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -100,14 +104,32 @@ class Pki:
                  "-addext", "keyUsage=critical,keyCertSign,cRLSign",
                  "-out", str(self.ca))
 
+    def _sign(self, name, subject, extensions, issuer, issuer_key, key,
+              not_before, not_after):
+        """Sign a new certificate for ``key``: its PEM file's path."""
+        csr = self.dir / ("%s.csr" % name)
+        out = self.dir / ("%s.leaf.pem" % name)
+        _openssl("req", "-new", "-key", str(key), "-subj", subject,
+                 "-out", str(csr))
+        _openssl("ca", "-batch", "-notext", "-config", str(self.conf),
+                 "-cert", str(issuer), "-keyfile", str(issuer_key),
+                 "-extensions", extensions, "-in", str(csr),
+                 "-out", str(out),
+                 "-startdate", _asn1_time(not_before),
+                 "-enddate", _asn1_time(not_after))
+        return out
+
     def server(self, name, not_before=None, not_after=None, days=None,
-               key=None):
+               key=None, intermediate=False):
         """(certificate, key) paths of a new server certificate.
 
         Valid from ``not_before`` (default a day ago) to ``not_after``
         (default a year on; ``days`` from now when given); ``key`` reuses
         an existing key file. The certificate file holds the chain: the
-        server's certificate, then the CA's.
+        server's certificate, then the CA's; with ``intermediate`` the
+        server's certificate is signed by a new intermediate CA, and the
+        chain is the server's certificate then the intermediate's (a
+        client trusting the CA needs both).
         """
         now = datetime.datetime.now(datetime.timezone.utc)
         if not_before is None:
@@ -116,19 +138,19 @@ class Pki:
             not_after = now + datetime.timedelta(days=days)
         elif not_after is None:
             not_after = now + datetime.timedelta(days=365)
+        issuer, issuer_key = self.ca, self.ca_key
+        if intermediate:
+            issuer_key = new_key(self.dir / ("%s.ica.key" % name))
+            issuer = self._sign(
+                "%s.ica" % name, "/CN=dnsgate test intermediate CA",
+                "intermediate", self.ca, self.ca_key, issuer_key,
+                now - datetime.timedelta(days=2),
+                now + datetime.timedelta(days=3650))
         key = Path(key) if key else new_key(self.dir / ("%s.key" % name))
-        csr = self.dir / ("%s.csr" % name)
-        leaf = self.dir / ("%s.leaf.pem" % name)
-        _openssl("req", "-new", "-key", str(key), "-subj",
-                 "/CN=%s" % HOSTNAME, "-out", str(csr))
-        _openssl("ca", "-batch", "-notext", "-config", str(self.conf),
-                 "-cert", str(self.ca), "-keyfile", str(self.ca_key),
-                 "-extensions", "server", "-in", str(csr),
-                 "-out", str(leaf),
-                 "-startdate", _asn1_time(not_before),
-                 "-enddate", _asn1_time(not_after))
+        leaf = self._sign(name, "/CN=%s" % HOSTNAME, "server", issuer,
+                          issuer_key, key, not_before, not_after)
         chain = self.dir / ("%s.pem" % name)
-        chain.write_text(leaf.read_text() + self.ca.read_text())
+        chain.write_text(leaf.read_text() + issuer.read_text())
         return chain, key
 
     def client_context(self, minimum=None, maximum=None, alpn=None):

@@ -195,6 +195,35 @@ def test_dnspython_over_tls(gate, pki):
     assert sysutil.answer_addresses(r) == [LOCAL_A]
 
 
+def test_serves_the_whole_chain(dnsgate_conf, pki, fault):
+    """tls-certificate is a chain: a client that trusts only the root CA
+    verifies a server certificate signed by an intermediate CA, which
+    dnsgate must send along."""
+    cert, key = pki.server("via-ica", intermediate=True)
+    gate = tls_gate(dnsgate_conf, pki, body(fault.addr), cert=cert, key=key)
+    with tls_connect(gate, pki.client_context()) as s:
+        assert peer_fingerprint(s) == certs.file_fingerprint(cert)
+        assert exchange(s, make_query(LOCAL, "A")).rcode() == 0
+    rc, out = run(["kdig", "@%s" % gate.tls[0], "-p", str(gate.tls[1]),
+                   "+tls-ca=%s" % pki.ca, "+tls-hostname=%s" % certs.HOSTNAME,
+                   "+timeout=3", "+retry=0", LOCAL, "A"])
+    assert rc == 0 and "\tA\t%s" % LOCAL_A in out, out
+
+
+def test_plain_dns_on_the_tls_port(gate):
+    """A client speaking DNS over TCP to the TLS port: a failed handshake,
+    closed at once rather than at the handshake timeout."""
+    before = scrape(gate)
+    start = time.monotonic()
+    with socket.create_connection(gate.tls, timeout=3) as s:
+        s.sendall(frame(make_query(LOCAL, "A").to_wire()))
+        assert sysutil.connection_closed(s, 3)
+    assert time.monotonic() - start < 2
+    after = wait_metric(gate, lambda m: handshakes(m, "failed") >
+                        handshakes(before, "failed"))
+    assert handshakes(after, "failed") - handshakes(before, "failed") == 1
+
+
 # -- pipelining ------------------------------------------------------------
 
 
