@@ -3,9 +3,10 @@
 answers to independent clients (kdig and dig, POST and GET; dnspython
 through httpx on HTTP/2; curl for HTTP statuses and headers; the h2
 library for several streams on one connection), ALPN h2, the HTTP errors
-(400, 404, 405, 413, 415), Cache-Control max-age (RFC 8484 5.1), EDNS
-padding (RFC 8467), zone transfers refused, views by transport, the
-decision log, explain and the metrics.
+(400, 404, 405, 413, 415, 431), Cache-Control max-age (RFC 8484 5.1),
+https-path and https-max-streams, timeouts and resumption, EDNS padding
+(RFC 8467), zone transfers refused, views by transport, the decision log,
+explain and the metrics.
 
 Certificates come from certs.py (the ``pki`` fixture); every client
 trusts only its CA.
@@ -441,6 +442,7 @@ def errors(m, status):
     ("GET dns= too short", 400),
     ("POST empty body", 400),
     ("POST too large", 413),
+    ("GET dns= too large", 431),
 ])
 def test_http_errors(gate, pki, tmp_path, case, status):
     wire = make_query(LOCAL, "A").to_wire()
@@ -459,6 +461,8 @@ def test_http_errors(gate, pki, tmp_path, case, status):
         c = Curl(gate, pki, tmp_path, path=PATH + "?dns=%21%21%21%21")
     elif case == "GET dns= too short":
         c = Curl(gate, pki, tmp_path, path=PATH + "?dns=" + b64url(wire[:6]))
+    elif case == "GET dns= too large":
+        c = Curl(gate, pki, tmp_path, path=PATH + "?dns=" + "A" * 20000)
     elif case == "POST empty body":
         c = curl_post(gate, pki, tmp_path, b"")
     else:

@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """DNS over TLS listeners ([server] listen-tls; RFC 7858, RFC 7766
 framing inside TLS): answers to independent clients (kdig, dig,
-dnspython, Python's ssl module), pipelining and out-of-order answers,
-session resumption (RFC 8446 2.2, RFC 5077), the handshake and idle
-timeouts, tls-min-version, ALPN "dot", EDNS padding (RFC 8467), views by
-transport, the decision log and metrics, tcp-max-clients, RRL, reloading
-the certificate, and `dnsgate -t` on the certificate and key.
+dnspython, Python's ssl module), the certificate chain, pipelining and
+out-of-order answers, half-close, session resumption (RFC 8446 2.2, RFC
+5077; across workers and reloads), the handshake and idle timeouts,
+tls-min-version, tls-ciphers, ALPN "dot", EDNS padding (RFC 8467), views
+by transport, the decision log and metrics, the TCP connection limits,
+RRL, reloading the certificate, and `dnsgate -t` on the TLS keys.
 
 Certificates come from certs.py (the ``pki`` fixture); clients trust only
 its CA and check the name dns.test, so a test also fails when dnsgate
