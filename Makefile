@@ -58,7 +58,8 @@ DEPS_BUILD := gcc make pkg-config libev-dev libmaxminddb-dev libinih-dev \
 DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               bind9-dnsutils knot-dnsutils clang libclang-rt-14-dev \
               libmaxmind-db-writer-perl fstrm-bin python3-prometheus-client \
-              logrotate systemd nftables iproute2
+              logrotate systemd nftables iproute2 \
+              openssl curl python3-httpx python3-h2
 DEPS_BENCH := dnsperf dnsdist nftables unbound
 DEPS_DEB   := dpkg-dev debhelper lintian
 

@@ -6,6 +6,8 @@
 - ``fault``: the name-driven fault server (faultserver.py), one per session;
   ``fault_server(mode)``: extra fault servers for upstream groups, one set
   per test.
+- ``pki``: a test CA and a server certificate it signed (certs.py), for
+  the DNS over TLS and over HTTPS listeners, one per session.
 - ``dnsgate(...)``: starts build/dnsgate (or $DNSGATE_BIN) on a generated
   config, waits until it answers, and stops it with SIGTERM at teardown,
   checking that it exits 0 within 3 s.
@@ -31,6 +33,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import certs  # noqa: E402
 import sysutil  # noqa: E402
 from faultserver import FaultServer  # noqa: E402
 from sysutil import LOOPBACK4  # noqa: E402
@@ -261,6 +264,21 @@ def fault_server():
     yield make
     for srv in made:
         srv.stop()
+
+
+# -- certificates ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory):
+    """certs.Pki with ``cert`` and ``key``: a valid server certificate
+    (chain) for 127.0.0.1, ::1 and dns.test, and its key. Tests that
+    change files make their own with pki.server()."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    p = certs.Pki(tmp_path_factory.mktemp("pki"))
+    p.cert, p.key = p.server("server")
+    return p
 
 
 # -- dnsgate ---------------------------------------------------------------
