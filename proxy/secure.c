@@ -436,11 +436,37 @@ secure_stop(struct tcp_conn *tc)
 	flush_later(tc);
 }
 
+/* What the socket takes of tc->tout now; the rest is lost (closing). */
+static void
+write_last(struct tcp_conn *tc)
+{
+	while (tc->toff < tc->tlen) {
+		size_t left = tc->tlen - tc->toff;
+		int r = SSL_write(tc->ssl, tc->tout + tc->toff,
+		                  left > INT_MAX ? INT_MAX : (int)left);
+
+		if (r <= 0) {
+			ERR_clear_error();
+			return;
+		}
+		tc->toff += (size_t)r;
+	}
+}
+
 void
 secure_close(struct tcp_conn *tc)
 {
-	/* One try, not waiting: the descriptor closes right after. */
-	if (!tc->handshaking && SSL_shutdown(tc->ssl) < 0)
+	if (tc->handshaking)
+		return;
+	/* HTTP/2 ends with GOAWAY (RFC 9113 6.8: idle, tcp-max-queries, a
+	 * stop), then TLS with close_notify: one try each, not waiting, for
+	 * the descriptor closes right after. */
+	if (tc->doh != NULL) {
+		doh_session_goaway(tc->doh);
+		if (doh_pump(tc) == 0)
+			write_last(tc);
+	}
+	if (SSL_shutdown(tc->ssl) < 0)
 		ERR_clear_error();
 }
 

@@ -482,9 +482,6 @@ def test_405_names_the_methods_allowed(gate, pki, tmp_path):
     assert allowed == {"GET", "POST"}, c.headers
 
 
-@pytest.mark.xfail(strict=True, reason="dnsgate bug: the 405 to a HEAD "
-                   "request carries content (RFC 9110 9.3.2: it must not); "
-                   "HTTP/2 clients reset the stream with PROTOCOL_ERROR")
 def test_head_gets_405_without_content(gate, pki, tmp_path):
     wire = make_query(LOCAL, "A").to_wire()
     c = Curl(gate, pki, tmp_path, method="HEAD",

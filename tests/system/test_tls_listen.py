@@ -894,9 +894,6 @@ def test_check_bad_values(tmp_path, pki, key, value):
         line_no(path, key)], err
 
 
-@pytest.mark.xfail(strict=True, reason="dnsgate bug: an unknown tls-ciphers "
-                   "list is reported at the file's last line, not at the "
-                   "tls-ciphers line (conf/config.c check_tls uses l->line)")
 def test_check_unknown_ciphers_at_their_line(tmp_path, pki):
     path, rc, err = check_conf(tmp_path, ["tls-certificate = %s" % pki.cert,
                                           "tls-key = %s" % pki.key,
