@@ -458,6 +458,26 @@ dns_opt_ede_write(struct wbuf *b, uint16_t code, const char *text)
 }
 
 void
+dns_opt_padding_write(struct wbuf *b, size_t block)
+{
+	size_t pad;
+
+	if (block == 0)
+		return;
+	/* The option's code and length count towards the multiple. */
+	pad = (block - (b->len + 4) % block) % block;
+	if (pad > UINT16_MAX) {
+		b->err = 1;
+		return;
+	}
+	wbuf_u16(b, DNS_OPT_PADDING);
+	wbuf_u16(b, (uint16_t)pad);
+	/* RFC 7830 3: the PADDING octets SHOULD be 0x00. */
+	for (size_t i = 0; i < pad; i++)
+		wbuf_u8(b, 0);
+}
+
+void
 dns_opt_write(struct wbuf *b, const struct dns_opt_out *o, unsigned ext_rcode)
 {
 	uint32_t ttl;

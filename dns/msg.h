@@ -81,8 +81,9 @@ bool dns_qtype_is_meta(uint16_t qtype);
 #define DNS_CLASS_ANY  255
 
 /* EDNS option codes we know. */
-#define DNS_OPT_COOKIE 10 /* RFC 7873 */
-#define DNS_OPT_EDE    15 /* RFC 8914 */
+#define DNS_OPT_COOKIE  10 /* RFC 7873 */
+#define DNS_OPT_PADDING 12 /* RFC 7830 */
+#define DNS_OPT_EDE     15 /* RFC 8914 */
 
 /* RFC 7873 4: client cookie 8 bytes, server cookie 8..32 bytes. */
 #define DNS_COOKIE_CLIENT_LEN 8
@@ -279,6 +280,16 @@ void dns_opt_write(struct wbuf *b, const struct dns_opt_out *o,
 /* Encode one EDNS option: COOKIE (RFC 7873 4) and EDE (RFC 8914 2). */
 void dns_opt_cookie_write(struct wbuf *b, const uint8_t *cookie, size_t len);
 void dns_opt_ede_write(struct wbuf *b, uint16_t code, const char *text);
+/*
+ * Encode a Padding option (RFC 7830) that makes the message a multiple of
+ * block bytes long: b holds the message from its first byte, the option
+ * goes last (after it b->len is the message's length), and its 4-byte
+ * header is counted, so the option carries 0 to block - 1 zero bytes.
+ * RFC 8467 4.1 pads queries to 128 and responses to 468. The caller then
+ * sets the OPT's RDLENGTH. block 0 writes nothing; a message that cannot
+ * grow that far in b sets b->err.
+ */
+void dns_opt_padding_write(struct wbuf *b, size_t block);
 
 /*
  * Build a response to q with no records: ID and opcode of the query, QR=1;
