@@ -150,15 +150,15 @@ reload(FILE *errs)
 	struct config *nc = config_load(conf_path, errs);
 	const struct config *cur = dmn.rs->conf;
 	struct runstate *nrs;
-	char keys[200];
+	char keys[200], err[600];
 
 	if (nc == NULL)
 		return -1;
 	/* Health, counters and positions carry over (proxy/runstate.h). */
-	nrs = runstate_new(nc, dmn.rs);
+	nrs = runstate_new(nc, dmn.rs, err, sizeof(err));
 	config_unref(nc);
 	if (nrs == NULL) {
-		fprintf(errs, "out of memory\n");
+		fprintf(errs, "%s\n", err);
 		return -1;
 	}
 	if (config_restart_keys(cur, nc, keys, sizeof(keys)) > 0)
@@ -312,6 +312,7 @@ run(const char *path)
 	sigset_t sigs;
 	int rc = 0;
 	unsigned started = 0;
+	char err[600];
 
 	if (conf == NULL) {
 		free(warnings);
@@ -345,10 +346,12 @@ run(const char *path)
 	}
 	loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_SIGNALFD);
 
-	dmn.rs = runstate_new(conf, NULL);
+	dmn.rs = runstate_new(conf, NULL, err, sizeof(err));
 	config_unref(conf); /* dmn.rs holds it */
-	if (dmn.rs == NULL)
+	if (dmn.rs == NULL) {
+		log_msg(LOG_ERR, "%s", err);
 		return 1;
+	}
 	dmn.nworkers = worker_count(conf);
 	dmn.workers = calloc(dmn.nworkers, sizeof(*dmn.workers));
 	if (dmn.workers == NULL || loop == NULL)

@@ -83,13 +83,27 @@ enum up_error_kind {
 #define LATENCY_BUCKETS 11
 extern const double latency_bounds[LATENCY_BUCKETS]; /* seconds; last +Inf */
 
+/* Connection attempts to a tls:// server, by outcome: each ends in one
+ * (dnsgate_upstream_tls_handshakes_total{result}). */
+enum tls_handshake {
+	TLS_HS_FULL = 0,
+	TLS_HS_RESUMED, /* a session resumed (RFC 8446 2.2, RFC 5077) */
+	TLS_HS_FAILED,  /* TCP connect, handshake or verification failed */
+	TLS_HS_COUNT_,
+};
+
 /* Per upstream server, shared by workers. */
 struct server_stats {
 	atomic_ulong queries;
 	atomic_ulong errors[UPERR_COUNT_];
 	atomic_ulong latency[LATENCY_BUCKETS]; /* non-cumulative */
 	atomic_ulong latency_sum_us;
+	/* tls:// servers: connections open now (all workers), handshakes. */
+	atomic_long tls_connections;
+	atomic_ulong tls_handshakes[TLS_HS_COUNT_];
 };
+
+const char *tls_handshake_name(enum tls_handshake h);
 
 const char *up_error_name(enum up_error_kind k);
 void server_stats_latency(struct server_stats *s, double seconds);

@@ -910,6 +910,7 @@ listfetch_apply(struct list_fetcher *f, const struct runstate *rs)
 	const struct config *conf = rs->conf;
 	struct runstate *nrs = NULL;
 	bool any = false;
+	char err[600];
 
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < f->nsrc; i++) {
@@ -930,9 +931,10 @@ listfetch_apply(struct list_fetcher *f, const struct runstate *rs)
 
 		if (v->lists == NULL || (set = view_rebuild(f, v)) == NULL)
 			continue;
-		if (nrs == NULL && (nrs = runstate_new(rs->conf, rs)) == NULL) {
+		if (nrs == NULL && (nrs = runstate_new(rs->conf, rs, err,
+		                                       sizeof(err))) == NULL) {
 			blockset_free(set);
-			log_msg(LOG_ERR, "out of memory applying new lists");
+			log_msg(LOG_ERR, "applying new lists: %s", err);
 			return NULL;
 		}
 		if (runstate_set_blocks(nrs, i, set) < 0) {
