@@ -60,6 +60,7 @@ enum message_field {
 #define FAMILY_INET6 2
 #define PROTO_UDP    1
 #define PROTO_TCP    2
+#define PROTO_DOT    3
 
 /* -- the protobuf encoder ------------------------------------------------ */
 
@@ -166,7 +167,10 @@ encode_message(struct pb *b, const struct dnstap_msg *m)
 	pb_uint(b, MF_TYPE, (uint64_t)m->type);
 	if (qa != NULL || ra != NULL)
 		pb_uint(b, MF_SOCKET_FAMILY, v4 ? FAMILY_INET : FAMILY_INET6);
-	pb_uint(b, MF_SOCKET_PROTOCOL, m->tcp ? PROTO_TCP : PROTO_UDP);
+	pb_uint(b, MF_SOCKET_PROTOCOL,
+	        !m->tcp  ? PROTO_UDP
+	        : m->tls ? PROTO_DOT
+	                 : PROTO_TCP);
 	if (qa != NULL)
 		pb_addr(b, MF_QUERY_ADDRESS, qa, v4);
 	if (ra != NULL)

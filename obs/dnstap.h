@@ -55,6 +55,7 @@ enum dnstap_msg_type {
 struct dnstap_msg {
 	enum dnstap_msg_type type;
 	bool tcp; /* socket_protocol TCP, else UDP */
+	bool tls; /* with tcp: DOT, DNS over TLS (RFC 7858) */
 	const struct ip_addr *query_addr;
 	uint16_t query_port;
 	const struct ip_addr *response_addr;
