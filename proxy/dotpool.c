@@ -57,9 +57,9 @@ struct dot_conn {
 	ev_io io;
 	ev_timer timer; /* the handshake's deadline, then idleness */
 	ev_tstamp last_used;
-	unsigned stalls; /* timeouts since the last answer */
+	unsigned stalls;         /* timeouts since the last answer */
 	const SSL_SESSION *seen; /* compared only: the last session kept */
-	uint8_t *out;    /* frames not yet written: [outoff, outlen) */
+	uint8_t *out;            /* frames not yet written: [outoff, outlen) */
 	size_t outoff, outlen, outcap;
 	uint8_t *rbuf; /* the message being read (DNS_FRAME_MAX) */
 	size_t rlen;
@@ -75,8 +75,8 @@ struct dot_pool {
 	struct endpoint ep;
 	char *group;
 	struct dot_conn *conns;
-	unsigned nconns;  /* not retiring */
-	bool superseded;  /* a pool with a newer context took over */
+	unsigned nconns;      /* not retiring */
+	bool superseded;      /* a pool with a newer context took over */
 	SSL_SESSION *session; /* to resume; NULL: none yet */
 	unsigned fails;       /* failed connection attempts in a row */
 	ev_tstamp retry_at;   /* no new connection before */
@@ -224,8 +224,8 @@ conn_attempt_failed(struct dot_conn *c, bool tls, const char *why)
 		             p->group, p->ep.text, why, p->ep.tls_name);
 	else if (p->fails == 1)
 		log_ring_msg(p->w->log, LOG_WARNING,
-		             "upstream %s server %s: cannot connect: %s", p->group,
-		             p->ep.text, why);
+		             "upstream %s server %s: cannot connect: %s",
+		             p->group, p->ep.text, why);
 	conn_fail(c);
 }
 
@@ -295,10 +295,9 @@ conn_ready(struct dot_conn *c)
 	c->state = CONN_READY;
 	p->fails = 0;
 	p->retry_at = 0;
-	STAT_SHARED_INC(
-	    p->rec->stats.tls_handshakes[SSL_session_reused(c->ssl)
-	                                     ? TLS_HS_RESUMED
-	                                     : TLS_HS_FULL]);
+	STAT_SHARED_INC(p->rec->stats.tls_handshakes[SSL_session_reused(c->ssl)
+	                                                 ? TLS_HS_RESUMED
+	                                                 : TLS_HS_FULL]);
 	atomic_fetch_add(&p->rec->stats.tls_connections, 1);
 	session_keep(c);
 	c->last_used = ev_now(loop);
@@ -577,8 +576,7 @@ out_reserve(struct dot_conn *c, size_t n)
 }
 
 static int
-conn_send(struct dot_conn *c, struct dotpool_wait *wt, uint8_t *msg,
-          size_t len)
+conn_send(struct dot_conn *c, struct dotpool_wait *wt, uint8_t *msg, size_t len)
 {
 	struct worker *w = c->pool->w;
 
@@ -651,7 +649,8 @@ pool_get(struct worker *w, const struct dotpool_server *s)
 		if (p->rec == s->rec && p->ctx == s->ctx) {
 			found = p;
 		} else if (p->conns == NULL &&
-		           (p->superseded || now - p->last_used > POOL_UNUSED)) {
+		           (p->superseded ||
+		            now - p->last_used > POOL_UNUSED)) {
 			*pp = p->next;
 			pool_free(p);
 			continue;
@@ -694,7 +693,8 @@ conn_pick(struct dot_pool *p)
 			continue;
 		if (c->ids.n < DOT_BUSY)
 			return c;
-		if (c->ids.n < IDTAB_MAX && (best == NULL || c->ids.n < best->ids.n))
+		if (c->ids.n < IDTAB_MAX &&
+		    (best == NULL || c->ids.n < best->ids.n))
 			best = c;
 	}
 	if (p->nconns < DOT_CONNS) {
