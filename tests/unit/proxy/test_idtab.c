@@ -79,8 +79,8 @@ test_idtab_removal_keeps_runs_findable(void **state)
 	struct idtab *t = tab_new();
 	/* Five IDs with home slot 1022, and two with home 0 and 1: a run
 	 * that wraps past the last slot and mixes homes. */
-	const uint16_t ids[] = {1022, 1022 + 1024, 1022 + 2048, 0, 1,
-	                        1022 + 3072, 1022 + 4096};
+	const uint16_t ids[] = {1022, 1022 + 1024, 1022 + 2048, 0,
+	                        1,    1022 + 3072, 1022 + 4096};
 	const unsigned n = sizeof(ids) / sizeof(ids[0]);
 
 	(void)state;
@@ -129,8 +129,7 @@ test_idtab_drain_takes_everything(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < 10; i++)
-		assert_int_equal(idtab_add(t, (uint16_t)(i * 1024), val(i)),
-		                 0);
+		assert_int_equal(idtab_add(t, (uint16_t)(i * 1024), val(i)), 0);
 	assert_int_equal(idtab_drain(t, out, IDTAB_MAX), 10);
 	for (unsigned i = 0; i < 10; i++)
 		seen |= 1u << ((uintptr_t)out[i] - 0x1000);
