@@ -1022,6 +1022,7 @@ attempt_next(struct query *qr)
 	/* RFC 7873 guards UDP against off-path forgers; a TLS connection
 	 * does that better, and a cookie would only tie our queries
 	 * together: none over TLS. */
+	qr->ua.cookie_sent = false;
 	if (qr->ua.qlen > 0 && ep->tls)
 		qr->ua.qlen =
 		    query_pad(qr->ua.q, qr->ua.qlen, sizeof(qr->ua.q));
