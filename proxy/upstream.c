@@ -1199,14 +1199,36 @@ probe_send_dot(struct worker *w, struct probe *p, uint8_t *msg, size_t len,
 	return 0;
 }
 
+/* A probe over UDP, from a socket of its own. 0, or -1. */
+static int
+probe_send_udp(struct worker *w, struct probe *p, const struct endpoint *ep,
+               const uint8_t *msg, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
+
+	p->fd =
+	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd < 0) {
+		fdlimit_hit(w->log, &w->stats.fd_exhausted[FD_UPSTREAM],
+		            FD_UPSTREAM, errno);
+		return -1;
+	}
+	if (connect(p->fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    send(p->fd, msg, len, 0) < 0) {
+		close(p->fd);
+		p->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 static void
 probe_send(struct worker *w, const struct upstream_conf *u, int server)
 {
 	const struct endpoint *ep = &u->servers[server];
 	struct dns_query q = {
 	    .qname_len = 1, .qtype = DNS_TYPE_NS, .qclass = DNS_CLASS_IN};
-	struct sockaddr_storage ss;
-	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
 	uint8_t msg[DOT_PAD_BLOCK];
 	size_t len;
 	struct probe *p = calloc(1, sizeof(*p));
@@ -1220,26 +1242,10 @@ probe_send(struct worker *w, const struct upstream_conf *u, int server)
 	len = dns_build_upstream_query(
 	    msg, sizeof(msg), &q, p->id,
 	    (uint16_t)w->conf->server.udp_payload_size);
-	if (ep->tls) {
-		if (len == 0 ||
-		    probe_send_dot(w, p, msg, len, sizeof(msg)) < 0) {
-			free(p);
-			return;
-		}
-	} else {
-		p->fd = socket(ss.ss_family,
-		               SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (p->fd < 0)
-			fdlimit_hit(w->log, &w->stats.fd_exhausted[FD_UPSTREAM],
-			            FD_UPSTREAM, errno);
-		if (p->fd < 0 || len == 0 ||
-		    connect(p->fd, (struct sockaddr *)&ss, sl) < 0 ||
-		    send(p->fd, msg, len, 0) < 0) {
-			if (p->fd >= 0)
-				close(p->fd);
-			free(p);
-			return;
-		}
+	if (len == 0 || (ep->tls ? probe_send_dot(w, p, msg, len, sizeof(msg))
+	                         : probe_send_udp(w, p, ep, msg, len)) < 0) {
+		free(p);
+		return;
 	}
 	p->w = w;
 	runstate_server(w->rs, u, (size_t)server)->health.probing = true;
