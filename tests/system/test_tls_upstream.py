@@ -266,6 +266,32 @@ def test_health_probe_over_tls_brings_server_back(dnsgate, dot_server,
     assert sysutil.answer_addresses(r) == [GOOD_A]
 
 
+def test_zone_transfer_skips_tls_server(dnsgate_conf, dot_server, nsd,
+                                       pki):
+    """Transfers are not relayed over TLS: the tls:// server is passed
+    over, the next server of the group relays it."""
+    import dns.query
+    import dns.rdatatype
+
+    srv = dot_server()
+    gate = dnsgate_conf("""
+[upstream up]
+server = %s
+server = %s
+tls-ca = %s
+
+[view all]
+upstream = up
+allow-transfer = 127.0.0.1
+""" % (tls(srv), nsd.addr, pki[0]))
+    types = []
+    for msg in dns.query.xfr(gate.host, "example.test.", port=gate.port,
+                             timeout=5, lifetime=10):
+        types += [rrset.rdtype for rrset in msg.answer]
+    assert types[0] == types[-1] == dns.rdatatype.SOA and len(types) > 50
+    assert srv.connections == 0
+
+
 def run_check(tmp_path, body):
     path = tmp_path / "check.conf"
     path.write_text("[server]\nlisten = 127.0.0.1:%d\n%s"
