@@ -150,7 +150,7 @@ reload(FILE *errs)
 	struct config *nc = config_load(conf_path, errs);
 	const struct config *cur = dmn.rs->conf;
 	struct runstate *nrs;
-	char keys[200], err[512];
+	char keys[200], err[600];
 
 	if (nc == NULL)
 		return -1;
@@ -311,8 +311,8 @@ run(const char *path)
 	ev_signal sig_hup, sig_term, sig_int, sig_usr1;
 	sigset_t sigs;
 	int rc = 0;
-	char err[512];
 	unsigned started = 0;
+	char err[600];
 
 	if (conf == NULL) {
 		free(warnings);

@@ -2888,11 +2888,6 @@ check_tls(struct loader *l)
 	for (size_t i = 0; i < l->cfg->nupstreams; i++) {
 		struct upstream_conf *u = l->cfg->upstreams[i];
 
-		if (u->has_tls) /* TEMPORARY while being built */
-			cfg_error(l, u->line,
-			          "[upstream %s] tls:// servers: not "
-			          "supported yet",
-			          u->name);
 		if (u->tls_ca != NULL && !u->has_tls)
 			cfg_warn(l, u->tls_ca_line,
 			         "[upstream %s] tls-ca without a tls:// "

@@ -196,12 +196,6 @@ render_workers(struct daemon *d, FILE *f)
 static void
 render_encrypted(struct daemon *d, FILE *f)
 {
-	static const char *const hs_names[TLS_HS_N_] = {
-	    [TLS_HS_FULL] = "full",
-	    [TLS_HS_RESUMED] = "resumed",
-	    [TLS_HS_FAILED] = "failed",
-	    [TLS_HS_TIMEOUT] = "timeout",
-	};
 	long open[TRANSPORT_COUNT_] = {0};
 	unsigned long hs[2][TLS_HS_N_] = {{0}};
 	uint64_t get = 0, post = 0, errs[DOH_ERR_COUNT] = {0};
@@ -235,7 +229,8 @@ render_encrypted(struct daemon *d, FILE *f)
 			fprintf(f,
 			        "dnsgate_tls_handshakes_total{proto=\"%s\","
 			        "result=\"%s\"} %lu\n",
-			        k == 0 ? "tls" : "https", hs_names[r],
+			        k == 0 ? "tls" : "https",
+			        tls_handshake_name((enum tls_hs_result)r),
 			        hs[k][r]);
 	fprintf(f,
 	        "# HELP dnsgate_https_requests_total DNS over HTTPS requests "
@@ -482,7 +477,15 @@ render_histogram(const struct runstate *rs, const struct upstream_conf *u,
 }
 
 /* The upstream families, in text-format order: one family at a time. */
-enum up_family { UPF_QUERIES, UPF_ERRORS, UPF_UP, UPF_LATENCY, UPF_N_ };
+enum up_family {
+	UPF_QUERIES,
+	UPF_ERRORS,
+	UPF_UP,
+	UPF_LATENCY,
+	UPF_TLS_CONNS, /* tls:// servers only */
+	UPF_TLS_HANDSHAKES,
+	UPF_N_
+};
 
 static void
 render_upstream_sample(const struct runstate *rs, const struct upstream_conf *u,
@@ -515,6 +518,23 @@ render_upstream_sample(const struct runstate *rs, const struct upstream_conf *u,
 	case UPF_LATENCY:
 		render_histogram(rs, u, s, f);
 		break;
+	case UPF_TLS_CONNS:
+		if (u->servers[s].tls)
+			fprintf(
+			    f,
+			    "dnsgate_upstream_tls_connections{upstream=\"%s\","
+			    "server=\"%s\"} %ld\n",
+			    u->name, srv, STAT_GET(ss->stats.tls_connections));
+		break;
+	case UPF_TLS_HANDSHAKES:
+		for (int k = 0; u->servers[s].tls && k <= TLS_HS_FAILED; k++)
+			fprintf(
+			    f,
+			    "dnsgate_upstream_tls_handshakes_total{upstream="
+			    "\"%s\",server=\"%s\",result=\"%s\"} %lu\n",
+			    u->name, srv, tls_handshake_name(k),
+			    STAT_GET(ss->stats.tls_handshakes[k]));
+		break;
 	case UPF_N_:
 		break;
 	}
@@ -536,6 +556,13 @@ render_upstreams(const struct runstate *rs, FILE *f)
 	    "# HELP dnsgate_upstream_latency_seconds Time from sending a "
 	    "query to an upstream server to its answer.\n"
 	    "# TYPE dnsgate_upstream_latency_seconds histogram\n",
+	    "# HELP dnsgate_upstream_tls_connections TLS connections open to "
+	    "each tls:// server, all workers together.\n"
+	    "# TYPE dnsgate_upstream_tls_connections gauge\n",
+	    "# HELP dnsgate_upstream_tls_handshakes_total Connection attempts "
+	    "to each tls:// server, by result: a full handshake, a resumed "
+	    "session, or failed (connect, handshake or certificate).\n"
+	    "# TYPE dnsgate_upstream_tls_handshakes_total counter\n",
 	};
 	const struct config *c = rs->conf;
 

@@ -18,6 +18,15 @@ up_error_name(enum up_error_kind k)
 	return (unsigned)k < UPERR_COUNT_ ? names[k] : "other";
 }
 
+const char *
+tls_handshake_name(enum tls_hs_result h)
+{
+	static const char *const names[TLS_HS_N_] = {"full", "resumed",
+	                                             "failed", "timeout"};
+
+	return (unsigned)h < TLS_HS_N_ ? names[h] : "other";
+}
+
 void
 server_stats_latency(struct server_stats *s, double seconds)
 {

@@ -37,14 +37,22 @@ enum fd_where {
 	FD_WHERE_N_,
 };
 
-/* TLS handshakes on the encrypted listeners, by outcome. */
+/*
+ * TLS handshakes by outcome: on the encrypted listeners
+ * (dnsgate_tls_handshakes_total{proto,result}) and toward tls:// servers
+ * (dnsgate_upstream_tls_handshakes_total{result}, where a connection
+ * attempt ends in one of the first three: a timeout there is a failure).
+ */
 enum tls_hs_result {
 	TLS_HS_FULL = 0,
-	TLS_HS_RESUMED, /* a session ticket spared the key exchange */
-	TLS_HS_FAILED,
-	TLS_HS_TIMEOUT, /* tls-handshake-timeout */
+	TLS_HS_RESUMED, /* a session resumed (RFC 8446 2.2, RFC 5077) */
+	TLS_HS_FAILED,  /* connect, handshake or verification failed */
+	TLS_HS_TIMEOUT, /* tls-handshake-timeout (listeners) */
 	TLS_HS_N_,
 };
+
+/* "full", "resumed", "failed", "timeout". */
+const char *tls_handshake_name(enum tls_hs_result h);
 
 /* DNS over HTTPS responses, by HTTP status. */
 enum https_status {
@@ -115,6 +123,9 @@ struct server_stats {
 	atomic_ulong errors[UPERR_COUNT_];
 	atomic_ulong latency[LATENCY_BUCKETS]; /* non-cumulative */
 	atomic_ulong latency_sum_us;
+	/* tls:// servers: connections open now (all workers), handshakes. */
+	atomic_long tls_connections;
+	atomic_ulong tls_handshakes[TLS_HS_N_];
 };
 
 const char *up_error_name(enum up_error_kind k);

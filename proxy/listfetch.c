@@ -910,7 +910,7 @@ listfetch_apply(struct list_fetcher *f, const struct runstate *rs)
 	const struct config *conf = rs->conf;
 	struct runstate *nrs = NULL;
 	bool any = false;
-	char err[512];
+	char err[600];
 
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < f->nsrc; i++) {

@@ -20,8 +20,15 @@ same_name(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-static void
-server_unref(struct server_state *s)
+struct server_state *
+server_state_ref(struct server_state *s)
+{
+	atomic_fetch_add(&s->refs, 1);
+	return s;
+}
+
+void
+server_state_unref(struct server_state *s)
 {
 	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
@@ -34,9 +41,10 @@ group_unref(struct group_state *g)
 	if (g == NULL || atomic_fetch_sub(&g->refs, 1) != 1)
 		return;
 	for (size_t i = 0; i < g->nservers; i++)
-		server_unref(g->servers[i]);
+		server_state_unref(g->servers[i]);
 	free(g->servers);
 	free(g->name);
+	SSL_CTX_free(g->tls);
 	free(g);
 }
 
@@ -146,14 +154,43 @@ old_group(const struct runstate *prev, const char *name)
 	return NULL;
 }
 
+/*
+ * The TLS client context of group u (tls-ca, or the system store): old's
+ * when the configuration is the same one (a runstate made for downloaded
+ * lists), a new one otherwise. 0, or -1 with the reason in err.
+ */
+static int
+group_tls(struct group_state *g, const struct upstream_conf *u,
+          const struct group_state *old, bool same_conf, char *err, size_t cap)
+{
+	char why[512];
+
+	if (!u->has_tls)
+		return 0;
+	if (same_conf && old != NULL && old->tls != NULL) {
+		SSL_CTX_up_ref(old->tls);
+		g->tls = old->tls;
+		return 0;
+	}
+	g->tls = tls_client_ctx_new(u->tls_ca, why, sizeof(why));
+	if (g->tls == NULL) {
+		snprintf(err, cap, "[upstream %s] %s", u->name, why);
+		return -1;
+	}
+	return 0;
+}
+
 static struct group_state *
-group_get(const struct upstream_conf *u, const struct runstate *prev)
+group_get(const struct upstream_conf *u, const struct runstate *prev,
+          bool same_conf, char *err, size_t cap)
 {
 	const struct group_state *old = old_group(prev, u->name);
 	struct group_state *g = calloc(1, sizeof(*g));
 
-	if (g == NULL)
+	if (g == NULL) {
+		snprintf(err, cap, "out of memory");
 		return NULL;
+	}
 	atomic_init(&g->refs, 1);
 	g->name = strdup(u->name);
 	g->servers = calloc(u->nservers + 1, sizeof(*g->servers));
@@ -167,8 +204,13 @@ group_get(const struct upstream_conf *u, const struct runstate *prev)
 			goto fail;
 		g->nservers++;
 	}
+	if (group_tls(g, u, old, same_conf, err, cap) < 0) {
+		group_unref(g);
+		return NULL;
+	}
 	return g;
 fail:
+	snprintf(err, cap, "out of memory");
 	group_unref(g);
 	return NULL;
 }
@@ -443,7 +485,9 @@ runstate_new(struct config *conf, const struct runstate *prev, char *err,
              size_t cap)
 {
 	struct runstate *rs = calloc(1, sizeof(*rs));
+	bool same_conf = prev != NULL && prev->conf == conf;
 
+	/* Until a group says otherwise (its tls-ca). */
 	snprintf(err, cap, "out of memory");
 	if (rs == NULL)
 		return NULL;
@@ -454,8 +498,8 @@ runstate_new(struct config *conf, const struct runstate *prev, char *err,
 	if (rs->groups == NULL || rs->views == NULL)
 		goto fail;
 	for (size_t i = 0; i < conf->nupstreams; i++)
-		if ((rs->groups[i] = group_get(conf->upstreams[i], prev)) ==
-		    NULL)
+		if ((rs->groups[i] = group_get(conf->upstreams[i], prev,
+		                               same_conf, err, cap)) == NULL)
 			goto fail;
 	for (size_t i = 0; i <= conf->nviews; i++)
 		if ((rs->views[i] = view_get(

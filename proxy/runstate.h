@@ -20,6 +20,7 @@
 #ifndef PROXY_RUNSTATE_H
 #define PROXY_RUNSTATE_H
 
+#include <openssl/types.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,6 +74,10 @@ struct group_state {
 	atomic_uint rr_next;           /* round-robin position */
 	struct server_state **servers; /* parallel to upstream_conf.servers */
 	size_t nservers;
+	/* The client context of its tls:// servers (tls-ca, or the system
+	 * store), NULL when it has none: made anew by each reload, so a
+	 * changed CA bundle is read again (tls/tls.h). */
+	SSL_CTX *tls;
 };
 
 /* One [view]; the extra one at the end counts queries before a view. */
@@ -133,8 +138,11 @@ struct runstate {
 /*
  * Bind conf (a reference is taken) to runtime records: prev's where they
  * match (see above), fresh ones otherwise. prev may be NULL (start) and is
- * not changed. NULL when out of memory or when a TLS context cannot be
- * made (a certificate that went away since the check): err says why.
+ * not changed. A group with tls:// servers gets a TLS client context
+ * (prev's when prev binds the same conf: lists downloaded, nothing read
+ * again), and so do the encrypted listeners. NULL with the reason in
+ * err: out of memory, a tls-ca that cannot be loaded, a certificate that
+ * went away since the check.
  */
 struct runstate *runstate_new(struct config *conf, const struct runstate *prev,
                               char *err, size_t cap);
@@ -155,6 +163,11 @@ runstate_server(const struct runstate *rs, const struct upstream_conf *u,
 {
 	return rs->groups[u->index]->servers[i];
 }
+
+/* One more holder of server record s, and its release (a worker's TLS
+ * connections outlive the runstate they were opened under). */
+struct server_state *server_state_ref(struct server_state *s);
+void server_state_unref(struct server_state *s);
 
 /* A failed attempt of kind k, for the streak and last_failure. */
 void server_health_failed(struct server_health *h, enum up_error_kind k);

@@ -2,8 +2,9 @@
 /*
  * proxy/upstream.c — asking the view's upstream group: server selection,
  * one socket with a fresh random source port and ID per attempt, answer
- * validation, retries across servers, TCP after a truncated UDP answer, and
- * the health of each server (upstream.h).
+ * validation, retries across servers, TCP after a truncated UDP answer, TLS
+ * connections to tls:// servers, and the health of each server
+ * (upstream.h).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -193,12 +194,21 @@ ids_del(struct query *qr)
 	qr->ua.id_next = NULL;
 }
 
+/* The current attempt goes over a connection (TCP or TLS). */
+static bool
+attempt_stream(const struct query *qr)
+{
+	return qr->ua.tcp || qr->ua.tls;
+}
+
 /* The socket of the current attempt, or -1. */
 static int
 attempt_fd(const struct query *qr)
 {
 	if (qr->ua.tcp)
 		return qr->ua.fd;
+	if (qr->ua.tls)
+		return dotpool_fd(&qr->ua.dot);
 	if (qr->ua.usock != NULL)
 		return qr->ua.usock->fd;
 	return uppool_fd(&qr->ua.pooled);
@@ -270,7 +280,7 @@ loop_origin(struct query *qr, enum loop_kind *how)
 			*how = LOOP_OWN_QUERY;
 			return o;
 		}
-		if (o->ua.tcp == qr->c.tcp && from_this_host(qr) &&
+		if (attempt_stream(o) == qr->c.tcp && from_this_host(qr) &&
 		    attempt_port(o) == qr->c.client_port) {
 			*how = LOOP_OWN_SOCKET;
 			return o;
@@ -296,6 +306,7 @@ upstream_cancel(struct query *qr)
 	ids_del(qr);
 	ev_timer_stop(w->loop, &qr->ua.timer);
 	uppool_forget(&qr->ua.pooled);
+	dotpool_forget(&qr->ua.dot);
 	if (qr->ua.usock != NULL) {
 		usock_release(qr->ua.usock);
 		qr->ua.usock = NULL;
@@ -392,7 +403,10 @@ timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		xfr_interrupted(qr);
 		return;
 	}
-	/* The socket closes with the attempt: a late answer is never read. */
+	/* The socket closes with the attempt: a late answer is never read.
+	 * (A TLS connection stays, and learns it went unanswered.) */
+	if (qr->ua.tls)
+		dotpool_timed_out(&qr->ua.dot);
 	attempt_failed(qr, UP_FAIL_TIMEOUT);
 }
 
@@ -406,6 +420,7 @@ tcp_start(struct query *qr)
 	int one = 1;
 
 	upstream_cancel(qr);
+	qr->ua.tls = false;
 	qr->ua.fd =
 	    socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (qr->ua.fd < 0)
@@ -465,7 +480,7 @@ attempt_source(const struct query *qr, struct ip_addr *a, uint16_t *port)
 	if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) < 0 ||
 	    ip_addr_from_sockaddr((struct sockaddr *)&ss, a, port) < 0)
 		return -1;
-	if (*port == 0 && !qr->ua.tcp) {
+	if (*port == 0 && !attempt_stream(qr)) {
 		struct sockaddr_storage any = {.ss_family = ss.ss_family};
 
 		(void)bind(fd, (struct sockaddr *)&any, sl);
@@ -488,7 +503,9 @@ tap_forwarder(struct query *qr, const uint8_t *resp, size_t len)
 	struct ip_addr src;
 	struct timespec now;
 	struct dnstap_msg m = {
-	    .proto = qr->ua.tcp ? TRANSPORT_TCP : TRANSPORT_UDP,
+	    .proto = !attempt_stream(qr) ? TRANSPORT_UDP
+	             : qr->ua.tls        ? TRANSPORT_TLS
+	                                 : TRANSPORT_TCP,
 	    .response_addr = &ep->addr,
 	    .response_port = ep->port,
 	};
@@ -524,7 +541,7 @@ handle_answer(struct query *qr, const uint8_t *resp, size_t len,
 	unsigned retry = qr->ua.up->retry_on;
 
 	tap_forwarder(qr, resp, len);
-	if (!qr->ua.tcp && (r->hdr.flags & DNS_FLAG_TC)) {
+	if (!attempt_stream(qr) && (r->hdr.flags & DNS_FLAG_TC)) {
 		/* Truncated: ask the same server over TCP (RFC 7766 5). */
 		if (tcp_start(qr) < 0)
 			attempt_failed(qr, start_failure(qr, errno));
@@ -581,7 +598,7 @@ answer_valid(struct query *qr, const uint8_t *buf, size_t len,
 		 * answer with our ID is enough to go to TCP (RFC 7766 5). */
 		uint16_t flags = dns_hdr_flags(buf, len);
 
-		if (!qr->ua.tcp && len >= DNS_HEADER_LEN &&
+		if (!attempt_stream(qr) && len >= DNS_HEADER_LEN &&
 		    dns_hdr_id(buf, len) == qr->ua.id &&
 		    (flags & DNS_FLAG_QR) && (flags & DNS_FLAG_TC)) {
 			memset(r, 0, sizeof(*r));
@@ -667,6 +684,20 @@ pooled_answer(struct uppool_wait *wt, const uint8_t *buf, size_t len)
 
 static void
 pooled_error(struct uppool_wait *wt)
+{
+	attempt_failed(wt->owner, UP_FAIL_NETWORK);
+}
+
+/* An answer with our ID on a TLS connection (proxy/dotpool.h). */
+static void
+dot_answer(struct dotpool_wait *wt, const uint8_t *buf, size_t len)
+{
+	(void)answer_take(wt->owner, buf, len);
+}
+
+/* The connection failed, or its handshake or verification did. */
+static void
+dot_error(struct dotpool_wait *wt)
 {
 	attempt_failed(wt->owner, UP_FAIL_NETWORK);
 }
@@ -848,6 +879,7 @@ udp_start(struct query *qr)
 	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
 
 	qr->ua.tcp = false;
+	qr->ua.tls = false;
 	ev_timer_init(&qr->ua.timer, timeout_cb, qr->ua.up->timeout_ms / 1000.0,
 	              0);
 	qr->ua.timer.data = qr;
@@ -880,6 +912,71 @@ udp_start(struct query *qr)
 	w->local_sent |= ep->on_host;
 	ids_add(qr);
 	return 0;
+}
+
+/* The pool's view of server i of group u, under runstate rs. */
+static struct dotpool_server
+dot_server(const struct runstate *rs, const struct upstream_conf *u, int i)
+{
+	return (struct dotpool_server){
+	    .group = u->name,
+	    .ep = &u->servers[i],
+	    .ctx = runstate_group(rs, u)->tls,
+	    .rec = runstate_server(rs, u, (size_t)i),
+	};
+}
+
+/*
+ * The attempt over TLS: on one of the worker's connections to the server,
+ * matched by ID; the attempt's timer covers a connection still being set
+ * up. No TCP retry: it is a stream already.
+ */
+static int
+dot_start(struct query *qr)
+{
+	struct worker *w = qr->w;
+	struct dotpool_server s = dot_server(qr->rs, qr->ua.up, qr->ua.server);
+
+	qr->ua.tcp = false;
+	qr->ua.tls = true;
+	qr->ua.dot.owner = qr;
+	qr->ua.dot.id = qr->ua.id;
+	qr->ua.dot.on_answer = dot_answer;
+	qr->ua.dot.on_error = dot_error;
+	if (dotpool_send(w, &qr->ua.dot, &s, qr->ua.q, qr->ua.qlen) < 0)
+		return -1;
+	qr->ua.id = qr->ua.dot.id;
+	ev_timer_init(&qr->ua.timer, timeout_cb, qr->ua.up->timeout_ms / 1000.0,
+	              0);
+	qr->ua.timer.data = qr;
+	ev_timer_start(w->loop, &qr->ua.timer);
+	w->local_sent |= s.ep->on_host;
+	ids_add(qr);
+	return 0;
+}
+
+/*
+ * RFC 8467 4.1: a query over TLS is padded (RFC 7830) to a multiple of
+ * DOT_PAD_BLOCK, so its length tells little of the name. msg ends with
+ * the OPT dns_build_upstream_query() wrote, without options: its RDLENGTH
+ * is the last two bytes. The new length; len when it does not fit.
+ */
+static size_t
+query_pad(uint8_t *msg, size_t len, size_t cap)
+{
+	uint8_t padded[UPSTREAM_QUERY_MAX];
+	struct wbuf b;
+
+	if (len > sizeof(padded) || cap < len)
+		return len;
+	wbuf_init(&b, padded, cap < sizeof(padded) ? cap : sizeof(padded));
+	wbuf_bytes(&b, msg, len);
+	dns_opt_padding_write(&b, DOT_PAD_BLOCK);
+	wbuf_put_u16_at(&b, len - 2, (uint16_t)(b.len - len));
+	if (b.err)
+		return len;
+	memcpy(msg, padded, b.len);
+	return b.len;
 }
 
 /*
@@ -923,7 +1020,14 @@ attempt_next(struct query *qr)
 	    qr->ua.q, sizeof(qr->ua.q), &qr->c.q, qr->ua.id,
 	    (uint16_t)qr->conf->server.udp_payload_size);
 	ep = &qr->ua.up->servers[qr->ua.server];
-	if (qr->ua.qlen > 0 && qr->ua.up->cookies)
+	/* RFC 7873 guards UDP against off-path forgers; a TLS connection
+	 * does that better, and a cookie would only tie our queries
+	 * together: none over TLS. */
+	qr->ua.cookie_sent = false;
+	if (qr->ua.qlen > 0 && ep->tls)
+		qr->ua.qlen =
+		    query_pad(qr->ua.q, qr->ua.qlen, sizeof(qr->ua.q));
+	else if (qr->ua.qlen > 0 && qr->ua.up->cookies)
 		add_client_cookie(qr, ep);
 	qr->c.dec.have_upstream = true;
 	qr->c.dec.upstream = ep->addr;
@@ -935,14 +1039,18 @@ attempt_next(struct query *qr)
 		return;
 	}
 	if (qr->c.transfer) {
-		/* Zone transfers are TCP only (RFC 5936 4.2). */
+		/* Zone transfers are TCP only (RFC 5936 4.2), and not relayed
+		 * over TLS (RFC 9103 is a protocol of its own): a tls://
+		 * server is skipped, as our shortcoming, not its failure. */
 		STAT_SHARED_INC(server_stats(qr)->queries);
-		if (tcp_start(qr) < 0)
+		if (ep->tls)
+			attempt_failed(qr, UP_FAIL_LOCAL);
+		else if (tcp_start(qr) < 0)
 			attempt_failed(qr, start_failure(qr, errno));
 		return;
 	}
 	STAT_SHARED_INC(server_stats(qr)->queries);
-	if (udp_start(qr) < 0)
+	if ((ep->tls ? dot_start(qr) : udp_start(qr)) < 0)
 		attempt_failed(qr, start_failure(qr, errno));
 	else
 		tap_forwarder(qr, NULL, 0);
@@ -994,10 +1102,11 @@ struct probe {
 	struct runstate *rs; /* a reference: up and its records stay */
 	const struct upstream_conf *up;
 	int server;
-	int fd;
+	int fd; /* UDP; -1 over TLS */
 	uint16_t id;
 	ev_io io;
 	ev_timer timer;
+	struct dotpool_wait dot; /* a tls:// server's probe */
 };
 
 static void
@@ -1013,21 +1122,19 @@ probe_free(struct probe *p)
 		p->next->prev = p->prev;
 	ev_io_stop(p->w->loop, &p->io);
 	ev_timer_stop(p->w->loop, &p->timer);
-	close(p->fd);
+	dotpool_forget(&p->dot);
+	if (p->fd >= 0)
+		close(p->fd);
 	runstate_unref(p->rs);
 	free(p);
 }
 
+/* The probe's answer, or what came instead (n: its length, or -1). */
 static void
-probe_read_cb(struct ev_loop *loop, ev_io *io, int revents)
+probe_answer(struct probe *p, const uint8_t *buf, ssize_t n)
 {
-	struct probe *p = io->data;
-	uint8_t buf[4096];
 	struct dns_response r;
-	ssize_t n = recv(p->fd, buf, sizeof(buf), 0);
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
 	/* A well-formed answer with our ID shows the server is back, unless
 	 * it is a SERVFAIL: that is what took it down. (An error without a
 	 * question is an answer too.) */
@@ -1040,9 +1147,81 @@ probe_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 }
 
 static void
+probe_read_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct probe *p = io->data;
+	uint8_t buf[4096];
+	ssize_t n = recv(p->fd, buf, sizeof(buf), 0);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	probe_answer(p, buf, n);
+}
+
+static void
+probe_dot_answer(struct dotpool_wait *wt, const uint8_t *buf, size_t len)
+{
+	probe_answer(wt->owner, buf, (ssize_t)len);
+}
+
+static void
+probe_dot_error(struct dotpool_wait *wt)
+{
+	probe_free(wt->owner);
+}
+
+static void
 probe_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
-	probe_free(t->data);
+	struct probe *p = t->data;
+
+	dotpool_timed_out(&p->dot);
+	probe_free(p);
+}
+
+/*
+ * A tls:// server's probe goes over TLS, on the worker's connections to
+ * it, padded like any query to it. 0, or -1.
+ */
+static int
+probe_send_dot(struct worker *w, struct probe *p, uint8_t *msg, size_t len,
+               size_t cap)
+{
+	struct dotpool_server s = dot_server(w->rs, p->up, p->server);
+
+	len = query_pad(msg, len, cap);
+	p->dot.owner = p;
+	p->dot.id = p->id;
+	p->dot.on_answer = probe_dot_answer;
+	p->dot.on_error = probe_dot_error;
+	if (dotpool_send(w, &p->dot, &s, msg, len) < 0)
+		return -1;
+	p->id = p->dot.id;
+	return 0;
+}
+
+/* A probe over UDP, from a socket of its own. 0, or -1. */
+static int
+probe_send_udp(struct worker *w, struct probe *p, const struct endpoint *ep,
+               const uint8_t *msg, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
+
+	p->fd =
+	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd < 0) {
+		fdlimit_hit(w->log, &w->stats.fd_exhausted[FD_UPSTREAM],
+		            FD_UPSTREAM, errno);
+		return -1;
+	}
+	if (connect(p->fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    send(p->fd, msg, len, 0) < 0) {
+		close(p->fd);
+		p->fd = -1;
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -1051,28 +1230,21 @@ probe_send(struct worker *w, const struct upstream_conf *u, int server)
 	const struct endpoint *ep = &u->servers[server];
 	struct dns_query q = {
 	    .qname_len = 1, .qtype = DNS_TYPE_NS, .qclass = DNS_CLASS_IN};
-	struct sockaddr_storage ss;
-	socklen_t sl = ip_addr_to_sockaddr(&ep->addr, ep->port, &ss);
-	uint8_t msg[64];
+	uint8_t msg[DOT_PAD_BLOCK];
 	size_t len;
 	struct probe *p = calloc(1, sizeof(*p));
 
 	if (p == NULL)
 		return;
 	p->id = worker_random16(w);
+	p->up = u;
+	p->server = server;
+	p->fd = -1;
 	len = dns_build_upstream_query(
 	    msg, sizeof(msg), &q, p->id,
 	    (uint16_t)w->conf->server.udp_payload_size);
-	p->fd =
-	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (p->fd < 0)
-		fdlimit_hit(w->log, &w->stats.fd_exhausted[FD_UPSTREAM],
-		            FD_UPSTREAM, errno);
-	if (p->fd < 0 || len == 0 ||
-	    connect(p->fd, (struct sockaddr *)&ss, sl) < 0 ||
-	    send(p->fd, msg, len, 0) < 0) {
-		if (p->fd >= 0)
-			close(p->fd);
+	if (len == 0 || (ep->tls ? probe_send_dot(w, p, msg, len, sizeof(msg))
+	                         : probe_send_udp(w, p, ep, msg, len)) < 0) {
 		free(p);
 		return;
 	}
@@ -1083,13 +1255,12 @@ probe_send(struct worker *w, const struct upstream_conf *u, int server)
 		w->probes->prev = p;
 	w->probes = p;
 	p->rs = runstate_ref(w->rs);
-	p->up = u;
-	p->server = server;
 	ev_io_init(&p->io, probe_read_cb, p->fd, EV_READ);
 	p->io.data = p;
 	ev_timer_init(&p->timer, probe_timeout_cb, u->timeout_ms / 1000.0, 0);
 	p->timer.data = p;
-	ev_io_start(w->loop, &p->io);
+	if (p->fd >= 0)
+		ev_io_start(w->loop, &p->io);
 	ev_timer_start(w->loop, &p->timer);
 }
 

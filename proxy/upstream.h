@@ -8,7 +8,8 @@
  * default, a fresh random source port: proxy/usock.h; or a pooled socket:
  * proxy/uppool.h), answer validation (source, ID, question, our cookie),
  * retries across servers as retry-on says, TCP to the same server after a
- * truncated UDP answer, relayed zone transfers (proxy/xfr.h), and the
+ * truncated UDP answer, DNS over TLS to tls:// servers (proxy/dotpool.h),
+ * relayed zone transfers (proxy/xfr.h), and the
  * health of each server with the probes that bring it back
  * (dnsgate.conf(5), [upstream]).
  *
@@ -27,6 +28,7 @@
 #include <time.h>
 
 #include "dns/name.h"
+#include "proxy/dotpool.h"
 #include "proxy/uppool.h"
 #include "proxy/xfr.h"
 #include "ratelimit/cookie.h"
@@ -36,8 +38,9 @@ struct worker;
 struct usock;
 struct upstream_conf;
 
-/* The largest query we send upstream (a question and an OPT). */
-#define UPSTREAM_QUERY_MAX (DNS_NAME_MAX + 128)
+/* The largest query we send upstream: a question and an OPT with a
+ * COOKIE (326 bytes), or padded to a multiple of 128 (DOT_PAD_BLOCK). */
+#define UPSTREAM_QUERY_MAX 384
 
 /*
  * A worker's attempts in flight, by the ID they carry: a query that comes
@@ -67,6 +70,10 @@ struct upstream_attempt {
 	/* UDP: a socket of its own, or a place on a pooled one. */
 	struct usock *usock;
 	struct uppool_wait pooled;
+	/* DNS over TLS (a tls:// server): a place on one of the worker's
+	 * connections to it. */
+	bool tls;
+	struct dotpool_wait dot;
 	/* TCP: the connection, the length-prefixed query going out, then
 	 * the answer coming in. */
 	bool tcp;

@@ -1282,6 +1282,7 @@ worker_free(struct worker *w)
 	 * pooled sockets go: a query forgets its registration there.) */
 	query_pool_free(&w->queries);
 	uppool_free_all(w);
+	dotpool_free_all(w);
 	usock_free_all(w);
 	for (size_t i = 0; i < w->nlisteners; i++) {
 		if (w->listeners[i].fd >= 0)

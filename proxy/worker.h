@@ -35,6 +35,7 @@ struct worker;
 struct tcp_conn;
 struct list_fetcher;
 struct pool;
+struct dot_pool;
 struct probe;
 
 /* State shared by all workers and the main thread. */
@@ -111,6 +112,8 @@ struct worker {
 	struct top *top; /* ctl top-clients, top-names */
 	struct worker_rng rng;
 	struct pool *pools;     /* shared upstream sockets (proxy/uppool.c) */
+	struct dot_pool *dots;  /* TLS connections to tls:// upstreams
+	                         * (proxy/dotpool.c) */
 	struct usock_set usock; /* per-attempt upstream sockets (usock.c) */
 	struct upstream_ids up_ids; /* attempts in flight by ID (upstream.c) */
 	int lo_ifindex;  /* the loopback interface: datagrams from this host */

@@ -918,6 +918,61 @@ test_msg_ede_write_null_text(void **state)
 }
 
 static void
+test_msg_padding_write_to_a_multiple(void **state)
+{
+	/* clang-format off */
+	static const uint8_t want[] = {
+		0x00, 0x0c,		/* OPTION-CODE 12 (Padding) */
+		0x00, 0x03,		/* OPTION-LENGTH 3: 9 + 4 + 3 = 16 */
+		0x00, 0x00, 0x00,	/* zeros (RFC 7830 3) */
+	};
+	/* clang-format on */
+	uint8_t out[600];
+	struct wbuf b;
+
+	(void)state;
+	/* A message of 9 bytes padded to 16: header counted. */
+	wbuf_init(&b, out, sizeof(out));
+	memset(out, 0xaa, sizeof(out));
+	b.len = 9;
+	dns_opt_padding_write(&b, 16);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(b.len, 16);
+	assert_memory_equal(out + 9, want, sizeof(want));
+	/* Exactly a multiple once the header is in: no padding bytes. */
+	wbuf_init(&b, out, sizeof(out));
+	b.len = 124;
+	dns_opt_padding_write(&b, 128);
+	assert_int_equal(b.len, 128);
+	assert_int_equal(out[127], 0x00); /* OPTION-LENGTH 0 */
+	/* Already a multiple: a whole block more (the header needs room). */
+	for (size_t len = 0; len < 400; len += 37) {
+		wbuf_init(&b, out, sizeof(out));
+		b.len = len;
+		dns_opt_padding_write(&b, 128);
+		assert_int_equal(b.err, 0);
+		assert_int_equal(b.len % 128, 0);
+		assert_true(b.len >= len + 4 && b.len < len + 4 + 128);
+	}
+	/* Responses pad to 468 (RFC 8467 4.1). */
+	wbuf_init(&b, out, sizeof(out));
+	b.len = 100;
+	dns_opt_padding_write(&b, 468);
+	assert_int_equal(b.len, 468);
+	/* Block 0: nothing. */
+	wbuf_init(&b, out, sizeof(out));
+	b.len = 100;
+	dns_opt_padding_write(&b, 0);
+	assert_int_equal(b.len, 100);
+	/* No room: no padding (better than no message), no error. */
+	wbuf_init(&b, out, 130);
+	b.len = 126;
+	dns_opt_padding_write(&b, 128);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(b.len, 126);
+}
+
+static void
 test_msg_opt_write_cookie_then_ede(void **state)
 {
 	static const uint8_t cookie[8] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -1719,6 +1774,7 @@ main(void)
 	    cmocka_unit_test(test_msg_build_error_cap_too_small),
 	    cmocka_unit_test(test_msg_ede_write_code_and_text),
 	    cmocka_unit_test(test_msg_ede_write_null_text),
+	    cmocka_unit_test(test_msg_padding_write_to_a_multiple),
 	    cmocka_unit_test(test_msg_opt_write_cookie_then_ede),
 	    cmocka_unit_test(test_msg_upstream_query_own_opt),
 	    cmocka_unit_test(test_msg_upstream_query_without_client_edns),

@@ -83,7 +83,7 @@ static int
 setup(void **state)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	char text[1024], sub[200];
+	char text[1024], sub[200], err[256];
 	struct config *conf;
 
 	if (fx == NULL)
@@ -119,7 +119,7 @@ setup(void **state)
 	conf = config_load_string("t.conf", text, NULL);
 	if (conf == NULL)
 		return -1;
-	fx->d.rs = runstate_new(conf, NULL, (char[256]){0}, 256);
+	fx->d.rs = runstate_new(conf, NULL, err, sizeof(err));
 	config_unref(conf); /* the runstate holds it */
 	if (fx->d.rs == NULL)
 		return -1;
@@ -443,6 +443,8 @@ test_control_metrics_are_prometheus_text(void **state)
 	    "dnsgate_upstream_errors_total",
 	    "dnsgate_upstream_up",
 	    "dnsgate_upstream_latency_seconds",
+	    "dnsgate_upstream_tls_connections",
+	    "dnsgate_upstream_tls_handshakes_total",
 	    "dnsgate_upstream_mismatch_total",
 	    "dnsgate_upstream_garbage_total",
 	    "dnsgate_nomem_total",

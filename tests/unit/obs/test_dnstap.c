@@ -203,6 +203,27 @@ test_dnstap_encode_minimal(void **state)
 }
 
 static void
+test_dnstap_encode_forwarder_over_tls_is_dot(void **state)
+{
+	struct dnstap_msg m = {
+	    .type = DNSTAP_FORWARDER_QUERY,
+	    .proto = TRANSPORT_TLS,
+	};
+	/* clang-format off */
+	static const uint8_t want[] = {
+	    VERSION_FIELD, /* Dnstap 2 version */
+	    0x72, 0x04,    /* Dnstap 14 message, LEN 4: */
+	    0x08, 0x07,    /*  1 type: FORWARDER_QUERY */
+	    0x18, 0x03,    /*  3 socket_protocol: DOT */
+	    0x78, 0x01,    /* Dnstap 15 type: MESSAGE */
+	};
+	/* clang-format on */
+
+	(void)state;
+	assert_encodes(NULL, &m, want, sizeof(want));
+}
+
+static void
 test_dnstap_encode_mixed_families_use_inet6(void **state)
 {
 	struct ip_addr dnsgate = addr("192.0.2.53"), up = addr("2001:db8::53");
@@ -1018,6 +1039,7 @@ main(void)
 	    cmocka_unit_test(test_dnstap_encode_client_query_v4),
 	    cmocka_unit_test(test_dnstap_encode_client_response_v6_tcp),
 	    cmocka_unit_test(test_dnstap_encode_minimal),
+	    cmocka_unit_test(test_dnstap_encode_forwarder_over_tls_is_dot),
 	    cmocka_unit_test(test_dnstap_encode_mixed_families_use_inet6),
 	    cmocka_unit_test(test_dnstap_encode_varint_edges),
 	    cmocka_unit_test(test_dnstap_encode_length_varints),

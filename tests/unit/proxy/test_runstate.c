@@ -26,9 +26,10 @@ bind_text(const char *text, const struct runstate *prev)
 {
 	struct config *c = config_load_string("t.conf", text, stderr);
 	struct runstate *rs;
+	char err[256];
 
 	assert_non_null(c);
-	rs = runstate_new(c, prev, (char[256]){0}, 256);
+	rs = runstate_new(c, prev, err, sizeof(err));
 	assert_non_null(rs);
 	config_unref(c); /* rs holds its own reference */
 	return rs;
@@ -311,7 +312,7 @@ test_runstate_rebuilt_blocks_carry_within_a_config(void **state)
 	set = blockset_create(lists, 1, NULL, 0);
 	blocklist_free(bl);
 	assert_non_null(set);
-	b = runstate_new(a->conf, a, (char[256]){0}, 256);
+	b = runstate_new(a->conf, a, err, sizeof(err));
 	assert_non_null(b);
 	assert_int_equal(runstate_set_blocks(b, 0, set), 0);
 	assert_ptr_equal(b->blocks_of[0], set);
@@ -321,7 +322,7 @@ test_runstate_rebuilt_blocks_carry_within_a_config(void **state)
 	assert_ptr_equal(server(b, 0, 0), server(a, 0, 0));
 	assert_ptr_equal(runstate_view_stats(b, b->conf->views[0]),
 	                 runstate_view_stats(a, a->conf->views[0]));
-	c = runstate_new(b->conf, b, (char[256]){0}, 256);
+	c = runstate_new(b->conf, b, err, sizeof(err));
 	assert_non_null(c);
 	assert_ptr_equal(c->blocks_of[0], set);
 	runstate_unref(b); /* c still holds the index */

@@ -302,7 +302,7 @@ static struct harness *
 harness_new(int nservers, const char *timeout, const char *opts)
 {
 	struct harness *h = calloc(1, sizeof(*h));
-	char text[2048];
+	char text[2048], err[256];
 	size_t len;
 	struct config *conf;
 
@@ -328,7 +328,7 @@ harness_new(int nservers, const char *timeout, const char *opts)
 	assert_true(len < sizeof(text));
 	conf = config_load_string("t.conf", text, stderr);
 	assert_non_null(conf);
-	h->rs = runstate_new(conf, NULL, (char[256]){0}, 256);
+	h->rs = runstate_new(conf, NULL, err, sizeof(err));
 	assert_non_null(h->rs);
 	config_unref(conf); /* rs holds its own reference */
 
