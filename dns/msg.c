@@ -496,9 +496,12 @@ void
 dns_opt_padding_write(struct wbuf *b, size_t block)
 {
 	size_t total = b->len + 4; /* with the option's code and length */
-	size_t pad = (block - total % block) % block;
+	size_t pad;
 
-	if (b->err || block == 0 || total + pad > b->cap)
+	if (b->err || block == 0)
+		return;
+	pad = (block - total % block) % block;
+	if (total + pad > b->cap)
 		return;
 	wbuf_u16(b, DNS_OPT_PADDING);
 	wbuf_u16(b, (uint16_t)pad);
