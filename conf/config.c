@@ -439,6 +439,18 @@ parse_tls_file(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
+/* tls-ciphers: checked once the certificate is known (check_tls), and
+ * reported at its own line. */
+static int
+parse_tls_ciphers(struct loader *l, const struct option *o, void *dst,
+                  const char *value)
+{
+	struct server_conf *s = dst;
+
+	s->tls_ciphers_line = l->line;
+	return parse_string(l, o, &s->tls_ciphers, value);
+}
+
 static int
 parse_tls_version(struct loader *l, const struct option *o, void *dst,
                   const char *value)
@@ -1430,10 +1442,7 @@ static const struct option options[] = {
      .parse = parse_tls_version,
      .off = SRV(tls_min_version),
      .def = "1.2"},
-    {.sect = SEC_SERVER,
-     .key = "tls-ciphers",
-     .parse = parse_string,
-     .off = SRV(tls_ciphers)},
+    {.sect = SEC_SERVER, .key = "tls-ciphers", .parse = parse_tls_ciphers},
     {.sect = SEC_SERVER,
      .key = "tls-handshake-timeout",
      .parse = parse_duration,
@@ -2874,7 +2883,7 @@ check_tls(struct loader *l)
 			                                  sizeof(err));
 
 			if (ctx == NULL)
-				cfg_error(l, l->line, "%s", err);
+				cfg_error(l, s->tls_ciphers_line, "%s", err);
 			SSL_CTX_free(ctx);
 		}
 	}

@@ -125,6 +125,7 @@ struct server_conf {
 	int tls_cert_line, tls_key_line;
 	int tls_min_version; /* TLS1_2_VERSION or TLS1_3_VERSION */
 	char *tls_ciphers;   /* NULL: OpenSSL's default list */
+	int tls_ciphers_line;
 	uint32_t tls_handshake_ms;
 	uint32_t tls_ticket_rotation_ms;
 	unsigned https_max_streams; /* per HTTP/2 connection */
