@@ -72,6 +72,8 @@ BIN      := $(BUILD)/dnsgate
 
 UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+# Helpers every unit test links: keys and certificates (testcert.h).
+UNIT_LIB_OBJ := $(BUILD)/obj/tests/unit/testcert.o
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -93,9 +95,10 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(BUILD)/obj/cli/main.o $(LIB)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_LIB_OBJ) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_LIB_OBJ) $(LIB) \
+		$(LDLIBS) -lcmocka
 
 # The fuzz targets name files of the source tree (lists in their
 # configurations and corpora): they find them through FUZZ_SRCDIR, so they
@@ -105,7 +108,7 @@ $(BUILD)/tests/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(FUZZ_DEFS) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) $(LDLIBS)
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/cli/main.d
+-include $(LIB_OBJ:.o=.d) $(UNIT_LIB_OBJ:.o=.d) $(BUILD)/obj/cli/main.d
 
 deps: deps-build deps-test
 deps-build:

@@ -439,6 +439,18 @@ parse_tls_file(struct loader *l, const struct option *o, void *dst,
 	return 0;
 }
 
+/* tls-ciphers: checked once the certificate is known (check_tls), and
+ * reported at its own line. */
+static int
+parse_tls_ciphers(struct loader *l, const struct option *o, void *dst,
+                  const char *value)
+{
+	struct server_conf *s = dst;
+
+	s->tls_ciphers_line = l->line;
+	return parse_string(l, o, &s->tls_ciphers, value);
+}
+
 static int
 parse_tls_version(struct loader *l, const struct option *o, void *dst,
                   const char *value)
@@ -469,16 +481,6 @@ parse_https_path(struct loader *l, const struct option *o, void *dst,
 		return -1;
 	}
 	return parse_string(l, o, dst, value);
-}
-
-static int
-parse_tls_ciphers(struct loader *l, const struct option *o, void *dst,
-                  const char *value)
-{
-	struct server_conf *s = dst;
-
-	s->tls_ciphers_line = l->line;
-	return parse_string(l, o, &s->tls_ciphers, value);
 }
 
 static int

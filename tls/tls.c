@@ -218,6 +218,22 @@ alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	                           : SSL_TLSEXT_ERR_NOACK;
 }
 
+/*
+ * SSL_CTX_use_PrivateKey_file(3) checks the key against the certificate
+ * already loaded and refuses one that does not match: that failure is
+ * the mismatch SSL_CTX_check_private_key() then reports, not a key we
+ * could not read.
+ */
+static bool
+key_mismatch(void)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	return ERR_GET_LIB(e) == ERR_LIB_X509 &&
+	       (ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ||
+	        ERR_GET_REASON(e) == X509_R_KEY_TYPE_MISMATCH);
+}
+
 SSL_CTX *
 tls_server_ctx_new(const struct tls_server_params *p, enum tls_alpn alpn,
                    char *err, size_t cap)
@@ -256,7 +272,8 @@ tls_server_ctx_new(const struct tls_server_params *p, enum tls_alpn alpn,
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, p->key, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, p->key, SSL_FILETYPE_PEM) != 1 &&
+	    !key_mismatch()) {
 		tls_error_text(why, sizeof(why));
 		snprintf(err, cap, "tls-key %s: %s", p->key, why);
 		SSL_CTX_free(ctx);

@@ -4,7 +4,9 @@
  * defaults, durations and sizes, one FILE:LINE message per error (every error,
  * not only the first), unknown sections and keys, duplicate and repeatable
  * keys, named sections, keys not built yet, view upstream resolution,
- * resolv-conf, ACL rule lines, local-data errors and the reference count.
+ * resolv-conf, ACL rule lines, local-data errors and the reference count;
+ * the DNS over TLS and HTTPS keys (listeners, certificate checks with files
+ * made by tests/unit/testcert.c, tls-ca, match-transport, tls:// servers).
  */
 #include <errno.h>
 #include <ifaddrs.h>
@@ -16,15 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/ssl.h>
 
 #include "conf/config.h"
 #include "dns/msg.h"
 #include "policy/blocklist.h"
 #include "policy/decision.h"
 #include "policy/listurl.h"
+#include "tests/unit/testcert.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -425,6 +430,50 @@ test_config_value_type_errors(void **state)
 	    {"[view v]", "drop = !!10.0.0.1",
 	     "drop: bad address match element at '!!10.0.0.1' (expected "
 	     "[!]CIDR, [!]address, any or none)"},
+	    /* DNS over TLS and HTTPS */
+	    {"[server]", "listen-tls = foo",
+	     "listen-tls: 'foo' is not an address (ip, ip:port or "
+	     "[ipv6]:port)"},
+	    {"[server]", "listen-https = 127.0.0.1:0",
+	     "listen-https: '127.0.0.1:0' is not an address (ip, ip:port or "
+	     "[ipv6]:port)"},
+	    {"[server]", "listen-tls =", "listen-tls: empty value"},
+	    {"[server]", "https-path = dns-query",
+	     "https-path: 'dns-query' is not an absolute path without '?' "
+	     "or '#'"},
+	    {"[server]", "https-path = /dns-query?dns=x",
+	     "https-path: '/dns-query?dns=x' is not an absolute path "
+	     "without '?' or '#'"},
+	    {"[server]", "https-path = /dns#q",
+	     "https-path: '/dns#q' is not an absolute path without '?' or "
+	     "'#'"},
+	    {"[server]", "tls-min-version = 1.1",
+	     "tls-min-version: expected 1.2 or 1.3"},
+	    {"[server]", "tls-min-version = 1.4",
+	     "tls-min-version: expected 1.2 or 1.3"},
+	    {"[server]", "tls-min-version = TLSv1.3",
+	     "tls-min-version: expected 1.2 or 1.3"},
+	    {"[server]", "tls-handshake-timeout = 99ms",
+	     "tls-handshake-timeout: expected a duration from 100ms to 60s "
+	     "(number with ms, s, m, h or d)"},
+	    {"[server]", "tls-handshake-timeout = 61s",
+	     "tls-handshake-timeout: expected a duration from 100ms to 60s "
+	     "(number with ms, s, m, h or d)"},
+	    {"[server]", "tls-ticket-key-rotation = 999ms",
+	     "tls-ticket-key-rotation: expected a duration from 1000ms to "
+	     "604800s (number with ms, s, m, h or d)"},
+	    {"[server]", "https-max-streams = 0",
+	     "https-max-streams: expected a number from 1 to 10000"},
+	    {"[server]", "https-max-streams = 10001",
+	     "https-max-streams: expected a number from 1 to 10000"},
+	    {"[server]", "tls-certificate =", "tls-certificate: empty value"},
+	    {"[server]", "tls-key =", "tls-key: empty value"},
+	    {"[upstream u]", "tls-ca =", "tls-ca: empty value"},
+	    {"[view v]", "match-transport = quic",
+	     "match-transport: 'quic' is not one of udp | tcp | tls | "
+	     "https"},
+	    {"[view v]", "match-transport = udp, doh",
+	     "match-transport: 'doh' is not one of udp | tcp | tls | https"},
 	};
 	char text[512], want[512];
 	size_t i;
@@ -2061,6 +2110,530 @@ test_config_list_url_cleartext_and_relative_dir(void **state)
 	config_unref(c);
 }
 
+/* ---- DNS over TLS and HTTPS --------------------------------------------- */
+
+/* Certificates and keys in a scratch directory (group_setup). */
+static struct {
+	char dir[64];
+	char cert[128], key[128]; /* valid for a year */
+	char other[128];          /* a key that matches no certificate */
+	char expired[128], expired_key[128];
+	char soon[128], soon_key[128]; /* ends in 10 days */
+} tlsfx;
+
+static int
+group_setup(void **state)
+{
+	time_t now = time(NULL);
+	EVP_PKEY *k;
+
+	(void)state;
+	testcert_dir_make(tlsfx.dir, sizeof(tlsfx.dir), "conf");
+	testcert_write_pair(
+	    testcert_path(tlsfx.cert, 128, tlsfx.dir, "cert.pem"),
+	    testcert_path(tlsfx.key, 128, tlsfx.dir, "key.pem"), "DNS:dns.test",
+	    now - 86400, now + 365 * 86400);
+	testcert_write_pair(
+	    testcert_path(tlsfx.expired, 128, tlsfx.dir, "expired.pem"),
+	    testcert_path(tlsfx.expired_key, 128, tlsfx.dir, "expired.key"),
+	    "DNS:dns.test", now - 365 * 86400, now - 86400);
+	testcert_write_pair(
+	    testcert_path(tlsfx.soon, 128, tlsfx.dir, "soon.pem"),
+	    testcert_path(tlsfx.soon_key, 128, tlsfx.dir, "soon.key"),
+	    "DNS:dns.test", now - 86400, now + 10 * 86400);
+	k = testcert_key_new();
+	testcert_write_key(testcert_path(tlsfx.other, 128, tlsfx.dir, "o.key"),
+	                   k);
+	EVP_PKEY_free(k);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	testcert_dir_remove(tlsfx.dir);
+	return 0;
+}
+
+/* "[server]\n" + lines + the certificate and key + "[view v]\n". */
+static char *
+tls_conf(const char *lines)
+{
+	char *text;
+
+	assert_true(asprintf(&text,
+	                     "[server]\n%stls-certificate = %s\n"
+	                     "tls-key = %s\n[view v]\n",
+	                     lines, tlsfx.cert, tlsfx.key) > 0);
+	return text;
+}
+
+static void
+test_config_tls_defaults(void **state)
+{
+	struct config *c;
+	char *text = tls_conf("listen-tls = 127.0.0.1\n");
+
+	(void)state;
+	/* Nothing encrypted unless asked. */
+	c = load_ok("[view v]\n");
+	assert_int_equal(c->server.tls_listens.n, 0);
+	assert_int_equal(c->server.https_listens.n, 0);
+	assert_null(c->server.tls_cert);
+	assert_null(c->server.tls_key);
+	assert_int_equal(c->views[0]->match_transport, 0);
+	config_unref(c);
+	/* The defaults of dnsgate.conf(5). */
+	c = load_ok(text);
+	assert_string_equal(c->server.https_path, "/dns-query");
+	assert_int_equal(c->server.tls_min_version, TLS1_2_VERSION);
+	assert_null(c->server.tls_ciphers);
+	assert_int_equal(c->server.tls_handshake_ms, 5000);
+	assert_int_equal(c->server.tls_ticket_rotation_ms, 12 * 3600 * 1000);
+	assert_int_equal(c->server.https_max_streams, 100);
+	assert_string_equal(c->server.tls_cert, tlsfx.cert);
+	assert_string_equal(c->server.tls_key, tlsfx.key);
+	assert_int_equal(c->server.tls_cert_line, 3);
+	assert_int_equal(c->server.tls_key_line, 4);
+	config_unref(c);
+	free(text);
+}
+
+/* Default ports 853 (RFC 7858 3.1) and 443; lines append; IPv6. */
+static void
+test_config_tls_listen_ports_and_repeats(void **state)
+{
+	char *text = tls_conf("listen-tls = 127.0.0.1\n"               /* 2 */
+	                      "listen-tls = [::1], 127.0.0.2:8853\n"   /* 3 */
+	                      "listen-https = 127.0.0.1\n"             /* 4 */
+	                      "listen-https = [::1]:8443, 127.0.0.2\n" /* 5 */
+	);
+	struct config *c;
+
+	(void)state;
+	c = load_ok(text);
+	assert_int_equal(c->server.tls_listens.n, 3);
+	assert_string_equal(c->server.tls_listens.v[0].text, "127.0.0.1:853");
+	assert_int_equal(c->server.tls_listens.v[0].port, 853);
+	assert_int_equal(c->server.tls_listens.v[0].line, 2);
+	assert_string_equal(c->server.tls_listens.v[1].text, "[::1]:853");
+	assert_false(c->server.tls_listens.v[1].addr.v4);
+	assert_int_equal(c->server.tls_listens.v[1].line, 3);
+	assert_string_equal(c->server.tls_listens.v[2].text, "127.0.0.2:8853");
+	assert_int_equal(c->server.https_listens.n, 3);
+	assert_string_equal(c->server.https_listens.v[0].text, "127.0.0.1:443");
+	assert_int_equal(c->server.https_listens.v[0].port, 443);
+	assert_string_equal(c->server.https_listens.v[1].text, "[::1]:8443");
+	assert_string_equal(c->server.https_listens.v[2].text, "127.0.0.2:443");
+	assert_int_equal(c->server.https_listens.v[2].line, 5);
+	/* The plain listeners keep their default. */
+	assert_int_equal(c->server.nlistens, 1);
+	assert_string_equal(c->server.listens[0].text, "127.0.0.1:53");
+	config_unref(c);
+	free(text);
+}
+
+static void
+test_config_tls_values(void **state)
+{
+	char *text = tls_conf("listen-https = 127.0.0.1\n"
+	                      "https-path = /q/dns\n"
+	                      "tls-min-version = 1.3\n"
+	                      "tls-ciphers = ECDHE-ECDSA-AES128-GCM-SHA256\n"
+	                      "tls-handshake-timeout = 100ms\n"
+	                      "tls-ticket-key-rotation = 1s\n"
+	                      "https-max-streams = 10000\n");
+	struct config *c;
+
+	(void)state;
+	c = load_ok(text);
+	assert_string_equal(c->server.https_path, "/q/dns");
+	assert_int_equal(c->server.tls_min_version, TLS1_3_VERSION);
+	assert_string_equal(c->server.tls_ciphers,
+	                    "ECDHE-ECDSA-AES128-GCM-SHA256");
+	assert_int_equal(c->server.tls_handshake_ms, 100);
+	assert_int_equal(c->server.tls_ticket_rotation_ms, 1000);
+	assert_int_equal(c->server.https_max_streams, 10000);
+	config_unref(c);
+	free(text);
+	/* The other ends of the bounds, and 1.2 written out. */
+	text = tls_conf("listen-https = 127.0.0.1\n"
+	                "tls-min-version = 1.2\n"
+	                "tls-handshake-timeout = 60s\n"
+	                "https-max-streams = 1\n");
+	c = load_ok(text);
+	assert_int_equal(c->server.tls_min_version, TLS1_2_VERSION);
+	assert_int_equal(c->server.tls_handshake_ms, 60000);
+	assert_int_equal(c->server.https_max_streams, 1);
+	config_unref(c);
+	free(text);
+}
+
+/* The error is at the first encrypted listener's line. */
+static void
+test_config_tls_listen_needs_certificate(void **state)
+{
+	char text[512];
+
+	(void)state;
+	load_fails("[server]\n"
+	           "listen-tls = 127.0.0.1\n"
+	           "listen-https = 127.0.0.1\n"
+	           "[view v]\n",
+	           "t.conf:2: listen-tls and listen-https need "
+	           "tls-certificate and tls-key\n");
+	load_fails("[server]\n"
+	           "listen-https = 127.0.0.1\n"
+	           "[view v]\n",
+	           "t.conf:2: listen-tls and listen-https need "
+	           "tls-certificate and tls-key\n");
+	/* A certificate without its key. */
+	snprintf(text, sizeof(text),
+	         "[server]\nlisten-tls = 127.0.0.1\ntls-certificate = %s\n"
+	         "[view v]\n",
+	         tlsfx.cert);
+	load_fails(text, "t.conf:2: listen-tls and listen-https need "
+	                 "tls-certificate and tls-key\n");
+}
+
+/* A certificate and key nothing uses: loaded, with a warning. */
+static void
+test_config_tls_certificate_unused(void **state)
+{
+	char *text = tls_conf(""), *errs;
+	struct config *c = load(text, &errs);
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(errs, "t.conf:2: warning: tls-certificate/tls-key "
+	                          "without listen-tls or listen-https: "
+	                          "unused\n");
+	free(errs);
+	config_unref(c);
+	free(text);
+}
+
+/* No address:port is bound by two listeners. */
+static void
+test_config_tls_listen_overlap(void **state)
+{
+	char *text;
+
+	(void)state;
+	text = tls_conf("listen = 127.0.0.1:853\n" /* 2 */
+	                "listen-tls = 127.0.0.1\n" /* 3 */
+	);
+	load_fails(text, "t.conf:3: 127.0.0.1:853 is already a listen address "
+	                 "(line 2)\n");
+	free(text);
+	text = tls_conf("listen-tls = [::1]:8443\n"   /* 2 */
+	                "listen-https = [::1]:8443\n" /* 3 */
+	);
+	load_fails(text,
+	           "t.conf:3: [::1]:8443 is already a listen address (line "
+	           "2)\n");
+	free(text);
+	/* The same address on another port, or another address. */
+	text = tls_conf("listen = 127.0.0.1:53\n"
+	                "listen-tls = 127.0.0.1, [::1]\n"
+	                "listen-https = 127.0.0.1, 127.0.0.2:853\n");
+	config_unref(load_ok(text));
+	free(text);
+}
+
+/* tls-certificate and tls-key name files next to the configuration. */
+static void
+test_config_tls_files_relative(void **state)
+{
+	char name[128], want[256], *errs = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&errs, &len);
+	struct config *c;
+
+	(void)state;
+	assert_non_null(f);
+	testcert_path(name, sizeof(name), tlsfx.dir, "t.conf");
+	c = config_load_string(name,
+	                       "[server]\nlisten-tls = 127.0.0.1\n"
+	                       "tls-certificate = cert.pem\n"
+	                       "tls-key = ./key.pem\n[view v]\n",
+	                       f);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(errs, "");
+	assert_non_null(c);
+	assert_string_equal(c->server.tls_cert, tlsfx.cert);
+	snprintf(want, sizeof(want), "%s/./key.pem", tlsfx.dir);
+	assert_string_equal(c->server.tls_key, want);
+	config_unref(c);
+	free(errs);
+}
+
+/* The checks of -t on the pair, at the tls-certificate line. */
+static void
+test_config_tls_certificate_checked(void **state)
+{
+	char text[1024], want[1024], *errs;
+	struct config *c;
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	         "[server]\nlisten-tls = 127.0.0.1\n"
+	         "tls-certificate = %s\ntls-key = %s\n[view v]\n",
+	         tlsfx.cert, tlsfx.other);
+	snprintf(want, sizeof(want),
+	         "t.conf:3: tls-key %s does not match the certificate %s\n",
+	         tlsfx.other, tlsfx.cert);
+	load_fails(text, want);
+	/* Expired: an error; ending within 30 days: a warning. */
+	snprintf(text, sizeof(text),
+	         "[server]\nlisten-tls = 127.0.0.1\n"
+	         "tls-certificate = %s\ntls-key = %s\n[view v]\n",
+	         tlsfx.expired, tlsfx.expired_key);
+	c = load(text, &errs);
+	assert_null(c);
+	snprintf(want, sizeof(want), "t.conf:3: tls-certificate %s expired on ",
+	         tlsfx.expired);
+	assert_memory_equal(errs, want, strlen(want));
+	free(errs);
+	snprintf(text, sizeof(text),
+	         "[server]\nlisten-tls = 127.0.0.1\n"
+	         "tls-certificate = %s\ntls-key = %s\n[view v]\n",
+	         tlsfx.soon, tlsfx.soon_key);
+	c = load(text, &errs);
+	assert_non_null(c);
+	snprintf(want, sizeof(want),
+	         "t.conf:3: warning: tls-certificate %s expires on ",
+	         tlsfx.soon);
+	assert_memory_equal(errs, want, strlen(want));
+	free(errs);
+	config_unref(c);
+	/* A certificate that is not there. */
+	snprintf(text, sizeof(text),
+	         "[server]\nlisten-tls = 127.0.0.1\n"
+	         "tls-certificate = %s/none.pem\ntls-key = %s\n[view v]\n",
+	         tlsfx.dir, tlsfx.key);
+	c = load(text, &errs);
+	assert_null(c);
+	snprintf(want, sizeof(want),
+	         "t.conf:3: tls-certificate %s/none.pem: ", tlsfx.dir);
+	assert_memory_equal(errs, want, strlen(want));
+	free(errs);
+}
+
+static void
+test_config_tls_ciphers_checked(void **state)
+{
+	char *text = tls_conf("listen-tls = 127.0.0.1\n"
+	                      "tls-ciphers = NO-SUCH-CIPHER\n");
+
+	(void)state;
+	load_fails(text, "t.conf:3: tls-ciphers: no cipher in "
+	                 "'NO-SUCH-CIPHER' is known\n");
+	free(text);
+}
+
+/* tls-ca: checked when loaded, relative to the configuration. */
+static void
+test_config_tls_ca(void **state)
+{
+	char name[128], text[512], want[512], *errs = NULL;
+	size_t len = 0;
+	FILE *f;
+	struct config *c;
+
+	(void)state;
+	load_fails("[upstream u]\n"
+	           "server = 192.0.2.1\n"
+	           "tls-ca = /nonexistent/ca.pem\n"
+	           "[view v]\n",
+	           "t.conf:3: warning: [upstream u] tls-ca without a tls:// "
+	           "server: unused\n"
+	           "t.conf:3: tls-ca /nonexistent/ca.pem: No such file or "
+	           "directory\n");
+	snprintf(text, sizeof(text),
+	         "[upstream u]\nserver = 192.0.2.1\ntls-ca = %s\n[view v]\n",
+	         tlsfx.key);
+	snprintf(want, sizeof(want),
+	         "t.conf:3: warning: [upstream u] tls-ca without a tls:// "
+	         "server: unused\n"
+	         "t.conf:3: tls-ca %s: no PEM certificate in it\n",
+	         tlsfx.key);
+	load_fails(text, want);
+	/* A readable bundle, named relative to the configuration. */
+	f = open_memstream(&errs, &len);
+	assert_non_null(f);
+	testcert_path(name, sizeof(name), tlsfx.dir, "t.conf");
+	c = config_load_string(name,
+	                       "[upstream u]\nserver = 192.0.2.1\n"
+	                       "tls-ca = cert.pem\n[view v]\n",
+	                       f);
+	assert_int_equal(fclose(f), 0);
+	assert_non_null(c);
+	snprintf(want, sizeof(want),
+	         "%s:3: warning: [upstream u] tls-ca without a tls:// "
+	         "server: unused\n",
+	         name);
+	assert_string_equal(errs, want);
+	assert_string_equal(c->upstreams[0]->tls_ca, tlsfx.cert);
+	assert_int_equal(c->upstreams[0]->tls_ca_line, 3);
+	assert_false(c->upstreams[0]->has_tls);
+	config_unref(c);
+	free(errs);
+}
+
+static void
+test_config_match_transport(void **state)
+{
+	char *text = tls_conf("listen-tls = 127.0.0.1\n"
+	                      "listen-https = 127.0.0.1\n");
+	char *full;
+	struct config *c;
+	char *errs;
+
+	(void)state;
+	/* Items and lines add up; names in any case. */
+	assert_true(asprintf(&full,
+	                     "%smatch-transport = udp, TCP\n"
+	                     "match-transport = tls\n"
+	                     "[view web]\nmatch-transport = https\n"
+	                     "[view rest]\n",
+	                     text) > 0);
+	c = load_ok(full);
+	assert_int_equal(c->nviews, 3);
+	assert_int_equal(c->views[0]->match_transport,
+	                 (1u << TRANSPORT_UDP) | (1u << TRANSPORT_TCP) |
+	                     (1u << TRANSPORT_TLS));
+	assert_int_equal(c->views[1]->match_transport, 1u << TRANSPORT_HTTPS);
+	assert_int_equal(c->views[2]->match_transport, 0);
+	config_unref(c);
+	free(full);
+	free(text);
+	/* A transport nothing listens on: a warning. */
+	c = load("[view v]\n"
+	         "match-transport = tls, https\n"
+	         "[view rest]\n",
+	         &errs);
+	assert_non_null(c);
+	assert_string_equal(errs, "t.conf:1: warning: [view v] match-transport "
+	                          "names tls, but there is no listen-tls\n"
+	                          "t.conf:1: warning: [view v] match-transport "
+	                          "names https, but there is no "
+	                          "listen-https\n");
+	free(errs);
+	config_unref(c);
+}
+
+/* Upstreams over TLS: tls://ADDR[:PORT][#NAME], loaded without a word. */
+static struct config *
+load_tls_upstream(const char *text)
+{
+	char *errs;
+	struct config *c = load(text, &errs);
+
+	assert_non_null(c);
+	assert_string_equal(errs, "");
+	free(errs);
+	return c;
+}
+
+static void
+test_config_tls_server_accepted(void **state)
+{
+	static const char *const ok[] = {
+	    "tls://127.0.0.1#dns.test",
+	    "tls://127.0.0.1",
+	    "tls://127.0.0.1:8853#dns.test",
+	    "tls://[::1]",
+	    "tls://[::1]:8853#dns.test.",
+	    "tls://192.0.2.1#192.0.2.1",
+	    "tls://192.0.2.1#2001:db8::1",
+	    "tls://127.0.0.1#dns.test, 192.0.2.1",
+	};
+	char text[256];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(ok); i++) {
+		struct config *c;
+
+		snprintf(text, sizeof(text),
+		         "[upstream u]\nserver = %s\n[view v]\nupstream = u\n",
+		         ok[i]);
+		c = load_tls_upstream(text);
+		config_unref(c);
+	}
+}
+
+static void
+test_config_tls_server_endpoints(void **state)
+{
+	struct config *c;
+	const struct upstream_conf *u;
+
+	(void)state;
+	c = load_tls_upstream("[upstream u]\n"
+	                      "server = tls://127.0.0.1#dns.test\n"
+	                      "server = tls://127.0.0.1\n"
+	                      "server = tls://[::1]:8853#192.0.2.1\n"
+	                      "server = 192.0.2.1\n"
+	                      "[view v]\nupstream = u\n");
+	u = c->upstreams[0];
+	assert_true(u->has_tls);
+	assert_int_equal(u->nservers, 4);
+	assert_true(u->servers[0].tls);
+	assert_string_equal(u->servers[0].tls_name, "dns.test");
+	assert_int_equal(u->servers[0].port, 853);
+	assert_string_equal(u->servers[0].text, "127.0.0.1:853");
+	assert_true(u->servers[0].on_host);
+	/* Without #NAME the address is the name (an IP SAN). */
+	assert_true(u->servers[1].tls);
+	assert_string_equal(u->servers[1].tls_name, "127.0.0.1");
+	assert_true(u->servers[2].tls);
+	assert_int_equal(u->servers[2].port, 8853);
+	assert_string_equal(u->servers[2].text, "[::1]:8853");
+	assert_string_equal(u->servers[2].tls_name, "192.0.2.1");
+	assert_false(u->servers[3].tls);
+	assert_int_equal(u->servers[3].port, 53);
+	config_unref(c);
+}
+
+/* Line 3 of "[upstream u]\nserver = 192.0.2.1\nserver = SPEC\n...". */
+static void
+tls_server_fails(const char *spec, const char *msg)
+{
+	char text[512], want[512];
+
+	snprintf(text, sizeof(text),
+	         "[upstream u]\nserver = 192.0.2.1\nserver = %s\n[view v]\n",
+	         spec);
+	snprintf(want, sizeof(want), "t.conf:3: server: %s\n", msg);
+	load_fails(text, want);
+}
+
+static void
+test_config_tls_server_errors(void **state)
+{
+	(void)state;
+	tls_server_fails("tls://127.0.0.1#bad..name",
+	                 "'bad..name' after '#' is not a host name or address");
+	tls_server_fails("tls://127.0.0.1#",
+	                 "'' after '#' is not a host name or address");
+	/* A label of 64 octets (RFC 1035 2.3.4). */
+	tls_server_fails(
+	    "tls://127.0.0.1#a123456789012345678901234567890123456789012345678"
+	    "901234567890123.test",
+	    "'a123456789012345678901234567890123456789012345678901234567890"
+	    "123.test' after '#' is not a host name or address");
+	/* The address is an address: the name goes after '#'. */
+	tls_server_fails("tls://dns.test", "'dns.test' is not an address (ip, "
+	                                   "ip:port or [ipv6]:port)");
+	tls_server_fails("tls://127.0.0.1:99999#dns.test",
+	                 "'127.0.0.1:99999' is not an address (ip, ip:port or "
+	                 "[ipv6]:port)");
+	tls_server_fails("tls://", "'' is not an address (ip, ip:port or "
+	                           "[ipv6]:port)");
+}
+
 int
 main(void)
 {
@@ -2119,7 +2692,22 @@ main(void)
 	    cmocka_unit_test(test_config_list_url_without_copy),
 	    cmocka_unit_test(test_config_list_url_reads_copy),
 	    cmocka_unit_test(test_config_list_url_cleartext_and_relative_dir),
+	    cmocka_unit_test(test_config_tls_defaults),
+	    cmocka_unit_test(test_config_tls_listen_ports_and_repeats),
+	    cmocka_unit_test(test_config_tls_values),
+	    cmocka_unit_test(test_config_tls_listen_needs_certificate),
+	    cmocka_unit_test(test_config_tls_certificate_unused),
+	    cmocka_unit_test(test_config_tls_listen_overlap),
+	    cmocka_unit_test(test_config_tls_files_relative),
+	    cmocka_unit_test(test_config_tls_certificate_checked),
+	    cmocka_unit_test(test_config_tls_ciphers_checked),
+	    cmocka_unit_test(test_config_tls_ca),
+	    cmocka_unit_test(test_config_match_transport),
+	    cmocka_unit_test(test_config_tls_server_accepted),
+	    cmocka_unit_test(test_config_tls_server_endpoints),
+	    cmocka_unit_test(test_config_tls_server_errors),
 	};
 
-	return cmocka_run_group_tests_name("proxy config", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("proxy config", tests, group_setup,
+	                                   group_teardown);
 }

@@ -1750,6 +1750,260 @@ test_msg_class_names(void **state)
 	assert_int_equal(dns_class_from_text(""), -1);
 }
 
+/* ---- EDNS padding (RFC 7830, block sizes RFC 8467) ---------------------- */
+
+/* The big-endian 16 bits at p. */
+static unsigned
+u16_at(const uint8_t *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+/*
+ * out[at..len) is one Padding option that ends the message: code 12, its
+ * length, and that many zero octets (RFC 7830 3).
+ */
+static void
+assert_padding_option(const uint8_t *out, size_t at, size_t len)
+{
+	assert_true(at + 4 <= len);
+	assert_int_equal(u16_at(out + at), DNS_OPT_PADDING);
+	assert_int_equal(u16_at(out + at + 2), len - at - 4);
+	for (size_t i = at + 4; i < len; i++)
+		assert_int_equal(out[i], 0);
+}
+
+static void
+test_msg_padding_write_to_block(void **state)
+{
+	static const size_t blocks[] = {128, 468};
+	static const size_t starts[] = {12, 33, 100, 123, 124, 125, 128, 467};
+	uint8_t out[1024];
+	struct wbuf b;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(blocks); i++) {
+		for (size_t j = 0; j < ARRAY_LEN(starts); j++) {
+			size_t start = starts[j];
+
+			memset(out, 0xff, sizeof(out));
+			wbuf_init(&b, out, sizeof(out));
+			wbuf_bytes(&b, out, start); /* 0xff: not padding */
+			dns_opt_padding_write(&b, blocks[i]);
+			assert_int_equal(b.err, 0);
+			assert_int_equal(b.len % blocks[i], 0);
+			/* The shortest padding that gets there. */
+			assert_true(b.len >= start + 4);
+			assert_true(b.len - (start + 4) < blocks[i]);
+			assert_padding_option(out, start, b.len);
+		}
+	}
+	/* 124 + 4 is a block already: an option of length 0. */
+	wbuf_init(&b, out, sizeof(out));
+	wbuf_bytes(&b, out, 124);
+	dns_opt_padding_write(&b, 128);
+	assert_int_equal(b.len, 128);
+	assert_int_equal(u16_at(out + 126), 0);
+}
+
+/* An unpadded message is better than none: no room, no padding. */
+static void
+test_msg_padding_write_needs_room(void **state)
+{
+	uint8_t out[512];
+	struct wbuf b;
+
+	(void)state;
+	memset(out, 0xaa, sizeof(out));
+	wbuf_init(&b, out, 127);
+	wbuf_bytes(&b, out, 100);
+	dns_opt_padding_write(&b, 128);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(b.len, 100);
+	assert_int_equal(out[100], 0xaa);
+	/* Exactly the room needed. */
+	wbuf_init(&b, out, 128);
+	wbuf_bytes(&b, out, 100);
+	dns_opt_padding_write(&b, 128);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(b.len, 128);
+	assert_padding_option(out, 100, 128);
+	/* Block 0: no padding; a buffer already failed stays as it is. */
+	wbuf_init(&b, out, sizeof(out));
+	wbuf_bytes(&b, out, 100);
+	dns_opt_padding_write(&b, 0);
+	assert_int_equal(b.len, 100);
+	b.err = 1;
+	dns_opt_padding_write(&b, 128);
+	assert_int_equal(b.len, 100);
+}
+
+/*
+ * Through dns_build_error: the Padding option comes last in the OPT
+ * (after COOKIE and EDE, its length depends on them), the OPT's RDLENGTH
+ * counts it, and the whole message is a multiple of the block.
+ */
+static void
+test_msg_build_error_padded(void **state)
+{
+	static const uint8_t cookie[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+	static const size_t blocks[] = {128, 468};
+	struct dns_opt_out o = {.present = true,
+	                        .udp_size = 1232,
+	                        .ede_code = DNS_EDE_PROHIBITED,
+	                        .ede_text = "x",
+	                        .cookie = cookie,
+	                        .cookie_len = sizeof(cookie)};
+	/* OPT at QUESTION_END: owner 1, TYPE 2, CLASS 2, TTL 4, RDLENGTH 2. */
+	const size_t rdata = QUESTION_END + 11;
+	uint8_t out[1024];
+	struct dns_response r;
+	struct dns_query q;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(dns_query_parse(q_edns, sizeof(q_edns), &q),
+	                 DNS_PARSE_OK);
+	for (size_t i = 0; i < ARRAY_LEN(blocks); i++) {
+		o.pad_block = (uint16_t)blocks[i];
+		n = dns_build_error(out, sizeof(out), &q, DNS_RCODE_REFUSED,
+		                    true, &o);
+		assert_int_equal(n, blocks[i]);
+		assert_int_equal(u16_at(out + rdata - 2), n - rdata);
+		/* COOKIE (4 + 16), EDE (4 + 3), then the padding. */
+		assert_int_equal(u16_at(out + rdata), DNS_OPT_COOKIE);
+		assert_int_equal(u16_at(out + rdata + 20), DNS_OPT_EDE);
+		assert_padding_option(out, rdata + 27, n);
+		/* A well-formed message, whose OPT says it is padded. */
+		assert_int_equal(dns_response_parse(out, n, &r), 0);
+		assert_true(r.edns.present);
+		assert_true(r.edns.has_padding);
+		assert_true(r.edns.has_cookie);
+		assert_int_equal(r.body_end, QUESTION_END);
+	}
+	/* Without options, only the padding. */
+	o.cookie_len = 0;
+	o.ede_code = -1;
+	o.pad_block = 468;
+	n = dns_build_error(out, sizeof(out), &q, DNS_RCODE_SERVFAIL, true, &o);
+	assert_int_equal(n, 468);
+	assert_int_equal(u16_at(out + rdata - 2), n - rdata);
+	assert_padding_option(out, rdata, n);
+}
+
+static void
+test_msg_build_error_padding_needs_room(void **state)
+{
+	struct dns_opt_out o = {
+	    .present = true, .udp_size = 1232, .ede_code = -1};
+	uint8_t plain[512], padded[512];
+	struct dns_query q;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(dns_query_parse(q_edns, sizeof(q_edns), &q),
+	                 DNS_PARSE_OK);
+	n = dns_build_error(plain, sizeof(plain), &q, DNS_RCODE_REFUSED, true,
+	                    &o);
+	assert_int_equal(n, QUESTION_END + 11);
+	/* 468 does not fit in 467 bytes: the same message, unpadded. */
+	o.pad_block = 468;
+	assert_int_equal(
+	    dns_build_error(padded, 467, &q, DNS_RCODE_REFUSED, true, &o), n);
+	assert_memory_equal(padded, plain, n);
+	assert_int_equal(
+	    dns_build_error(padded, 468, &q, DNS_RCODE_REFUSED, true, &o), 468);
+	/* No OPT in the query: no OPT, so no padding either. */
+	o.present = false;
+	assert_int_equal(dns_build_error(padded, sizeof(padded), &q,
+	                                 DNS_RCODE_REFUSED, true, &o),
+	                 QUESTION_END);
+}
+
+/* A padded forwarded answer: the upstream's records, then our OPT. */
+static void
+test_msg_finish_padded(void **state)
+{
+	struct dns_opt_out o = {.present = true,
+	                        .udp_size = 1232,
+	                        .ede_code = -1,
+	                        .pad_block = 468};
+	uint8_t resp[2048], out[2048];
+	struct dns_response r;
+	size_t len, n;
+
+	(void)state;
+	/* 33 + 30 x 16 = 513 bytes of answer: two blocks. */
+	len = big_response(resp, 30, 0);
+	assert_int_equal(dns_response_parse(resp, len, &r), 0);
+	n = dns_response_finish(out, sizeof(out), resp, &r, 7, &o, DNS_MAX_MSG);
+	assert_int_equal(n, 2 * 468);
+	assert_int_equal(u16_at(out), 7);          /* the client's ID */
+	assert_memory_equal(out + 2, resp + 2, 8); /* flags, QD, AN, NS */
+	assert_int_equal(u16_at(out + 10), 1);     /* ARCOUNT: the OPT */
+	assert_memory_equal(out + DNS_HEADER_LEN, resp + DNS_HEADER_LEN,
+	                    len - DNS_HEADER_LEN);
+	assert_int_equal(u16_at(out + len + 9), n - len - 11);
+	assert_padding_option(out, len + 11, n);
+}
+
+/* RFC 7830 3: whatever the padding octets are, the query is padded. */
+static void
+test_msg_query_parse_padding(void **state)
+{
+	/* clang-format off */
+	static const uint8_t q_padded[] = {
+		0x12, 0x34,		/* ID */
+		0x01, 0x00,		/* RD */
+		0x00, 0x01,		/* QDCOUNT 1 */
+		0x00, 0x00,		/* ANCOUNT 0 */
+		0x00, 0x00,		/* NSCOUNT 0 */
+		0x00, 0x01,		/* ARCOUNT 1 */
+		QUESTION,
+		OPT(0, 0x00, 22),	/* RDLENGTH 12 + 10 */
+		0x00, 0x0a,		/* COOKIE */
+		0x00, 0x08,		/* length 8 */
+		1, 2, 3, 4, 5, 6, 7, 8,
+		0x00, 0x0c,		/* Padding */
+		0x00, 0x06,		/* length 6 */
+		0, 0, 0, 0, 0x55, 0,	/* not all 0: still padding */
+	};
+	static const uint8_t q_empty_padding[] = {
+		HDR(0x01, 0x00, 1, 0, 0, 1),
+		QUESTION,
+		OPT(0, 0x00, 4),
+		0x00, 0x0c,		/* Padding */
+		0x00, 0x00,		/* length 0 */
+	};
+	/* clang-format on */
+	struct dns_query q;
+
+	(void)state;
+	assert_int_equal(dns_query_parse(q_padded, sizeof(q_padded), &q),
+	                 DNS_PARSE_OK);
+	assert_true(q.edns.present);
+	assert_true(q.edns.has_padding);
+	assert_true(q.edns.has_cookie);
+	assert_int_equal(q.edns.cookie_len, 8);
+	assert_int_equal(
+	    dns_query_parse(q_empty_padding, sizeof(q_empty_padding), &q),
+	    DNS_PARSE_OK);
+	assert_true(q.edns.has_padding);
+	/* Other options are not padding. */
+	assert_int_equal(dns_query_parse(q_edns, sizeof(q_edns), &q),
+	                 DNS_PARSE_OK);
+	assert_false(q.edns.has_padding);
+	/* A Padding option longer than the OPT's RDATA: FORMERR. */
+	{
+		uint8_t bad[sizeof(q_empty_padding)];
+
+		memcpy(bad, q_empty_padding, sizeof(bad));
+		bad[sizeof(bad) - 1] = 1;
+		assert_int_equal(dns_query_parse(bad, sizeof(bad), &q),
+		                 DNS_PARSE_FORMERR);
+	}
+}
+
 int
 main(void)
 {
@@ -1800,6 +2054,12 @@ main(void)
 	    cmocka_unit_test(test_msg_type_names),
 	    cmocka_unit_test(test_msg_type_from_text),
 	    cmocka_unit_test(test_msg_class_names),
+	    cmocka_unit_test(test_msg_padding_write_to_block),
+	    cmocka_unit_test(test_msg_padding_write_needs_room),
+	    cmocka_unit_test(test_msg_build_error_padded),
+	    cmocka_unit_test(test_msg_build_error_padding_needs_room),
+	    cmocka_unit_test(test_msg_finish_padded),
+	    cmocka_unit_test(test_msg_query_parse_padding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

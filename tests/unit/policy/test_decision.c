@@ -3,7 +3,7 @@
  * tests/unit/policy/test_decision.c — the decision record as a log line
  * (dnsgate(8), DECISION LOG): one JSON object per line with every field present
  * when set and absent when not, JSON escaping, the text format, action names,
- * decision_is_default and the too-small buffer.
+ * decision_is_default, transport names and the too-small buffer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -610,6 +610,72 @@ test_decision_too_small_buffer_returns_0(void **state)
 	}
 }
 
+/* The proto field, the metrics' label and match-transport's words. */
+static void
+test_decision_transport_names(void **state)
+{
+	static const char *const names[TRANSPORT_COUNT_] = {
+	    [TRANSPORT_UDP] = "udp",
+	    [TRANSPORT_TCP] = "tcp",
+	    [TRANSPORT_TLS] = "tls",
+	    [TRANSPORT_HTTPS] = "https",
+	};
+	static const char *const unknown[] = {
+	    "", "dot", "doh", "quic", "udp ", " tcp", "tls1.3", "http",
+	};
+	enum transport t;
+
+	(void)state;
+	for (int i = 0; i < TRANSPORT_COUNT_; i++) {
+		assert_non_null(names[i]); /* a new transport needs a name */
+		assert_string_equal(transport_name((enum transport)i),
+		                    names[i]);
+		t = TRANSPORT_COUNT_;
+		assert_int_equal(transport_parse(names[i], &t), 0);
+		assert_int_equal(t, i);
+	}
+	/* Out of range: named as the default, never NULL. */
+	assert_string_equal(transport_name(TRANSPORT_COUNT_), "udp");
+	/* Any case. */
+	assert_int_equal(transport_parse("TLS", &t), 0);
+	assert_int_equal(t, TRANSPORT_TLS);
+	assert_int_equal(transport_parse("Https", &t), 0);
+	assert_int_equal(t, TRANSPORT_HTTPS);
+	for (size_t i = 0; i < ARRAY_LEN(unknown); i++) {
+		t = TRANSPORT_TCP;
+		if (transport_parse(unknown[i], &t) != -1)
+			print_error("'%s' accepted\n", unknown[i]);
+		assert_int_equal(transport_parse(unknown[i], &t), -1);
+		assert_int_equal(t, TRANSPORT_TCP);
+	}
+}
+
+/* Queries over TLS and HTTPS are logged as such, in both formats. */
+static void
+test_decision_proto_tls_and_https(void **state)
+{
+	struct decision d;
+	struct json_obj o;
+	char buf[LINE_MAX_];
+
+	(void)state;
+	decision_minimal(&d);
+	d.proto = TRANSPORT_TLS;
+	format(&d, DECISION_JSON, buf);
+	assert_true(json_parse(buf, &o));
+	assert_json_str(&o, "proto", "tls");
+	format(&d, DECISION_TEXT, buf);
+	assert_string_equal(buf, "1970-01-01T00:00:00.000Z 2001:db8::1#53 tls "
+	                         "id=1 view=- action=drop ms=0.000\n");
+	d.proto = TRANSPORT_HTTPS;
+	format(&d, DECISION_JSON, buf);
+	assert_true(json_parse(buf, &o));
+	assert_json_str(&o, "proto", "https");
+	format(&d, DECISION_TEXT, buf);
+	assert_string_equal(buf, "1970-01-01T00:00:00.000Z 2001:db8::1#53 "
+	                         "https id=1 view=- action=drop ms=0.000\n");
+}
+
 int
 main(void)
 {
@@ -627,6 +693,8 @@ main(void)
 	    cmocka_unit_test(test_decision_action_names),
 	    cmocka_unit_test(test_decision_rule_truncated_to_buffer),
 	    cmocka_unit_test(test_decision_too_small_buffer_returns_0),
+	    cmocka_unit_test(test_decision_transport_names),
+	    cmocka_unit_test(test_decision_proto_tls_and_https),
 	};
 
 	return cmocka_run_group_tests_name("policy decision", tests, NULL,

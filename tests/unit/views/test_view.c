@@ -3,8 +3,8 @@
  * tests/unit/views/test_view.c — view selection (dnsgate.conf(5), [view NAME]):
  * views are tried in file order and the first whose criteria all accept the
  * query wins; a view without criteria matches every client; a match-client list
- * rejects through a matching '!' element; no match gives NULL (the pipeline
- * then refuses).
+ * rejects through a matching '!' element; match-transport narrows a view to
+ * some transports; no match gives NULL (the pipeline then refuses).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -275,6 +275,86 @@ test_view_match_destination(void **state)
 	views_free(&vs);
 }
 
+/* The view chosen for a query from client over transport t, or NULL. */
+static const char *
+pick_on(const struct views *vs, const char *client, enum transport t)
+{
+	struct ip_addr c;
+	const struct view_conf *v;
+
+	assert_int_equal(ip_addr_parse(client, &c), 0);
+	v = view_select(vs->v, vs->n, &c, NULL, t, NULL);
+	return v != NULL ? v->name : NULL;
+}
+
+static void
+assert_pick_on(const struct views *vs, const char *client, enum transport t,
+               const char *want)
+{
+	const char *got = pick_on(vs, client, t);
+
+	if (want == NULL ? got != NULL : got == NULL || strcmp(got, want) != 0)
+		print_error("%s over %s: got view %s, want %s\n", client,
+		            transport_name(t), got != NULL ? got : "none",
+		            want != NULL ? want : "none");
+	if (want == NULL)
+		assert_null(got);
+	else
+		assert_string_equal(got, want);
+}
+
+/* match-transport (bits of enum transport) with the other criteria. */
+static void
+test_view_match_transport(void **state)
+{
+	static const struct view_text t[] = {
+	    {"doh-corp", "10.0.0.0/8", NULL},
+	    {"encrypted", NULL, NULL},
+	    {"tcp", NULL, NULL},
+	    {"rest", NULL, NULL},
+	};
+	struct views vs;
+
+	(void)state;
+	views_build(&vs, t, ARRAY_LEN(t));
+	vs.v[0]->match_transport = 1u << TRANSPORT_HTTPS;
+	vs.v[1]->match_transport =
+	    (1u << TRANSPORT_TLS) | (1u << TRANSPORT_HTTPS);
+	vs.v[2]->match_transport = 1u << TRANSPORT_TCP;
+	/* Both criteria must accept. */
+	assert_pick_on(&vs, "10.1.1.1", TRANSPORT_HTTPS, "doh-corp");
+	assert_pick_on(&vs, "192.0.2.1", TRANSPORT_HTTPS, "encrypted");
+	assert_pick_on(&vs, "10.1.1.1", TRANSPORT_TLS, "encrypted");
+	assert_pick_on(&vs, "::1", TRANSPORT_TLS, "encrypted");
+	assert_pick_on(&vs, "10.1.1.1", TRANSPORT_TCP, "tcp");
+	/* No transport bit set: any transport. */
+	assert_pick_on(&vs, "10.1.1.1", TRANSPORT_UDP, "rest");
+	assert_pick_on(&vs, "192.0.2.1", TRANSPORT_UDP, "rest");
+	views_free(&vs);
+}
+
+/* Views only for some transports: a query over another one has none. */
+static void
+test_view_match_transport_no_match(void **state)
+{
+	static const struct view_text t[] = {
+	    {"plain", NULL, NULL},
+	    {"dot", "127.0.0.0/8", NULL},
+	};
+	struct views vs;
+
+	(void)state;
+	views_build(&vs, t, ARRAY_LEN(t));
+	vs.v[0]->match_transport =
+	    (1u << TRANSPORT_UDP) | (1u << TRANSPORT_TCP);
+	vs.v[1]->match_transport = 1u << TRANSPORT_TLS;
+	assert_pick_on(&vs, "127.0.0.1", TRANSPORT_UDP, "plain");
+	assert_pick_on(&vs, "127.0.0.1", TRANSPORT_TLS, "dot");
+	assert_pick_on(&vs, "192.0.2.1", TRANSPORT_TLS, NULL);
+	assert_pick_on(&vs, "127.0.0.1", TRANSPORT_HTTPS, NULL);
+	views_free(&vs);
+}
+
 int
 main(void)
 {
@@ -287,6 +367,8 @@ main(void)
 	    cmocka_unit_test(test_view_v4_and_v6_clients),
 	    cmocka_unit_test(test_view_v4_mapped_client_from_socket),
 	    cmocka_unit_test(test_view_match_destination),
+	    cmocka_unit_test(test_view_match_transport),
+	    cmocka_unit_test(test_view_match_transport_no_match),
 	};
 
 	return cmocka_run_group_tests_name("views view", tests, NULL, NULL);
