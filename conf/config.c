@@ -2203,10 +2203,13 @@ ini_reader_cb(char *str, int num, void *stream)
 static const struct endpoint *
 own_listen(struct loader *ld, const struct endpoint *ep)
 {
-	const struct config *c = ld->cfg;
+	const struct server_conf *s = &ld->cfg->server;
+	/* A tls:// server would reach our listen-tls, a plain one listen. */
+	const struct endpoint *v = ep->tls ? s->tls_listens.v : s->listens;
+	size_t n = ep->tls ? s->tls_listens.n : s->nlistens;
 
-	for (size_t i = 0; i < c->server.nlistens; i++) {
-		const struct endpoint *l = &c->server.listens[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct endpoint *l = &v[i];
 
 		if (l->port != ep->port)
 			continue;
@@ -2261,10 +2264,12 @@ check_own_servers(struct loader *l, const struct upstream_conf *u)
 		else
 			cfg_error(l, ep->line,
 			          "[upstream %s]: server %s is an address of "
-			          "this host, which listen = %s (line %d) "
+			          "this host, which %s = %s (line %d) "
 			          "takes: queries would be forwarded to "
 			          "dnsgate itself, in a loop",
-			          u->name, ep->text, own->text, own->line);
+			          u->name, ep->text,
+			          ep->tls ? "listen-tls" : "listen", own->text,
+			          own->line);
 	}
 }
 
@@ -2293,7 +2298,7 @@ load_resolv_conf(struct loader *l, struct upstream_conf *u)
 	 * huge file) from stalling a reload. */
 	while (lines++ < 4096 && fgets(line, sizeof(line), f) != NULL) {
 		char addr[128];
-		struct endpoint ep;
+		struct endpoint ep = {0};
 
 		if (sscanf(line, " nameserver %127s", addr) != 1 ||
 		    ip_addr_parse(addr, &ep.addr) < 0)
@@ -2662,21 +2667,39 @@ static void
 warn_open_view(struct loader *l, const struct view_conf *v)
 {
 	const struct server_conf *srv = &l->cfg->server;
+	const struct {
+		const char *key;
+		const struct endpoint *v;
+		size_t n;
+		unsigned transports; /* what arrives there */
+	} kinds[] = {
+	    {"listen", srv->listens, srv->nlistens,
+	     1u << TRANSPORT_UDP | 1u << TRANSPORT_TCP},
+	    {"listen-tls", srv->tls_listens.v, srv->tls_listens.n,
+	     1u << TRANSPORT_TLS},
+	    {"listen-https", srv->https_listens.v, srv->https_listens.n,
+	     1u << TRANSPORT_HTTPS},
+	};
 
-	for (size_t i = 0; i < srv->nlistens; i++) {
-		const struct endpoint *ep = &srv->listens[i];
-
-		if (ip_addr_is_loopback(&ep->addr) ||
-		    !view_reached_on(v, &ep->addr))
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		if (v->match_transport != 0 &&
+		    !(v->match_transport & kinds[k].transports))
 			continue;
-		cfg_warn(l, v->line,
-		         "[view %s] answers anyone who reaches listen %s: it "
-		         "has no allow, refuse or drop line and its "
-		         "match-client %s (add ACL lines; allow = any if that "
-		         "is meant)",
-		         v->name, ep->text,
-		         v->has_match_client ? "takes every address"
-		                             : "is not set");
+		for (size_t i = 0; i < kinds[k].n; i++) {
+			const struct endpoint *ep = &kinds[k].v[i];
+
+			if (ip_addr_is_loopback(&ep->addr) ||
+			    !view_reached_on(v, &ep->addr))
+				continue;
+			cfg_warn(l, v->line,
+			         "[view %s] answers anyone who reaches %s %s: "
+			         "it has no allow, refuse or drop line and its "
+			         "match-client %s (add ACL lines; allow = any "
+			         "if that is meant)",
+			         v->name, kinds[k].key, ep->text,
+			         v->has_match_client ? "takes every address"
+			                             : "is not set");
+		}
 	}
 }
 
@@ -2703,7 +2726,8 @@ warn_open_views(struct loader *l)
 		/* Without other criteria it takes every query: the views
 		 * after it are never reached. */
 		if (everyone && !v->has_match_destination &&
-		    v->ncountries == 0 && v->nasns == 0)
+		    v->match_transport == 0 && v->ncountries == 0 &&
+		    v->nasns == 0)
 			break;
 	}
 }
