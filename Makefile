@@ -192,9 +192,10 @@ format:
 EXAMPLES      := etc/examples/active-directory.conf \
                  etc/examples/enterprise-gateway.conf \
                  etc/examples/firewall.conf etc/examples/split-horizon.conf \
-                 etc/examples/zone-file.conf
+                 etc/examples/zone-file.conf etc/examples/encrypted.conf
 EXAMPLE_LISTS := $(wildcard etc/examples/lists/*)
 EXAMPLE_ZONES := $(wildcard etc/examples/zones/*)
+EXAMPLE_TLS   := $(wildcard etc/examples/tls/*)
 # Operators' documents: the RCODE/EDE table, alerting rules, a dashboard.
 DOCS          := docs/troubleshooting.md packaging/prometheus/dnsgate-alerts.yml \
                  packaging/grafana/dnsgate-dashboard.json
@@ -205,6 +206,7 @@ install: $(BIN)
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(DOCDIR)/examples/lists \
 		$(DESTDIR)$(DOCDIR)/examples/zones \
+		$(DESTDIR)$(DOCDIR)/examples/tls \
 		$(DESTDIR)$(SYSCONFDIR)/dnsgate $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/dnsgate
 	install -m 644 packaging/dnsgate.8 $(DESTDIR)$(MANDIR)/man8/dnsgate.8
@@ -217,6 +219,7 @@ install: $(BIN)
 	install -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
 	install -m 644 $(EXAMPLE_LISTS) $(DESTDIR)$(DOCDIR)/examples/lists/
 	install -m 644 $(EXAMPLE_ZONES) $(DESTDIR)$(DOCDIR)/examples/zones/
+	install -m 644 $(EXAMPLE_TLS) $(DESTDIR)$(DOCDIR)/examples/tls/
 	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 	@for pair in $(ETC_FILES); do \
 		src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${pair#*:}; \
@@ -233,6 +236,7 @@ uninstall:
 		$(EXAMPLES:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
 		$(EXAMPLE_LISTS:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
 		$(EXAMPLE_ZONES:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
+		$(EXAMPLE_TLS:etc/examples/%=$(DESTDIR)$(DOCDIR)/examples/%) \
 		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOCS)))
 	@for pair in $(ETC_FILES); do \
 		src=$${pair%%:*}; dst=$(DESTDIR)$(SYSCONFDIR)/$${pair#*:}; \
@@ -240,6 +244,7 @@ uninstall:
 		elif [ -e "$$dst" ]; then echo "keeping $$dst: changed"; fi; \
 	done
 	@for d in $(DOCDIR)/examples/lists $(DOCDIR)/examples/zones \
+		$(DOCDIR)/examples/tls \
 		$(DOCDIR)/examples $(DOCDIR) $(SYSCONFDIR)/dnsgate; do \
 		[ ! -d "$(DESTDIR)$$d" ] || rmdir "$(DESTDIR)$$d" 2>/dev/null || \
 			echo "keeping $(DESTDIR)$$d: not empty"; \

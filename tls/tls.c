@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dns/addr.h"
 
@@ -264,6 +265,17 @@ tls_server_ctx_new(const struct tls_server_params *p, enum tls_alpn alpn,
 		         p->ciphers);
 		SSL_CTX_free(ctx);
 		ERR_clear_error();
+		return NULL;
+	}
+	/* The system's reason for a file that cannot be read, rather than
+	 * OpenSSL's "system lib". */
+	if (access(p->cert, R_OK) < 0 || access(p->key, R_OK) < 0) {
+		bool cert = access(p->cert, R_OK) < 0;
+
+		snprintf(err, cap, "%s %s: %s",
+		         cert ? "tls-certificate" : "tls-key",
+		         cert ? p->cert : p->key, strerror(errno));
+		SSL_CTX_free(ctx);
 		return NULL;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, p->cert) != 1) {

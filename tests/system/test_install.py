@@ -19,7 +19,8 @@ BUILD = os.path.dirname(os.path.abspath(DNSGATE_BIN))
 EXAMPLES = ["demo.conf", "active-directory.conf", "enterprise-gateway.conf",
             "firewall.conf", "split-horizon.conf", "zone-file.conf",
             "lists/ads.txt", "lists/allow.txt", "lists/policy.rpz",
-            "zones/corp.example.zone"]
+            "zones/corp.example.zone", "encrypted.conf",
+            "tls/example-cert.pem", "tls/example-key.pem"]
 DOCS = ["troubleshooting.md", "dnsgate-alerts.yml", "dnsgate-dashboard.json"]
 
 
