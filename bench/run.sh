@@ -54,7 +54,7 @@ CLIENT_COOKIE=0123456789abcdef                  # protect mode: the client cooki
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
 # need, bench_begin, stop_pid, cleanup, free_port, probe, wait_ready, wait_child,
-# cpu_ticks, cpu_stat, cpu_busy_pct, CLK_TCK, median, ratio
+# cpu_ticks, cpu_stat, cpu_busy_pct, vm_field, CLK_TCK, median, ratio
 . "$ROOT/bench/lib.sh"
 
 for v in "$SECONDS_RUN" "$WARMUP" "$ROUNDS" "$CLIENTS" "$OUTSTANDING" "$NAMES" "$NX_PERCENT"; do
@@ -212,7 +212,6 @@ policy_check() {
 	done
 	note "$name: policy check passed (blocked names NXDOMAIN, others as the zone says, 127.0.0.250 dropped)"
 }
-vm_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 # ---- the two proxies ---------------------------------------------------------
 dnsgate_conf() { # port [metrics-port]: the configuration on stdout
