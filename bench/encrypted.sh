@@ -242,9 +242,10 @@ NQ=$(wc -l <"$QUERIES")
 NNX=$(grep -c '^nx' "$QUERIES" || true)
 # For h2load: the same mix as DoH GET paths (RFC 8484 §4.1: the message,
 # ID 0, base64url without padding, in "dns"). h2load sends a file's paths in
-# the same order on every connection, and Unbound would answer the identical
+# the same order on every connection, and Unbound would answer identical
 # queries in flight with one upstream query: so one h2load per connection,
-# each with the list started at another place, NQ/CLIENTS lines apart.
+# each with its own share of the lines (every CLIENTS-th), so that no query
+# is ever in flight twice, as with dnsperf's single sequence.
 DOH_PATHS=()
 if [ "$DO_DOH" = 1 ] && [ "$DOH_CLIENT" = h2load ]; then
 	"$PYTHON" - "$QUERIES" "$TMP/doh-paths.txt" <<'EOF' || die "could not write the DoH query paths"
@@ -259,9 +260,10 @@ with open(sys.argv[1]) as src, open(sys.argv[2], "w") as out:
         name, qtype = line.split()
         out.write("/dns-query?dns=" + base64.urlsafe_b64encode(wire(name, qtype)).rstrip(b"=").decode() + "\n")
 EOF
+	[ "$NQ" -ge $((CLIENTS * STREAMS)) ] ||
+		die "the query file ($NQ lines) must have at least --outstanding lines for h2load (raise BENCH_NAMES)"
 	for i in $(seq 0 $((CLIENTS - 1))); do
-		first=$((i * NQ / CLIENTS + 1))
-		{ tail -n +"$first" "$TMP/doh-paths.txt"; head -n $((first - 1)) "$TMP/doh-paths.txt"; } >"$TMP/doh-paths.$i.txt"
+		awk -v c="$CLIENTS" -v i="$i" 'NR % c == i' "$TMP/doh-paths.txt" >"$TMP/doh-paths.$i.txt"
 		DOH_PATHS+=("$TMP/doh-paths.$i.txt")
 	done
 fi
