@@ -60,7 +60,7 @@ DEPS_TEST  := libcmocka-dev python3-dnspython python3-pytest nsd \
               libmaxmind-db-writer-perl fstrm-bin python3-prometheus-client \
               logrotate systemd nftables iproute2 \
               openssl curl python3-httpx python3-h2
-DEPS_BENCH := dnsperf dnsdist nftables unbound
+DEPS_BENCH := dnsperf dnsdist nftables unbound nghttp2-client openssl
 DEPS_DEB   := dpkg-dev debhelper lintian
 
 LIB_SRC  := $(wildcard dns/*.c views/*.c policy/*.c ratelimit/*.c obs/*.c cache/*.c \
@@ -79,7 +79,7 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/tests/replay/%)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .PHONY: all run check deps deps-build deps-test deps-bench unit fuzz-replay \
-        system configs fuzz format install uninstall clean bench soak \
+        system configs fuzz format install uninstall clean bench bench-tls soak \
         deb deps-deb
 
 all: $(BIN)
@@ -175,6 +175,11 @@ fuzz: $(FUZZ_BIN)
 
 bench: deps-bench $(BIN)
 	bench/run.sh
+
+# DoT and DoH next to dnsdist and Unbound (bench/README.md, "Encrypted
+# transports"); options through BENCH_TLS_ARGS, e.g. "--rounds 2 --seconds 10".
+bench-tls: deps-bench $(BIN)
+	bench/encrypted.sh $(BENCH_TLS_ARGS)
 
 # Not in `make check`: minutes of load and faults (tests/soak/soak.py).
 soak: deps-bench $(BIN)

@@ -47,7 +47,8 @@ KEEP=${BENCH_KEEP:-0}
 
 die() { echo "amplify: error: $*" >&2; exit 1; }
 note() { echo "amplify: $*" >&2; }
-# need, bench_begin, stop_pid, cleanup, free_port, probe, wait_ready
+# need, bench_begin, stop_pid, cleanup, free_port, probe, wait_ready, cpu_ticks,
+# cpu_stat, cpu_busy_pct, CLK_TCK
 . "$ROOT/bench/lib.sh"
 
 for v in "$QPS" "$SECONDS_RUN" "$SOURCES" "$RATE" "$SLIP" "$WINDOW" "$TXT_RECORDS"; do
@@ -92,16 +93,6 @@ NFT_ON=0
 nft_drop() { [ "$NFT_ON" = 1 ] && "$NFT" delete table inet "$NFT_TABLE" 2>/dev/null || true; }
 bench_exit_hook() { nft_drop; }
 
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-cpu_stat() { awk '/^cpu[0-9]/ { print $1, $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
-cpu_busy_pct() { # before after cpu-number
-	awk -v k="cpu$3" -v a="$1" -v b="$2" 'BEGIN {
-		n = split(a, x, "\n"); for (i = 1; i <= n; i++) { split(x[i], f, " "); if (f[1] == k) { b0 = f[2]; i0 = f[3] } }
-		n = split(b, x, "\n"); for (i = 1; i <= n; i++) { split(x[i], f, " "); if (f[1] == k) { b1 = f[2]; i1 = f[3] } }
-		t = (b1 - b0) + (i1 - i0); if (t > 0) printf "%.0f", 100 * (b1 - b0) / t; else print "n/a"
-	}'
-}
-CLK_TCK=$(getconf CLK_TCK)
 # metrics PORT: dnsgate's /metrics (bash's /dev/tcp: no curl needed), bounded to 5 s.
 metrics() {
 	timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" &&

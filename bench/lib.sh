@@ -12,6 +12,13 @@
 #   probe PORT [QNAME [QTYPE]]      one query with dnsperf (default
 #                      "bench.test SOA"); true when answered NOERROR
 #   wait_ready NAME PID PORT LOG [QNAME QTYPE]   until probe answers
+#   wait_child PID     wait for a background child (INT/TERM act at once)
+#   cpu_ticks PID      utime+stime of a process, all threads (clock ticks)
+#   cpu_stat           per-CPU "cpuN busy idle" snapshot from /proc/stat
+#   cpu_busy_pct BEFORE AFTER N   busy % of CPU N between two snapshots
+#   vm_field PID FIELD a /proc/PID/status field (VmHWM, Threads...)
+#   median V...        the median of the numeric values (lower middle one)
+#   ratio A B          A/B with 2 decimals, n/a when not computable
 # shellcheck shell=bash
 
 need() { # command package
@@ -85,4 +92,38 @@ wait_ready() { # name pid port log [qname qtype]
 	done
 	tail -20 "$4" >&2
 	die "$1 does not answer on 127.0.0.1:$3 after 10 s (log above)"
+}
+
+# wait_child PID: wait for a background child, so that INT/TERM traps run at once
+# (bash defers them while a foreground command runs); cleanup kills it then.
+# The PID leaves PIDS once waited for: its number may be given to another process.
+wait_child() {
+	local rc=0
+	PIDS+=("$1")
+	wait "$1" || rc=$?
+	unset 'PIDS[-1]'
+	return "$rc"
+}
+cpu_ticks() { # utime+stime of the process (all its threads), in clock ticks
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+cpu_stat() { # "cpuN busy idle" lines (jiffies) from /proc/stat
+	awk '/^cpu[0-9]/ { print $1, $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat
+}
+cpu_busy_pct() { # before after cpu-number: busy % of that CPU between the snapshots
+	awk -v k="cpu$3" -v a="$1" -v b="$2" 'BEGIN {
+		n = split(a, x, "\n"); for (i = 1; i <= n; i++) { split(x[i], f, " "); if (f[1] == k) { b0 = f[2]; i0 = f[3] } }
+		n = split(b, x, "\n"); for (i = 1; i <= n; i++) { split(x[i], f, " "); if (f[1] == k) { b1 = f[2]; i1 = f[3] } }
+		t = (b1 - b0) + (i1 - i0); if (t > 0) printf "%.0f", 100 * (b1 - b0) / t; else print "n/a"
+	}'
+}
+vm_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+# shellcheck disable=SC2034 # used by the scripts that source this file
+CLK_TCK=$(getconf CLK_TCK)
+median() { # values: the median of the numeric ones (the lower middle one for an even count)
+	printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'
+}
+ratio() { # a b: a/b with 2 decimals, n/a when not computable
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'
 }

@@ -53,7 +53,8 @@ CLIENT_COOKIE=0123456789abcdef                  # protect mode: the client cooki
 
 die() { echo "bench: error: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
-# need, bench_begin, stop_pid, cleanup, free_port, probe, wait_ready
+# need, bench_begin, stop_pid, cleanup, free_port, probe, wait_ready, wait_child,
+# cpu_ticks, cpu_stat, cpu_busy_pct, vm_field, CLK_TCK, median, ratio
 . "$ROOT/bench/lib.sh"
 
 for v in "$SECONDS_RUN" "$WARMUP" "$ROUNDS" "$CLIENTS" "$OUTSTANDING" "$NAMES" "$NX_PERCENT"; do
@@ -211,27 +212,6 @@ policy_check() {
 	done
 	note "$name: policy check passed (blocked names NXDOMAIN, others as the zone says, 127.0.0.250 dropped)"
 }
-# wait_child PID: wait for a background child, so that INT/TERM traps run at once
-# (bash defers them while a foreground command runs); cleanup kills it then.
-wait_child() {
-	PIDS+=("$1")
-	wait "$1"
-}
-cpu_ticks() { # utime+stime of the process (all its threads), in clock ticks
-	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
-cpu_stat() { # "cpuN busy idle" lines (jiffies) from /proc/stat
-	awk '/^cpu[0-9]/ { print $1, $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat
-}
-cpu_busy_pct() { # before after cpu-number: busy % of that CPU between the snapshots
-	awk -v k="cpu$3" -v a="$1" -v b="$2" 'BEGIN {
-		n = split(a, x, "\n"); for (i = 1; i <= n; i++) { split(x[i], f, " "); if (f[1] == k) { b0 = f[2]; i0 = f[3] } }
-		n = split(b, x, "\n"); for (i = 1; i <= n; i++) { split(x[i], f, " "); if (f[1] == k) { b1 = f[2]; i1 = f[3] } }
-		t = (b1 - b0) + (i1 - i0); if (t > 0) printf "%.0f", 100 * (b1 - b0) / t; else print "n/a"
-	}'
-}
-vm_field() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-CLK_TCK=$(getconf CLK_TCK)
 
 # ---- the two proxies ---------------------------------------------------------
 dnsgate_conf() { # port [metrics-port]: the configuration on stdout
@@ -663,8 +643,7 @@ for r in $(seq "$ROUNDS"); do
 	ORDER=$(echo "$ORDER" | awk '{ for (i = NF; i > 0; i--) printf "%s%s", $i, (i > 1 ? " " : "\n") }')
 done
 
-# Per metric, the median over the rounds (the lower middle one for an even count).
-median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "n/a" }'; }
+# Per metric, the median over the rounds (median: lib.sh).
 for s in $SERVERS; do
 	for m in $METRICS $EXTRA; do
 		vals=()
@@ -682,9 +661,6 @@ for s in $SERVERS; do
 done
 
 # ---- report ------------------------------------------------------------------
-ratio() { # a b: a/b with 2 decimals, n/a when not computable
-	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'
-}
 declare -A LABEL=(
 	[qps]="queries/s" [mean_ms]="mean latency (ms)" [p50_ms]="p50 latency (ms)"
 	[p99_ms]="p99 latency (ms)" [p999_ms]="p99.9 latency (ms)" [max_ms]="max latency (ms)"
