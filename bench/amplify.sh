@@ -130,33 +130,16 @@ if [ "$MODE" = forward ]; then
 		echo "ns IN A 127.0.0.1"
 		txt_records ""
 	} >"$TMP/bench.test.zone"
-	cat >"$TMP/nsd/nsd.conf" <<EOF
-server:
-	ip-address: 127.0.0.1
-	port: $NSD_PORT
-	do-ip4: yes
-	do-ip6: no
-	server-count: 1
-	username: ""
-	chroot: ""
-	zonesdir: "$TMP"
-	database: ""
-	zonelistfile: "$TMP/nsd/zone.list"
-	xfrdfile: "$TMP/nsd/xfrd.state"
-	xfrdir: "$TMP/nsd"
-	pidfile: "$TMP/nsd/nsd.pid"
-	logfile: "$TMP/nsd/nsd.log"
-	verbosity: 0
-	hide-version: yes
-	# Measured here is dnsgate's RRL, not nsd's: off.
-	rrl-ratelimit: 0
-	rrl-whitelist-ratelimit: 0
+	{
+		nsd_server_conf
+		cat <<EOF
 remote-control:
 	control-enable: no
 zone:
 	name: bench.test.
 	zonefile: "$TMP/bench.test.zone"
 EOF
+	} >"$TMP/nsd/nsd.conf"
 	"${PIN_SERVER[@]}" "$NSD" -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd/stderr.log" 2>&1 9>&- &
 	NSD_PID=$!
 	PIDS+=("$NSD_PID")

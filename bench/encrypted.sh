@@ -426,27 +426,9 @@ done
 
 # ---- nsd -----------------------------------------------------------------------
 mkdir -p "$TMP/nsd"
-cat >"$TMP/nsd/nsd.conf" <<EOF
-server:
-	ip-address: 127.0.0.1
-	port: $NSD_PORT
-	do-ip4: yes
-	do-ip6: no
-	server-count: 1
-	username: ""
-	chroot: ""
-	zonesdir: "$TMP"
-	database: ""
-	zonelistfile: "$TMP/nsd/zone.list"
-	xfrdfile: "$TMP/nsd/xfrd.state"
-	xfrdir: "$TMP/nsd"
-	pidfile: "$TMP/nsd/nsd.pid"
-	logfile: "$TMP/nsd/nsd.log"
-	verbosity: 0
-	hide-version: yes
-	# NSD's response rate limiting would drop most of our answers: off.
-	rrl-ratelimit: 0
-	rrl-whitelist-ratelimit: 0
+{
+	nsd_server_conf
+	cat <<EOF
 remote-control:
 	# A local socket (no keys): its query counter shows that every query
 	# reached nsd, none was answered from a cache on the way.
@@ -456,6 +438,7 @@ zone:
 	name: bench.test.
 	zonefile: "$ZONE"
 EOF
+} >"$TMP/nsd/nsd.conf"
 "${PIN_NSD[@]}" "$NSD" -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd/stderr.log" 2>&1 9>&- &
 NSD_PID=$!
 PIDS+=("$NSD_PID")

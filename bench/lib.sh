@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # bench/lib.sh — the set-up every benchmark script shares, sourced by
-# run.sh, amplify.sh, burst.sh and list-refresh.sh once they have set
-# RESULTS_DIR, KEEP, DNSPERF and their own die() and note().
+# run.sh, amplify.sh, burst.sh, list-refresh.sh and encrypted.sh once they
+# have set RESULTS_DIR, KEEP, DNSPERF and their own die() and note().
 #
 #   bench_begin NAME   take the benchmarks' lock (two at once would measure
 #                      each other), make TMP (/tmp/dnsgate-NAME.XXXXXX) and
@@ -12,6 +12,7 @@
 #   probe PORT [QNAME [QTYPE]]      one query with dnsperf (default
 #                      "bench.test SOA"); true when answered NOERROR
 #   wait_ready NAME PID PORT LOG [QNAME QTYPE]   until probe answers
+#   nsd_server_conf    the server: block of nsd.conf they all share
 #   wait_child PID     wait for a background child (INT/TERM act at once)
 #   cpu_ticks PID      utime+stime of a process, all threads (clock ticks)
 #   cpu_stat           per-CPU "cpuN busy idle" snapshot from /proc/stat
@@ -126,4 +127,32 @@ median() { # values: the median of the numeric ones (the lower middle one for an
 }
 ratio() { # a b: a/b with 2 decimals, n/a when not computable
 	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+# The server: block every benchmark gives nsd (the bench.test upstream):
+# loopback port $NSD_PORT, one process, files under $TMP, no RRL (it
+# would drop most of the answers; what is measured is the proxies). Each
+# script adds its own lines (cookies, buffers, control) and the zone.
+nsd_server_conf() {
+	cat <<EOF
+server:
+	ip-address: 127.0.0.1
+	port: $NSD_PORT
+	do-ip4: yes
+	do-ip6: no
+	server-count: 1
+	username: ""
+	chroot: ""
+	zonesdir: "$TMP"
+	database: ""
+	zonelistfile: "$TMP/nsd/zone.list"
+	xfrdfile: "$TMP/nsd/xfrd.state"
+	xfrdir: "$TMP/nsd"
+	pidfile: "$TMP/nsd/nsd.pid"
+	logfile: "$TMP/nsd/nsd.log"
+	verbosity: 0
+	hide-version: yes
+	rrl-ratelimit: 0
+	rrl-whitelist-ratelimit: 0
+EOF
 }

@@ -100,27 +100,9 @@ mkdir -p "$TMP/nsd"
 	echo 'ns  IN A   127.0.0.1'
 	awk -v n="$NAMES" 'BEGIN { for (i = 1; i <= n; i++) printf "host%d IN A 10.0.%d.%d\n", i, int(i / 256), i % 256 }'
 } >"$TMP/bench.test.zone"
-cat >"$TMP/nsd/nsd.conf" <<EOF
-server:
-	ip-address: 127.0.0.1
-	port: $NSD_PORT
-	do-ip4: yes
-	do-ip6: no
-	server-count: 1
-	username: ""
-	chroot: ""
-	zonesdir: "$TMP"
-	database: ""
-	zonelistfile: "$TMP/nsd/zone.list"
-	xfrdfile: "$TMP/nsd/xfrd.state"
-	xfrdir: "$TMP/nsd"
-	pidfile: "$TMP/nsd/nsd.pid"
-	logfile: "$TMP/nsd/nsd.log"
-	verbosity: 0
-	hide-version: yes
-	# Measured is dnsgate: nsd neither rate limits nor drops.
-	rrl-ratelimit: 0
-	rrl-whitelist-ratelimit: 0
+{
+	nsd_server_conf
+	cat <<EOF
 	receive-buffer-size: 16777216
 remote-control:
 	control-enable: no
@@ -128,6 +110,7 @@ zone:
 	name: bench.test.
 	zonefile: "$TMP/bench.test.zone"
 EOF
+} >"$TMP/nsd/nsd.conf"
 "${PIN_NSD[@]}" "$NSD" -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd/stderr.log" 2>&1 9>&- &
 NSD_PID=$!
 PIDS+=("$NSD_PID")

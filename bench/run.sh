@@ -411,27 +411,9 @@ fi
 
 # ---- nsd -------------------------------------------------------------------
 mkdir -p "$TMP/nsd"
-cat >"$TMP/nsd/nsd.conf" <<EOF
-server:
-	ip-address: 127.0.0.1
-	port: $NSD_PORT
-	do-ip4: yes
-	do-ip6: no
-	server-count: 1
-	username: ""
-	chroot: ""
-	zonesdir: "$TMP"
-	database: ""
-	zonelistfile: "$TMP/nsd/zone.list"
-	xfrdfile: "$TMP/nsd/xfrd.state"
-	xfrdir: "$TMP/nsd"
-	pidfile: "$TMP/nsd/nsd.pid"
-	logfile: "$TMP/nsd/nsd.log"
-	verbosity: 0
-	hide-version: yes
-	# NSD's response rate limiting would drop most of our answers: off.
-	rrl-ratelimit: 0
-	rrl-whitelist-ratelimit: 0
+{
+	nsd_server_conf
+	cat <<EOF
 	# Protect mode: dnsdist passes the queries' COOKIE option on to nsd; nsd
 	# ignores it, so that nsd does the same work behind both proxies.
 	answer-cookie: no
@@ -441,6 +423,7 @@ zone:
 	name: bench.test.
 	zonefile: "$ZONE"
 EOF
+} >"$TMP/nsd/nsd.conf"
 "${PIN_NSD[@]}" "$NSD" -d -c "$TMP/nsd/nsd.conf" >"$TMP/nsd/stderr.log" 2>&1 9>&- &
 NSD_PID=$!
 PIDS+=("$NSD_PID")
