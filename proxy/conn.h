@@ -89,6 +89,8 @@ void conn_maybe_free(struct tcp_conn *tc);
  */
 void conn_dispatch(struct tcp_conn *tc, const uint8_t *msg, size_t len,
                    int32_t stream);
+/* When rbuf holds a whole message: hand it over, start the next one. */
+void conn_frame_take(struct tcp_conn *tc);
 /* The idle timeout to arm now (seconds), as busy as the server is. */
 double conn_idle_timeout(const struct worker *w);
 

@@ -234,11 +234,12 @@ static void
 dot_feed(struct tcp_conn *tc, const uint8_t *p, size_t n)
 {
 	while (n > 0 && !tc->closed && !tc->read_done) {
-		size_t want, take, msglen;
+		size_t want, take;
 
 		/* A whole message in p is handed over where it lies. */
 		if (tc->rlen == 0 && dns_frame_ready(p, n)) {
-			msglen = dns_frame_msglen(p, n);
+			size_t msglen = dns_frame_msglen(p, n);
+
 			if (msglen > 0)
 				conn_dispatch(tc, p + DNS_FRAME_PREFIX, msglen,
 				              0);
@@ -252,14 +253,7 @@ dot_feed(struct tcp_conn *tc, const uint8_t *p, size_t n)
 		tc->rlen += take;
 		p += take;
 		n -= take;
-		if (!dns_frame_ready(tc->rbuf, tc->rlen))
-			continue;
-		msglen = dns_frame_msglen(tc->rbuf, tc->rlen);
-		tc->rlen = 0;
-		/* A zero-length message can't be a query: ignore it. */
-		if (msglen > 0)
-			conn_dispatch(tc, tc->rbuf + DNS_FRAME_PREFIX, msglen,
-			              0);
+		conn_frame_take(tc);
 	}
 }
 

@@ -658,6 +658,20 @@ conn_idle_timeout(const struct worker *w)
 }
 
 void
+conn_frame_take(struct tcp_conn *tc)
+{
+	size_t msglen;
+
+	if (!dns_frame_ready(tc->rbuf, tc->rlen))
+		return;
+	msglen = dns_frame_msglen(tc->rbuf, tc->rlen);
+	tc->rlen = 0;
+	/* A zero-length message can't be a query: ignore it. */
+	if (msglen > 0)
+		conn_dispatch(tc, tc->rbuf + DNS_FRAME_PREFIX, msglen, 0);
+}
+
+void
 conn_dispatch(struct tcp_conn *tc, const uint8_t *msg, size_t len,
               int32_t stream)
 {
@@ -703,7 +717,6 @@ tcp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 	     batch++) {
 		size_t want = dns_frame_want(tc->rbuf, tc->rlen);
 		ssize_t n = recv(tc->fd, tc->rbuf + tc->rlen, want, 0);
-		size_t msglen;
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
@@ -716,14 +729,7 @@ tcp_read_cb(struct ev_loop *loop, ev_io *io, int revents)
 			break;
 		}
 		tc->rlen += (size_t)n;
-		if (!dns_frame_ready(tc->rbuf, tc->rlen))
-			continue;
-		msglen = dns_frame_msglen(tc->rbuf, tc->rlen);
-		tc->rlen = 0;
-		/* A zero-length message can't be a query: ignore it. */
-		if (msglen > 0)
-			conn_dispatch(tc, tc->rbuf + DNS_FRAME_PREFIX, msglen,
-			              0);
+		conn_frame_take(tc);
 	}
 	tc->inflight--;
 	conn_maybe_free(tc);

@@ -30,49 +30,20 @@ import httpx
 import pytest
 
 import certs
+import encrypted
 import sysutil
 from conftest import BIG, DNSGATE_BIN
+from encrypted import (LOCAL_A, PADDING, RESPONSE_BLOCK, free_addr, run,
+                       scrape, view_body, wait_metric)
 from sysutil import fault_name, make_query
 
 LOCAL = "local.doh.test."
-LOCAL_A = "192.0.2.7"
 PATH = "/dns-query"
 MEDIA = "application/dns-message"
-PADDING = 12  # EDNS option code (RFC 7830)
-RESPONSE_BLOCK = 468  # RFC 8467 4.1
 
 
 def body(upstream, extra=""):
-    return "\n".join([
-        "[upstream up]",
-        "server = %s" % upstream,
-        "timeout = 4s",
-        "",
-        "[view all]",
-        "upstream = up",
-        "local-data = %s 300 IN A %s" % (LOCAL, LOCAL_A),
-        extra,
-        "",
-    ])
-
-
-def free_addr():
-    return "127.0.0.1:%d" % sysutil.free_port()
-
-
-def scrape(gate):
-    return sysutil.scrape_metrics(gate.metrics)
-
-
-def wait_metric(gate, pred, timeout=3.0):
-    """The first scrape for which pred(scrape) holds, or the last one."""
-    last = [None]
-
-    def check():
-        last[0] = scrape(gate)
-        return pred(last[0])
-    sysutil.wait_for(check, timeout, interval=0.1)
-    return last[0]
+    return view_body(upstream, LOCAL, extra)
 
 
 def connections(m):
@@ -80,8 +51,7 @@ def connections(m):
 
 
 def handshakes(m, result):
-    return sysutil.metric(m, "dnsgate_tls_handshakes_total", proto="https",
-                          result=result)
+    return encrypted.handshakes(m, result, "https")
 
 
 def doh_gate(dnsgate_conf, pki, text, server=None):
@@ -114,12 +84,6 @@ def doh_gate(dnsgate_conf, pki, text, server=None):
 @pytest.fixture
 def gate(dnsgate_conf, pki, fault):
     return doh_gate(dnsgate_conf, pki, body(fault.addr))
-
-
-def run(argv, timeout=10):
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=timeout)
-    return p.returncode, p.stdout + p.stderr
 
 
 def kdig(gate, pki, name, *opts):

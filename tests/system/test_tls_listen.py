@@ -18,7 +18,6 @@ import shutil
 import signal
 import socket
 import ssl
-import subprocess
 import time
 
 import dns.edns
@@ -29,34 +28,19 @@ import dns.rcode
 import pytest
 
 import certs
+import encrypted
 import sysutil
 from conftest import BIG, DNSGATE_BIN
+from encrypted import (LOCAL_A, PADDING, RESPONSE_BLOCK, free_addr, run,
+                       scrape, view_body, wait_metric)
 from sysutil import fault_name, frame, make_query, recv_frame
 from test_config_check import error_lines, run_check
 
 LOCAL = "local.dot.test."
-LOCAL_A = "192.0.2.7"
-PADDING = 12  # EDNS option code (RFC 7830)
-RESPONSE_BLOCK = 468  # RFC 8467 4.1
 
 
 def body(upstream, extra=""):
-    """One view forwarding to ``upstream`` with one local-data name."""
-    return "\n".join([
-        "[upstream up]",
-        "server = %s" % upstream,
-        "timeout = 4s",
-        "",
-        "[view all]",
-        "upstream = up",
-        "local-data = %s 300 IN A %s" % (LOCAL, LOCAL_A),
-        extra,
-        "",
-    ])
-
-
-def free_addr():
-    return "127.0.0.1:%d" % sysutil.free_port()
+    return view_body(upstream, LOCAL, extra)
 
 
 def parse_addr(text):
@@ -134,30 +118,8 @@ def tls_closed(s, timeout):
             return True
 
 
-def scrape(gate):
-    return sysutil.scrape_metrics(gate.metrics)
-
-
 def handshakes(m, result, proto="tls"):
-    return sysutil.metric(m, "dnsgate_tls_handshakes_total", proto=proto,
-                          result=result)
-
-
-def wait_metric(gate, pred, timeout=3.0):
-    """The first scrape for which pred(scrape) holds, or the last one."""
-    last = [None]
-
-    def check():
-        last[0] = scrape(gate)
-        return pred(last[0])
-    sysutil.wait_for(check, timeout, interval=0.1)
-    return last[0]
-
-
-def run(argv, timeout=10):
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                       text=True, timeout=timeout)
-    return p.returncode, p.stdout + p.stderr
+    return encrypted.handshakes(m, result, proto)
 
 
 # -- independent clients -------------------------------------------------
