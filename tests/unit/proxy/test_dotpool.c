@@ -32,19 +32,20 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns/msg.h"
 #include "proxy/dotpool.h"
 #include "proxy/runstate.h"
 #include "proxy/worker.h"
+#include "tests/unit/testcert.h"
 #include "tls/tls.h"
 
 #define WAIT_CAP 5.0 /* s */
@@ -68,42 +69,19 @@ static EVP_PKEY *key;
 static X509 *crt;
 static struct log_ring *log_ring; /* one per process: rings are not freed */
 
-static void
-add_ext(X509 *x, int nid, const char *value)
-{
-	X509V3_CTX v3;
-	X509_EXTENSION *e;
-
-	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-	e = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
-	assert_non_null(e);
-	assert_int_equal(X509_add_ext(x, e, -1), 1);
-	X509_EXTENSION_free(e);
-}
-
-/* A self-signed certificate for dns.test and 127.0.0.1, its own CA. */
+/* A self-signed certificate for dns.test and 127.0.0.1, trusted as is. */
 static void
 make_cert(void)
 {
-	X509_NAME *n;
+	struct testcert_spec spec = {
+	    .cn = "dns.test",
+	    .san = "DNS:dns.test,IP:127.0.0.1",
+	    .not_before = time(NULL) - 60,
+	    .not_after = time(NULL) + 3600,
+	};
 
-	key = EVP_EC_gen("P-256");
-	crt = X509_new();
-	assert_non_null(key);
-	assert_non_null(crt);
-	X509_set_version(crt, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(crt), 1);
-	X509_gmtime_adj(X509_getm_notBefore(crt), -60);
-	X509_gmtime_adj(X509_getm_notAfter(crt), 3600);
-	X509_set_pubkey(crt, key);
-	n = X509_get_subject_name(crt);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	                           (const unsigned char *)"dns.test", -1, -1,
-	                           0);
-	X509_set_issuer_name(crt, n);
-	add_ext(crt, NID_basic_constraints, "critical,CA:TRUE");
-	add_ext(crt, NID_subject_alt_name, "DNS:dns.test,IP:127.0.0.1");
-	assert_true(X509_sign(crt, key, EVP_sha256()) > 0);
+	key = testcert_key_new();
+	crt = testcert_new(key, &spec);
 }
 
 /* Read exactly n bytes: 0, or -1 at the end of the connection. */
