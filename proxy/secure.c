@@ -165,6 +165,15 @@ secure_flush(struct tcp_conn *tc)
 	}
 	if (secure_write(tc) < 0)
 		return;
+	/* A zone transfer relayed over DNS over TLS (RFC 9103) waits while
+	 * the client is slow to read (worker_tcp_pause): half drained, it
+	 * goes on, as tcp_write_cb does for TCP. */
+	if (tc->paused != NULL && tc->wq_bytes < CONN_MAX_QUEUED / 2) {
+		struct query *qr = tc->paused;
+
+		tc->paused = NULL;
+		upstream_xfr_resume(qr);
+	}
 	/* GOAWAY exchanged and every stream done: nothing more to read. */
 	if (tc->doh != NULL && !doh_session_want_read(tc->doh) &&
 	    !doh_session_want_write(tc->doh))

@@ -254,6 +254,29 @@ def test_large_pipelined_answers(dnsgate_conf, pki, nsd):
             ref.answer)
 
 
+def test_axfr_relayed_over_tls(dnsgate_conf, pki, nsd):
+    """A zone transfer over DNS over TLS (RFC 9103) with allow-transfer:
+    kdig gets the whole zone, the same records as from nsd itself."""
+    gate = tls_gate(dnsgate_conf, pki,
+                    body(nsd.addr, "allow-transfer = 127.0.0.1"))
+    host, port = nsd.addr.split(":")
+
+    def records(argv):
+        rc, out = run(["kdig", "+timeout=5", "+retry=0", "+noall",
+                       "+answer"] + argv + ["example.test.", "AXFR"])
+        assert rc == 0, out
+        return sorted(line.split()[0] + " " + line.split()[3]
+                      for line in out.splitlines()
+                      if line and not line.startswith(";"))
+
+    direct = records(["@%s" % host, "-p", port])
+    via_tls = records(["@%s" % gate.tls[0], "-p", str(gate.tls[1]),
+                       "+tls-ca=%s" % pki.ca,
+                       "+tls-hostname=%s" % certs.HOSTNAME])
+    assert len(direct) > 50
+    assert via_tls == direct
+
+
 def test_many_pipelined_queries_span_tls_records(gate, pki):
     """600 queries in one write: more than one TLS record's worth (16 kB),
     so some arrive in bytes TLS has decrypted but not handed over yet."""
