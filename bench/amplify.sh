@@ -73,16 +73,7 @@ need awk mawk
 [ "$MODE" = forward ] && need "$NSD" nsd
 [ -x "$DNSGATE" ] || die "$DNSGATE not built: run 'make' first"
 
-NCPU=$(getconf _NPROCESSORS_ONLN)
-if [ "$NCPU" -lt 2 ]; then
-	note "warning: only $NCPU CPU: dnsperf and dnsgate share CPU 0"
-	SERVER_CPU=0 CLIENT_CPU=0
-fi
-for c in "$SERVER_CPU" "$CLIENT_CPU"; do
-	[[ "$c" =~ ^[0-9]+$ ]] && [ "$c" -lt "$NCPU" ] || die "CPU '$c' does not exist (0..$((NCPU - 1)))"
-done
-PIN_SERVER=(taskset -c "$SERVER_CPU")
-PIN_CLIENT=(taskset -c "$CLIENT_CPU")
+bench_pin_cpus "dnsperf and dnsgate"
 
 # The same lock as bench/run.sh: two benchmarks at once would measure each other.
 bench_begin amplify

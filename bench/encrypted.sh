@@ -181,18 +181,7 @@ if has dnsgate; then
 		die "$DNSGATE not built: run 'make' first (or --proxy dnsdist / unbound to bench a peer alone)"
 fi
 
-NCPU=$(getconf _NPROCESSORS_ONLN)
-if [ "$NCPU" -lt 2 ]; then
-	note "warning: only $NCPU CPU: load generators, nsd and proxies all share CPU 0"
-	SERVER_CPU=0 CLIENT_CPU=0 NSD_CPU=0
-fi
-for c in "$SERVER_CPU" "$CLIENT_CPU" "$NSD_CPU"; do
-	[[ "$c" =~ ^[0-9]+$ ]] && [ "$c" -lt "$NCPU" ] || die "CPU '$c' does not exist (0..$((NCPU - 1)))"
-done
-# Command prefixes (not functions: a backgrounded function would leave $! naming a subshell).
-PIN_SERVER=(taskset -c "$SERVER_CPU")
-PIN_CLIENT=(taskset -c "$CLIENT_CPU")
-PIN_NSD=(taskset -c "$NSD_CPU")
+bench_pin_cpus "load generators, nsd and proxies"
 
 # Two benchmarks at once would measure each other: the same lock as run.sh.
 bench_begin tls

@@ -13,6 +13,9 @@
 #                      "bench.test SOA"); true when answered NOERROR
 #   wait_ready NAME PID PORT LOG [QNAME QTYPE]   until probe answers
 #   nsd_server_conf    the server: block of nsd.conf they all share
+#   bench_pin_cpus WHO NCPU; check SERVER_CPU, CLIENT_CPU, NSD_CPU (all 0
+#                      on one CPU, WHO then named in the warning) and make
+#                      the PIN_SERVER, PIN_CLIENT, PIN_NSD command prefixes
 #   wait_child PID     wait for a background child (INT/TERM act at once)
 #   cpu_ticks PID      utime+stime of a process, all threads (clock ticks)
 #   cpu_stat           per-CPU "cpuN busy idle" snapshot from /proc/stat
@@ -155,4 +158,22 @@ server:
 	rrl-ratelimit: 0
 	rrl-whitelist-ratelimit: 0
 EOF
+}
+
+bench_pin_cpus() { # who shares the CPU when there is only one
+	local c
+	NCPU=$(getconf _NPROCESSORS_ONLN)
+	NSD_CPU=${NSD_CPU:-$SERVER_CPU}
+	if [ "$NCPU" -lt 2 ]; then
+		note "warning: only $NCPU CPU: $1 all share CPU 0"
+		SERVER_CPU=0 CLIENT_CPU=0 NSD_CPU=0
+	fi
+	for c in "$SERVER_CPU" "$CLIENT_CPU" "$NSD_CPU"; do
+		[[ "$c" =~ ^[0-9]+$ ]] && [ "$c" -lt "$NCPU" ] || die "CPU '$c' does not exist (0..$((NCPU - 1)))"
+	done
+	# Command prefixes (not functions: a backgrounded function would
+	# leave $! naming a subshell).
+	PIN_SERVER=(taskset -c "$SERVER_CPU")
+	PIN_CLIENT=(taskset -c "$CLIENT_CPU")
+	PIN_NSD=(taskset -c "$NSD_CPU")
 }

@@ -69,17 +69,7 @@ need ss iproute2
 need awk mawk
 [ -x "$DNSGATE" ] || die "$DNSGATE not built: run 'make' first"
 
-NCPU=$(getconf _NPROCESSORS_ONLN)
-if [ "$NCPU" -lt 2 ]; then
-	note "warning: only $NCPU CPU: dnsperf, nsd and dnsgate share CPU 0"
-	SERVER_CPU=0 CLIENT_CPU=0 NSD_CPU=0
-fi
-for c in "$SERVER_CPU" "$CLIENT_CPU" "$NSD_CPU"; do
-	[[ "$c" =~ ^[0-9]+$ ]] && [ "$c" -lt "$NCPU" ] || die "CPU '$c' does not exist (0..$((NCPU - 1)))"
-done
-PIN_SERVER=(taskset -c "$SERVER_CPU")
-PIN_CLIENT=(taskset -c "$CLIENT_CPU")
-PIN_NSD=(taskset -c "$NSD_CPU")
+bench_pin_cpus "dnsperf, nsd and dnsgate"
 
 # The same lock as the other benchmarks: two at once would measure each other.
 bench_begin list-refresh

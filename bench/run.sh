@@ -103,18 +103,7 @@ case " $SERVERS " in *" dnsgate "*)
 	;;
 esac
 
-NCPU=$(getconf _NPROCESSORS_ONLN)
-if [ "$NCPU" -lt 2 ]; then
-	note "warning: only $NCPU CPU: load generator, nsd and servers all share CPU 0"
-	SERVER_CPU=0 CLIENT_CPU=0 NSD_CPU=0
-fi
-for c in "$SERVER_CPU" "$CLIENT_CPU" "$NSD_CPU"; do
-	[[ "$c" =~ ^[0-9]+$ ]] && [ "$c" -lt "$NCPU" ] || die "CPU '$c' does not exist (0..$((NCPU - 1)))"
-done
-# Command prefixes (not functions: a backgrounded function would leave $! naming a subshell).
-PIN_SERVER=(taskset -c "$SERVER_CPU")
-PIN_CLIENT=(taskset -c "$CLIENT_CPU")
-PIN_NSD=(taskset -c "$NSD_CPU")
+bench_pin_cpus "load generator, nsd and servers"
 
 # Two benchmarks at once would measure each other.
 bench_begin bench
