@@ -12,20 +12,16 @@
 #include <unistd.h>
 
 #include "dns/msg.h"
+#include "proxy/idtab.h"
 #include "proxy/worker.h"
 
-/* In-flight table per socket: open addressing on the ID, kept at most
- * half full so probes stay short. */
-#define SLOTS    1024
-#define MAX_LOAD (SLOTS / 2)
 #define POOL_MAX 64
 
 struct pool_sock {
 	struct pool *pool;
 	int fd;
 	ev_io io;
-	unsigned n;
-	struct uppool_wait *q[SLOTS]; /* keyed by q->id, linear probing */
+	struct idtab inflight; /* struct uppool_wait, by ID */
 };
 
 struct pool {
@@ -37,41 +33,6 @@ struct pool {
 	struct pool_sock *socks[POOL_MAX];
 };
 
-static size_t
-slot_find(const struct pool_sock *s, uint16_t id)
-{
-	size_t i = id & (SLOTS - 1);
-
-	while (s->q[i] != NULL && s->q[i]->id != id)
-		i = (i + 1) & (SLOTS - 1);
-	return i;
-}
-
-/* Linear-probing deletion by backward shift (no tombstones). */
-static void
-slot_remove(struct pool_sock *s, size_t i)
-{
-	size_t j = i;
-
-	s->q[i] = NULL;
-	s->n--;
-	for (;;) {
-		size_t home;
-
-		j = (j + 1) & (SLOTS - 1);
-		if (s->q[j] == NULL)
-			return;
-		home = s->q[j]->id & (SLOTS - 1);
-		/* Move q[j] into the hole unless its home lies in (i, j]. */
-		if ((i <= j) ? (home <= i || home > j)
-		             : (home <= i && home > j)) {
-			s->q[i] = s->q[j];
-			s->q[j] = NULL;
-			i = j;
-		}
-	}
-}
-
 /*
  * Connected UDP is unreachable for ICMP-refused ports: every query in
  * flight on the socket fails over to its next attempt.
@@ -79,38 +40,35 @@ slot_remove(struct pool_sock *s, size_t i)
 static void
 sock_fail_all(struct pool_sock *s)
 {
-	struct uppool_wait *failed[MAX_LOAD];
-	unsigned n = 0;
+	void *failed[IDTAB_MAX];
+	size_t n = idtab_drain(&s->inflight, failed, IDTAB_MAX);
 
-	for (size_t i = 0; i < SLOTS && n < MAX_LOAD; i++) {
-		if (s->q[i] != NULL) {
-			failed[n++] = s->q[i];
-			s->q[i]->psock = NULL;
-			s->q[i] = NULL;
-		}
+	for (size_t i = 0; i < n; i++)
+		((struct uppool_wait *)failed[i])->psock = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct uppool_wait *wt = failed[i];
+
+		wt->on_error(wt);
 	}
-	s->n = 0;
-	for (unsigned i = 0; i < n; i++)
-		failed[i]->on_error(failed[i]);
 }
 
 static void
 sock_answer(struct pool_sock *s, const uint8_t *buf, size_t len)
 {
 	struct worker *w = s->pool->w;
-	size_t i;
+	struct uppool_wait *wt;
 
 	if (len < DNS_HEADER_LEN) {
 		STAT_INC(w->stats.upstream_garbage);
 		return;
 	}
-	i = slot_find(s, dns_hdr_id(buf, len));
-	if (s->q[i] == NULL) {
+	wt = idtab_find(&s->inflight, dns_hdr_id(buf, len));
+	if (wt == NULL) {
 		/* Late (timed out) or forged: nobody waits for it. */
 		STAT_INC(w->stats.upstream_mismatch);
 		return;
 	}
-	s->q[i]->on_answer(s->q[i], buf, len);
+	wt->on_answer(wt, buf, len);
 }
 
 static void
@@ -157,6 +115,7 @@ sock_new(struct pool *p)
 	if (s == NULL)
 		return NULL;
 	s->pool = p;
+	idtab_init(&s->inflight);
 	/* connect() binds a random ephemeral port and filters sources. */
 	s->fd =
 	    socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -198,7 +157,6 @@ uppool_send(struct worker *w, struct uppool_wait *wt, const struct endpoint *ep,
 	struct pool *p = pool_get(w, ep);
 	unsigned k;
 	struct pool_sock *s;
-	size_t i;
 
 	if (p == NULL)
 		return -1;
@@ -214,16 +172,14 @@ uppool_send(struct worker *w, struct uppool_wait *wt, const struct endpoint *ep,
 		p->nsocks++;
 	}
 	s = p->socks[k];
-	if (s->n >= MAX_LOAD) {
+	if (s->inflight.n >= IDTAB_MAX) {
 		errno = EBUSY;
 		return -1;
 	}
 	/* The ID must be unique among this socket's queries in flight. */
-	while (s->q[i = slot_find(s, wt->id)] != NULL)
+	while (idtab_add(&s->inflight, wt->id, wt) < 0)
 		wt->id = worker_random16(w);
 	dns_hdr_set_id(msg, len, wt->id);
-	s->q[i] = wt;
-	s->n++;
 	wt->psock = s;
 	if (send(s->fd, msg, len, 0) < 0) {
 		uppool_forget(wt);
@@ -242,14 +198,11 @@ void
 uppool_forget(struct uppool_wait *wt)
 {
 	struct pool_sock *s = wt->psock;
-	size_t i;
 
 	if (s == NULL)
 		return;
 	wt->psock = NULL;
-	i = slot_find(s, wt->id);
-	if (s->q[i] == wt)
-		slot_remove(s, i);
+	idtab_remove(&s->inflight, wt->id, wt);
 }
 
 void
