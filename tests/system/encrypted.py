@@ -6,6 +6,7 @@ addresses, metric scrapes and commands."""
 import subprocess
 
 import sysutil
+from conftest import DNSGATE_BIN
 
 LOCAL_A = "192.0.2.7"
 PADDING = 12  # EDNS option code (RFC 7830)
@@ -49,6 +50,16 @@ def wait_metric(gate, pred, timeout=3.0):
         return pred(last[0])
     sysutil.wait_for(check, timeout, interval=0.1)
     return last[0]
+
+
+def explained_view(conf_path, transport, qname="who.test."):
+    """The view `dnsgate explain --transport` chooses, and its output."""
+    rc, out = run([DNSGATE_BIN, "explain", "-c", str(conf_path),
+                   "--client", "127.0.0.1", "--transport", transport,
+                   qname, "A"])
+    assert rc == 0, out
+    fields = dict(line.partition(": ")[::2] for line in out.splitlines())
+    return fields.get("view"), out
 
 
 def run(argv, timeout=10):

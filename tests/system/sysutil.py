@@ -6,6 +6,7 @@ never through dnsgate's own codec.
 """
 
 import socket
+import ssl
 import struct
 import time
 import uuid
@@ -157,6 +158,7 @@ def connection_closed(sock, timeout):
     """Wait up to ``timeout`` s for the peer to close; True when it did.
 
     Data arriving instead is read and ignored (the caller asked nothing).
+    On a TLS socket, close_notify, EOF or a TLS error count as closed.
     """
     deadline = time.monotonic() + timeout
     while True:
@@ -168,7 +170,7 @@ def connection_closed(sock, timeout):
             chunk = sock.recv(4096)
         except socket.timeout:
             return False
-        except (ConnectionResetError, BrokenPipeError):
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
             return True
         if not chunk:
             return True

@@ -32,9 +32,9 @@ import pytest
 import certs
 import encrypted
 import sysutil
-from conftest import BIG, DNSGATE_BIN
-from encrypted import (LOCAL_A, PADDING, RESPONSE_BLOCK, free_addr, run,
-                       scrape, view_body, wait_metric)
+from conftest import BIG
+from encrypted import (LOCAL_A, PADDING, RESPONSE_BLOCK, explained_view,
+                       free_addr, run, scrape, view_body, wait_metric)
 from sysutil import fault_name, make_query
 
 LOCAL = "local.doh.test."
@@ -658,17 +658,8 @@ def test_explain_transport_https(tmp_path, pki):
         "tls-certificate = %s" % pki.cert,
         "tls-key = %s" % pki.key,
         VIEWS]))
-
-    def view(transport):
-        rc, out = run([DNSGATE_BIN, "explain", "-c", str(conf),
-                       "--client", "127.0.0.1", "--transport", transport,
-                       "who.test.", "A"])
-        assert rc == 0, out
-        fields = dict(line.partition(": ")[::2] for line in out.splitlines())
-        return fields.get("view")
-
-    assert view("https") == "doh"
-    assert view("udp") == "plain"
+    assert explained_view(conf, "https")[0] == "doh"
+    assert explained_view(conf, "udp")[0] == "plain"
 
 
 def test_decision_log_proto(gate, http2):

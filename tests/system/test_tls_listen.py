@@ -30,9 +30,9 @@ import pytest
 import certs
 import encrypted
 import sysutil
-from conftest import BIG, DNSGATE_BIN
-from encrypted import (LOCAL_A, PADDING, RESPONSE_BLOCK, free_addr, run,
-                       scrape, view_body, wait_metric)
+from conftest import BIG
+from encrypted import (LOCAL_A, PADDING, RESPONSE_BLOCK, explained_view,
+                       free_addr, run, scrape, view_body, wait_metric)
 from sysutil import fault_name, frame, make_query, recv_frame
 from test_config_check import error_lines, run_check
 
@@ -98,24 +98,6 @@ def tls_connect(gate, ctx, session=None, timeout=3.0):
 def exchange(s, q):
     s.sendall(frame(q.to_wire()))
     return dns.message.from_wire(recv_frame(s))
-
-
-def tls_closed(s, timeout):
-    """Wait up to ``timeout`` s for the server to end a TLS connection
-    (close_notify, EOF or reset); True when it did."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        s.settimeout(left)
-        try:
-            if not s.recv(4096):
-                return True
-        except socket.timeout:
-            return False
-        except (ssl.SSLError, ConnectionError):
-            return True
 
 
 def handshakes(m, result, proto="tls"):
@@ -316,7 +298,7 @@ def test_tcp_max_queries_closes_connection(dnsgate_conf, pki, fault):
         for i in range(3):
             r = exchange(s, make_query(LOCAL, "A", qid=i))
             assert r.id == i and sysutil.answer_addresses(r) == [LOCAL_A]
-        assert tls_closed(s, 3)
+        assert sysutil.connection_closed(s, 3)
 
 
 def test_listen_tls_on_ipv6(dnsgate_conf, pki, fault):
@@ -481,7 +463,7 @@ def test_idle_timeout_after_handshake(dnsgate_conf, pki, fault):
     with tls_connect(gate, pki.client_context()) as s:
         start = time.monotonic()
         assert exchange(s, make_query(LOCAL, "A")).rcode() == 0
-        assert tls_closed(s, 4)
+        assert sysutil.connection_closed(s, 4)
         took = time.monotonic() - start
     assert 0.8 <= took <= 3.5, took
 
@@ -610,18 +592,10 @@ def test_explain_transport_tls(tmp_path, pki):
         "tls-certificate = %s" % pki.cert,
         "tls-key = %s" % pki.key,
         VIEWS]))
-
-    def view(transport):
-        rc, out = run([DNSGATE_BIN, "explain", "-c", str(conf),
-                       "--client", "127.0.0.1", "--transport", transport,
-                       "who.test.", "A"])
-        assert rc == 0, out
-        fields = dict(line.partition(": ")[::2] for line in out.splitlines())
-        return fields.get("view"), out
-
-    assert view("tls")[0] == "encrypted", view("tls")[1]
-    assert view("udp")[0] == "plain"
-    assert view("tcp")[0] == "rest"
+    view, out = explained_view(conf, "tls")
+    assert view == "encrypted", out
+    assert explained_view(conf, "udp")[0] == "plain"
+    assert explained_view(conf, "tcp")[0] == "rest"
 
 
 def test_decision_log_proto(gate, pki):
