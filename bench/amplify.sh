@@ -114,11 +114,7 @@ if [ "$MODE" = forward ]; then
 	free_port NSD_PORT
 	mkdir -p "$TMP/nsd"
 	{
-		echo "\$ORIGIN bench.test."
-		echo "\$TTL 300"
-		echo "@ IN SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 60"
-		echo "@ IN NS ns.bench.test."
-		echo "ns IN A 127.0.0.1"
+		bench_zone_head
 		txt_records ""
 	} >"$TMP/bench.test.zone"
 	{

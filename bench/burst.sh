@@ -120,11 +120,7 @@ internal() { # SOCKET NAME: a "# internal" counter of dnsgate ctl stats
 free_port NSD_PORT
 mkdir -p "$TMP/nsd"
 {
-	echo '$ORIGIN bench.test.'
-	echo '$TTL 300'
-	echo '@   IN SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 60'
-	echo '@   IN NS  ns.bench.test.'
-	echo 'ns  IN A   127.0.0.1'
+	bench_zone_head
 	awk -v n="$NAMES" 'BEGIN { for (i = 1; i <= n; i++) printf "host%d IN A 10.0.%d.%d\n", i, int(i / 256), i % 256 }'
 } >"$TMP/bench.test.zone"
 awk -v n="$NAMES" -v q="$QUERIES" 'BEGIN { for (i = 0; i < q; i++) printf "host%d.bench.test A\n", i % n + 1 }' \

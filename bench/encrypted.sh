@@ -201,30 +201,11 @@ KEY=$TMP/key.pem
 ZONE=$TMP/bench.test.zone
 QUERIES=$TMP/queries.txt
 {
-	echo '$ORIGIN bench.test.'
-	echo '$TTL 300'
-	echo '@   IN SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 60'
-	echo '@   IN NS  ns.bench.test.'
-	echo 'ns  IN A   127.0.0.1'
-	awk -v n="$NAMES" 'BEGIN {
-		for (i = 1; i <= n; i++) {
-			printf "host%d IN A    10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
-			printf "host%d IN AAAA 2001:db8::%x\n", i, i
-			printf "host%d IN TXT  \"bench host %d\" \"v=1\"\n", i, i
-		}
-	}'
+	bench_zone_hosts "$NAMES"
 } >"$ZONE"
 # The query mix of run.sh's default mode: every name with A, AAAA and TXT,
 # plus NX_PERCENT % names that do not exist, shuffled with a fixed seed.
-awk -v n="$NAMES" -v nx="$NX_PERCENT" 'BEGIN {
-	for (i = 1; i <= n; i++) {
-		printf "host%d.bench.test A\n", i
-		printf "host%d.bench.test AAAA\n", i
-		printf "host%d.bench.test TXT\n", i
-	}
-	m = int(3 * n * nx / (100 - nx) + 0.5)
-	for (i = 1; i <= m; i++) printf "nx%d.bench.test A\n", i
-}' >"$QUERIES.base"
+bench_query_mix "$NAMES" "$NX_PERCENT" >"$QUERIES.base"
 shuf --random-source=<(yes dnsgate-bench) "$QUERIES.base" >"$QUERIES"
 rm -f "$QUERIES.base"
 NQ=$(wc -l <"$QUERIES")

@@ -13,6 +13,10 @@
 #                      "bench.test SOA"); true when answered NOERROR
 #   wait_ready NAME PID PORT LOG [QNAME QTYPE]   until probe answers
 #   nsd_server_conf    the server: block of nsd.conf they all share
+#   bench_zone_head    the bench.test. zone's apex: SOA, NS, ns A
+#   bench_zone_hosts N that and hostI (1..N) with A, AAAA and TXT
+#   bench_query_mix N NX   every hostI with A, AAAA and TXT, plus NX % of
+#                      names that do not exist (nxJ), unshuffled
 #   bench_pin_cpus WHO NCPU; check SERVER_CPU, CLIENT_CPU, NSD_CPU (all 0
 #                      on one CPU, WHO then named in the warning) and make
 #                      the PIN_SERVER, PIN_CLIENT, PIN_NSD command prefixes
@@ -176,4 +180,35 @@ bench_pin_cpus() { # who shares the CPU when there is only one
 	PIN_SERVER=(taskset -c "$SERVER_CPU")
 	PIN_CLIENT=(taskset -c "$CLIENT_CPU")
 	PIN_NSD=(taskset -c "$NSD_CPU")
+}
+
+bench_zone_head() {
+	echo '$ORIGIN bench.test.'
+	echo '$TTL 300'
+	echo '@   IN SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 60'
+	echo '@   IN NS  ns.bench.test.'
+	echo 'ns  IN A   127.0.0.1'
+}
+
+bench_zone_hosts() { # names
+	bench_zone_head
+	awk -v n="$1" 'BEGIN {
+		for (i = 1; i <= n; i++) {
+			printf "host%d IN A    10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256
+			printf "host%d IN AAAA 2001:db8::%x\n", i, i
+			printf "host%d IN TXT  \"bench host %d\" \"v=1\"\n", i, i
+		}
+	}'
+}
+
+bench_query_mix() { # names nx-percent
+	awk -v n="$1" -v nx="$2" 'BEGIN {
+		for (i = 1; i <= n; i++) {
+			printf "host%d.bench.test A\n", i
+			printf "host%d.bench.test AAAA\n", i
+			printf "host%d.bench.test TXT\n", i
+		}
+		m = int(3 * n * nx / (100 - nx) + 0.5)
+		for (i = 1; i <= m; i++) printf "nx%d.bench.test A\n", i
+	}'
 }

@@ -83,11 +83,7 @@ epoch_ms() { date -u -d "$1" +%s%3N; }
 free_port NSD_PORT
 mkdir -p "$TMP/nsd"
 {
-	echo '$ORIGIN bench.test.'
-	echo '$TTL 300'
-	echo '@   IN SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 60'
-	echo '@   IN NS  ns.bench.test.'
-	echo 'ns  IN A   127.0.0.1'
+	bench_zone_head
 	awk -v n="$NAMES" 'BEGIN { for (i = 1; i <= n; i++) printf "host%d IN A 10.0.%d.%d\n", i, int(i / 256), i % 256 }'
 } >"$TMP/bench.test.zone"
 {
