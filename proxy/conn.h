@@ -19,6 +19,7 @@
 
 #include "dns/addr.h"
 #include "policy/decision.h"
+#include "proxy/sendbuf.h"
 #include "proxy/tcpprefix.h"
 
 struct worker;
@@ -74,8 +75,7 @@ struct tcp_conn {
 	bool want_write; /* OpenSSL waits for the socket to take data */
 	bool in_flush;   /* on the worker's list of connections to flush */
 	struct tcp_conn *flush_next;
-	uint8_t *tout; /* TLS: plaintext to send, tout[toff .. tlen) */
-	size_t toff, tlen, tcap;
+	struct sendbuf out;      /* TLS: plaintext to send */
 	struct doh_session *doh; /* HTTPS */
 };
 

@@ -27,6 +27,7 @@
 #include "dns/frame.h"
 #include "dns/msg.h"
 #include "proxy/idtab.h"
+#include "proxy/sendbuf.h"
 #include "proxy/worker.h"
 #include "tls/tls.h"
 
@@ -59,9 +60,8 @@ struct dot_conn {
 	ev_tstamp last_used;
 	unsigned stalls;         /* timeouts since the last answer */
 	const SSL_SESSION *seen; /* compared only: the last session kept */
-	uint8_t *out;            /* frames not yet written: [outoff, outlen) */
-	size_t outoff, outlen, outcap;
-	uint8_t *rbuf; /* the message being read (DNS_FRAME_MAX) */
+	struct sendbuf out;      /* frames not yet written */
+	uint8_t *rbuf;           /* the message being read (DNS_FRAME_MAX) */
 	size_t rlen;
 	struct idtab ids; /* struct dotpool_wait by ID */
 };
@@ -174,7 +174,7 @@ conn_free(struct dot_conn *c, bool graceful)
 	ERR_clear_error();
 	if (c->fd >= 0)
 		close(c->fd);
-	free(c->out);
+	sendbuf_free(&c->out);
 	free(c->rbuf);
 	free(c);
 }
@@ -332,26 +332,16 @@ static int
 conn_flush(struct dot_conn *c)
 {
 	c->want_write = false;
-	while (c->outoff < c->outlen) {
-		int n = SSL_write(c->ssl, c->out + c->outoff,
-		                  (int)(c->outlen - c->outoff));
-
-		if (n > 0) {
-			c->outoff += (size_t)n;
-			continue;
-		}
-		switch (SSL_get_error(c->ssl, n)) {
-		case SSL_ERROR_WANT_WRITE:
-			c->want_write = true;
-			return 0;
-		case SSL_ERROR_WANT_READ: /* reading goes on anyway */
-			return 0;
-		default:
-			ERR_clear_error();
-			return -1;
-		}
+	switch (sendbuf_ssl_write(&c->out, c->ssl)) {
+	case SENDBUF_WANT_WRITE:
+		c->want_write = true;
+		return 0;
+	case SENDBUF_ERROR:
+		return -1;
+	case SENDBUF_WANT_READ: /* reading goes on anyway */
+	case SENDBUF_DONE:
+		break;
 	}
-	c->outoff = c->outlen = 0;
 	return 0;
 }
 
@@ -547,40 +537,13 @@ fail:
 	return NULL;
 }
 
-/* Room for n more bytes in c's queue: 0, or -1 past OUT_MAX. */
-static int
-out_reserve(struct dot_conn *c, size_t n)
-{
-	size_t cap;
-	uint8_t *p;
-
-	if (c->outoff > 0 && c->outlen + n > c->outcap) {
-		/* The same bytes elsewhere: OpenSSL accepts a moved buffer
-		 * (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, tls/tls.c). */
-		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
-		c->outlen -= c->outoff;
-		c->outoff = 0;
-	}
-	if (c->outlen + n <= c->outcap)
-		return 0;
-	if (c->outlen + n > OUT_MAX)
-		return -1;
-	for (cap = c->outcap > 0 ? c->outcap : 4096; cap < c->outlen + n;)
-		cap *= 2;
-	p = realloc(c->out, cap);
-	if (p == NULL)
-		return -1;
-	c->out = p;
-	c->outcap = cap;
-	return 0;
-}
-
 static int
 conn_send(struct dot_conn *c, struct dotpool_wait *wt, uint8_t *msg, size_t len)
 {
 	struct worker *w = c->pool->w;
 
-	if (len > UINT16_MAX || out_reserve(c, DNS_FRAME_PREFIX + len) < 0) {
+	if (len > UINT16_MAX ||
+	    sendbuf_reserve(&c->out, DNS_FRAME_PREFIX + len, OUT_MAX) < 0) {
 		errno = ENOBUFS;
 		return -1;
 	}
@@ -592,9 +555,7 @@ conn_send(struct dot_conn *c, struct dotpool_wait *wt, uint8_t *msg, size_t len)
 		return -1;
 	}
 	dns_hdr_set_id(msg, len, wt->id);
-	dns_frame_prefix(c->out + c->outlen, len);
-	memcpy(c->out + c->outlen + DNS_FRAME_PREFIX, msg, len);
-	c->outlen += DNS_FRAME_PREFIX + len;
+	sendbuf_frame(&c->out, msg, len);
 	wt->conn = c;
 	c->last_used = ev_now(w->loop);
 	if (c->state != CONN_READY || c->broken)

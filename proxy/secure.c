@@ -5,13 +5,13 @@
  */
 #include "proxy/secure.h"
 
-#include <limits.h>
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dns/frame.h"
 #include "proxy/doh.h"
+#include "proxy/sendbuf.h"
 #include "proxy/worker.h"
 
 /* SSL_reads per wake-up (fairness among connections, as TCP_READ_BATCH). */
@@ -48,33 +48,6 @@ secure_conn_start(struct tcp_conn *tc, SSL_CTX *ctx)
 
 /* ---- output ---- */
 
-/* Room for n more bytes in tc->tout; -1 when out of memory. */
-static int
-out_reserve(struct tcp_conn *tc, size_t n)
-{
-	size_t cap = tc->tcap > 0 ? tc->tcap : 4096;
-	uint8_t *p;
-
-	if (tc->tlen + n <= tc->tcap)
-		return 0;
-	/* Written bytes first make room, then the buffer grows. */
-	if (tc->toff > 0) {
-		memmove(tc->tout, tc->tout + tc->toff, tc->tlen - tc->toff);
-		tc->tlen -= tc->toff;
-		tc->toff = 0;
-		if (tc->tlen + n <= tc->tcap)
-			return 0;
-	}
-	while (cap < tc->tlen + n)
-		cap *= 2;
-	p = realloc(tc->tout, cap);
-	if (p == NULL)
-		return -1;
-	tc->tout = p;
-	tc->tcap = cap;
-	return 0;
-}
-
 /* Join the worker's flush list (holding a reference until the flush). */
 static void
 flush_later(struct tcp_conn *tc)
@@ -89,63 +62,51 @@ flush_later(struct tcp_conn *tc)
 	w->flush_list = tc;
 }
 
-/* HTTP/2 frames the session has ready, into tc->tout. 0, or -1. */
+/* HTTP/2 frames the session has ready, into tc->out. 0, or -1. */
 static int
 doh_pump(struct tcp_conn *tc)
 {
 	for (;;) {
 		ssize_t n;
 
-		if (out_reserve(tc, DOH_SEND_MIN) < 0)
+		if (sendbuf_reserve(&tc->out, DOH_SEND_MIN, SIZE_MAX) < 0)
 			return -1;
-		n = doh_session_send(tc->doh, tc->tout + tc->tlen,
-		                     tc->tcap - tc->tlen);
+		n = doh_session_send(tc->doh, tc->out.data + tc->out.len,
+		                     tc->out.cap - tc->out.len);
 		if (n < 0)
 			return -1;
 		if (n == 0)
 			return 0;
-		tc->tlen += (size_t)n;
+		tc->out.len += (size_t)n;
 	}
 }
 
-/* Write tc->tout; 0 (done, or waiting for the socket), -1 (closed). */
+/* Write tc->out; 0 (done, or waiting for the socket), -1 (closed). */
 static int
 secure_write(struct tcp_conn *tc)
 {
 	struct worker *w = tc->w;
+	size_t before = sendbuf_pending(&tc->out);
+	enum sendbuf_io r = sendbuf_ssl_write(&tc->out, tc->ssl);
 
-	while (tc->toff < tc->tlen) {
-		size_t left = tc->tlen - tc->toff;
-		int r = SSL_write(tc->ssl, tc->tout + tc->toff,
-		                  left > INT_MAX ? INT_MAX : (int)left);
-
-		if (r > 0) {
-			tc->toff += (size_t)r;
-			tc->wq_progress = true;
-			continue;
-		}
-		switch (SSL_get_error(tc->ssl, r)) {
-		case SSL_ERROR_WANT_WRITE:
-			tc->want_write = true;
-			ev_io_start(w->loop, &tc->wio);
-			tc->wq_bytes = tc->tlen - tc->toff;
-			return 0;
-		case SSL_ERROR_WANT_READ:
-			tc->wq_bytes = tc->tlen - tc->toff;
-			return 0; /* the read watcher resumes it */
-		default:
-			ERR_clear_error();
-			conn_close(tc);
-			return -1;
-		}
+	if (sendbuf_pending(&tc->out) < before)
+		tc->wq_progress = true;
+	tc->wq_bytes = sendbuf_pending(&tc->out);
+	switch (r) {
+	case SENDBUF_WANT_WRITE:
+		tc->want_write = true;
+		ev_io_start(w->loop, &tc->wio);
+		return 0;
+	case SENDBUF_WANT_READ:
+		return 0; /* the read watcher resumes it */
+	case SENDBUF_ERROR:
+		conn_close(tc);
+		return -1;
+	case SENDBUF_DONE:
+		break;
 	}
-	tc->toff = tc->tlen = 0;
-	tc->wq_bytes = 0;
-	if (tc->tcap > SECURE_OUT_KEEP) {
-		free(tc->tout);
-		tc->tout = NULL;
-		tc->tcap = 0;
-	}
+	if (tc->out.cap > SECURE_OUT_KEEP)
+		sendbuf_free(&tc->out);
 	if (tc->want_write) {
 		tc->want_write = false;
 		ev_io_stop(w->loop, &tc->wio);
@@ -204,14 +165,13 @@ secure_send(struct tcp_conn *tc, const uint8_t *msg, size_t len, int32_t stream,
 		/* -1: the client reset the stream meanwhile; nothing to do */
 		(void)doh_session_answer(tc->doh, stream, msg, len, max_age);
 	} else if (tc->transport == TRANSPORT_TLS) {
-		if (out_reserve(tc, DNS_FRAME_PREFIX + len) < 0) {
+		if (sendbuf_reserve(&tc->out, DNS_FRAME_PREFIX + len,
+		                    SIZE_MAX) < 0) {
 			STAT_INC(tc->w->stats.nomem);
 			return;
 		}
-		dns_frame_prefix(tc->tout + tc->tlen, len);
-		memcpy(tc->tout + tc->tlen + DNS_FRAME_PREFIX, msg, len);
-		tc->tlen += DNS_FRAME_PREFIX + len;
-		tc->wq_bytes = tc->tlen - tc->toff;
+		sendbuf_frame(&tc->out, msg, len);
+		tc->wq_bytes = sendbuf_pending(&tc->out);
 	} else {
 		return;
 	}
@@ -232,7 +192,7 @@ secure_has_output(const struct tcp_conn *tc)
 {
 	if (tc->ssl == NULL)
 		return false;
-	return tc->tlen > tc->toff ||
+	return sendbuf_pending(&tc->out) > 0 ||
 	       (tc->doh != NULL && doh_session_want_write(tc->doh));
 }
 
@@ -421,7 +381,7 @@ secure_io_cb(struct ev_loop *loop, ev_io *io, int revents)
 		secure_flush(tc);
 	if (!tc->closed)
 		secure_read(tc);
-	if (!tc->closed && tc->tlen > tc->toff && !tc->want_write)
+	if (!tc->closed && sendbuf_pending(&tc->out) > 0 && !tc->want_write)
 		flush_later(tc);
 out:
 	tc->inflight--;
@@ -439,23 +399,6 @@ secure_stop(struct tcp_conn *tc)
 	flush_later(tc);
 }
 
-/* What the socket takes of tc->tout now; the rest is lost (closing). */
-static void
-write_last(struct tcp_conn *tc)
-{
-	while (tc->toff < tc->tlen) {
-		size_t left = tc->tlen - tc->toff;
-		int r = SSL_write(tc->ssl, tc->tout + tc->toff,
-		                  left > INT_MAX ? INT_MAX : (int)left);
-
-		if (r <= 0) {
-			ERR_clear_error();
-			return;
-		}
-		tc->toff += (size_t)r;
-	}
-}
-
 void
 secure_close(struct tcp_conn *tc)
 {
@@ -467,7 +410,7 @@ secure_close(struct tcp_conn *tc)
 	if (tc->doh != NULL) {
 		doh_session_goaway(tc->doh);
 		if (doh_pump(tc) == 0)
-			write_last(tc);
+			(void)sendbuf_ssl_write(&tc->out, tc->ssl);
 	}
 	if (SSL_shutdown(tc->ssl) < 0)
 		ERR_clear_error();
@@ -481,6 +424,5 @@ secure_free(struct tcp_conn *tc)
 	tc->doh = NULL;
 	SSL_free(tc->ssl);
 	tc->ssl = NULL;
-	free(tc->tout);
-	tc->tout = NULL;
+	sendbuf_free(&tc->out);
 }
