@@ -321,18 +321,9 @@ server:
 	# The default, 10 TCP/TLS/HTTPS connections per thread, is fewer than
 	# the load generators open.
 	incoming-num-tcp: 256
-	num-threads: 1
-	do-daemonize: no
-	use-syslog: no
-	logfile: "$TMP/unbound/unbound.log"
-	verbosity: 0
-	username: ""
-	chroot: ""
-	directory: "$TMP/unbound"
-	pidfile: ""
-	access-control: 127.0.0.0/8 allow
-	do-not-query-localhost: no
-	module-config: "iterator"
+EOF
+	unbound_server_common
+	cat <<EOF
 	msg-cache-size: 0
 	rrset-cache-size: 0
 	cache-max-ttl: 0

@@ -13,6 +13,8 @@
 #                      "bench.test SOA"); true when answered NOERROR
 #   wait_ready NAME PID PORT LOG [QNAME QTYPE]   until probe answers
 #   nsd_server_conf    the server: block of nsd.conf they all share
+#   unbound_server_common  the server: lines of unbound.conf that run.sh
+#                      and encrypted.sh share (one thread, files in TMP)
 #   bench_zone_head    the bench.test. zone's apex: SOA, NS, ns A
 #   bench_zone_hosts N that and hostI (1..N) with A, AAAA and TXT
 #   bench_query_mix N NX   every hostI with A, AAAA and TXT, plus NX % of
@@ -211,4 +213,21 @@ bench_query_mix() { # names nx-percent
 		m = int(3 * n * nx / (100 - nx) + 0.5)
 		for (i = 1; i <= m; i++) printf "nx%d.bench.test A\n", i
 	}'
+}
+
+unbound_server_common() {
+	cat <<EOF
+	num-threads: 1
+	do-daemonize: no
+	use-syslog: no
+	logfile: "$TMP/unbound/unbound.log"
+	verbosity: 0
+	username: ""
+	chroot: ""
+	directory: "$TMP/unbound"
+	pidfile: ""
+	access-control: 127.0.0.0/8 allow
+	do-not-query-localhost: no
+	module-config: "iterator"
+EOF
 }
